@@ -1,0 +1,183 @@
+package ecs
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Config holds every rule number of an arena. The defaults are the table in
+// DESIGN.md; each field's `rule` tag is the name under which the value is
+// sent to clients in the welcome message's rules map (PROTOCOL.md), and the
+// name of the server flag that sets it.
+//
+// Config is plain data: it is copied into an arena at construction and never
+// changed while the arena runs, so a replay log's copy reproduces the match.
+type Config struct {
+	TickRate int `json:"tick_rate" rule:"tick_rate"` // ticks a second, 10..120
+
+	ArenaWidth    float64 `json:"arena_w" rule:"arena_w"`         // units
+	ArenaHeight   float64 `json:"arena_h" rule:"arena_h"`         // units
+	MaxPlayers    int     `json:"max_players" rule:"max_players"` // players+zombies in one arena
+	MinPopulation int     `json:"min_population" rule:"min_population"`
+
+	TerrainSamples int     `json:"terrain_samples" rule:"terrain_samples"` // heightmap samples per side
+	Gravity        float64 `json:"gravity" rule:"gravity"`                 // units/s² of pull per unit of height per unit of distance
+
+	StartMass    float64 `json:"start_mass" rule:"start_mass"`
+	RadiusFactor float64 `json:"radius_factor" rule:"radius_factor"` // radius = RadiusFactor * sqrt(mass)
+
+	TopSpeed      float64 `json:"top_speed" rule:"top_speed"`           // units/s at mass 1
+	SpeedExponent float64 `json:"speed_exponent" rule:"speed_exponent"` // top speed = TopSpeed * mass^SpeedExponent
+	Acceleration  float64 `json:"acceleration" rule:"acceleration"`     // units/s² toward the heading
+	Drag          float64 `json:"drag" rule:"drag"`                     // fraction of velocity lost per second
+	BoostFactor   float64 `json:"boost_factor" rule:"boost_factor"`     // top speed multiplier while boosting
+
+	BoostCost  float64 `json:"boost_cost" rule:"boost_cost"`   // fraction of mass burnt per second of boost
+	BoostFloor float64 `json:"boost_floor" rule:"boost_floor"` // boost is refused at or below this mass
+
+	DecayRate      float64 `json:"decay_rate" rule:"decay_rate"`           // fraction of mass lost per second above DecayThreshold
+	DecayThreshold float64 `json:"decay_threshold" rule:"decay_threshold"` // mass
+
+	FragmentCount       int     `json:"fragment_count" rule:"fragment_count"`
+	FragmentMass        float64 `json:"fragment_mass" rule:"fragment_mass"`
+	MaxShatterFragments int     `json:"max_shatter_fragments" rule:"max_shatter_fragments"` // fragments one bust or hit may scatter
+
+	BustRatio   float64 `json:"bust_ratio" rule:"bust_ratio"`     // A busts B when A.mass >= BustRatio * B.mass ...
+	BustOverlap float64 `json:"bust_overlap" rule:"bust_overlap"` // ... and distance <= A.radius - BustOverlap * B.radius
+	BustGain    float64 `json:"bust_gain" rule:"bust_gain"`       // share of B's mass A gains; the rest shatters
+
+	ObstacleCount     int     `json:"obstacle_count" rule:"obstacle_count"`
+	ObstacleRadius    float64 `json:"obstacle_radius" rule:"obstacle_radius"`
+	ObstacleMinMass   float64 `json:"obstacle_min_mass" rule:"obstacle_min_mass"`   // players at or above this mass are hurt
+	ObstacleLoss      float64 `json:"obstacle_loss" rule:"obstacle_loss"`           // share of mass lost on a hit
+	ObstacleKnockback float64 `json:"obstacle_knockback" rule:"obstacle_knockback"` // units/s away from the obstacle
+
+	ZombieFleeRange   float64 `json:"zombie_flee_range" rule:"zombie_flee_range"`
+	ZombieChaseRange  float64 `json:"zombie_chase_range" rule:"zombie_chase_range"`
+	ZombieChaseRatio  float64 `json:"zombie_chase_ratio" rule:"zombie_chase_ratio"`   // chase movers lighter than this share of own mass
+	ZombieBoostRange  float64 `json:"zombie_boost_range" rule:"zombie_boost_range"`   // boost when the chased or feared mover is this close
+	ZombieThinkTicks  int     `json:"zombie_think_ticks" rule:"zombie_think_ticks"`   // a zombie re-plans every this many ticks
+	ZombieSearchRange float64 `json:"zombie_search_range" rule:"zombie_search_range"` // how far a zombie looks for fragments
+
+	ViewWidth  float64 `json:"view_w" rule:"view_w"`           // half-width of a session's view at mass 0
+	ViewHeight float64 `json:"view_h" rule:"view_h"`           // half-height of a session's view at mass 0
+	ViewGrowth float64 `json:"view_growth" rule:"view_growth"` // view scale = 1 + sqrt(mass)/ViewGrowth
+
+	LeaderboardSize int `json:"leaderboard_size" rule:"leaderboard_size"`
+
+	GridCell float64 `json:"grid_cell" rule:"grid_cell"` // spatial grid cell size in units
+}
+
+// DefaultConfig returns the rules of DESIGN.md.
+func DefaultConfig() Config {
+	return Config{
+		TickRate:            30,
+		ArenaWidth:          3000,
+		ArenaHeight:         3000,
+		MaxPlayers:          150,
+		MinPopulation:       25,
+		TerrainSamples:      129,
+		Gravity:             30000,
+		StartMass:           20,
+		RadiusFactor:        4,
+		TopSpeed:            220,
+		SpeedExponent:       -0.22,
+		Acceleration:        900,
+		Drag:                1.5,
+		BoostFactor:         2,
+		BoostCost:           0.02,
+		BoostFloor:          15,
+		DecayRate:           0.002,
+		DecayThreshold:      100,
+		FragmentCount:       1200,
+		FragmentMass:        1,
+		MaxShatterFragments: 40,
+		BustRatio:           1.2,
+		BustOverlap:         0.4,
+		BustGain:            0.7,
+		ObstacleCount:       30,
+		ObstacleRadius:      30,
+		ObstacleMinMass:     150,
+		ObstacleLoss:        0.3,
+		ObstacleKnockback:   400,
+		ZombieFleeRange:     300,
+		ZombieChaseRange:    400,
+		ZombieChaseRatio:    0.8,
+		ZombieBoostRange:    150,
+		ZombieThinkTicks:    3,
+		ZombieSearchRange:   600,
+		ViewWidth:           600,
+		ViewHeight:          340,
+		ViewGrowth:          40,
+		LeaderboardSize:     10,
+		GridCell:            100,
+	}
+}
+
+// ErrConfig is wrapped by every error Validate returns.
+var ErrConfig = errors.New("invalid config")
+
+// Validate reports the first field whose value would break the simulation.
+func (c *Config) Validate() error {
+	bad := func(field string, v any, want string) error {
+		return fmt.Errorf("%w: %s = %v, want %s", ErrConfig, field, v, want)
+	}
+	finitePos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+	switch {
+	case c.TickRate < 10 || c.TickRate > 120:
+		return bad("tick_rate", c.TickRate, "10..120")
+	case !finitePos(c.ArenaWidth) || !finitePos(c.ArenaHeight):
+		return bad("arena size", fmt.Sprintf("%vx%v", c.ArenaWidth, c.ArenaHeight), "positive")
+	case c.MaxPlayers < 1:
+		return bad("max_players", c.MaxPlayers, ">= 1")
+	case c.MinPopulation < 0 || c.MinPopulation > c.MaxPlayers:
+		return bad("min_population", c.MinPopulation, "0..max_players")
+	case c.TerrainSamples < 2 || c.TerrainSamples > 4097:
+		return bad("terrain_samples", c.TerrainSamples, "2..4097")
+	case c.Gravity < 0:
+		return bad("gravity", c.Gravity, ">= 0")
+	case !finitePos(c.StartMass) || !finitePos(c.RadiusFactor) || !finitePos(c.TopSpeed):
+		return bad("start_mass/radius_factor/top_speed", "", "positive")
+	case !finitePos(c.Acceleration) || c.Drag < 0 || c.BoostFactor < 1:
+		return bad("acceleration/drag/boost_factor", "", "acceleration > 0, drag >= 0, boost_factor >= 1")
+	case c.BoostCost < 0 || c.BoostCost >= 1 || c.BoostFloor < 0:
+		return bad("boost_cost/boost_floor", "", "cost in [0,1), floor >= 0")
+	case c.DecayRate < 0 || c.DecayRate >= 1:
+		return bad("decay_rate", c.DecayRate, "[0,1)")
+	case c.FragmentCount < 0 || !finitePos(c.FragmentMass) || c.MaxShatterFragments < 1:
+		return bad("fragments", "", "count >= 0, mass > 0, max_shatter_fragments >= 1")
+	case c.BustRatio < 1 || c.BustGain < 0 || c.BustGain > 1 || c.BustOverlap < 0:
+		return bad("bust", "", "ratio >= 1, gain in [0,1], overlap >= 0")
+	case c.ObstacleCount < 0 || c.ObstacleRadius <= 0 || c.ObstacleLoss < 0 || c.ObstacleLoss >= 1:
+		return bad("obstacles", "", "count >= 0, radius > 0, loss in [0,1)")
+	case c.ZombieThinkTicks < 1:
+		return bad("zombie_think_ticks", c.ZombieThinkTicks, ">= 1")
+	case !finitePos(c.ViewWidth) || !finitePos(c.ViewHeight) || !finitePos(c.ViewGrowth):
+		return bad("view", "", "positive")
+	case c.LeaderboardSize < 1 || c.LeaderboardSize > 100:
+		return bad("leaderboard_size", c.LeaderboardSize, "1..100")
+	case !finitePos(c.GridCell):
+		return bad("grid_cell", c.GridCell, "positive")
+	}
+	return nil
+}
+
+// Radius is the radius of a marble of the given mass.
+func (c *Config) Radius(mass float64) float64 { return c.RadiusFactor * math.Sqrt(mass) }
+
+// MaxSpeed is the top speed of a marble of the given mass, boosted or not.
+func (c *Config) MaxSpeed(mass float64, boosting bool) float64 {
+	s := c.TopSpeed * math.Pow(mass, c.SpeedExponent)
+	if boosting {
+		s *= c.BoostFactor
+	}
+	return s
+}
+
+// ViewHalfSize is the half-width and half-height of the rectangle a session
+// with a marble of the given mass sees around it (DESIGN.md "Views").
+func (c *Config) ViewHalfSize(mass float64) (w, h float64) {
+	scale := 1 + math.Sqrt(mass)/c.ViewGrowth
+	return c.ViewWidth * scale, c.ViewHeight * scale
+}
