@@ -1,0 +1,18 @@
+// Package ecs holds the data of one ShatterLand arena: the small components
+// its entities are made of, the resources every system shares (config, the
+// seeded random generator, the terrain, the spatial indexes, per-tick
+// buffers), and the factories that create and remove entities so that the
+// indexes never disagree with the world.
+//
+// It builds on arche (github.com/mlange-42/arche), whose core package is
+// also named ecs: import it as arche where both are needed.
+//
+// Outline:
+//   - config.go: Config, every rule number with its DESIGN.md default.
+//   - components.go: Position, Velocity, Mass, Steering, Body, NetID, Name, Pilot, Brain.
+//   - rand.go: Rand, the arena's one seeded generator (its state is hashed).
+//   - terrain.go: Terrain, the seeded fractal heightmap and its slope.
+//   - grid.go: Grid (rebuilt every tick for movers) and CellIndex
+//     (updated in place for static fragments and obstacles).
+//   - world.go: Arena resources, world construction and entity factories.
+package ecs

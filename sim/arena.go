@@ -1,0 +1,369 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	arche "github.com/mlange-42/arche/ecs"
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/systems"
+)
+
+// ErrInboxFull is returned by Post when the arena's command inbox is full:
+// the arena is behind, and the caller should tell its client rather than
+// wait.
+var ErrInboxFull = errors.New("arena inbox full")
+
+// ErrStopped is returned by Post after the arena's Run has returned.
+var ErrStopped = errors.New("arena stopped")
+
+// Sink receives a session's events. The arena calls it on its own
+// goroutine, so every method must return at once without blocking (queue,
+// or drop and close the session as a slow consumer).
+type Sink interface {
+	// FrameReady says a new frame is published.
+	FrameReady(tick uint64)
+	// Died says the session's marble was busted.
+	Died(DiedEvent)
+	// Board delivers the leaderboard, once a second. The event is shared by
+	// every session and must not be modified.
+	Board(*BoardEvent)
+}
+
+// DiedEvent tells a session its marble was busted.
+type DiedEvent struct {
+	Tick   uint64
+	By     uint32 // network id of the buster, 0 for none
+	ByName string
+	Mass   uint32 // final mass, rounded
+}
+
+// BoardEvent is the leaderboard as of a tick.
+type BoardEvent struct {
+	Tick  uint64
+	Top   []ecs.BoardEntry
+	Count int
+}
+
+// Command is a session's request to its arena.
+type Command struct {
+	ecs.Command
+	// Sink receives the session's events from a Join on. A Join for a
+	// session already in the arena (a resumed connection) replaces the
+	// sink; a Detach removes it.
+	Sink Sink
+}
+
+// Options configures an arena.
+type Options struct {
+	ID     int        // the arena's id, for logs, metrics and frames
+	Config ecs.Config // validated by New
+	Seed   uint64
+	Clock  Clock // RealClock if nil
+	// InboxSize bounds the command inbox; 4096 if zero.
+	InboxSize int
+	// Record, if set, receives the replay log (see Recorder).
+	Record *Recorder
+	// OnTick, if set, is called on the arena goroutine after every tick
+	// with the tick's statistics. It must not block or keep the pointer.
+	OnTick func(*TickStats)
+}
+
+// Arena is one ShatterLand arena: its world, systems and publishing.
+type Arena struct {
+	id     int
+	cfg    ecs.Config
+	clock  Clock
+	inbox  chan Command
+	record *Recorder
+	onTick func(*TickStats)
+
+	// Owned by the goroutine that steps the arena.
+	world   *arche.World
+	state   *ecs.Arena
+	systems []systems.System
+	labels  []context.Context // pprof label context per system
+	sinks   map[uint32]Sink
+	pending []Command
+	builder frameBuilder
+	stats   TickStats
+
+	seats   atomic.Int32 // sessions reserved or joined; see Reserve
+	tick    atomic.Uint64
+	stopped atomic.Bool
+	history tickHistory
+
+	mu      sync.Mutex // guards current
+	current *Frame
+}
+
+// New builds an arena and its first frame (tick 0). It returns an error if
+// the config is invalid.
+func New(opts Options) (*Arena, error) {
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.InboxSize <= 0 {
+		opts.InboxSize = 4096
+	}
+	world, state := ecs.NewWorld(opts.Config, opts.Seed)
+	a := &Arena{
+		id:      opts.ID,
+		cfg:     opts.Config,
+		clock:   opts.Clock,
+		inbox:   make(chan Command, opts.InboxSize),
+		record:  opts.Record,
+		onTick:  opts.OnTick,
+		world:   world,
+		state:   state,
+		systems: systems.Default(),
+		sinks:   make(map[uint32]Sink),
+	}
+	for _, s := range a.systems {
+		s.Initialize(world)
+		a.labels = append(a.labels, pprof.WithLabels(context.Background(), pprof.Labels("system", s.Name())))
+	}
+	a.stats.Systems = make([]time.Duration, len(a.systems))
+	a.builder.init(world, opts.ID, &opts.Config)
+	if a.record != nil {
+		if err := a.record.writeHeader(opts.ID, opts.Seed, &opts.Config); err != nil {
+			return nil, fmt.Errorf("replay log: %w", err)
+		}
+	}
+	a.publish(a.builder.build(state, a.newFrame()))
+	return a, nil
+}
+
+// ID returns the arena's id.
+func (a *Arena) ID() int { return a.id }
+
+// Config returns the arena's rules.
+func (a *Arena) Config() ecs.Config { return a.cfg }
+
+// Terrain returns the arena's heightmap (immutable).
+func (a *Arena) Terrain() *ecs.Terrain { return a.state.Terrain }
+
+// Tick returns the number of the last completed tick. Safe from any
+// goroutine.
+func (a *Arena) Tick() uint64 { return a.tick.Load() }
+
+// SystemNames returns the names of the systems in tick order, the order of
+// TickStats.Systems.
+func (a *Arena) SystemNames() []string {
+	names := make([]string, len(a.systems))
+	for i, s := range a.systems {
+		names[i] = s.Name()
+	}
+	return names
+}
+
+// Reserve takes a seat for a new session if the arena has room for one
+// more (MaxPlayers sessions) and reports whether it did. The caller then
+// posts the session's Join, and calls Unreserve after its Leave. Safe from
+// any goroutine.
+func (a *Arena) Reserve() bool {
+	for {
+		n := a.seats.Load()
+		if int(n) >= a.cfg.MaxPlayers {
+			return false
+		}
+		if a.seats.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// Unreserve gives back a seat taken by Reserve.
+func (a *Arena) Unreserve() { a.seats.Add(-1) }
+
+// Seats returns the number of seats taken.
+func (a *Arena) Seats() int { return int(a.seats.Load()) }
+
+// Post queues a command for the next tick. It never blocks: a full inbox
+// returns ErrInboxFull, a stopped arena ErrStopped. Safe from any goroutine.
+func (a *Arena) Post(c Command) error {
+	if a.stopped.Load() {
+		return ErrStopped
+	}
+	select {
+	case a.inbox <- c:
+		return nil
+	default:
+		return ErrInboxFull
+	}
+}
+
+// Acquire returns a reference to the latest frame. The caller must Release
+// it. Safe from any goroutine.
+func (a *Arena) Acquire() *Frame {
+	a.mu.Lock()
+	f := a.current
+	f.refs.Add(1)
+	a.mu.Unlock()
+	return f
+}
+
+// Run ticks the arena at its tick rate until ctx is done, then flushes the
+// replay log. It must be the only goroutine stepping the arena.
+func (a *Arena) Run(ctx context.Context) error {
+	defer a.stopped.Store(true)
+	t := a.clock.NewTicker(time.Second / time.Duration(a.cfg.TickRate))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return a.closeRecord()
+		case <-t.C():
+			if err := a.Step(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Step runs one tick: it drains the inbox, runs every system in order,
+// notifies sinks, records the tick and publishes its frame. It returns an
+// error only if the replay log cannot be written. Only the goroutine that
+// owns the arena may call it (Run, or a headless driver that never calls
+// Run).
+func (a *Arena) Step() error {
+	a.pending = a.pending[:0]
+	for n := len(a.inbox); n > 0; n-- {
+		a.pending = append(a.pending, <-a.inbox)
+	}
+	return a.step()
+}
+
+// StepWith runs one tick with the given commands instead of the inbox's,
+// as replay playback does.
+func (a *Arena) StepWith(cmds []ecs.Command) error {
+	a.pending = a.pending[:0]
+	for _, c := range cmds {
+		a.pending = append(a.pending, Command{Command: c})
+	}
+	return a.step()
+}
+
+func (a *Arena) step() error {
+	st := a.state
+	st.Tick++
+	start := a.clock.Now()
+	st.Commands = st.Commands[:0]
+	for i := range a.pending {
+		c := &a.pending[i]
+		switch c.Kind {
+		case ecs.CmdJoin:
+			a.sinks[c.Session] = c.Sink
+		case ecs.CmdLeave, ecs.CmdDetach:
+			delete(a.sinks, c.Session)
+		}
+		st.Commands = append(st.Commands, c.Command)
+	}
+	if a.record != nil {
+		// Record before the input system consumes them.
+		a.record.beginTick(st.Tick, st.Commands)
+	}
+	last := start
+	for i, s := range a.systems {
+		pprof.SetGoroutineLabels(a.labels[i])
+		s.Update(a.world)
+		now := a.clock.Now()
+		a.stats.Systems[i] = now.Sub(last)
+		last = now
+	}
+	pprof.SetGoroutineLabels(context.Background())
+
+	frame := a.builder.build(st, a.newFrame())
+	if a.record != nil {
+		if err := a.record.endTick(st.Tick, frame.Hash); err != nil {
+			return fmt.Errorf("replay log: %w", err)
+		}
+	}
+	a.publish(frame)
+	a.notify(frame)
+	a.tick.Store(st.Tick)
+
+	a.stats.Tick = st.Tick
+	a.stats.Duration = a.clock.Now().Sub(start)
+	a.stats.Entities = len(frame.Entities)
+	a.stats.Movers = frame.Movers
+	a.history.add(a.stats.Duration)
+	if a.onTick != nil {
+		a.onTick(&a.stats)
+	}
+	return nil
+}
+
+// notify hands the tick's deaths and leaderboard to the sessions' sinks,
+// then tells every sink a frame is ready.
+func (a *Arena) notify(f *Frame) {
+	st := a.state
+	for _, d := range st.Deaths {
+		if sink := a.sinks[d.Session]; sink != nil && d.Session != 0 {
+			sink.Died(DiedEvent{Tick: st.Tick, By: d.By, ByName: d.ByName, Mass: RoundMass(d.Mass)})
+		}
+	}
+	st.Deaths = st.Deaths[:0]
+	if st.BoardTick == st.Tick && len(a.sinks) > 0 {
+		// One copy a second, shared by all sessions.
+		ev := &BoardEvent{Tick: st.Tick, Top: append([]ecs.BoardEntry(nil), st.Board.Top...), Count: st.Board.Count}
+		for i := range st.Sessions {
+			if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
+				sink.Board(ev)
+			}
+		}
+	}
+	for i := range st.Sessions {
+		if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
+			sink.FrameReady(f.Tick)
+		}
+	}
+}
+
+// newFrame takes a recycled frame, or makes one.
+func (a *Arena) newFrame() *Frame {
+	select {
+	case f := <-a.builder.pool:
+		f.refs.Store(1)
+		return f
+	default:
+		f := &Frame{pool: a.builder.pool}
+		f.refs.Store(1)
+		return f
+	}
+}
+
+// publish makes f the current frame, giving up the arena's reference to
+// the previous one.
+func (a *Arena) publish(f *Frame) {
+	a.mu.Lock()
+	old := a.current
+	a.current = f
+	a.mu.Unlock()
+	if old != nil {
+		old.Release()
+	}
+}
+
+// closeRecord flushes and closes the replay log, if any.
+func (a *Arena) closeRecord() error {
+	if a.record == nil {
+		return nil
+	}
+	return a.record.Close(a.state.Tick)
+}
+
+// Close flushes the replay log of an arena driven by Step (Run does this
+// itself when it returns).
+func (a *Arena) Close() error {
+	a.stopped.Store(true)
+	return a.closeRecord()
+}

@@ -1,0 +1,116 @@
+package sim
+
+import (
+	"math"
+	"sync/atomic"
+
+	"github.com/shatter/shatter/ecs"
+)
+
+// Entity is one entity as a frame shows it: network id, kind, exact and
+// quantized position, rounded mass, name.
+type Entity struct {
+	ID     uint32
+	Kind   ecs.Kind
+	QX, QY uint16 // PROTOCOL.md quantization: round(X / arena.w * 65535)
+	Mass   uint32 // rounded to a whole unit
+	X, Y   float32
+	Name   string
+}
+
+// Player is what a frame says about one joined session.
+type Player struct {
+	Session uint32
+	Alive   bool
+	Ack     uint32 // last input seq the arena applied
+	Entity  Entity // the session's marble; zero unless Alive
+}
+
+// Frame is the immutable state of an arena after one tick, for sessions to
+// read from their own goroutines: every entity bucketed by a uniform grid
+// so that a view rectangle touches only the cells it overlaps, and every
+// joined session's marble and input ack.
+//
+// A frame is reference counted: Arena.Acquire hands out a reference that
+// the reader must Release when done. Released frames are recycled by the
+// arena, so a reader must not keep any slice of a frame past Release.
+type Frame struct {
+	Tick   uint64
+	Hash   uint64
+	Arena  int // the arena's id
+	Width  float64
+	Height float64
+
+	CellSize   float64
+	Cols, Rows int
+	// Entities of cell i (row-major) are Entities[CellStart[i]:CellStart[i+1]].
+	CellStart []int32
+	Entities  []Entity
+
+	// Players is sorted by Session.
+	Players []Player
+	// Leader is the heaviest marble, which sessions without a marble
+	// spectate; zero if the arena has none.
+	Leader Entity
+	// Movers counts players and zombies.
+	Movers int
+
+	refs atomic.Int32
+	pool chan *Frame
+}
+
+// Release gives up a reference taken by Arena.Acquire. The frame must not be
+// used afterwards.
+func (f *Frame) Release() {
+	if f.refs.Add(-1) == 0 {
+		select {
+		case f.pool <- f:
+		default: // pool full: let the garbage collector have it
+		}
+	}
+}
+
+// Player returns the frame's record of a session, or nil if the session has
+// not joined the arena.
+func (f *Frame) Player(session uint32) *Player {
+	lo, hi := 0, len(f.Players)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if f.Players[m].Session < session {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(f.Players) && f.Players[lo].Session == session {
+		return &f.Players[lo]
+	}
+	return nil
+}
+
+// Cells returns the inclusive range of cell columns and rows that the
+// rectangle [x0,x1] x [y0,y1] (arena units) overlaps.
+func (f *Frame) Cells(x0, y0, x1, y1 float64) (c0, r0, c1, r1 int) {
+	clamp := func(v float64, n int) int { return min(max(int(v/f.CellSize), 0), n-1) }
+	return clamp(x0, f.Cols), clamp(y0, f.Rows), clamp(x1, f.Cols), clamp(y1, f.Rows)
+}
+
+// Cell returns the entities of the cell at column c, row r.
+func (f *Frame) Cell(c, r int) []Entity {
+	i := r*f.Cols + c
+	return f.Entities[f.CellStart[i]:f.CellStart[i+1]]
+}
+
+// Quantize maps an arena coordinate onto the 0..65535 wire range.
+func Quantize(v, size float64) uint16 {
+	q := math.Round(v / size * 65535)
+	return uint16(min(max(q, 0), 65535))
+}
+
+// RoundMass rounds a mass to the wire's whole units.
+func RoundMass(m float64) uint32 {
+	if m <= 0 {
+		return 0
+	}
+	return uint32(min(math.Round(m), math.MaxUint32))
+}

@@ -1,0 +1,199 @@
+package systems
+
+import (
+	"math"
+
+	arche "github.com/mlange-42/arche/ecs"
+	"github.com/mlange-42/arche/generic"
+	"github.com/shatter/shatter/ecs"
+)
+
+// Collision applies the two contact rules.
+//
+// Bust: marble A busts marble B when A.mass >= BustRatio x B.mass and their
+// centres are at most A.radius - BustOverlap x B.radius apart. A gains
+// BustGain of B's mass; the rest shatters into fragments around B's
+// position. Marbles are checked in query order with masses as they stand,
+// so a marble that grows by a bust may bust again in the same tick, and a
+// busted marble busts nobody.
+//
+// Obstacle: a marble of at least ObstacleMinMass touching a spike ball loses
+// ObstacleLoss of its mass as fragments scattered around it, is knocked
+// away from the ball at ObstacleKnockback, and the ball is queued for the
+// population system to move elsewhere. A ball hurts one marble a tick;
+// lighter marbles roll past unharmed.
+type Collision struct {
+	arena   *ecs.Arena
+	world   *arche.World
+	busters *generic.Filter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]
+	hitters *generic.Filter3[ecs.Position, ecs.Velocity, ecs.Mass]
+	masses  generic.Map[ecs.Mass]
+	bodies  generic.Map[ecs.Body]
+	pilots  generic.Map[ecs.Pilot]
+
+	// Reused each tick.
+	busted  []arche.Entity
+	shatter []shard
+}
+
+// shard is mass to scatter as fragments: within spread of (X, Y), but at
+// least gap away from it.
+type shard struct {
+	X, Y, Mass, Gap, Spread float64
+}
+
+// Name implements System.
+func (s *Collision) Name() string { return "collision" }
+
+// Initialize implements System.
+func (s *Collision) Initialize(w *arche.World) {
+	s.arena = ecs.ArenaOf(w)
+	s.world = w
+	s.busters = generic.NewFilter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]().With(generic.T[ecs.Mover]())
+	s.busters.Register(w)
+	s.hitters = generic.NewFilter3[ecs.Position, ecs.Velocity, ecs.Mass]().With(generic.T[ecs.Mover]())
+	s.hitters.Register(w)
+	s.masses = generic.NewMap[ecs.Mass](w)
+	s.bodies = generic.NewMap[ecs.Body](w)
+	s.pilots = generic.NewMap[ecs.Pilot](w)
+}
+
+// Update implements System.
+func (s *Collision) Update(w *arche.World) {
+	s.busted = s.busted[:0]
+	s.shatter = s.shatter[:0]
+	s.busts(w)
+	s.obstacles(w)
+	for _, e := range s.busted {
+		s.arena.Remove(e)
+	}
+	for _, sh := range s.shatter {
+		s.scatter(sh)
+	}
+}
+
+func (s *Collision) isBusted(e arche.Entity) bool {
+	for _, b := range s.busted {
+		if b == e {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Collision) busts(w *arche.World) {
+	cfg := &s.arena.Config
+	grid := s.arena.Movers
+	q := s.busters.Query(w)
+	for q.Next() {
+		self := q.Entity()
+		if s.isBusted(self) {
+			continue
+		}
+		body, pos, mass, name := q.Get()
+		// The smallest marble A can bust has mass >= 0; A reaches centres
+		// within its own radius at most.
+		c0, r0, c1, r1 := grid.Span(pos.X, pos.Y, cfg.Radius(mass.Value))
+		for row := r0; row <= r1; row++ {
+			for col := c0; col <= c1; col++ {
+				for _, it := range grid.Cell(col, row) {
+					if it.Entity == self || !w.Alive(it.Entity) || s.isBusted(it.Entity) {
+						continue
+					}
+					other := s.masses.Get(it.Entity).Value
+					if mass.Value < cfg.BustRatio*other {
+						continue
+					}
+					reach := cfg.Radius(mass.Value) - cfg.BustOverlap*cfg.Radius(other)
+					if reach < 0 || math.Hypot(it.X-pos.X, it.Y-pos.Y) > reach {
+						continue
+					}
+					mass.Value += cfg.BustGain * other
+					s.busted = append(s.busted, it.Entity)
+					s.recordDeath(it.Entity, other, body.ID, name.Value)
+					s.shatter = append(s.shatter, shard{X: it.X, Y: it.Y, Mass: (1 - cfg.BustGain) * other, Spread: cfg.Radius(other) * 1.5})
+				}
+			}
+		}
+	}
+}
+
+func (s *Collision) recordDeath(victim arche.Entity, mass float64, by uint32, byName string) {
+	body := s.bodies.Get(victim)
+	d := ecs.Death{Victim: body.ID, By: by, ByName: byName, Mass: mass}
+	if body.Kind == ecs.KindPlayer {
+		d.Session = s.pilots.Get(victim).Session
+	}
+	s.arena.Deaths = append(s.arena.Deaths, d)
+}
+
+func (s *Collision) obstacles(w *arche.World) {
+	cfg := &s.arena.Config
+	ix := s.arena.Obstacles
+	q := s.hitters.Query(w)
+	for q.Next() {
+		pos, vel, mass := q.Get()
+		if mass.Value < cfg.ObstacleMinMass || s.isBusted(q.Entity()) {
+			continue
+		}
+		r := cfg.Radius(mass.Value)
+		touch := r + cfg.ObstacleRadius
+		ob, ox, oy, found := s.touchedObstacle(ix, pos.X, pos.Y, touch)
+		if !found {
+			continue
+		}
+		loss := cfg.ObstacleLoss * mass.Value
+		mass.Value -= loss
+		s.arena.HitObstacles = append(s.arena.HitObstacles, ob)
+		dx, dy := pos.X-ox, pos.Y-oy
+		if d := math.Hypot(dx, dy); d > 0 {
+			vel.X, vel.Y = dx/d*cfg.ObstacleKnockback, dy/d*cfg.ObstacleKnockback
+		} else {
+			vel.X, vel.Y = cfg.ObstacleKnockback, 0
+		}
+		s.shatter = append(s.shatter, shard{X: pos.X, Y: pos.Y, Mass: loss, Gap: r + 5, Spread: r + 80})
+	}
+}
+
+// touchedObstacle finds the first spike ball, not already hit this tick,
+// whose centre is within touch of (x, y).
+func (s *Collision) touchedObstacle(ix *ecs.CellIndex, x, y, touch float64) (e arche.Entity, ox, oy float64, ok bool) {
+	c0, r0, c1, r1 := ix.Span(x, y, touch)
+	for row := r0; row <= r1; row++ {
+		for col := c0; col <= c1; col++ {
+			for _, it := range ix.Cell(col, row) {
+				if math.Hypot(it.X-x, it.Y-y) <= touch && !s.alreadyHit(it.Entity) {
+					return it.Entity, it.X, it.Y, true
+				}
+			}
+		}
+	}
+	return arche.Entity{}, 0, 0, false
+}
+
+func (s *Collision) alreadyHit(e arche.Entity) bool {
+	for _, h := range s.arena.HitObstacles {
+		if h == e {
+			return true
+		}
+	}
+	return false
+}
+
+// scatter turns shattered mass into fragments of about FragmentMass each
+// (at most MaxShatterFragments, sharing the mass exactly), at random points
+// in a ring around the shard's centre, clamped into the arena.
+func (s *Collision) scatter(sh shard) {
+	cfg := &s.arena.Config
+	rng := s.arena.Rand
+	n := int(sh.Mass / cfg.FragmentMass)
+	n = min(max(n, 1), cfg.MaxShatterFragments)
+	each := sh.Mass / float64(n)
+	for i := 0; i < n; i++ {
+		sin, cos := math.Sincos(rng.Angle())
+		d := rng.Range(sh.Gap, max(sh.Gap, sh.Spread))
+		x := min(max(sh.X+cos*d, 0), cfg.ArenaWidth)
+		y := min(max(sh.Y+sin*d, 0), cfg.ArenaHeight)
+		s.arena.NewFragment(x, y, each)
+	}
+}

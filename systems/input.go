@@ -1,0 +1,135 @@
+package systems
+
+import (
+	"math"
+
+	arche "github.com/mlange-42/arche/ecs"
+	"github.com/mlange-42/arche/generic"
+	"github.com/shatter/shatter/ecs"
+)
+
+// Input applies the tick's session commands, in arrival order: joins and
+// leaves, spawns, and heading/boost wishes.
+type Input struct {
+	arena    *ecs.Arena
+	world    *arche.World
+	steering generic.Map[ecs.Steering]
+	masses   generic.Map[ecs.Mass]
+	bodies   generic.Map[ecs.Body]
+}
+
+// Name implements System.
+func (s *Input) Name() string { return "input" }
+
+// Initialize implements System.
+func (s *Input) Initialize(w *arche.World) {
+	s.arena = ecs.ArenaOf(w)
+	s.world = w
+	s.steering = generic.NewMap[ecs.Steering](w)
+	s.masses = generic.NewMap[ecs.Mass](w)
+	s.bodies = generic.NewMap[ecs.Body](w)
+}
+
+// Update implements System.
+func (s *Input) Update(w *arche.World) {
+	for i := range s.arena.Commands {
+		s.apply(&s.arena.Commands[i])
+	}
+	s.arena.Commands = s.arena.Commands[:0]
+}
+
+func (s *Input) apply(c *ecs.Command) {
+	a := s.arena
+	switch c.Kind {
+	case ecs.CmdJoin:
+		a.AddSession(c.Session, c.Name)
+	case ecs.CmdLeave:
+		a.RemoveSession(c.Session)
+	case ecs.CmdSpawn:
+		s.spawn(c.Session)
+	case ecs.CmdInput:
+		sess := a.Session(c.Session)
+		if sess == nil || c.Seq <= sess.Ack || math.IsNaN(c.Angle) || math.IsInf(c.Angle, 0) {
+			return
+		}
+		sess.Ack = c.Seq
+		if !sess.Marble.IsZero() {
+			st := s.steering.Get(sess.Marble)
+			st.Angle, st.Boost = c.Angle, c.Boost
+		}
+	case ecs.CmdDetach:
+		if sess := a.Session(c.Session); sess != nil && !sess.Marble.IsZero() {
+			s.steering.Get(sess.Marble).Boost = false
+		}
+	}
+}
+
+// spawn gives a session a new marble at a safe spot. While the arena is at
+// its population cap, a zombie makes room; players are never refused for
+// zombies' sake.
+func (s *Input) spawn(session uint32) {
+	a := s.arena
+	sess := a.Session(session)
+	if sess == nil || !sess.Marble.IsZero() {
+		return
+	}
+	if a.MoverCount >= a.Config.MaxPlayers && !s.removeSmallestZombie() {
+		return
+	}
+	x, y := SafeSpot(a, s.world, s.masses, a.Config.StartMass)
+	sess.Marble = a.NewMarble(session, sess.Name, x, y, a.Config.StartMass)
+}
+
+// removeSmallestZombie removes the lightest zombie (the first one found
+// among equals) and reports whether there was one.
+func (s *Input) removeSmallestZombie() bool {
+	var victim arche.Entity
+	best := math.Inf(1)
+	q := generic.NewFilter2[ecs.Mass, ecs.Brain]().Query(s.world)
+	for q.Next() {
+		if m, _ := q.Get(); m.Value < best {
+			best, victim = m.Value, q.Entity()
+		}
+	}
+	if victim.IsZero() {
+		return false
+	}
+	s.arena.Remove(victim)
+	return true
+}
+
+// SafeSpot picks a random point where no marble that could bust a newcomer
+// of the given mass is near, trying a few candidates and keeping the one
+// farthest from danger if none is clear. It reads the mover grid of the
+// previous rebuild.
+func SafeSpot(a *ecs.Arena, w *arche.World, masses generic.Map[ecs.Mass], mass float64) (x, y float64) {
+	const tries = 8
+	const clearance = 200
+	margin := a.Config.Radius(mass)
+	bestDanger := math.Inf(1)
+	for i := 0; i < tries; i++ {
+		cx, cy := a.RandomPoint(margin)
+		danger := 0.0
+		c0, r0, c1, r1 := a.Movers.Span(cx, cy, clearance)
+		for r := r0; r <= r1; r++ {
+			for c := c0; c <= c1; c++ {
+				for _, it := range a.Movers.Cell(c, r) {
+					if !w.Alive(it.Entity) {
+						continue
+					}
+					if m := masses.Get(it.Entity).Value; m >= a.Config.BustRatio*mass {
+						d := math.Hypot(it.X-cx, it.Y-cy)
+						danger = max(danger, clearance+a.Config.Radius(m)-d)
+					}
+				}
+			}
+		}
+		if danger < bestDanger {
+			bestDanger, x, y = danger, cx, cy
+		}
+		if danger <= 0 {
+			break
+		}
+	}
+	return x, y
+}

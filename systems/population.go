@@ -1,0 +1,52 @@
+package systems
+
+import (
+	arche "github.com/mlange-42/arche/ecs"
+	"github.com/mlange-42/arche/generic"
+	"github.com/shatter/shatter/ecs"
+)
+
+// zombieNames are given to zombies in turn, drawn with the arena's RNG.
+var zombieNames = [...]string{
+	"Rolling Stone", "Marbleous", "Glassjaw", "Pebble", "Shardlord", "Cat's Eye",
+	"Boulder", "Agate", "Onyx", "Quartz", "Tumble", "Spinner", "Ricochet",
+	"Gravel", "Obsidian", "Jasper", "Flint", "Cobble", "Opal", "Crusher",
+}
+
+// Population keeps the arena lively: zombies fill it to MinPopulation
+// marbles (players count too), fragments are respawned up to FragmentCount,
+// and spike balls hit this tick move to random spots.
+type Population struct {
+	arena  *ecs.Arena
+	world  *arche.World
+	masses generic.Map[ecs.Mass]
+}
+
+// Name implements System.
+func (s *Population) Name() string { return "population" }
+
+// Initialize implements System.
+func (s *Population) Initialize(w *arche.World) {
+	s.arena = ecs.ArenaOf(w)
+	s.world = w
+	s.masses = generic.NewMap[ecs.Mass](w)
+}
+
+// Update implements System.
+func (s *Population) Update(w *arche.World) {
+	a := s.arena
+	cfg := &a.Config
+	for a.MoverCount < cfg.MinPopulation {
+		x, y := SafeSpot(a, s.world, s.masses, cfg.StartMass)
+		a.NewMarble(0, zombieNames[a.Rand.Intn(len(zombieNames))], x, y, cfg.StartMass)
+	}
+	for a.Fragments.Len() < cfg.FragmentCount {
+		x, y := a.RandomPoint(0)
+		a.NewFragment(x, y, cfg.FragmentMass)
+	}
+	for _, ob := range a.HitObstacles {
+		x, y := a.RandomPoint(cfg.ObstacleRadius)
+		a.MoveObstacle(ob, x, y)
+	}
+	a.HitObstacles = a.HitObstacles[:0]
+}

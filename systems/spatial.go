@@ -1,0 +1,37 @@
+package systems
+
+import (
+	arche "github.com/mlange-42/arche/ecs"
+	"github.com/mlange-42/arche/generic"
+	"github.com/shatter/shatter/ecs"
+)
+
+// Spatial rebuilds the mover grid from the marbles' new positions. The
+// static fragment and obstacle indexes are not touched: the factories keep
+// them current as entities come and go.
+type Spatial struct {
+	arena  *ecs.Arena
+	filter *generic.Filter1[ecs.Position]
+}
+
+// Name implements System.
+func (s *Spatial) Name() string { return "spatial" }
+
+// Initialize implements System.
+func (s *Spatial) Initialize(w *arche.World) {
+	s.arena = ecs.ArenaOf(w)
+	s.filter = generic.NewFilter1[ecs.Position]().With(generic.T[ecs.Mover]())
+	s.filter.Register(w)
+}
+
+// Update implements System.
+func (s *Spatial) Update(w *arche.World) {
+	grid := s.arena.Movers
+	grid.Reset()
+	q := s.filter.Query(w)
+	for q.Next() {
+		pos := q.Get()
+		grid.Add(q.Entity(), pos.X, pos.Y)
+	}
+	grid.Build()
+}

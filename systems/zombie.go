@@ -1,0 +1,143 @@
+package systems
+
+import (
+	"math"
+
+	arche "github.com/mlange-42/arche/ecs"
+	"github.com/mlange-42/arche/generic"
+	"github.com/shatter/shatter/ecs"
+)
+
+// Zombie steers the server's bots. Each zombie re-plans every
+// ZombieThinkTicks ticks (spread by its Brain phase) from what it sees:
+// it flees the nearest marble that could bust it within ZombieFleeRange,
+// else chases the nearest marble lighter than ZombieChaseRatio of its mass
+// within ZombieChaseRange, else heads for the nearest fragment within
+// ZombieSearchRange, else wanders. It boosts when the chase or the escape
+// is within ZombieBoostRange.
+//
+// It reads the mover grid of the previous tick's rebuild, which holds every
+// marble's current position (movement comes after it); entries for marbles
+// removed since are skipped.
+type Zombie struct {
+	arena  *ecs.Arena
+	world  *arche.World
+	filter *generic.Filter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]
+	masses generic.Map[ecs.Mass]
+}
+
+// Name implements System.
+func (s *Zombie) Name() string { return "zombie" }
+
+// Initialize implements System.
+func (s *Zombie) Initialize(w *arche.World) {
+	s.arena = ecs.ArenaOf(w)
+	s.world = w
+	s.filter = generic.NewFilter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]()
+	s.filter.Register(w)
+	s.masses = generic.NewMap[ecs.Mass](w)
+}
+
+// Update implements System.
+func (s *Zombie) Update(w *arche.World) {
+	cfg := &s.arena.Config
+	think := uint64(cfg.ZombieThinkTicks)
+	q := s.filter.Query(w)
+	for q.Next() {
+		pos, mass, st, brain := q.Get()
+		if (s.arena.Tick+uint64(brain.Phase))%think != 0 {
+			continue
+		}
+		s.plan(q.Entity(), pos, mass.Value, st)
+	}
+}
+
+// plan sets one zombie's heading and boost.
+func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ecs.Steering) {
+	cfg := &s.arena.Config
+	canBoost := mass > cfg.BoostFloor
+	threatX, threatY, threatD := 0.0, 0.0, math.Inf(1)
+	preyX, preyY, preyD := 0.0, 0.0, math.Inf(1)
+	sight := max(cfg.ZombieFleeRange, cfg.ZombieChaseRange)
+	grid := s.arena.Movers
+	c0, r0, c1, r1 := grid.Span(pos.X, pos.Y, sight)
+	for r := r0; r <= r1; r++ {
+		for c := c0; c <= c1; c++ {
+			for _, it := range grid.Cell(c, r) {
+				if it.Entity == self || !s.world.Alive(it.Entity) {
+					continue
+				}
+				d := math.Hypot(it.X-pos.X, it.Y-pos.Y)
+				other := s.masses.Get(it.Entity).Value
+				switch {
+				case other >= cfg.BustRatio*mass && d < cfg.ZombieFleeRange && d < threatD:
+					threatX, threatY, threatD = it.X, it.Y, d
+				case other < cfg.ZombieChaseRatio*mass && d < cfg.ZombieChaseRange && d < preyD:
+					preyX, preyY, preyD = it.X, it.Y, d
+				}
+			}
+		}
+	}
+	switch {
+	case !math.IsInf(threatD, 1):
+		st.Angle = math.Atan2(pos.Y-threatY, pos.X-threatX)
+		st.Boost = canBoost && threatD < cfg.ZombieBoostRange
+	case !math.IsInf(preyD, 1):
+		st.Angle = math.Atan2(preyY-pos.Y, preyX-pos.X)
+		st.Boost = canBoost && preyD < cfg.ZombieBoostRange
+	default:
+		st.Boost = false
+		if fx, fy, ok := s.nearestFragment(pos.X, pos.Y); ok {
+			st.Angle = math.Atan2(fy-pos.Y, fx-pos.X)
+		} else {
+			s.wander(pos, st)
+		}
+	}
+}
+
+// nearestFragment searches the fragment index in growing square rings of
+// cells around a point, stopping at the first ring that can hold nothing
+// nearer than what was found, or at ZombieSearchRange.
+func (s *Zombie) nearestFragment(x, y float64) (fx, fy float64, ok bool) {
+	ix := s.arena.Fragments
+	best := s.arena.Config.ZombieSearchRange
+	bestSq := best * best
+	cx := min(max(int(x/ix.CellSize), 0), ix.Cols-1)
+	cy := min(max(int(y/ix.CellSize), 0), ix.Rows-1)
+	maxRing := int(best/ix.CellSize) + 1
+	for ring := 0; ring <= maxRing; ring++ {
+		// Every cell of this ring is at least (ring-1) cells away.
+		if ok && float64(ring-1)*ix.CellSize > math.Sqrt(bestSq) {
+			break
+		}
+		for r := cy - ring; r <= cy+ring; r++ {
+			if r < 0 || r >= ix.Rows {
+				continue
+			}
+			edgeRow := r == cy-ring || r == cy+ring
+			for c := cx - ring; c <= cx+ring; c++ {
+				if c < 0 || c >= ix.Cols || (!edgeRow && c != cx-ring && c != cx+ring) {
+					continue
+				}
+				for _, it := range ix.Cell(c, r) {
+					if d := (it.X-x)*(it.X-x) + (it.Y-y)*(it.Y-y); d < bestSq {
+						bestSq, fx, fy, ok = d, it.X, it.Y, true
+					}
+				}
+			}
+		}
+	}
+	return fx, fy, ok
+}
+
+// wander keeps the heading, with a small random turn, and turns back toward
+// the middle near the arena's edges.
+func (s *Zombie) wander(pos *ecs.Position, st *ecs.Steering) {
+	cfg := &s.arena.Config
+	const edge = 150
+	if pos.X < edge || pos.Y < edge || pos.X > cfg.ArenaWidth-edge || pos.Y > cfg.ArenaHeight-edge {
+		st.Angle = math.Atan2(cfg.ArenaHeight/2-pos.Y, cfg.ArenaWidth/2-pos.X)
+		return
+	}
+	st.Angle += s.arena.Rand.Range(-0.5, 0.5)
+}
