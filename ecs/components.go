@@ -1,5 +1,7 @@
 package ecs
 
+import arche "github.com/mlange-42/arche/ecs"
+
 // Kind says what an entity is. The values are the wire values of PROTOCOL.md.
 type Kind uint8
 
@@ -58,6 +60,10 @@ type Steering struct {
 	// Boosting is whether movement granted the boost this tick (it is
 	// refused at or below the boost floor).
 	Boosting bool
+	// TopSpeed caches the unboosted top speed at mass TopSpeedMass: most
+	// marbles keep their mass from tick to tick, and math.Pow is the
+	// dearest step of movement.
+	TopSpeed, TopSpeedMass float64
 }
 
 // Pilot marks a mover driven by a network session.
@@ -70,6 +76,10 @@ type Brain struct {
 	// Phase spreads the zombies' re-planning over ZombieThinkTicks ticks so
 	// the AI cost of a tick stays flat.
 	Phase uint32
+	// Food is the fragment the zombie is heading for, and where it lies,
+	// kept while it exists so the zombie need not search again.
+	Food         arche.Entity
+	FoodX, FoodY float64
 }
 
 // Mover marks players and zombies (entities with velocity and steering).

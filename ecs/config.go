@@ -181,3 +181,20 @@ func (c *Config) ViewHalfSize(mass float64) (w, h float64) {
 	scale := 1 + math.Sqrt(mass)/c.ViewGrowth
 	return c.ViewWidth * scale, c.ViewHeight * scale
 }
+
+// ForPopulation returns c resized for a headless load of the given number
+// of zombies, fragments and obstacles: the arena keeps the mover density of
+// a full default arena (150 marbles on 3000 x 3000), so per-marble work
+// stays what a real match costs and total work grows linearly with the
+// population. Benchmarks, profiles and the headless mode use it.
+func (c Config) ForPopulation(movers, fragments, obstacles int) Config {
+	def := DefaultConfig()
+	areaPerMover := def.ArenaWidth * def.ArenaHeight / float64(def.MaxPlayers)
+	side := max(def.ArenaWidth, math.Sqrt(float64(movers)*areaPerMover))
+	c.ArenaWidth, c.ArenaHeight = side, side
+	c.MinPopulation = movers
+	c.MaxPlayers = max(c.MaxPlayers, movers)
+	c.FragmentCount = fragments
+	c.ObstacleCount = obstacles
+	return c
+}

@@ -6,11 +6,13 @@ import (
 	arche "github.com/mlange-42/arche/ecs"
 )
 
-// GridItem is one entity in a spatial index, with the position it was
-// indexed at, so a search reads no component.
+// GridItem is one entity in a spatial index, with the position (and, in
+// the mover grid, the mass) it had when indexed, so a search reads no
+// component.
 type GridItem struct {
 	Entity arche.Entity
 	X, Y   float64
+	Mass   float64 // mover grid only: the mass at the last rebuild
 }
 
 // gridShape maps arena positions to cells; both spatial indexes share it.
@@ -64,8 +66,8 @@ func NewGrid(cell, w, h float64) *Grid {
 func (g *Grid) Reset() { g.pending = g.pending[:0] }
 
 // Add queues an entity for the next Build.
-func (g *Grid) Add(e arche.Entity, x, y float64) {
-	g.pending = append(g.pending, GridItem{Entity: e, X: x, Y: y})
+func (g *Grid) Add(e arche.Entity, x, y, mass float64) {
+	g.pending = append(g.pending, GridItem{Entity: e, X: x, Y: y, Mass: mass})
 }
 
 // Build sorts the queued entities into their cells. Within a cell they keep
@@ -117,10 +119,21 @@ type CellIndex struct {
 	count int
 }
 
-// NewCellIndex returns an empty index covering a w x h arena.
-func NewCellIndex(cell, w, h float64) *CellIndex {
+// NewCellIndex returns an empty index covering a w x h arena, sized for
+// about expected entities. Every cell starts with room for several times
+// its average share, carved from one backing array, so the steady churn of
+// eaten and respawned fragments does not allocate; only a cell that
+// overflows (a dense shatter) grows once, and keeps that room.
+func NewCellIndex(cell, w, h float64, expected int) *CellIndex {
 	s := newGridShape(cell, w, h)
-	return &CellIndex{gridShape: s, cells: make([][]GridItem, s.Cols*s.Rows)}
+	n := s.Cols * s.Rows
+	room := 2 + 4*expected/n
+	backing := make([]GridItem, n*room)
+	ix := &CellIndex{gridShape: s, cells: make([][]GridItem, n)}
+	for i := range ix.cells {
+		ix.cells[i] = backing[i*room : i*room : (i+1)*room]
+	}
+	return ix
 }
 
 // Len returns the number of entities in the index.

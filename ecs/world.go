@@ -80,6 +80,11 @@ type Board struct {
 	Count int          // players+zombies in the arena
 }
 
+// MoverCellScale is the mover grid's cell size in multiples of GridCell.
+// Movers are sparser than fragments and are searched over wider ranges (a
+// zombie looks 400 units around), so larger cells mean fewer cells visited.
+const MoverCellScale = 2
+
 // Arena is the resource every system shares: config, randomness, terrain,
 // spatial indexes, sessions and the tick's buffers, plus the factories that
 // keep those in step with the world.
@@ -146,9 +151,9 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *Arena) {
 		Config:    cfg,
 		Rand:      NewRand(seed),
 		Terrain:   NewTerrain(seed, cfg.TerrainSamples, cfg.ArenaWidth, cfg.ArenaHeight),
-		Movers:    NewGrid(cfg.GridCell, cfg.ArenaWidth, cfg.ArenaHeight),
-		Fragments: NewCellIndex(cfg.GridCell, cfg.ArenaWidth, cfg.ArenaHeight),
-		Obstacles: NewCellIndex(cfg.GridCell, cfg.ArenaWidth, cfg.ArenaHeight),
+		Movers:    NewGrid(cfg.GridCell*MoverCellScale, cfg.ArenaWidth, cfg.ArenaHeight),
+		Fragments: NewCellIndex(cfg.GridCell, cfg.ArenaWidth, cfg.ArenaHeight, cfg.FragmentCount),
+		Obstacles: NewCellIndex(cfg.GridCell, cfg.ArenaWidth, cfg.ArenaHeight, cfg.ObstacleCount),
 		nextID:    1,
 		world:     &w,
 		bodies:    generic.NewMap[Body](&w),

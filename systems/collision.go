@@ -105,7 +105,7 @@ func (s *Collision) busts(w *arche.World) {
 						continue
 					}
 					reach := cfg.Radius(mass.Value) - cfg.BustOverlap*cfg.Radius(other)
-					if reach < 0 || math.Hypot(it.X-pos.X, it.Y-pos.Y) > reach {
+					if dx, dy := it.X-pos.X, it.Y-pos.Y; reach < 0 || dx*dx+dy*dy > reach*reach {
 						continue
 					}
 					mass.Value += cfg.BustGain * other

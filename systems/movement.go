@@ -48,7 +48,13 @@ func (s *Movement) Update(w *arche.World) {
 		gx, gy := terrain.Slope(pos.X, pos.Y)
 		vel.X = (vel.X + (cos*accel-cfg.Gravity*gx)*dt) * keep
 		vel.Y = (vel.Y + (sin*accel-cfg.Gravity*gy)*dt) * keep
-		top := cfg.MaxSpeed(mass.Value, st.Boosting)
+		if st.TopSpeedMass != mass.Value {
+			st.TopSpeed, st.TopSpeedMass = cfg.MaxSpeed(mass.Value, false), mass.Value
+		}
+		top := st.TopSpeed
+		if st.Boosting {
+			top *= cfg.BoostFactor
+		}
 		if sq := vel.X*vel.X + vel.Y*vel.Y; sq > top*top {
 			f := top / math.Sqrt(sq)
 			vel.X *= f

@@ -11,7 +11,7 @@ import (
 // them current as entities come and go.
 type Spatial struct {
 	arena  *ecs.Arena
-	filter *generic.Filter1[ecs.Position]
+	filter *generic.Filter2[ecs.Position, ecs.Mass]
 }
 
 // Name implements System.
@@ -20,7 +20,7 @@ func (s *Spatial) Name() string { return "spatial" }
 // Initialize implements System.
 func (s *Spatial) Initialize(w *arche.World) {
 	s.arena = ecs.ArenaOf(w)
-	s.filter = generic.NewFilter1[ecs.Position]().With(generic.T[ecs.Mover]())
+	s.filter = generic.NewFilter2[ecs.Position, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 }
 
@@ -30,8 +30,8 @@ func (s *Spatial) Update(w *arche.World) {
 	grid.Reset()
 	q := s.filter.Query(w)
 	for q.Next() {
-		pos := q.Get()
-		grid.Add(q.Entity(), pos.X, pos.Y)
+		pos, mass := q.Get()
+		grid.Add(q.Entity(), pos.X, pos.Y, mass.Value)
 	}
 	grid.Build()
 }

@@ -13,7 +13,7 @@ import (
 // it flees the nearest marble that could bust it within ZombieFleeRange,
 // else chases the nearest marble lighter than ZombieChaseRatio of its mass
 // within ZombieChaseRange, else heads for the nearest fragment within
-// ZombieSearchRange, else wanders. It boosts when the chase or the escape
+// ZombieSearchRange (keeping that target until it is eaten), else wanders. It boosts when the chase or the escape
 // is within ZombieBoostRange.
 //
 // It reads the mover grid of the previous tick's rebuild, which holds every
@@ -48,17 +48,20 @@ func (s *Zombie) Update(w *arche.World) {
 		if (s.arena.Tick+uint64(brain.Phase))%think != 0 {
 			continue
 		}
-		s.plan(q.Entity(), pos, mass.Value, st)
+		s.plan(q.Entity(), pos, mass.Value, st, brain)
 	}
 }
 
 // plan sets one zombie's heading and boost.
-func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ecs.Steering) {
+func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ecs.Steering, brain *ecs.Brain) {
 	cfg := &s.arena.Config
 	canBoost := mass > cfg.BoostFloor
 	threatX, threatY, threatD := 0.0, 0.0, math.Inf(1)
 	preyX, preyY, preyD := 0.0, 0.0, math.Inf(1)
 	sight := max(cfg.ZombieFleeRange, cfg.ZombieChaseRange)
+	// Distances are compared squared.
+	sightSq, fleeSq, chaseSq := sight*sight, cfg.ZombieFleeRange*cfg.ZombieFleeRange, cfg.ZombieChaseRange*cfg.ZombieChaseRange
+	boostSq := cfg.ZombieBoostRange * cfg.ZombieBoostRange
 	grid := s.arena.Movers
 	c0, r0, c1, r1 := grid.Span(pos.X, pos.Y, sight)
 	for r := r0; r <= r1; r++ {
@@ -67,12 +70,16 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 				if it.Entity == self || !s.world.Alive(it.Entity) {
 					continue
 				}
-				d := math.Hypot(it.X-pos.X, it.Y-pos.Y)
-				other := s.masses.Get(it.Entity).Value
+				dx, dy := it.X-pos.X, it.Y-pos.Y
+				d := dx*dx + dy*dy
+				if d >= sightSq {
+					continue
+				}
+				other := it.Mass
 				switch {
-				case other >= cfg.BustRatio*mass && d < cfg.ZombieFleeRange && d < threatD:
+				case other >= cfg.BustRatio*mass && d < fleeSq && d < threatD:
 					threatX, threatY, threatD = it.X, it.Y, d
-				case other < cfg.ZombieChaseRatio*mass && d < cfg.ZombieChaseRange && d < preyD:
+				case other < cfg.ZombieChaseRatio*mass && d < chaseSq && d < preyD:
 					preyX, preyY, preyD = it.X, it.Y, d
 				}
 			}
@@ -81,16 +88,19 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 	switch {
 	case !math.IsInf(threatD, 1):
 		st.Angle = math.Atan2(pos.Y-threatY, pos.X-threatX)
-		st.Boost = canBoost && threatD < cfg.ZombieBoostRange
+		st.Boost = canBoost && threatD < boostSq
 	case !math.IsInf(preyD, 1):
 		st.Angle = math.Atan2(preyY-pos.Y, preyX-pos.X)
-		st.Boost = canBoost && preyD < cfg.ZombieBoostRange
+		st.Boost = canBoost && preyD < boostSq
 	default:
 		st.Boost = false
-		if fx, fy, ok := s.nearestFragment(pos.X, pos.Y); ok {
-			st.Angle = math.Atan2(fy-pos.Y, fx-pos.X)
-		} else {
+		if brain.Food.IsZero() || !s.world.Alive(brain.Food) {
+			brain.Food, brain.FoodX, brain.FoodY = s.nearestFragment(pos.X, pos.Y)
+		}
+		if brain.Food.IsZero() {
 			s.wander(pos, st)
+		} else {
+			st.Angle = math.Atan2(brain.FoodY-pos.Y, brain.FoodX-pos.X)
 		}
 	}
 }
@@ -98,7 +108,7 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 // nearestFragment searches the fragment index in growing square rings of
 // cells around a point, stopping at the first ring that can hold nothing
 // nearer than what was found, or at ZombieSearchRange.
-func (s *Zombie) nearestFragment(x, y float64) (fx, fy float64, ok bool) {
+func (s *Zombie) nearestFragment(x, y float64) (food arche.Entity, fx, fy float64) {
 	ix := s.arena.Fragments
 	best := s.arena.Config.ZombieSearchRange
 	bestSq := best * best
@@ -107,7 +117,7 @@ func (s *Zombie) nearestFragment(x, y float64) (fx, fy float64, ok bool) {
 	maxRing := int(best/ix.CellSize) + 1
 	for ring := 0; ring <= maxRing; ring++ {
 		// Every cell of this ring is at least (ring-1) cells away.
-		if ok && float64(ring-1)*ix.CellSize > math.Sqrt(bestSq) {
+		if !food.IsZero() && float64(ring-1)*ix.CellSize > math.Sqrt(bestSq) {
 			break
 		}
 		for r := cy - ring; r <= cy+ring; r++ {
@@ -121,13 +131,13 @@ func (s *Zombie) nearestFragment(x, y float64) (fx, fy float64, ok bool) {
 				}
 				for _, it := range ix.Cell(c, r) {
 					if d := (it.X-x)*(it.X-x) + (it.Y-y)*(it.Y-y); d < bestSq {
-						bestSq, fx, fy, ok = d, it.X, it.Y, true
+						bestSq, food, fx, fy = d, it.Entity, it.X, it.Y
 					}
 				}
 			}
 		}
 	}
-	return fx, fy, ok
+	return food, fx, fy
 }
 
 // wander keeps the heading, with a small random turn, and turns back toward
