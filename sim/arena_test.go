@@ -1,0 +1,253 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/shatter/shatter/ecs"
+)
+
+func newTestArena(t *testing.T, opts Options) *Arena {
+	t.Helper()
+	if opts.Config.TickRate == 0 {
+		opts.Config = ecs.DefaultConfig()
+	}
+	a, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func step(t *testing.T, a *Arena, n int) {
+	t.Helper()
+	for range n {
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	cfg := ecs.DefaultConfig()
+	cfg.TickRate = 500
+	if _, err := New(Options{Config: cfg}); !errors.Is(err, ecs.ErrConfig) {
+		t.Fatalf("New with tick rate 500: err = %v, want ErrConfig", err)
+	}
+}
+
+// TestRunDrivenByManualClock drives Run tick by tick without sleeping: a
+// session joins and spawns, and its sink sees the frames that show its
+// marble.
+func TestRunDrivenByManualClock(t *testing.T) {
+	clock := NewManualClock()
+	a := newTestArena(t, Options{Clock: clock, Seed: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.Run(ctx) }()
+
+	sink := &chanSink{frames: make(chan uint64, 16)}
+	for _, c := range []ecs.Command{{Kind: ecs.CmdJoin, Session: 7, Name: "ann"}, {Kind: ecs.CmdSpawn, Session: 7}} {
+		if err := a.Post(Command{Command: c, Sink: sink}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Tick()
+	if got := <-sink.frames; got != 1 {
+		t.Fatalf("first frame ready for tick %d, want 1", got)
+	}
+	clock.Tick()
+	<-sink.frames
+	f := a.Acquire()
+	p := f.Player(7)
+	if p == nil || !p.Alive || p.Entity.Name != "ann" || p.Entity.Kind != ecs.KindPlayer {
+		t.Fatalf("frame %d player 7 = %+v, want a living player named ann", f.Tick, p)
+	}
+	f.Release()
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	if err := a.Post(Command{Command: ecs.Command{Kind: ecs.CmdSpawn, Session: 7}}); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Post after Run returned: %v, want ErrStopped", err)
+	}
+}
+
+type chanSink struct{ frames chan uint64 }
+
+func (s *chanSink) FrameReady(t uint64) { s.frames <- t }
+func (s *chanSink) Died(DiedEvent)      {}
+func (s *chanSink) Board(*BoardEvent)   {}
+
+func TestPostRefusesWhenInboxFull(t *testing.T) {
+	a := newTestArena(t, Options{InboxSize: 2})
+	cmd := Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: 1, Name: "a"}}
+	for i := range 2 {
+		if err := a.Post(cmd); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	if err := a.Post(cmd); !errors.Is(err, ErrInboxFull) {
+		t.Fatalf("third post: %v, want ErrInboxFull", err)
+	}
+	step(t, a, 1)
+	if err := a.Post(cmd); err != nil {
+		t.Fatalf("post after the tick drained the inbox: %v", err)
+	}
+}
+
+func TestReserveStopsAtMaxPlayers(t *testing.T) {
+	cfg := ecs.DefaultConfig()
+	cfg.MaxPlayers, cfg.MinPopulation = 3, 3
+	a := newTestArena(t, Options{Config: cfg})
+	for i := range 3 {
+		if !a.Reserve() {
+			t.Fatalf("reserve %d refused", i)
+		}
+	}
+	if a.Reserve() {
+		t.Fatal("fourth reserve granted at max_players 3")
+	}
+	a.Unreserve()
+	if !a.Reserve() || a.Seats() != 3 {
+		t.Fatalf("after unreserve: seats %d, want a seat granted and 3 taken", a.Seats())
+	}
+}
+
+// TestFrameIndexesEveryEntity checks that a frame holds every entity once,
+// each in the cell its position belongs to.
+func TestFrameIndexesEveryEntity(t *testing.T) {
+	a := newTestArena(t, Options{Seed: 3})
+	step(t, a, 60)
+	f := a.Acquire()
+	defer f.Release()
+	cfg := a.Config()
+	want := cfg.FragmentCount + cfg.ObstacleCount + cfg.MinPopulation
+	if len(f.Entities) < want {
+		t.Fatalf("frame has %d entities, want at least %d", len(f.Entities), want)
+	}
+	seen := map[uint32]bool{}
+	kinds := map[ecs.Kind]int{}
+	for r := 0; r < f.Rows; r++ {
+		for c := 0; c < f.Cols; c++ {
+			for _, e := range f.Cell(c, r) {
+				if seen[e.ID] {
+					t.Fatalf("entity %d appears twice", e.ID)
+				}
+				seen[e.ID] = true
+				kinds[e.Kind]++
+				if gc, gr, _, _ := f.Cells(float64(e.X), float64(e.Y), float64(e.X), float64(e.Y)); gc != c || gr != r {
+					t.Fatalf("entity %d at (%v,%v) is in cell (%d,%d), want (%d,%d)", e.ID, e.X, e.Y, c, r, gc, gr)
+				}
+				// X and Y are float32 copies; quantizing them may round the
+				// other way than the exact position did.
+				if absDiff(e.QX, Quantize(float64(e.X), f.Width)) > 1 || absDiff(e.QY, Quantize(float64(e.Y), f.Height)) > 1 {
+					t.Fatalf("entity %d quantized to (%d,%d) from (%v,%v)", e.ID, e.QX, e.QY, e.X, e.Y)
+				}
+			}
+		}
+	}
+	if len(seen) != len(f.Entities) {
+		t.Fatalf("cells hold %d entities, frame %d", len(seen), len(f.Entities))
+	}
+	if kinds[ecs.KindObstacle] != cfg.ObstacleCount || kinds[ecs.KindZombie] != f.Movers || kinds[ecs.KindFragment] < cfg.FragmentCount {
+		t.Fatalf("kinds %v, movers %d; want %d obstacles, every mover a zombie, >= %d fragments", kinds, f.Movers, cfg.ObstacleCount, cfg.FragmentCount)
+	}
+	if f.Leader.ID == 0 || !f.Leader.Kind.IsMover() {
+		t.Fatalf("leader %+v, want a marble", f.Leader)
+	}
+}
+
+// TestHeldFrameIsNotRecycled holds a frame across many ticks and checks it
+// still says what it said.
+func TestHeldFrameIsNotRecycled(t *testing.T) {
+	a := newTestArena(t, Options{Seed: 4})
+	step(t, a, 5)
+	held := a.Acquire()
+	tick, hash, first := held.Tick, held.Hash, held.Entities[0]
+	step(t, a, 50)
+	if held.Tick != tick || held.Hash != hash || held.Entities[0] != first {
+		t.Fatalf("held frame changed: tick %d->%d hash %x->%x", tick, held.Tick, hash, held.Hash)
+	}
+	held.Release()
+	latest := a.Acquire()
+	defer latest.Release()
+	if latest.Tick != 55 {
+		t.Fatalf("latest frame tick %d, want 55", latest.Tick)
+	}
+}
+
+func TestSameSeedSameHashesOtherSeedDiffers(t *testing.T) {
+	hashes := func(seed uint64) []uint64 {
+		a := newTestArena(t, Options{Seed: seed})
+		var hs []uint64
+		for range 200 {
+			step(t, a, 1)
+			f := a.Acquire()
+			hs = append(hs, f.Hash)
+			f.Release()
+		}
+		return hs
+	}
+	a, b, c := hashes(5), hashes(5), hashes(6)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("tick %d: same seed gave hashes %x and %x", i+1, a[i], b[i])
+		}
+	}
+	if a[len(a)-1] == c[len(c)-1] {
+		t.Fatal("seeds 5 and 6 ended in the same state hash")
+	}
+}
+
+// TestSinksGetDeathsAndBoards runs the scripted players scenario and checks
+// its sessions heard of their deaths and of the leaderboard once a second.
+func TestSinksGetDeathsAndBoards(t *testing.T) {
+	var sc scenario
+	for _, s := range scenarios {
+		if s.name == "players" {
+			sc = s
+		}
+	}
+	sinks, a, err := runScenario(sc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deaths := 0
+	for id, s := range sinks {
+		deaths += s.deaths
+		if id == 1 && (s.boards < sc.ticks/sc.cfg.TickRate-1 || s.lastBoard == nil || len(s.lastBoard.Top) == 0) {
+			t.Errorf("session 1 got %d boards (last %+v), want about %d", s.boards, s.lastBoard, sc.ticks/sc.cfg.TickRate)
+		}
+		if s.deaths > 0 && (s.lastDeath.Tick == 0 || s.lastDeath.Mass == 0) {
+			t.Errorf("session %d death event %+v lacks tick or mass", id, s.lastDeath)
+		}
+	}
+	if deaths == 0 {
+		t.Error("no player died in the players scenario")
+	}
+	if st := a.Percentiles(); st.Samples != sc.ticks && st.Samples != historySize {
+		t.Errorf("percentiles over %d samples after %d ticks", st.Samples, sc.ticks)
+	}
+}
+
+// TestStepAllocatesNothing checks the steady-state tick is free of
+// allocations, the property BenchmarkTick reports.
+func TestStepAllocatesNothing(t *testing.T) {
+	a := newTestArena(t, Options{Seed: 9})
+	step(t, a, 600)
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// A bust can overflow a fragment cell, which then grows once; allow a
+	// rare stray allocation, never one per tick.
+	if allocs >= 0.5 {
+		t.Fatalf("Step allocates %.2f times per tick, want 0", allocs)
+	}
+}
+
+func absDiff(a, b uint16) int { return max(int(a)-int(b), int(b)-int(a)) }
