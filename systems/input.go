@@ -42,7 +42,9 @@ func (s *Input) apply(c *ecs.Command) {
 	a := s.arena
 	switch c.Kind {
 	case ecs.CmdJoin:
-		a.AddSession(c.Session, c.Name)
+		// A join of a session already here is a resumed connection, which
+		// numbers its inputs afresh.
+		a.AddSession(c.Session, c.Name).Ack = 0
 	case ecs.CmdLeave:
 		a.RemoveSession(c.Session)
 	case ecs.CmdSpawn:

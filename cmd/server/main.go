@@ -1,11 +1,15 @@
-// Command server runs Shatter. With -headless it runs one arena without
-// sockets and prints its tick statistics.
+// Command server runs Shatter: the game on -addr (WebSocket at /ws, the
+// browser client at /), metrics and profiles on -admin-addr. With -headless
+// it runs one arena without sockets and prints its tick statistics.
+//
+// Every flag has an environment twin: -tick-rate is SHATTER_TICK_RATE.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,7 +17,11 @@ import (
 
 	"github.com/shatter/shatter/cmd/internal/flagenv"
 	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/net/server"
 )
+
+// shutdownTimeout bounds a graceful stop (PROTOCOL.md: within 5 s).
+const shutdownTimeout = 5 * time.Second
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -26,6 +34,14 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	cfg := ecs.DefaultConfig()
 	flagenv.BindConfig(fs, &cfg)
+	var sc server.Config
+	fs.StringVar(&sc.Addr, "addr", ":4000", "public listener: the game, /ws, /healthz")
+	fs.StringVar(&sc.AdminAddr, "admin-addr", "127.0.0.1:6060", "admin listener: /metrics, /debug/pprof/, /arenas (empty disables it)")
+	fs.StringVar(&sc.WebDir, "web-dir", "web/dist", "directory of the browser client's built files")
+	fs.IntVar(&sc.MaxArenas, "max-arenas", 8, "most arenas this process runs")
+	fs.DurationVar(&sc.Grace, "resume-grace", 10*time.Second, "how long a dropped player waits for its resume token")
+	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	var h headlessOptions
 	headless := fs.Bool("headless", false, "run one arena without sockets and print tick statistics")
 	fs.IntVar(&h.zombies, "zombies", 150, "headless: zombies to fill the arena with")
@@ -33,7 +49,7 @@ func run(args []string) error {
 	fs.IntVar(&h.obstacles, "obstacles", 30, "headless: spike balls in the arena")
 	fs.DurationVar(&h.duration, "duration", 30*time.Second, "headless: how long to run, paced at the tick rate")
 	fs.IntVar(&h.ticks, "ticks", 0, "headless: run this many ticks as fast as possible instead of -duration")
-	fs.Uint64Var(&h.seed, "seed", 1, "headless: arena seed")
+	fs.Uint64Var(&h.seed, "seed", 0, "arena seed (arena n gets seed+n); 0 draws a random one (headless: 1)")
 	fs.StringVar(&h.cpuProfile, "cpuprofile", "", "headless: write a CPU profile (pprof labels system=<name>) to this file")
 	fs.StringVar(&h.recordDir, "record", "", "write a replay log of every arena into this directory")
 	if err := flagenv.Parse(fs, args); err != nil {
@@ -45,7 +61,34 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *headless {
+		if h.seed == 0 {
+			h.seed = 1
+		}
 		return runHeadless(ctx, cfg, h, os.Stdout)
 	}
-	return fmt.Errorf("the network server is not built yet: run with -headless")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, hopts))
+	if *logJSON {
+		logger = slog.New(slog.NewJSONHandler(os.Stderr, hopts))
+	}
+	sc.Arena, sc.Seed, sc.RecordDir, sc.Logger = cfg, h.seed, h.recordDir, logger
+	srv, err := server.New(sc)
+	if err != nil {
+		return err
+	}
+	srv.Serve()
+	<-ctx.Done()
+	stop() // a second signal kills the process the default way
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
 }

@@ -1,0 +1,325 @@
+// Package lobby routes sessions to arenas and keeps their seats: it starts
+// arenas as players arrive (up to a maximum), stops empty extra arenas after
+// a while, and holds each session's seat through a disconnect for a grace
+// period so that a new connection carrying its resume token can take it
+// over.
+package lobby
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/sim"
+)
+
+// ErrFull means no arena has room and no new arena may start.
+var ErrFull = errors.New("all arenas are full")
+
+// ErrClosed means the lobby is shutting down.
+var ErrClosed = errors.New("lobby closed")
+
+// Conn is what the lobby needs of a connection: the arena's event sink,
+// and a way to end it when another connection takes its seat over.
+type Conn interface {
+	sim.Sink
+	// Replaced ends the connection because a newer one resumed its seat.
+	// It must not block.
+	Replaced()
+}
+
+// Seat is one session's place in an arena. ID, Token, Name and Arena are
+// static after the seat is made; the rest is guarded by the lobby's mutex.
+type Seat struct {
+	ID    uint32
+	Token string
+	Name  string
+	Arena *sim.Arena
+
+	conn    Conn        // the connection playing the seat; nil while detached
+	expiry  *time.Timer // runs while detached
+	expired bool
+}
+
+// Config configures a lobby.
+type Config struct {
+	// MaxArenas bounds the arenas of the process (at least 1).
+	MaxArenas int
+	// Grace is how long a detached seat waits for its token (10 s in
+	// PROTOCOL.md).
+	Grace time.Duration
+	// EmptyArenaTTL is how long an extra arena (any but the first) may stay
+	// empty before it stops.
+	EmptyArenaTTL time.Duration
+	// NewArena makes arena number id; the lobby runs it.
+	NewArena func(id int) (*sim.Arena, error)
+	Logger   *slog.Logger
+}
+
+// running is an arena and its Run goroutine.
+type running struct {
+	arena      *sim.Arena
+	cancel     context.CancelFunc
+	done       chan struct{}
+	emptySince time.Time // zero while it has seats taken
+}
+
+// Lobby owns the process's arenas and seats.
+type Lobby struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex // guards everything below
+	arenas   []*running
+	nextID   int
+	seats    map[string]*Seat // by token
+	nextSeat uint32
+	closed   bool
+}
+
+// New returns a lobby and starts its first arena.
+func New(cfg Config) (*Lobby, error) {
+	if cfg.MaxArenas < 1 {
+		cfg.MaxArenas = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	l := &Lobby{cfg: cfg, log: cfg.Logger, seats: map[string]*Seat{}}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.startArena(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// startArena makes and runs a new arena. Called with mu held.
+func (l *Lobby) startArena() (*running, error) {
+	id := l.nextID
+	a, err := l.cfg.NewArena(id)
+	if err != nil {
+		return nil, fmt.Errorf("arena %d: %w", id, err)
+	}
+	l.nextID++
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{arena: a, cancel: cancel, done: make(chan struct{})}
+	// Owned by the lobby; exits when Close or reapEmpty cancels it.
+	go func() {
+		defer close(r.done)
+		if err := a.Run(ctx); err != nil {
+			l.log.Error("arena stopped", "arena", id, "err", err)
+		}
+	}()
+	l.arenas = append(l.arenas, r)
+	l.log.Info("arena started", "arena", id, "arenas", len(l.arenas))
+	return r, nil
+}
+
+// Arenas returns the running arenas, first started first.
+func (l *Lobby) Arenas() []*sim.Arena {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*sim.Arena, len(l.arenas))
+	for i, r := range l.arenas {
+		out[i] = r.arena
+	}
+	return out
+}
+
+// Join seats a connection. With a token of a seat that is still held, the
+// connection takes that seat over (resumed is true; a connection still
+// playing it is Replaced). With no token, or one that is unknown or
+// expired, it gets a new seat in the first arena with room, starting an
+// arena if all are full; tokenRefused is then true if a token was given.
+// The arena is told through a Join command carrying conn as the sink.
+func (l *Lobby) Join(name, token string, conn Conn) (seat *Seat, resumed, tokenRefused bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, false, false, ErrClosed
+	}
+	if token != "" {
+		if s := l.seats[token]; s != nil && !s.expired {
+			if s.expiry != nil {
+				s.expiry.Stop()
+				s.expiry = nil
+			}
+			if s.conn != nil {
+				s.conn.Replaced()
+			}
+			s.conn = conn
+			if err := s.Arena.Post(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: s.Name}, Sink: conn}); err != nil {
+				s.conn = nil
+				l.detachLocked(s)
+				return nil, false, false, err
+			}
+			return s, true, false, nil
+		}
+		tokenRefused = true
+	}
+	r, err := l.roomLocked()
+	if err != nil {
+		return nil, false, tokenRefused, err
+	}
+	l.nextSeat++
+	s := &Seat{ID: l.nextSeat, Token: newToken(), Name: name, Arena: r.arena, conn: conn}
+	if err := r.arena.Post(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: name}, Sink: conn}); err != nil {
+		r.arena.Unreserve()
+		return nil, false, tokenRefused, err
+	}
+	r.emptySince = time.Time{}
+	l.seats[s.Token] = s
+	return s, false, tokenRefused, nil
+}
+
+// roomLocked reserves a seat in the first arena with room, starting a new
+// arena if every one is full. Called with mu held.
+func (l *Lobby) roomLocked() (*running, error) {
+	for _, r := range l.arenas {
+		if r.arena.Reserve() {
+			return r, nil
+		}
+	}
+	if len(l.arenas) >= l.cfg.MaxArenas {
+		return nil, ErrFull
+	}
+	r, err := l.startArena()
+	if err != nil {
+		return nil, err
+	}
+	if !r.arena.Reserve() {
+		return nil, ErrFull
+	}
+	return r, nil
+}
+
+// Leave is called when conn stops playing its seat. If another connection
+// has taken the seat over, nothing happens. Otherwise the seat is detached:
+// the arena stops its boost and it waits Grace for a resume, then is
+// released; with now set (shutdown, or a client that said goodbye) it is
+// released at once.
+func (l *Lobby) Leave(s *Seat, conn Conn, now bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s.conn != conn {
+		return
+	}
+	s.conn = nil
+	if now || l.closed {
+		l.releaseLocked(s)
+		return
+	}
+	l.detachLocked(s)
+}
+
+// detachLocked holds a seat without a connection for the grace period.
+func (l *Lobby) detachLocked(s *Seat) {
+	l.post(s.Arena, ecs.Command{Kind: ecs.CmdDetach, Session: s.ID})
+	s.expiry = time.AfterFunc(l.cfg.Grace, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if s.conn == nil && !s.expired {
+			l.releaseLocked(s)
+		}
+	})
+}
+
+// releaseLocked gives a seat up for good: the arena removes the marble,
+// the seat is freed and its token forgotten.
+func (l *Lobby) releaseLocked(s *Seat) {
+	if s.expiry != nil {
+		s.expiry.Stop()
+		s.expiry = nil
+	}
+	s.expired = true
+	delete(l.seats, s.Token)
+	l.post(s.Arena, ecs.Command{Kind: ecs.CmdLeave, Session: s.ID})
+	s.Arena.Unreserve()
+	if s.Arena.Seats() == 0 {
+		for _, r := range l.arenas {
+			if r.arena == s.Arena {
+				r.emptySince = time.Now()
+			}
+		}
+	}
+}
+
+// post sends a command the arena must not miss. A full inbox means the
+// arena is far behind; the command is retried shortly rather than lost, so
+// that no marble outlives its session.
+func (l *Lobby) post(a *sim.Arena, c ecs.Command) {
+	if err := a.Post(sim.Command{Command: c}); errors.Is(err, sim.ErrInboxFull) {
+		l.log.Warn("arena inbox full, retrying", "arena", a.ID(), "command", c.Kind.String(), "session", c.Session)
+		time.AfterFunc(50*time.Millisecond, func() { l.post(a, c) })
+	}
+}
+
+// Run stops extra arenas that have been empty for EmptyArenaTTL, checking
+// every interval, until ctx is done.
+func (l *Lobby) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			l.reapEmpty(now)
+		}
+	}
+}
+
+func (l *Lobby) reapEmpty(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kept := l.arenas[:1]
+	for _, r := range l.arenas[1:] {
+		if r.arena.Seats() == 0 && !r.emptySince.IsZero() && now.Sub(r.emptySince) >= l.cfg.EmptyArenaTTL {
+			r.cancel()
+			l.log.Info("empty arena stopped", "arena", r.arena.ID())
+			continue
+		}
+		if r.arena.Seats() == 0 && r.emptySince.IsZero() {
+			r.emptySince = now
+		}
+		kept = append(kept, r)
+	}
+	l.arenas = kept
+}
+
+// Close refuses new seats, stops every arena and waits until each has
+// flushed its replay log, or ctx is done.
+func (l *Lobby) Close(ctx context.Context) error {
+	l.mu.Lock()
+	l.closed = true
+	arenas := l.arenas
+	for _, r := range arenas {
+		r.cancel()
+	}
+	l.mu.Unlock()
+	for _, r := range arenas {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// newToken returns 128 random bits in hex: unguessable, so a token is the
+// only proof a client needs to take a seat over.
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("lobby: crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,91 @@
+// Package metrics defines the server's Prometheus metrics in one place, so
+// that every name, label and bucket is reviewed together and every
+// collector is registered on the server's own registry (never the global
+// one), which keeps servers in tests independent.
+package metrics
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the server's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	TickSeconds      *prometheus.HistogramVec // arena, system ("total" for the whole tick)
+	ArenaPopulation  *prometheus.GaugeVec     // arena: players+zombies
+	Sessions         prometheus.Gauge
+	SessionsStarted  prometheus.Counter
+	BytesOut         prometheus.Counter
+	MessagesOut      *prometheus.CounterVec // type
+	BytesIn          prometheus.Counter
+	MessagesIn       *prometheus.CounterVec // type
+	SnapshotsSkipped prometheus.Counter
+	Closes           *prometheus.CounterVec // reason
+	Errors           *prometheus.CounterVec // code
+	Drops            *prometheus.CounterVec // reason: messages dropped without closing
+}
+
+// New creates the collectors on a fresh registry, with the Go runtime and
+// process collectors beside them.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		TickSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shatter_tick_seconds", Help: "Duration of arena ticks and of each system within them.",
+			Buckets: []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3},
+		}, []string{"arena", "system"}),
+		ArenaPopulation: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shatter_arena_marbles", Help: "Players and zombies in each arena.",
+		}, []string{"arena"}),
+		Sessions:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "shatter_sessions", Help: "Open WebSocket sessions."}),
+		SessionsStarted: prometheus.NewCounter(prometheus.CounterOpts{Name: "shatter_sessions_started_total", Help: "WebSocket sessions accepted."}),
+		BytesOut:        prometheus.NewCounter(prometheus.CounterOpts{Name: "shatter_bytes_out_total", Help: "Message payload bytes sent to clients."}),
+		MessagesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_messages_out_total", Help: "Messages sent to clients, by type.",
+		}, []string{"type"}),
+		BytesIn: prometheus.NewCounter(prometheus.CounterOpts{Name: "shatter_bytes_in_total", Help: "Message payload bytes received from clients."}),
+		MessagesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_messages_in_total", Help: "Messages received from clients, by type.",
+		}, []string{"type"}),
+		SnapshotsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shatter_snapshots_skipped_total", Help: "Ticks a session skipped because its client read too slowly for every snapshot.",
+		}),
+		Closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_session_closes_total", Help: "Sessions ended, by reason.",
+		}, []string{"reason"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_errors_sent_total", Help: "Error messages sent to clients, by code.",
+		}, []string{"code"}),
+		Drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_messages_dropped_total", Help: "Client messages dropped without closing the session, by reason.",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.TickSeconds, m.ArenaPopulation, m.Sessions, m.SessionsStarted, m.BytesOut, m.MessagesOut,
+		m.BytesIn, m.MessagesIn, m.SnapshotsSkipped, m.Closes, m.Errors, m.Drops,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// TickObserver returns an allocation-free observer of an arena's ticks:
+// the label lookups are done once here, not on every tick.
+func (m *Metrics) TickObserver(arena int, systems []string) func(total float64, perSystem []float64, marbles int) {
+	id := strconv.Itoa(arena)
+	totalObs := m.TickSeconds.WithLabelValues(id, "total")
+	sysObs := make([]prometheus.Observer, len(systems))
+	for i, name := range systems {
+		sysObs[i] = m.TickSeconds.WithLabelValues(id, name)
+	}
+	pop := m.ArenaPopulation.WithLabelValues(id)
+	return func(total float64, perSystem []float64, marbles int) {
+		totalObs.Observe(total)
+		for i, s := range perSystem {
+			sysObs[i].Observe(s)
+		}
+		pop.Set(float64(marbles))
+	}
+}

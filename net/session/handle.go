@@ -1,0 +1,200 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/time/rate"
+
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/net/lobby"
+	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
+)
+
+// MaxNameLen is the longest player name, in characters, after cleaning.
+const MaxNameLen = 16
+
+// handler is the reader's protocol state.
+//
+// Owned by the reader goroutine.
+type handler struct {
+	c         *Conn
+	dec       wire.Decoder
+	msg       wire.ClientMessage
+	helloDone bool
+	bad       int    // bad messages so far
+	lastSeq   uint32 // last input seq accepted on this connection
+	inputs    *rate.Limiter
+	pings     *rate.Limiter
+	// overSince is when the client started exceeding its rate limits
+	// (zero while it is not); lastOver and lastNotice throttle the checks
+	// and the rate_limited messages.
+	overSince, lastOver, lastNotice time.Time
+}
+
+func newHandler(c *Conn) *handler {
+	return &handler{
+		c: c,
+		// A burst of one second's allowance absorbs network jitter.
+		inputs: rate.NewLimiter(rate.Limit(c.cfg.InputsPerSec), int(c.cfg.InputsPerSec)),
+		pings:  rate.NewLimiter(rate.Limit(c.cfg.PingsPerSec), int(c.cfg.PingsPerSec)),
+	}
+}
+
+// handle processes one client message and reports whether to keep reading.
+func (h *handler) handle(data []byte) bool {
+	c := h.c
+	err := h.dec.DecodeClient(data, &h.msg)
+	if !h.helloDone {
+		if err != nil || h.msg.Type != wire.TypeHello {
+			c.refuse(ReasonNoHello, ws.StatusProtocolError, wire.CodeNoHello, "the first message must be a hello")
+			return false
+		}
+		return h.hello(&h.msg.Hello)
+	}
+	if err != nil {
+		return h.badMessage(err.Error())
+	}
+	c.env.Metrics.MessagesIn.WithLabelValues(h.msg.Type.String()).Inc()
+	seat := c.seat.Load()
+	switch h.msg.Type {
+	case wire.TypeHello:
+		return h.badMessage("hello was already received")
+	case wire.TypeSpawn:
+		h.post(seat, ecs.Command{Kind: ecs.CmdSpawn, Session: seat.ID})
+	case wire.TypeInput:
+		in := &h.msg.Input
+		if !h.allow(h.inputs, "input") {
+			return h.rateLimitOK()
+		}
+		if in.Seq <= h.lastSeq {
+			return h.badMessage(fmt.Sprintf("input seq %d is not above the previous %d", in.Seq, h.lastSeq))
+		}
+		h.lastSeq = in.Seq
+		h.post(seat, ecs.Command{Kind: ecs.CmdInput, Session: seat.ID, Seq: in.Seq, Angle: in.Angle, Boost: in.Boost})
+	case wire.TypePing:
+		if !h.allow(h.pings, "ping") {
+			return h.rateLimitOK()
+		}
+		c.enqueue(outMsg{kind: outPong, pong: wire.Pong{C: h.msg.Ping.C, Tick: seat.Arena.Tick()}})
+	}
+	return true
+}
+
+// hello admits the session: version check, name cleaning, a seat from the
+// lobby (resumed when the token is good), then the welcome.
+func (h *handler) hello(m *wire.Hello) bool {
+	c := h.c
+	c.env.Metrics.MessagesIn.WithLabelValues("hello").Inc()
+	if m.Version != wire.Version {
+		c.refuse(ReasonVersion, ws.StatusProtocolError, wire.CodeVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", m.Version, wire.Version))
+		return false
+	}
+	seat, resumed, tokenRefused, err := c.env.Lobby.Join(CleanName(m.Name), m.Token, c)
+	switch {
+	case errors.Is(err, lobby.ErrFull):
+		c.refuse(ReasonFull, CloseTryAgainLater, wire.CodeFull, "every arena is full; try again later")
+		return false
+	case errors.Is(err, lobby.ErrClosed):
+		c.Shutdown()
+		return false
+	case err != nil:
+		c.log.Warn("join failed", "err", err)
+		c.refuse(ReasonFull, CloseTryAgainLater, wire.CodeFull, "the arena is busy; try again later")
+		return false
+	}
+	if tokenRefused {
+		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
+	}
+	c.enqueue(outMsg{kind: outWelcome, seat: seat})
+	// Published after the welcome is queued, so the writer, which drains
+	// the queue before every snapshot, cannot send a snap first.
+	c.seat.Store(seat)
+	h.helloDone = true
+	_ = c.conn.SetReadDeadline(time.Time{})
+	c.log = c.log.With("session", seat.ID)
+	c.log.Debug("session joined", "arena", seat.Arena.ID(), "name", seat.Name, "resumed", resumed)
+	return true
+}
+
+// post sends a command to the arena. A full inbox drops it (counted): the
+// arena is overloaded, and a late input is worth less than a steady tick.
+func (h *handler) post(seat *lobby.Seat, cmd ecs.Command) {
+	switch err := seat.Arena.Post(sim.Command{Command: cmd}); {
+	case errors.Is(err, sim.ErrInboxFull):
+		h.c.env.Metrics.Drops.WithLabelValues("arena_inbox_full").Inc()
+	case err != nil:
+		h.c.env.Metrics.Drops.WithLabelValues("arena_stopped").Inc()
+	}
+}
+
+// badMessage answers a malformed or out-of-order message; the
+// MaxBadMessages-th closes the session.
+func (h *handler) badMessage(why string) bool {
+	h.bad++
+	if h.bad >= h.c.cfg.MaxBadMessages {
+		h.c.refuse(ReasonBadMessages, ws.StatusProtocolError, wire.CodeBadMessage, fmt.Sprintf("%s (bad message %d: closing)", why, h.bad))
+		return false
+	}
+	h.c.sendError(wire.CodeBadMessage, why)
+	return true
+}
+
+// allow takes a token from a limiter. When none is left, the message is
+// dropped and the client is told, at most once a second.
+func (h *handler) allow(l *rate.Limiter, what string) bool {
+	now := time.Now()
+	if l.AllowN(now, 1) {
+		if !h.overSince.IsZero() && now.Sub(h.lastOver) > time.Second {
+			h.overSince = time.Time{} // a calm second ends the episode
+		}
+		return true
+	}
+	h.c.env.Metrics.Drops.WithLabelValues("rate_limited_" + what).Inc()
+	if h.overSince.IsZero() || now.Sub(h.lastOver) > time.Second {
+		h.overSince = now
+	}
+	h.lastOver = now
+	if now.Sub(h.lastNotice) >= time.Second {
+		h.lastNotice = now
+		h.c.sendError(wire.CodeRateLimited, fmt.Sprintf("too many %s messages: at most %g a second", what, l.Limit()))
+	}
+	return false
+}
+
+// rateLimitOK reports whether a client over its limit may go on: one that
+// has stayed over it for RateLimitClose is closed with 1008.
+func (h *handler) rateLimitOK() bool {
+	if time.Since(h.overSince) >= h.c.cfg.RateLimitClose {
+		h.c.refuse(ReasonRateLimited, ws.StatusPolicyViolation, wire.CodeRateLimited, "over the rate limit for too long")
+		return false
+	}
+	return true
+}
+
+// CleanName makes a display name of what a client sent: trimmed, without
+// control or other unprintable characters, at most MaxNameLen characters.
+// An empty result becomes "marble".
+func CleanName(name string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(name) {
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
+			continue
+		}
+		if n == MaxNameLen {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	if out := strings.TrimSpace(b.String()); out != "" {
+		return out
+	}
+	return "marble"
+}

@@ -1,0 +1,409 @@
+package session
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shatter/shatter/net/lobby"
+	"github.com/shatter/shatter/net/metrics"
+	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
+)
+
+// Config holds the session limits. The zero value of a field means its
+// PROTOCOL.md default (see withDefaults).
+type Config struct {
+	HelloTimeout   time.Duration // first message deadline (5 s)
+	WriteTimeout   time.Duration // a write slower than this ends the session as a slow consumer (5 s)
+	ReliableQueue  int           // reliable messages waiting to be written (64)
+	InputsPerSec   float64       // input rate limit (60)
+	PingsPerSec    float64       // ping rate limit (2)
+	RateLimitClose time.Duration // over the limit this long closes with 1008 (5 s)
+	MaxBadMessages int           // the session is closed at this many bad messages (3)
+	CloseTimeout   time.Duration // how long to wait for the client's close frame (1 s)
+	// SendBuffer caps the kernel's send buffer per connection (128 KiB):
+	// a client that stops reading then blocks the writer within a few
+	// seconds of snapshots instead of parking megabytes in the kernel, and
+	// is closed as a slow consumer.
+	SendBuffer int
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.HelloTimeout, 5*time.Second)
+	def(&c.WriteTimeout, 5*time.Second)
+	def(&c.RateLimitClose, 5*time.Second)
+	def(&c.CloseTimeout, time.Second)
+	if c.ReliableQueue <= 0 {
+		c.ReliableQueue = 64
+	}
+	if c.InputsPerSec <= 0 {
+		c.InputsPerSec = 60
+	}
+	if c.PingsPerSec <= 0 {
+		c.PingsPerSec = 2
+	}
+	if c.MaxBadMessages <= 0 {
+		c.MaxBadMessages = 3
+	}
+	if c.SendBuffer <= 0 {
+		c.SendBuffer = 128 << 10
+	}
+	return c
+}
+
+// CloseReason says why a session ended; counted in metrics and logged.
+type CloseReason string
+
+// Close reasons.
+const (
+	ReasonClientClosed CloseReason = "client_closed" // close frame or EOF from the client
+	ReasonReadError    CloseReason = "read_error"    // connection failed while reading
+	ReasonNoHello      CloseReason = "no_hello"
+	ReasonVersion      CloseReason = "version"
+	ReasonBadMessages  CloseReason = "bad_messages"
+	ReasonTooBig       CloseReason = "too_big"
+	ReasonTextFrame    CloseReason = "text_frame"
+	ReasonRateLimited  CloseReason = "rate_limited"
+	ReasonSlowConsumer CloseReason = "slow_consumer"
+	ReasonWriteError   CloseReason = "write_error"
+	ReasonFull         CloseReason = "full"
+	ReasonShutdown     CloseReason = "shutdown"
+	ReasonReplaced     CloseReason = "replaced" // its seat was resumed on another connection
+	ReasonPanic        CloseReason = "panic"
+)
+
+// Close codes that gobwas/ws does not name.
+const (
+	// CloseTryAgainLater (1013, RFC 6455 registry) refuses a client when
+	// every arena is full.
+	CloseTryAgainLater ws.StatusCode = 1013
+	// CloseReplaced ends a connection whose seat a newer connection resumed.
+	CloseReplaced ws.StatusCode = 4002
+)
+
+// outKind is the type of a queued reliable message.
+type outKind uint8
+
+const (
+	outWelcome outKind = iota + 1
+	outDied
+	outBoard
+	outPong
+	outError
+)
+
+// outMsg is a reliable message waiting for the writer. It is a small value
+// so queueing it allocates nothing.
+type outMsg struct {
+	kind  outKind
+	seat  *lobby.Seat // welcome
+	died  sim.DiedEvent
+	board *sim.BoardEvent
+	pong  wire.Pong
+	err   wire.ErrorMessage
+}
+
+// Env is what every session of a server shares.
+type Env struct {
+	Config  Config
+	Lobby   *lobby.Lobby
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Rules returns the welcome's rules for an arena (cached by the caller).
+	Rules func(a *sim.Arena) []wire.Rule
+}
+
+// Conn is one WebSocket connection and the session it plays.
+type Conn struct {
+	env  *Env
+	cfg  Config
+	log  *slog.Logger
+	conn net.Conn
+	br   *bufio.Reader // owned by the reader
+
+	// Signals to the writer. wake holds at most one "frame ready"; reliable
+	// is the bounded queue; pongs carries the payloads of client pings to
+	// answer with WebSocket pongs.
+	wake     chan struct{}
+	reliable chan outMsg
+	pongs    chan []byte
+	// closing is closed once, by finish, when the session must end; the
+	// writer then sends finalErr (if any) and a close frame with closeCode.
+	closing     chan struct{}
+	closeOnce   sync.Once
+	closeCode   ws.StatusCode
+	closeReason CloseReason
+	closeText   string
+	finalErr    *wire.ErrorMessage
+	writerDone  chan struct{}
+
+	seat atomic.Pointer[lobby.Seat] // set by the reader after hello
+
+	// Owned by the writer.
+	view     *View
+	enc      wire.Encoder
+	buf      []byte // payload being encoded
+	frame    []byte // header+payload being written
+	snap     wire.Snap
+	board    wire.Board
+	lastTick uint64
+
+	// Metrics resolved once per connection.
+	mSnap, mReliable [outError + 1]prometheus.Counter
+}
+
+// New wraps an upgraded connection. br is the buffered reader of the
+// upgrade, which may already hold client bytes. Writes go to conn
+// directly, a whole frame per write.
+func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
+	cfg := env.Config.withDefaults()
+	c := &Conn{
+		env: env, cfg: cfg, conn: conn, br: br,
+		log:        env.Logger.With("remote", conn.RemoteAddr().String()),
+		wake:       make(chan struct{}, 1),
+		reliable:   make(chan outMsg, cfg.ReliableQueue),
+		pongs:      make(chan []byte, 4),
+		closing:    make(chan struct{}),
+		writerDone: make(chan struct{}),
+		view:       NewView(),
+	}
+	if tc, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
+		_ = tc.SetWriteBuffer(cfg.SendBuffer)
+	}
+	c.mSnap[0] = env.Metrics.MessagesOut.WithLabelValues("snap")
+	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error"} {
+		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
+	}
+	return c
+}
+
+// Serve runs the session until it ends: the reader on this goroutine, the
+// writer on its own. It returns once both have stopped and the socket is
+// closed.
+func (c *Conn) Serve() {
+	c.env.Metrics.Sessions.Inc()
+	c.env.Metrics.SessionsStarted.Inc()
+	defer c.env.Metrics.Sessions.Dec()
+	// Owned by this Conn; exits after writing the close frame, on a write
+	// failure, or when the reader ends and finish closes c.closing.
+	go c.writeLoop()
+	c.readLoop()
+	<-c.closing // closed by the reader's exit at the latest; orders closeReason
+	if c.closeReason != ReasonClientClosed && c.closeReason != ReasonReadError {
+		// The server ended the session. Reading on until the client closes
+		// (or the writer's CloseTimeout passes) keeps unread client bytes
+		// from turning our close into a reset that could destroy the error
+		// message and close frame before the client reads them.
+		_, _ = io.Copy(io.Discard, c.br)
+	}
+	<-c.writerDone
+	c.conn.Close()
+	if s := c.seat.Load(); s != nil {
+		c.env.Lobby.Leave(s, c, c.closeReason == ReasonShutdown)
+	}
+	c.env.Metrics.Closes.WithLabelValues(string(c.closeReason)).Inc()
+	c.log.Debug("session closed", "reason", c.closeReason, "code", c.closeCode)
+}
+
+// finish ends the session once: the writer sends errMsg (if not nil),
+// then a close frame with code and text, and stops. Later calls do
+// nothing. Safe from any goroutine.
+func (c *Conn) finish(reason CloseReason, code ws.StatusCode, text string, errMsg *wire.ErrorMessage) {
+	c.closeOnce.Do(func() {
+		c.closeReason, c.closeCode, c.closeText, c.finalErr = reason, code, text, errMsg
+		if errMsg != nil {
+			c.env.Metrics.Errors.WithLabelValues(string(errMsg.Code)).Inc()
+		}
+		close(c.closing)
+	})
+}
+
+// refuse ends the session with an error message and a close frame.
+func (c *Conn) refuse(reason CloseReason, code ws.StatusCode, errCode wire.ErrorCode, msg string) {
+	c.finish(reason, code, msg, &wire.ErrorMessage{Code: errCode, Msg: msg})
+}
+
+// Shutdown tells the client the server is stopping and ends the session.
+func (c *Conn) Shutdown() {
+	c.refuse(ReasonShutdown, ws.StatusGoingAway, wire.CodeShutdown, "server shutting down")
+}
+
+// Replaced implements lobby.Conn: a newer connection resumed this seat.
+func (c *Conn) Replaced() {
+	c.finish(ReasonReplaced, CloseReplaced, "session resumed on another connection", nil)
+}
+
+// FrameReady implements sim.Sink.
+func (c *Conn) FrameReady(uint64) {
+	select {
+	case c.wake <- struct{}{}:
+	default: // a wake-up is pending already; the writer takes the latest frame
+	}
+}
+
+// Died implements sim.Sink.
+func (c *Conn) Died(ev sim.DiedEvent) { c.enqueue(outMsg{kind: outDied, died: ev}) }
+
+// Board implements sim.Sink.
+func (c *Conn) Board(ev *sim.BoardEvent) { c.enqueue(outMsg{kind: outBoard, board: ev}) }
+
+// enqueue queues a reliable message without blocking; a full queue means
+// the client does not keep up, and the session ends as a slow consumer.
+func (c *Conn) enqueue(m outMsg) {
+	select {
+	case c.reliable <- m:
+	default:
+		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
+	}
+}
+
+// sendError queues an error message for a session that goes on.
+func (c *Conn) sendError(code wire.ErrorCode, msg string) {
+	c.env.Metrics.Errors.WithLabelValues(string(code)).Inc()
+	c.enqueue(outMsg{kind: outError, err: wire.ErrorMessage{Code: code, Msg: msg}})
+}
+
+// recoverPanic turns a panic in one of this session's goroutines into the
+// end of this session only.
+func (c *Conn) recoverPanic(where string) {
+	if r := recover(); r != nil {
+		c.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		c.finish(ReasonPanic, ws.StatusInternalServerError, "internal error", nil)
+		c.conn.Close()
+	}
+}
+
+// readLoop reads and handles client frames until the session ends.
+func (c *Conn) readLoop() {
+	defer c.recoverPanic("reader")
+	// When the reader stops first (client gone), the writer must stop too.
+	defer c.finish(ReasonClientClosed, ws.StatusNormalClosure, "", nil)
+	rd := &wsutil.Reader{
+		Source:         c.br,
+		State:          ws.StateServerSide,
+		MaxFrameSize:   wire.MaxClientFrameSize,
+		MaxMessageSize: wire.MaxClientFrameSize,
+	}
+	rd.OnIntermediate = func(h ws.Header, r io.Reader) error { return c.control(h, r) }
+	var msg [wire.MaxClientFrameSize]byte
+	h := newHandler(c)
+	_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.HelloTimeout))
+	for {
+		hdr, err := rd.NextFrame()
+		if err != nil {
+			c.readFailed(err, h.helloDone)
+			return
+		}
+		if hdr.OpCode.IsControl() {
+			if err := c.control(hdr, rd); err != nil {
+				return
+			}
+			continue
+		}
+		if hdr.OpCode == ws.OpText {
+			c.refuse(ReasonTextFrame, ws.StatusUnsupportedData, wire.CodeTextFrame, "text frames are not part of the protocol: send binary msgpack")
+			return
+		}
+		n, err := readMessage(rd, msg[:])
+		if err != nil {
+			c.readFailed(err, h.helloDone)
+			return
+		}
+		c.env.Metrics.BytesIn.Add(float64(n))
+		if !h.handle(msg[:n]) {
+			return
+		}
+		select {
+		case <-c.closing:
+			return
+		default:
+		}
+	}
+}
+
+// readMessage reads one whole message, across continuation frames.
+func readMessage(rd *wsutil.Reader, buf []byte) (int, error) {
+	n := 0
+	for {
+		m, err := rd.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if n == len(buf) {
+			// MaxMessageSize keeps a message within buf; a full buffer
+			// with more to come cannot happen, but never loop on it.
+			return n, wsutil.ErrMessageTooLarge
+		}
+	}
+}
+
+// readFailed ends the session after a read error.
+func (c *Conn) readFailed(err error, helloDone bool) {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, wsutil.ErrFrameTooLarge), errors.Is(err, wsutil.ErrMessageTooLarge):
+		c.refuse(ReasonTooBig, ws.StatusMessageTooBig, wire.CodeTooBig, fmt.Sprintf("frames are limited to %d bytes", wire.MaxClientFrameSize))
+	case !helloDone && errors.As(err, &netErr) && netErr.Timeout():
+		c.refuse(ReasonNoHello, ws.StatusProtocolError, wire.CodeNoHello, "no hello within the time limit")
+	case errors.Is(err, ws.ErrProtocolMaskRequired), errors.Is(err, ws.ErrProtocolControlPayloadOverflow),
+		errors.Is(err, ws.ErrProtocolControlNotFinal), errors.Is(err, ws.ErrProtocolNonZeroRsv),
+		errors.Is(err, ws.ErrProtocolOpCodeReserved), errors.Is(err, ws.ErrProtocolContinuationUnexpected),
+		errors.Is(err, ws.ErrProtocolContinuationExpected):
+		c.finish(ReasonBadMessages, ws.StatusProtocolError, "websocket protocol error", nil)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		c.finish(ReasonClientClosed, ws.StatusNormalClosure, "", nil)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The writer bounded the closing handshake; the session is over.
+		c.finish(ReasonClientClosed, ws.StatusNormalClosure, "", nil)
+	default:
+		c.finish(ReasonReadError, ws.StatusAbnormalClosure, "", nil)
+	}
+}
+
+// control handles a ping, pong or close from the client, between messages
+// or inside a fragmented one. Pings are answered by the writer; a close
+// ends the session, echoing its code, and returns io.EOF to stop reading.
+func (c *Conn) control(hdr ws.Header, r io.Reader) error {
+	var payload [125]byte // RFC 6455: control payloads are at most 125 bytes
+	n, err := io.ReadFull(r, payload[:hdr.Length])
+	if err != nil {
+		return err
+	}
+	switch hdr.OpCode {
+	case ws.OpPing:
+		select {
+		case c.pongs <- append([]byte(nil), payload[:n]...):
+		default: // pings beyond a few pending are dropped
+		}
+	case ws.OpClose:
+		code, _ := ws.ParseCloseFrameData(payload[:n])
+		if code.Empty() {
+			code = ws.StatusNormalClosure
+		}
+		c.finish(ReasonClientClosed, code, "", nil)
+		return io.EOF
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package session
+
+import (
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
+)
+
+// Rect is a session's view: the centre it follows and the half extents
+// around it, in arena units.
+type Rect struct {
+	X, Y, HalfW, HalfH float64
+}
+
+// ViewOf returns the rectangle a session sees in a frame (DESIGN.md
+// "Views"): around its marble, growing with its mass; around the leader
+// when it has none; around the arena's centre in an arena with no marble.
+func ViewOf(f *sim.Frame, session uint32, cfg *ecs.Config) Rect {
+	var e *sim.Entity
+	if p := f.Player(session); p != nil && p.Alive {
+		e = &p.Entity
+	} else if f.Leader.ID != 0 {
+		e = &f.Leader
+	}
+	if e == nil {
+		hw, hh := cfg.ViewHalfSize(0)
+		return Rect{X: f.Width / 2, Y: f.Height / 2, HalfW: hw, HalfH: hh}
+	}
+	hw, hh := cfg.ViewHalfSize(float64(e.Mass))
+	return Rect{X: float64(e.X), Y: float64(e.Y), HalfW: hw, HalfH: hh}
+}
+
+// reach is how far outside the view rectangle an entity's centre may lie
+// while part of it still shows.
+func reach(e *sim.Entity, cfg *ecs.Config) float64 {
+	switch e.Kind {
+	case ecs.KindObstacle:
+		return cfg.ObstacleRadius
+	case ecs.KindFragment:
+		return 0
+	}
+	return cfg.Radius(float64(e.Mass))
+}
+
+// InView reports whether any part of an entity shows in the rectangle.
+func (r Rect) InView(e *sim.Entity, cfg *ecs.Config) bool {
+	m := reach(e, cfg)
+	dx, dy := float64(e.X)-r.X, float64(e.Y)-r.Y
+	return dx >= -r.HalfW-m && dx <= r.HalfW+m && dy >= -r.HalfH-m && dy <= r.HalfH+m
+}
+
+// sentState is what a session was last sent about one entity.
+type sentState struct {
+	qx, qy uint16
+	mass   uint32
+	// mark is the generation of the last delta that saw the entity in
+	// view; an older mark means it left.
+	mark uint32
+}
+
+// View computes a session's snapshots as deltas against what it was sent.
+// Its map keeps its buckets across ticks, so steady-state deltas allocate
+// nothing.
+//
+// Owned by the session's writer goroutine.
+type View struct {
+	sent map[uint32]sentState
+	mark uint32
+}
+
+// NewView returns a view that has sent nothing.
+func NewView() *View { return &View{sent: make(map[uint32]sentState, 256)} }
+
+// Delta fills snap with the changes from what was sent to what frame f
+// shows the session, and records them as sent: entities entering the view
+// are added, those in view whose quantized position or mass changed are
+// updated, those gone from the view or the arena are deleted.
+func (v *View) Delta(f *sim.Frame, session uint32, cfg *ecs.Config, snap *wire.Snap) {
+	v.mark++
+	snap.Tick = f.Tick
+	snap.Add, snap.Upd, snap.Del = snap.Add[:0], snap.Upd[:0], snap.Del[:0]
+	snap.HasYou, snap.Ack = false, 0
+	if p := f.Player(session); p != nil {
+		snap.Ack = p.Ack
+		if p.Alive {
+			snap.HasYou = true
+			snap.You = wire.UpdEntity{ID: p.Entity.ID, X: p.Entity.QX, Y: p.Entity.QY, Mass: p.Entity.Mass}
+		}
+	}
+	r := ViewOf(f, session, cfg)
+	// Cells must cover every entity whose reach touches the rectangle: the
+	// leader is the largest marble, and obstacles have their own radius.
+	margin := max(cfg.ObstacleRadius, cfg.Radius(float64(f.Leader.Mass)))
+	c0, r0, c1, r1 := f.Cells(r.X-r.HalfW-margin, r.Y-r.HalfH-margin, r.X+r.HalfW+margin, r.Y+r.HalfH+margin)
+	for row := r0; row <= r1; row++ {
+		for col := c0; col <= c1; col++ {
+			cell := f.Cell(col, row)
+			for i := range cell {
+				e := &cell[i]
+				if !r.InView(e, cfg) {
+					continue
+				}
+				old, known := v.sent[e.ID]
+				switch {
+				case !known:
+					snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name})
+				case old.qx != e.QX || old.qy != e.QY || old.mass != e.Mass:
+					snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
+				}
+				v.sent[e.ID] = sentState{qx: e.QX, qy: e.QY, mass: e.Mass, mark: v.mark}
+			}
+		}
+	}
+	for id, s := range v.sent {
+		if s.mark != v.mark {
+			snap.Del = append(snap.Del, id)
+			delete(v.sent, id)
+		}
+	}
+}
+
+// Reset forgets everything sent, so the next delta adds the whole view (a
+// resumed session on a new connection).
+func (v *View) Reset() { clear(v.sent) }
+
+// Len returns the number of entities the client holds.
+func (v *View) Len() int { return len(v.sent) }

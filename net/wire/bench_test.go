@@ -1,0 +1,51 @@
+package wire
+
+import (
+	"fmt"
+	"testing"
+)
+
+// snapOf returns a snap with the given numbers of added and updated
+// entities, named like players.
+func snapOf(adds, upds int) *Snap {
+	s := &Snap{Tick: 123456, Ack: 789, HasYou: true, You: UpdEntity{ID: 7, X: 32000, Y: 31000, Mass: 250}}
+	for i := range adds {
+		s.Add = append(s.Add, AddEntity{ID: uint32(100000 + i), Kind: uint8(i % 4), X: uint16(i * 211), Y: uint16(i * 97), Mass: uint32(20 + i), Name: "player"})
+	}
+	for i := range upds {
+		s.Upd = append(s.Upd, UpdEntity{ID: uint32(200000 + i), X: uint16(i * 211), Y: uint16(i * 97), Mass: uint32(20 + i*3)})
+	}
+	s.Del = []uint32{5, 6, 70000}
+	return s
+}
+
+func BenchmarkEncodeSnap(b *testing.B) {
+	for _, size := range []struct{ adds, upds int }{{50, 100}, {0, 300}, {300, 0}} {
+		b.Run(fmt.Sprintf("add=%d/upd=%d", size.adds, size.upds), func(b *testing.B) {
+			var e Encoder
+			snap := snapOf(size.adds, size.upds)
+			buf := e.AppendSnap(nil, snap)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = e.AppendSnap(buf[:0], snap)
+			}
+			entities := size.adds + size.upds
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*entities), "ns/entity")
+		})
+	}
+}
+
+func BenchmarkDecodeInput(b *testing.B) {
+	var e Encoder
+	frame := e.AppendInput(nil, &Input{Seq: 123456, Angle: 1.2345, Boost: true})
+	var d Decoder
+	var m ClientMessage
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.DecodeClient(frame, &m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+// Mouse and keyboard: the heading is the direction from the screen centre
+// (where the own marble is drawn) to the pointer; boost is held with any
+// mouse button or Space. Decides when a change is worth an `input` message.
+
+// Smallest heading change worth telling the server about (about 2 degrees).
+const MIN_ANGLE_CHANGE = 0.035;
+// At most ~30 inputs a second; the server accepts 60.
+const MIN_INTERVAL_MS = 33;
+
+export class Steering {
+  constructor(target) {
+    this.angle = 0;
+    this.pointerBoost = false;
+    this.keyBoost = false;
+    this.sent = null; // { angle, boost } last sent
+    this.sentAt = -Infinity;
+
+    target.addEventListener('pointermove', (e) => this.point(e));
+    target.addEventListener('pointerdown', (e) => {
+      this.point(e);
+      this.pointerBoost = true;
+    });
+    window.addEventListener('pointerup', () => (this.pointerBoost = false));
+    window.addEventListener('blur', () => (this.pointerBoost = this.keyBoost = false));
+    window.addEventListener('keydown', (e) => {
+      if (e.code === 'Space' && !isTyping(e)) {
+        this.keyBoost = true;
+        e.preventDefault();
+      }
+    });
+    window.addEventListener('keyup', (e) => {
+      if (e.code === 'Space') this.keyBoost = false;
+    });
+    target.addEventListener('contextmenu', (e) => e.preventDefault());
+  }
+
+  point(e) {
+    const dx = e.clientX - window.innerWidth / 2;
+    const dy = e.clientY - window.innerHeight / 2;
+    // Canvas coordinates grow downward, as the arena's y does, so atan2
+    // gives the protocol's angle directly.
+    if (dx !== 0 || dy !== 0) this.angle = Math.atan2(dy, dx);
+  }
+
+  get boost() {
+    return this.pointerBoost || this.keyBoost;
+  }
+
+  // The wish to send now, or null when the last one still stands.
+  // `force` resends regardless of change (a new marble or session).
+  due(nowMs, force) {
+    if (nowMs - this.sentAt < MIN_INTERVAL_MS) return null;
+    const wish = { angle: this.angle, boost: this.boost };
+    const last = this.sent;
+    const changed =
+      !last || last.boost !== wish.boost || Math.abs(angleBetween(last.angle, wish.angle)) >= MIN_ANGLE_CHANGE;
+    if (!changed && !force) return null;
+    this.sent = wish;
+    this.sentAt = nowMs;
+    return wish;
+  }
+}
+
+function angleBetween(a, b) {
+  return Math.atan2(Math.sin(b - a), Math.cos(b - a));
+}
+
+function isTyping(e) {
+  return e.target instanceof HTMLInputElement;
+}

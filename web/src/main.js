@@ -1,0 +1,300 @@
+// Wires the client together: the connection's messages update the world
+// model, and each display frame turns the pointer into inputs, advances
+// the prediction and draws the interpolated scene.
+import { Connection, socketURL, CLOSE_TRY_AGAIN_LATER, CLOSE_GOING_AWAY } from './net.js';
+import { makeRules, viewHalfSize } from './rules.js';
+import { Terrain, paintTerrain } from './terrain.js';
+import { TickClock } from './clock.js';
+import { EntityTable, Kind } from './interp.js';
+import { Predictor } from './predict.js';
+import { Steering } from './input.js';
+import { Renderer } from './render.js';
+import { Hud } from './hud.js';
+import { installDebug } from './debug.js';
+
+// Other entities are drawn this far in the past, so there is nearly
+// always a newer snapshot to interpolate toward; at low tick rates, at
+// least two snapshot intervals.
+const INTERP_DELAY_MS = 100;
+const INTERP_DELAY_MIN_TICKS = 2;
+const PING_INTERVAL_MS = 1000; // the server allows 2 a second
+const HUD_INTERVAL_MS = 250;
+const CAMERA_FOLLOW = 6; // per second, when spectating
+const FAR_JUMP_UNITS = 1500; // a camera this far off cuts instead of gliding
+const ZOOM_FOLLOW = 3; // per second
+const GROWTH_FOLLOW = 10; // per second: how fast the drawn mass catches up
+const POSITION_HISTORY = 300;
+
+class Game {
+  constructor() {
+    this.hud = new Hud(document);
+    this.canvas = document.getElementById('game');
+    this.renderer = new Renderer(this.canvas);
+    this.steering = new Steering(this.canvas);
+    this.clock = new TickClock();
+    this.table = new EntityTable();
+    this.connection = null;
+    this.name = '';
+    this.phase = 'menu'; // menu | playing | dead
+    this.welcome = null;
+    this.rules = makeRules({});
+    this.terrain = null;
+    this.predictor = null;
+    this.ownId = null;
+    this.ownMass = 0;
+    this.seq = 0;
+    this.resendInput = false;
+    this.pingMs = null;
+    this.board = { top: [], count: 0 };
+    this.camera = { x: 0, y: 0, scale: 1 };
+    this.stats = { snapshots: 0, inputsSent: 0, positions: [], errors: [], deaths: 0, fps: 0 };
+    this.frames = { count: 0, since: 0, last: 0 };
+    this.hudUpdatedAt = 0;
+  }
+
+  start() {
+    this.renderer.resize();
+    window.addEventListener('resize', () => this.renderer.resize());
+    this.hud.onPlay((name) => this.play(name));
+    this.hud.onRespawn(() => this.respawn());
+    setInterval(() => this.ping(), PING_INTERVAL_MS);
+    installDebug(this);
+    requestAnimationFrame((t) => this.frame(t));
+  }
+
+  play(name) {
+    this.name = name;
+    this.phase = 'playing';
+    this.hud.hideMenu();
+    this.connection = new Connection(socketURL(location), name, {
+      message: (msg) => this.receive(msg),
+      state: (state, detail) => this.connectionChanged(state, detail),
+    });
+    this.connection.start();
+  }
+
+  respawn() {
+    this.phase = 'playing';
+    this.hud.hideDeath();
+    this.connection.send({ t: 'spawn' });
+  }
+
+  ping() {
+    if (this.connection?.state === 'open') {
+      this.connection.send({ t: 'ping', c: Math.floor(performance.now()) });
+    }
+  }
+
+  receive(msg) {
+    switch (msg.t) {
+      case 'welcome':
+        return this.welcomed(msg);
+      case 'snap':
+        return this.snapped(msg);
+      case 'died':
+        return this.died(msg);
+      case 'board':
+        this.board = { top: msg.top ?? [], count: msg.count ?? 0 };
+        return this.hud.setBoard(this.board.top, this.board.count, this.name);
+      case 'pong':
+        this.pingMs = performance.now() - msg.c;
+        return;
+      case 'error':
+        return this.serverError(msg);
+    }
+  }
+
+  welcomed(msg) {
+    const rules = makeRules(msg.rules);
+    rules.tick_rate = msg.rate;
+    rules.arena_w = msg.arena.w;
+    rules.arena_h = msg.arena.h;
+    this.rules = rules;
+    if (!this.terrain || !sameBytes(this.terrain.heights, msg.terrain.h)) {
+      this.terrain = new Terrain(msg.terrain, rules.arena_w, rules.arena_h);
+      this.renderer.setTerrain(paintTerrain(this.terrain));
+    }
+    this.welcome = { session: msg.session };
+    // A resume, like a first join, starts from an empty view: the next
+    // snap adds everything.
+    this.table.reset(rules.arena_w, rules.arena_h);
+    // Painting the terrain held the main thread, so `tick` is stale by
+    // now: the clock starts from the first snap instead.
+    this.clock.reset(msg.rate);
+    this.predictor = new Predictor(rules, this.terrain);
+    this.ownId = null;
+    // Joining, resuming, or continuing as a new player after the resume
+    // expired: ask for a marble. The server ignores it if ours is alive.
+    if (this.phase === 'playing') this.connection.send({ t: 'spawn' });
+    this.resendInput = true;
+  }
+
+  snapped(msg) {
+    const now = performance.now();
+    this.stats.snapshots++;
+    this.clock.observe(msg.tick, now);
+    this.table.applySnap(msg);
+    if (!msg.you) {
+      this.ownId = null;
+      this.predictor.clear();
+      return;
+    }
+    const [id, qx, qy, mass] = msg.you;
+    if (id !== this.ownId) {
+      // A new marble keeps no wish of the old one: tell it where to go.
+      this.ownId = id;
+      this.ownMass = mass;
+      this.resendInput = true;
+      this.predictor.clear();
+    }
+    const x = this.table.toUnitsX(qx);
+    const y = this.table.toUnitsY(qy);
+    this.predictor.reconcile(msg.tick, msg.ack, x, y, mass, this.aheadTick(now));
+    const history = this.stats.positions;
+    history.push({ tick: msg.tick, id, x, y, mass });
+    if (history.length > POSITION_HISTORY) history.shift();
+  }
+
+  died(msg) {
+    this.stats.deaths++;
+    this.phase = 'dead';
+    this.ownId = null;
+    this.predictor?.clear();
+    this.hud.showDeath(msg.name, msg.mass);
+  }
+
+  serverError({ code, msg }) {
+    this.stats.errors.push({ code, msg });
+    const text = {
+      resume_expired: 'Your session expired while you were away: joining as a new player.',
+      full: 'Every arena is full right now: retrying shortly.',
+      shutdown: 'The server is restarting: reconnecting.',
+    }[code];
+    this.hud.toast(text ?? `Server error (${code}): ${msg}`, code === 'resume_expired' ? 'info' : 'error');
+  }
+
+  connectionChanged(state, detail) {
+    if (state === 'open') return this.hud.setBanner('');
+    if (state === 'connecting') return this.hud.setBanner('Connecting…');
+    if (state === 'reconnecting') return this.hud.setBanner('Reconnecting…');
+    if (state === 'closed') {
+      return this.hud.setBanner(`Disconnected${detail.reason ? `: ${detail.reason}` : ''}. Reload the page to try again.`);
+    }
+    const seconds = Math.ceil(detail.retryMs / 1000);
+    const why =
+      detail.code === CLOSE_TRY_AGAIN_LATER
+        ? 'The server is full'
+        : detail.code === CLOSE_GOING_AWAY
+          ? 'The server went away'
+          : 'Connection lost';
+    this.hud.setBanner(`${why}: reconnecting in ${seconds} s…`);
+  }
+
+  // The server's tick when an input sent now reaches it (the clock lags
+  // the server by half a round trip, and the input takes the other half);
+  // the server applies it at the next whole tick. The own marble is
+  // predicted this far ahead, so steering shows without delay.
+  aheadTick(now) {
+    const rtt = this.pingMs ?? 0;
+    return this.clock.now(now) + (rtt / 1000) * this.rules.tick_rate;
+  }
+
+  frame(now) {
+    requestAnimationFrame((t) => this.frame(t));
+    const seconds = Math.min(0.25, (now - (this.frames.last || now)) / 1000);
+    this.frames.last = now;
+    this.countFrame(now);
+    if (this.welcome) {
+      this.sendInput(now);
+      this.drawScene(now, seconds);
+    }
+    if (now - this.hudUpdatedAt >= HUD_INTERVAL_MS) {
+      this.hudUpdatedAt = now;
+      this.hud.setStats({
+        mass: this.ownId !== null ? this.ownMass : null,
+        pingMs: this.pingMs,
+        fps: this.stats.fps,
+        spectating: this.welcome !== null && this.ownId === null,
+      });
+    }
+  }
+
+  sendInput(now) {
+    if (this.ownId === null || this.connection.state !== 'open') return;
+    const wish = this.steering.due(now, this.resendInput);
+    if (!wish) return;
+    this.resendInput = false;
+    this.seq++;
+    this.connection.send({ t: 'input', seq: this.seq, angle: wish.angle, boost: wish.boost });
+    this.predictor.inputSent(this.seq, wish.angle, wish.boost, Math.floor(this.aheadTick(now)) + 1);
+    this.stats.inputsSent++;
+  }
+
+  drawScene(now, seconds) {
+    const serverNow = this.clock.now(now);
+    const delayTicks = Math.max((INTERP_DELAY_MS / 1000) * this.rules.tick_rate, INTERP_DELAY_MIN_TICKS);
+    const renderTick = serverNow - delayTicks;
+    this.table.prune(renderTick);
+    const entities = [...this.table.at(renderTick, this.ownId)];
+    let own = null;
+    if (this.ownId !== null && this.predictor.state) {
+      this.ownMass += (this.predictor.mass - this.ownMass) * ease(GROWTH_FOLLOW, seconds);
+      const p = this.predictor.displayPosition(this.aheadTick(now), seconds);
+      // The server may have replaced a name it did not accept.
+      const name = this.table.entities.get(this.ownId)?.name || this.name;
+      own = { id: this.ownId, kind: Kind.PLAYER, name, x: p.x, y: p.y, mass: this.ownMass };
+    }
+    this.follow(own ?? biggestMarble(entities), own !== null, seconds);
+    this.renderer.draw({
+      camera: this.camera,
+      rules: this.rules,
+      entities,
+      own,
+      timeMs: now,
+    });
+  }
+
+  // Centres the view on our marble (exactly: it is already smooth) or,
+  // while spectating, glides after the biggest marble the server shows.
+  follow(target, exact, seconds) {
+    if (!target) return;
+    const cam = this.camera;
+    const far = Math.hypot(target.x - cam.x, target.y - cam.y) > FAR_JUMP_UNITS;
+    const k = exact || far ? 1 : ease(CAMERA_FOLLOW, seconds);
+    cam.x += (target.x - cam.x) * k;
+    cam.y += (target.y - cam.y) * k;
+    const scale = this.renderer.scaleFor(viewHalfSize(this.rules, target.mass));
+    cam.scale += (scale - cam.scale) * ease(ZOOM_FOLLOW, seconds);
+  }
+
+  countFrame(now) {
+    const f = this.frames;
+    f.count++;
+    if (now - f.since >= 1000) {
+      this.stats.fps = Math.round((f.count * 1000) / (now - f.since));
+      f.count = 0;
+      f.since = now;
+    }
+  }
+}
+
+// Fraction of a gap to close this frame for an exponential follow.
+function ease(ratePerSecond, seconds) {
+  return 1 - Math.exp(-ratePerSecond * seconds);
+}
+
+function biggestMarble(entities) {
+  let best = null;
+  for (const e of entities) {
+    if ((e.kind === Kind.PLAYER || e.kind === Kind.ZOMBIE) && (!best || e.mass > best.mass)) best = e;
+  }
+  return best;
+}
+
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+new Game().start();

@@ -1,0 +1,251 @@
+// End-to-end: Chromium plays the game through the real page. Runs against
+// the Go server when SHATTER_SERVER_BIN names its binary, else against the
+// mock of test/mock-server.mjs (and then also covers death and reconnects,
+// which only the mock can provoke). Everything is on loopback and every
+// wait is bounded.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, rm, copyFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startMockServer } from './mock-server.mjs';
+
+const WEB_DIR = fileURLToPath(new URL('..', import.meta.url));
+const DIST_DIR = join(WEB_DIR, 'dist');
+const OUTPUT_DIR = join(WEB_DIR, 'test-output');
+const README_SCREENSHOT = resolve(WEB_DIR, '../docs/screenshot.png');
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const SERVER_BIN = process.env.SHATTER_SERVER_BIN ? resolve(process.env.SHATTER_SERVER_BIN) : '';
+const VIEWPORT = { width: 1280, height: 720 };
+const PLAY_MS = 4000;
+// A prediction that strays further than this would show as a visible jerk.
+const MAX_CORRECTION_UNITS = 20;
+// The whole file must end well inside a CI step's patience, whatever hangs.
+const WATCHDOG_MS = 85_000;
+
+let server; // { url, stop(), mock? }
+let context;
+let page;
+let profileDir;
+const pageErrors = [];
+
+const watchdog = setTimeout(() => {
+  console.error(`e2e: still running after ${WATCHDOG_MS} ms, giving up`);
+  server?.stop();
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+before(async () => {
+  server = SERVER_BIN ? await startRealServer(SERVER_BIN) : await startMock();
+  profileDir = await mkdtemp(join(tmpdir(), 'shatter-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: VIEWPORT,
+    timeout: 20_000,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => msg.type() === 'error' && pageErrors.push(msg.text()));
+});
+
+after(async () => {
+  clearTimeout(watchdog);
+  await context?.close().catch(() => {});
+  await server?.stop();
+  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+});
+
+test('a player joins, steers toward the pointer and sees the leaderboard', async () => {
+  await page.goto(server.url);
+  await page.fill('#name', 'Tester');
+  await page.click('#play');
+  await page.waitForFunction(() => window.__shatter.alive && window.__shatter.positions.length > 0);
+
+  // Point from the screen centre toward the middle of the arena, so the
+  // walls cannot stop the marble wherever it spawned.
+  const start = await debugState();
+  const heading = unit(start.arena.w / 2 - start.positions.at(-1).x, start.arena.h / 2 - start.positions.at(-1).y);
+  const reach = 280;
+  await page.mouse.move(VIEWPORT.width / 2 + heading.x * reach, VIEWPORT.height / 2 + heading.y * reach, { steps: 5 });
+  await page.waitForTimeout(PLAY_MS);
+  await page.waitForFunction(() => window.__shatter.board.count > 0 && window.__shatter.boardRows > 0);
+  const end = await debugState();
+
+  await mkdir(OUTPUT_DIR, { recursive: true });
+  const shot = join(OUTPUT_DIR, 'game.png');
+  await page.screenshot({ path: shot });
+  await mkdir(dirname(README_SCREENSHOT), { recursive: true });
+  await copyFile(shot, README_SCREENSHOT);
+
+  assert.deepEqual(pageErrors, [], 'the page logged no errors');
+  assert.equal(end.connection, 'open');
+  assert.ok(end.snapshots - start.snapshots >= (PLAY_MS / 1000) * 10, `snapshots kept arriving (${end.snapshots})`);
+  assert.ok(end.inputsSent > 0, 'inputs were sent');
+  // Only the first marble's track counts: a zombie may bust it mid-run.
+  const from = start.positions.at(-1);
+  const to = end.positions.filter((p) => p.id === from.id).at(-1);
+  const along = (to.x - from.x) * heading.x + (to.y - from.y) * heading.y;
+  console.log(`e2e: marble ${fmt(from)} -> ${fmt(to)}, ${along.toFixed(0)} units toward the pointer; largest prediction correction ${end.largestCorrection.toFixed(2)} units`);
+  assert.ok(along > 100, `the marble moved toward the pointer: ${fmt(from)} -> ${fmt(to)}, ${along.toFixed(0)} units along it`);
+  assert.ok(end.largestCorrection < MAX_CORRECTION_UNITS, `the prediction stayed close to the server (${end.largestCorrection} units)`);
+  assert.ok(end.board.count > 0, 'the board counts the arena population');
+  assert.ok(end.boardRows > 0 && end.boardRows === end.board.top.length, 'the board rows are rendered');
+  assert.ok(end.pingMs !== null, 'a pong came back');
+});
+
+test('being busted shows who did it, and respawn brings a new marble', { skip: SERVER_BIN ? 'needs the mock server' : false }, async () => {
+  assert.ok(server.mock.bust('Tester'));
+  await page.waitForSelector('#death:not([hidden])');
+  assert.match(await page.textContent('#death-by'), /\S/);
+  assert.match(await page.textContent('#death-mass'), /^\d+$/);
+  await page.waitForFunction(() => !window.__shatter.alive); // spectating
+  await page.click('#respawn');
+  await page.waitForFunction(() => window.__shatter.alive);
+  assert.ok(await page.isHidden('#death'));
+});
+
+test('a dropped connection resumes the same session', { skip: SERVER_BIN ? 'needs the mock server' : false }, async () => {
+  const before = await debugState();
+  server.mock.dropConnections();
+  await page.waitForFunction((n) => window.__shatter.reconnects > n && window.__shatter.alive, before.reconnects);
+  const after = await debugState();
+  assert.equal(after.session, before.session);
+  assert.equal(after.connection, 'open');
+});
+
+test('after the grace period it plays on as a new player with the same name', { skip: SERVER_BIN ? 'needs the mock server' : false }, async () => {
+  const before = await debugState();
+  // Expire the session while the client is away, then let it come back.
+  server.mock.dropConnections();
+  server.mock.expireTokens();
+  await page.waitForFunction(
+    (session) => window.__shatter.session !== session && window.__shatter.alive,
+    before.session,
+  );
+  const after = await debugState();
+  assert.ok(after.errors.some((e) => e.code === 'resume_expired'));
+  assert.ok(await page.isVisible('.toast'), 'the expiry is shown');
+  assert.deepEqual(server.mock.playerNames(), ['Tester']);
+});
+
+test('a shutdown and a full server are shown, and the client gets back in', { skip: SERVER_BIN ? 'needs the mock server' : false }, async () => {
+  const before = await debugState();
+  server.mock.setFull(true);
+  server.mock.shutdown();
+  await page.waitForFunction(() => document.getElementById('banner').textContent.includes('full'));
+  const codes = (await debugState()).errors.map((e) => e.code);
+  assert.ok(codes.includes('shutdown') && codes.includes('full'), `errors seen: ${codes}`);
+  assert.ok(await page.isVisible('.toast.error'));
+  server.mock.setFull(false);
+  await page.waitForFunction(() => window.__shatter.connection === 'open' && window.__shatter.alive, null, { timeout: 12_000 });
+  assert.equal((await debugState()).session, before.session, 'the session was resumed');
+  assert.ok(await page.isHidden('#banner'));
+});
+
+async function debugState() {
+  return page.evaluate(() => {
+    const d = window.__shatter;
+    return {
+      connection: d.connection,
+      session: d.session,
+      reconnects: d.reconnects,
+      snapshots: d.snapshots,
+      inputsSent: d.inputsSent,
+      alive: d.alive,
+      arena: d.arena,
+      positions: d.positions,
+      board: d.board,
+      boardRows: d.boardRows,
+      errors: d.errors,
+      pingMs: d.pingMs,
+      largestCorrection: d.largestCorrection,
+    };
+  });
+}
+
+async function startMock() {
+  const mock = await startMockServer({ webDir: DIST_DIR });
+  console.log(`e2e: SHATTER_SERVER_BIN is not set, testing against the mock server at ${mock.url}`);
+  return { url: mock.url, mock, stop: () => mock.close() };
+}
+
+async function startRealServer(bin) {
+  const port = await freePort();
+  const args = ['-addr', `127.0.0.1:${port}`, '-admin-addr', '127.0.0.1:0', '-web-dir', DIST_DIR];
+  console.log(`e2e: testing against the real server: ${bin} ${args.join(' ')}`);
+  const child = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // However this process ends, the server must not outlive it: a signal
+  // becomes an exit, and an exit kills the server.
+  const killOnExit = () => child.kill('SIGKILL');
+  const exitOnSignal = () => process.exit(1);
+  process.once('exit', killOnExit);
+  process.once('SIGINT', exitOnSignal).once('SIGTERM', exitOnSignal);
+  const stop = async () => {
+    process.off('exit', killOnExit).off('SIGINT', exitOnSignal).off('SIGTERM', exitOnSignal);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killer);
+  };
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    await waitForHealthy(`${url}healthz`, child, 15_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, stop };
+}
+
+async function waitForHealthy(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server not healthy at ${url} within ${timeoutMs} ms`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function unit(x, y) {
+  const len = Math.hypot(x, y) || 1;
+  return { x: x / len, y: y / len };
+}
+
+function fmt(p) {
+  return `(${p.x.toFixed(0)}, ${p.y.toFixed(0)})`;
+}

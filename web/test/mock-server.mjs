@@ -1,0 +1,376 @@
+// A small stand-in for the Go server, for the browser tests only: it serves
+// web/dist/ at "/", /healthz, and speaks PROTOCOL.md at /ws with a toy
+// arena (terrain, fragments, spike balls, wandering zombies, players that
+// roll toward their heading). Its controls let a test bust a player, drop
+// every connection, expire resume tokens, announce a shutdown or refuse
+// newcomers as full, which the real server offers no handle for.
+//
+// Run by hand: node test/mock-server.mjs [port]
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { WebSocket, WebSocketServer } from 'ws';
+import { encode, decode } from '@msgpack/msgpack';
+
+const RULES = {
+  tick_rate: 30, arena_w: 3000, arena_h: 3000, max_players: 150, min_population: 25,
+  terrain_samples: 129, gravity: 30000, start_mass: 20, radius_factor: 4, top_speed: 220,
+  speed_exponent: -0.22, acceleration: 900, drag: 1.5, boost_factor: 2, boost_cost: 0.02,
+  boost_floor: 15, decay_rate: 0.002, decay_threshold: 100, fragment_count: 1200, fragment_mass: 1,
+  max_shatter_fragments: 40, bust_ratio: 1.2, bust_overlap: 0.4, bust_gain: 0.7, obstacle_count: 30,
+  obstacle_radius: 30, obstacle_min_mass: 150, obstacle_loss: 0.3, obstacle_knockback: 400,
+  zombie_flee_range: 300, zombie_chase_range: 400, zombie_chase_ratio: 0.8, zombie_boost_range: 150,
+  zombie_think_ticks: 3, zombie_search_range: 600, view_w: 600, view_h: 340, view_growth: 40,
+  leaderboard_size: 10, grid_cell: 100,
+};
+const ZOMBIES = ['Grim', 'Rotter', 'Moaner', 'Shambles', 'Ghoul', 'Husk', 'Lurch', 'Gnasher', 'Wretch', 'Bonesy', 'Creep', 'Drool'];
+const KIND = { PLAYER: 0, ZOMBIE: 1, FRAGMENT: 2, OBSTACLE: 3 };
+const RESUME_GRACE_MS = 10_000;
+const CONTENT_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml' };
+
+export async function startMockServer({ webDir, port = 0, host = '127.0.0.1', seed = 7 }) {
+  const arena = new Arena(seed);
+  const server = http.createServer((req, res) => serveStatic(webDir, req, res));
+  const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 1024 });
+  wss.on('connection', (ws) => arena.connect(ws));
+  await new Promise((resolve) => server.listen(port, host, resolve));
+  const timer = setInterval(() => arena.tick(), 1000 / RULES.tick_rate);
+  const address = server.address();
+  return {
+    url: `http://${host}:${address.port}/`,
+    bust: (name) => arena.bust(name),
+    dropConnections: () => arena.dropConnections(),
+    expireTokens: () => arena.expireTokens(),
+    playerNames: () => arena.playerNames(),
+    shutdown: () => arena.shutdown(),
+    setFull: (full) => (arena.full = full),
+    async close() {
+      clearInterval(timer);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(() => server.close(resolve)));
+    },
+  };
+}
+
+async function serveStatic(webDir, req, res) {
+  const path = new URL(req.url, 'http://x').pathname;
+  if (path === '/healthz') return res.end('ok');
+  const file = normalize(join(webDir, path === '/' ? 'index.html' : path));
+  if (!file.startsWith(normalize(webDir))) return res.writeHead(403).end();
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+  } catch {
+    res.writeHead(404).end('not found');
+  }
+}
+
+class Arena {
+  constructor(seed) {
+    this.random = mulberry32(seed);
+    this.tickNo = 0;
+    this.nextId = 1;
+    this.nextSession = 1;
+    this.entities = new Map();
+    this.sessions = new Set();
+    this.full = false; // test control: refuse every hello as `full`
+    this.terrain = makeTerrain(RULES.terrain_samples, this.random);
+    for (let i = 0; i < RULES.fragment_count; i++) this.add(KIND.FRAGMENT, 1, '');
+    for (let i = 0; i < RULES.obstacle_count; i++) this.add(KIND.OBSTACLE, 0, '');
+    for (const name of ZOMBIES) {
+      const z = this.add(KIND.ZOMBIE, 20 + this.random() * 120, name);
+      z.angle = this.random() * 2 * Math.PI;
+    }
+  }
+
+  add(kind, mass, name) {
+    const e = { id: this.nextId++, kind, mass, name, x: 100 + this.random() * (RULES.arena_w - 200), y: 100 + this.random() * (RULES.arena_h - 200), vx: 0, vy: 0, angle: 0, boost: false };
+    this.entities.set(e.id, e);
+    return e;
+  }
+
+  connect(ws) {
+    let session = null;
+    const fail = (code, msg, close) => {
+      ws.send(encode({ t: 'error', code, msg }));
+      if (close) ws.close(close, code);
+    };
+    const helloTimer = setTimeout(() => session || fail('no_hello', 'no hello within 5 s', 1002), 5000);
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) return fail('text_frame', 'binary frames only', 1003);
+      let msg;
+      try {
+        msg = decode(data);
+      } catch {
+        return fail('bad_message', 'not msgpack');
+      }
+      if (!session) {
+        if (msg?.t !== 'hello') return fail('no_hello', 'hello first', 1002);
+        if (msg.v !== 1) return fail('version', 'protocol version 1 only', 1002);
+        clearTimeout(helloTimer);
+        session = this.hello(ws, msg, fail);
+        return;
+      }
+      this.handle(session, msg, fail);
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      if (session?.ws === ws) {
+        session.ws = null;
+        session.detachedAt = Date.now();
+        const marble = this.entities.get(session.marbleId);
+        if (marble) marble.boost = false;
+      }
+    });
+  }
+
+  hello(ws, msg, fail) {
+    if (this.full) return fail('full', 'every arena is full', 1013);
+    let session = msg.token ? [...this.sessions].find((s) => s.token === msg.token && !s.ws) : null;
+    if (msg.token && !session) fail('resume_expired', 'that session is gone');
+    if (!session) {
+      session = { id: this.nextSession++, token: randomBytes(12).toString('hex'), name: String(msg.name).trim().slice(0, 16) || 'player', marbleId: 0, ack: 0 };
+      this.sessions.add(session);
+    }
+    session.ws = ws;
+    session.detachedAt = 0;
+    session.sent = new Map();
+    ws.send(encode({
+      t: 'welcome', v: 1, session: session.id, token: session.token, tick: this.tickNo, rate: RULES.tick_rate,
+      arena: { w: RULES.arena_w, h: RULES.arena_h },
+      terrain: { n: RULES.terrain_samples, h: this.terrain.heights },
+      rules: RULES,
+    }));
+    return session;
+  }
+
+  handle(session, msg, fail) {
+    const marble = this.entities.get(session.marbleId);
+    switch (msg?.t) {
+      case 'spawn':
+        if (!marble) session.marbleId = this.add(KIND.PLAYER, RULES.start_mass, session.name).id;
+        return;
+      case 'input':
+        if (!(msg.seq > session.ack) || !Number.isFinite(msg.angle)) return fail('bad_message', 'bad input');
+        session.ack = msg.seq;
+        if (marble) {
+          marble.angle = msg.angle;
+          marble.boost = Boolean(msg.boost);
+        }
+        return;
+      case 'ping':
+        return session.ws.send(encode({ t: 'pong', c: msg.c, tick: this.tickNo }));
+      default:
+        return fail('bad_message', `unknown message type ${msg?.t}`);
+    }
+  }
+
+  tick() {
+    this.tickNo++;
+    const now = Date.now();
+    for (const s of this.sessions) {
+      if (!s.ws && now - s.detachedAt > RESUME_GRACE_MS) this.forget(s);
+    }
+    const movers = [...this.entities.values()].filter((e) => e.kind === KIND.PLAYER || e.kind === KIND.ZOMBIE);
+    for (const m of movers) {
+      if (m.kind === KIND.ZOMBIE) this.wander(m);
+      this.move(m);
+    }
+    this.eat(movers);
+    for (const s of this.sessions) if (s.ws) this.sendSnap(s);
+    if (this.tickNo % RULES.tick_rate === 0) this.sendBoard(movers);
+  }
+
+  wander(z) {
+    if (this.random() < 0.02) z.angle += (this.random() - 0.5) * 2;
+    const margin = 150;
+    if (z.x < margin || z.x > RULES.arena_w - margin || z.y < margin || z.y > RULES.arena_h - margin) {
+      z.angle = Math.atan2(RULES.arena_h / 2 - z.y, RULES.arena_w / 2 - z.x);
+    }
+  }
+
+  // The movement rule of systems/movement.go.
+  move(m) {
+    const dt = 1 / RULES.tick_rate;
+    const keep = Math.max(0, 1 - RULES.drag * dt);
+    const boosting = m.boost && m.mass > RULES.boost_floor;
+    const accel = RULES.acceleration * (boosting ? RULES.boost_factor : 1);
+    const [gx, gy] = this.terrain.slope(m.x, m.y);
+    m.vx = (m.vx + (Math.cos(m.angle) * accel - RULES.gravity * gx) * dt) * keep;
+    m.vy = (m.vy + (Math.sin(m.angle) * accel - RULES.gravity * gy) * dt) * keep;
+    const top = RULES.top_speed * m.mass ** RULES.speed_exponent * (boosting ? RULES.boost_factor : 1);
+    const speed = Math.hypot(m.vx, m.vy);
+    if (speed > top) {
+      m.vx *= top / speed;
+      m.vy *= top / speed;
+    }
+    if (boosting) m.mass = Math.max(RULES.boost_floor, m.mass * (1 - RULES.boost_cost * dt));
+    m.x += m.vx * dt;
+    m.y += m.vy * dt;
+    if (m.x < 0 || m.x > RULES.arena_w) [m.x, m.vx] = [Math.min(Math.max(m.x, 0), RULES.arena_w), 0];
+    if (m.y < 0 || m.y > RULES.arena_h) [m.y, m.vy] = [Math.min(Math.max(m.y, 0), RULES.arena_h), 0];
+  }
+
+  // A fragment whose centre is inside a mover is eaten and grows elsewhere.
+  eat(movers) {
+    for (const f of [...this.entities.values()]) {
+      if (f.kind !== KIND.FRAGMENT) continue;
+      const eater = movers.find((m) => Math.hypot(m.x - f.x, m.y - f.y) < RULES.radius_factor * Math.sqrt(m.mass));
+      if (!eater) continue;
+      eater.mass += f.mass;
+      this.entities.delete(f.id);
+      this.add(KIND.FRAGMENT, 1, '');
+    }
+  }
+
+  sendSnap(s) {
+    const own = this.entities.get(s.marbleId);
+    const centre = own ?? this.leader();
+    const scale = 1 + Math.sqrt(centre?.mass ?? 0) / RULES.view_growth;
+    const hw = RULES.view_w * scale;
+    const hh = RULES.view_h * scale;
+    const snap = { t: 'snap', tick: this.tickNo, ack: s.ack, you: null, add: [], upd: [], del: [] };
+    const seen = new Set();
+    for (const e of this.entities.values()) {
+      if (!centre || Math.abs(e.x - centre.x) > hw || Math.abs(e.y - centre.y) > hh) continue;
+      const q = [e.id, quantize(e.x, RULES.arena_w), quantize(e.y, RULES.arena_h), Math.round(e.mass)];
+      seen.add(e.id);
+      const before = s.sent.get(e.id);
+      if (!before) snap.add.push([e.id, e.kind, q[1], q[2], q[3], e.name]);
+      else if (before[1] !== q[1] || before[2] !== q[2] || before[3] !== q[3]) snap.upd.push(q);
+      s.sent.set(e.id, q);
+    }
+    for (const id of s.sent.keys()) {
+      if (!seen.has(id)) {
+        snap.del.push(id);
+        s.sent.delete(id);
+      }
+    }
+    if (own) snap.you = [own.id, quantize(own.x, RULES.arena_w), quantize(own.y, RULES.arena_h), Math.round(own.mass)];
+    s.ws.send(encode(snap));
+  }
+
+  sendBoard(movers) {
+    const top = movers.sort((a, b) => b.mass - a.mass).slice(0, RULES.leaderboard_size).map((m) => [m.name, Math.round(m.mass)]);
+    const frame = encode({ t: 'board', top, count: movers.length });
+    for (const s of this.sessions) s.ws?.send(frame);
+  }
+
+  leader() {
+    let best = null;
+    for (const e of this.entities.values()) {
+      if ((e.kind === KIND.PLAYER || e.kind === KIND.ZOMBIE) && (!best || e.mass > best.mass)) best = e;
+    }
+    return best;
+  }
+
+  forget(session) {
+    this.entities.delete(session.marbleId);
+    this.sessions.delete(session);
+  }
+
+  // Test control: the biggest zombie busts the named player.
+  bust(name) {
+    const session = [...this.sessions].find((s) => s.name === name && this.entities.has(s.marbleId));
+    if (!session) return false;
+    const victim = this.entities.get(session.marbleId);
+    const killer = this.leader();
+    this.entities.delete(victim.id);
+    session.marbleId = 0;
+    session.ws?.send(encode({ t: 'died', tick: this.tickNo, by: killer.id, name: killer.name, mass: Math.round(victim.mass) }));
+    return true;
+  }
+
+  // Test control: cut every connection without a close handshake.
+  dropConnections() {
+    for (const s of this.sessions) s.ws?.terminate();
+  }
+
+  // Test control: what a stopping server says to every connection.
+  shutdown() {
+    for (const s of this.sessions) {
+      s.ws?.send(encode({ t: 'error', code: 'shutdown', msg: 'server stopping' }));
+      s.ws?.close(1001, 'shutdown');
+    }
+  }
+
+  // Test control: end the grace period of every session whose connection
+  // is gone or going (dropConnections closes asynchronously).
+  expireTokens() {
+    for (const s of this.sessions) if (s.ws?.readyState !== WebSocket.OPEN) this.forget(s);
+  }
+
+  // Test control: the names of the players with a marble.
+  playerNames() {
+    return [...this.sessions].filter((s) => this.entities.has(s.marbleId)).map((s) => s.name);
+  }
+}
+
+function quantize(v, extent) {
+  return Math.round((Math.min(Math.max(v, 0), extent) / extent) * 65535);
+}
+
+// Smooth value noise, a few octaves, like ecs/terrain.go (not bit-equal).
+function makeTerrain(n, random) {
+  const raw = new Float64Array(n * n);
+  let amp = 1;
+  for (let lattice = 4; lattice <= 32; lattice *= 2, amp /= 2) {
+    const side = lattice + 1;
+    const values = Array.from({ length: side * side }, random);
+    for (let y = 0; y < n; y++) {
+      const fy = (y / (n - 1)) * lattice;
+      const y0 = Math.min(Math.floor(fy), lattice - 1);
+      const ty = smoothstep(fy - y0);
+      for (let x = 0; x < n; x++) {
+        const fx = (x / (n - 1)) * lattice;
+        const x0 = Math.min(Math.floor(fx), lattice - 1);
+        const tx = smoothstep(fx - x0);
+        const top = values[y0 * side + x0] + (values[y0 * side + x0 + 1] - values[y0 * side + x0]) * tx;
+        const bottom = values[(y0 + 1) * side + x0] + (values[(y0 + 1) * side + x0 + 1] - values[(y0 + 1) * side + x0]) * tx;
+        raw[y * n + x] += amp * (top + (bottom - top) * ty);
+      }
+    }
+  }
+  const lo = Math.min(...raw);
+  const hi = Math.max(...raw);
+  const heights = Uint8Array.from(raw, (v) => Math.round(((v - lo) / (hi - lo)) * 255));
+  const cellW = RULES.arena_w / (n - 1);
+  const cellH = RULES.arena_h / (n - 1);
+  const at = (x, y) => heights[Math.min(Math.max(y, 0), n - 1) * n + Math.min(Math.max(x, 0), n - 1)] / 255;
+  return {
+    heights,
+    slope(px, py) {
+      const gx = Math.min(Math.max(px / cellW, 0), n - 1);
+      const gy = Math.min(Math.max(py / cellH, 0), n - 1);
+      const x0 = Math.min(Math.floor(gx), n - 2);
+      const y0 = Math.min(Math.floor(gy), n - 2);
+      const fx = gx - x0;
+      const fy = gy - y0;
+      return [
+        ((at(x0 + 1, y0) - at(x0, y0)) * (1 - fy) + (at(x0 + 1, y0 + 1) - at(x0, y0 + 1)) * fy) / cellW,
+        ((at(x0, y0 + 1) - at(x0, y0)) * (1 - fx) + (at(x0 + 1, y0 + 1) - at(x0 + 1, y0)) * fx) / cellH,
+      ];
+    },
+  };
+}
+
+function smoothstep(t) {
+  return t * t * (3 - 2 * t);
+}
+
+function mulberry32(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const webDir = fileURLToPath(new URL('../dist/', import.meta.url));
+  const mock = await startMockServer({ webDir, port: Number(process.argv[2] ?? 4000) });
+  console.log(`mock Shatter server at ${mock.url}`);
+}
