@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 )
 
 // Config holds every rule number of an arena. The defaults are the table in
@@ -124,6 +125,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: %s = %v, want %s", ErrConfig, field, v, want)
 	}
 	finitePos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+	// NaN passes every comparison below, and flags parse "NaN" and "Inf":
+	// refuse non-finite numbers in any field first.
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Field(i); f.Kind() == reflect.Float64 && (math.IsNaN(f.Float()) || math.IsInf(f.Float(), 0)) {
+			return bad(v.Type().Field(i).Tag.Get("rule"), f.Float(), "a finite number")
+		}
+	}
 	switch {
 	case c.TickRate < 10 || c.TickRate > 120:
 		return bad("tick_rate", c.TickRate, "10..120")
@@ -153,6 +162,13 @@ func (c *Config) Validate() error {
 		return bad("obstacles", "", "count >= 0, radius > 0, loss in [0,1)")
 	case c.ZombieThinkTicks < 1:
 		return bad("zombie_think_ticks", c.ZombieThinkTicks, ">= 1")
+	case c.ZombieFleeRange < 0 || c.ZombieChaseRange < 0 || c.ZombieChaseRatio < 0 || c.ZombieBoostRange < 0:
+		return bad("zombie ranges", "", ">= 0")
+	case c.ZombieSearchRange < 0 || c.ZombieSearchRange > math.Hypot(c.ArenaWidth, c.ArenaHeight):
+		// Past the arena's diagonal a search only visits empty rings.
+		return bad("zombie_search_range", c.ZombieSearchRange, "0..the arena's diagonal")
+	case c.ObstacleKnockback < 0 || c.ObstacleMinMass < 0 || c.DecayThreshold < 0:
+		return bad("obstacle_knockback/obstacle_min_mass/decay_threshold", "", ">= 0")
 	case !finitePos(c.ViewWidth) || !finitePos(c.ViewHeight) || !finitePos(c.ViewGrowth):
 		return bad("view", "", "positive")
 	case c.LeaderboardSize < 1 || c.LeaderboardSize > 100:

@@ -1,7 +1,9 @@
 package systems
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	arche "github.com/mlange-42/arche/ecs"
 	"github.com/mlange-42/arche/generic"
@@ -12,10 +14,13 @@ import (
 //
 // Bust: marble A busts marble B when A.mass >= BustRatio x B.mass and their
 // centres are at most A.radius - BustOverlap x B.radius apart. A gains
-// BustGain of B's mass; the rest shatters into fragments around B's
-// position. Marbles are checked in query order with masses as they stand,
-// so a marble that grows by a bust may bust again in the same tick, and a
-// busted marble busts nobody.
+// BustGain of B's mass; the rest shatters into fragments scattered around
+// the bust, just outside A so that the buster does not swallow them at once.
+// Every possible bust is found first, with the masses the marbles had at
+// the start of the step; then they are applied heaviest buster first (ties
+// by id), skipping any whose buster or victim is already busted. So a
+// marble that is busted busts nobody, whatever the world's storage order,
+// and a marble may bust several others in one tick.
 //
 // Obstacle: a marble of at least ObstacleMinMass touching a spike ball loses
 // ObstacleLoss of its mass as fragments scattered around it, is knocked
@@ -23,17 +28,28 @@ import (
 // population system to move elsewhere. A ball hurts one marble a tick;
 // lighter marbles roll past unharmed.
 type Collision struct {
-	arena   *ecs.Arena
-	world   *arche.World
-	busters *generic.Filter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]
-	hitters *generic.Filter3[ecs.Position, ecs.Velocity, ecs.Mass]
-	masses  generic.Map[ecs.Mass]
-	bodies  generic.Map[ecs.Body]
-	pilots  generic.Map[ecs.Pilot]
+	arena     *ecs.Arena
+	world     *arche.World
+	busters   *generic.Filter3[ecs.Body, ecs.Position, ecs.Mass]
+	hitters   *generic.Filter3[ecs.Position, ecs.Velocity, ecs.Mass]
+	masses    generic.Map[ecs.Mass]
+	bodies    generic.Map[ecs.Body]
+	pilots    generic.Map[ecs.Pilot]
+	names     generic.Map[ecs.Name]
+	positions generic.Map[ecs.Position]
 
 	// Reused each tick.
-	busted  []arche.Entity
-	shatter []shard
+	candidates []bust
+	busted     []arche.Entity
+	shatter    []shard
+}
+
+// bust is a possible bust found by the first pass.
+type bust struct {
+	buster, victim         arche.Entity
+	busterID, victimID     uint32
+	busterMass, victimMass float64
+	victimX, victimY       float64
 }
 
 // shard is mass to scatter as fragments: within spread of (X, Y), but at
@@ -49,13 +65,15 @@ func (s *Collision) Name() string { return "collision" }
 func (s *Collision) Initialize(w *arche.World) {
 	s.arena = ecs.ArenaOf(w)
 	s.world = w
-	s.busters = generic.NewFilter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]().With(generic.T[ecs.Mover]())
+	s.busters = generic.NewFilter3[ecs.Body, ecs.Position, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.busters.Register(w)
 	s.hitters = generic.NewFilter3[ecs.Position, ecs.Velocity, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.hitters.Register(w)
 	s.masses = generic.NewMap[ecs.Mass](w)
 	s.bodies = generic.NewMap[ecs.Body](w)
 	s.pilots = generic.NewMap[ecs.Pilot](w)
+	s.names = generic.NewMap[ecs.Name](w)
+	s.positions = generic.NewMap[ecs.Position](w)
 }
 
 // Update implements System.
@@ -84,20 +102,17 @@ func (s *Collision) isBusted(e arche.Entity) bool {
 func (s *Collision) busts(w *arche.World) {
 	cfg := &s.arena.Config
 	grid := s.arena.Movers
+	s.candidates = s.candidates[:0]
 	q := s.busters.Query(w)
 	for q.Next() {
 		self := q.Entity()
-		if s.isBusted(self) {
-			continue
-		}
-		body, pos, mass, name := q.Get()
-		// The smallest marble A can bust has mass >= 0; A reaches centres
-		// within its own radius at most.
+		body, pos, mass := q.Get()
+		// A reaches centres within its own radius at most.
 		c0, r0, c1, r1 := grid.Span(pos.X, pos.Y, cfg.Radius(mass.Value))
 		for row := r0; row <= r1; row++ {
 			for col := c0; col <= c1; col++ {
 				for _, it := range grid.Cell(col, row) {
-					if it.Entity == self || !w.Alive(it.Entity) || s.isBusted(it.Entity) {
+					if it.Entity == self || !w.Alive(it.Entity) {
 						continue
 					}
 					other := s.masses.Get(it.Entity).Value
@@ -108,13 +123,40 @@ func (s *Collision) busts(w *arche.World) {
 					if dx, dy := it.X-pos.X, it.Y-pos.Y; reach < 0 || dx*dx+dy*dy > reach*reach {
 						continue
 					}
-					mass.Value += cfg.BustGain * other
-					s.busted = append(s.busted, it.Entity)
-					s.recordDeath(it.Entity, other, body.ID, name.Value)
-					s.shatter = append(s.shatter, shard{X: it.X, Y: it.Y, Mass: (1 - cfg.BustGain) * other, Spread: cfg.Radius(other) * 1.5})
+					s.candidates = append(s.candidates, bust{
+						buster: self, victim: it.Entity, busterID: body.ID, victimID: s.bodies.Get(it.Entity).ID,
+						busterMass: mass.Value, victimMass: other, victimX: it.X, victimY: it.Y,
+					})
 				}
 			}
 		}
+	}
+	if len(s.candidates) == 0 {
+		return
+	}
+	slices.SortFunc(s.candidates, func(a, b bust) int {
+		if c := cmp.Compare(b.busterMass, a.busterMass); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.busterID, b.busterID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.victimID, b.victimID)
+	})
+	for i := range s.candidates {
+		b := &s.candidates[i]
+		if s.isBusted(b.buster) || s.isBusted(b.victim) {
+			continue
+		}
+		mass := s.masses.Get(b.buster)
+		mass.Value += cfg.BustGain * b.victimMass
+		s.busted = append(s.busted, b.victim)
+		s.recordDeath(b.victim, b.victimMass, b.busterID, s.names.Get(b.buster).Value)
+		// Shards land in a ring just outside the buster (at its new size),
+		// centred on it: they are the others' to take.
+		pos := s.positions.Get(b.buster)
+		gap := cfg.Radius(mass.Value) + 5
+		s.shatter = append(s.shatter, shard{X: pos.X, Y: pos.Y, Mass: (1 - cfg.BustGain) * b.victimMass, Gap: gap, Spread: gap + cfg.Radius(b.victimMass)*1.5})
 	}
 }
 
@@ -185,6 +227,9 @@ func (s *Collision) alreadyHit(e arche.Entity) bool {
 // in a ring around the shard's centre, clamped into the arena.
 func (s *Collision) scatter(sh shard) {
 	cfg := &s.arena.Config
+	if sh.Mass <= 0 {
+		return // nothing shattered (BustGain 1 or ObstacleLoss 0)
+	}
 	rng := s.arena.Rand
 	n := int(sh.Mass / cfg.FragmentMass)
 	n = min(max(n, 1), cfg.MaxShatterFragments)

@@ -162,6 +162,7 @@ type Client struct {
 	dec     wire.Decoder
 	msg     wire.ServerMessage
 	acked   []ackSample // this snap's measured inputs, passed to OnAck
+	control [125]byte   // a control frame's payload: RFC 6455 allows no more
 
 	// writeMu guards the fields below and every write to conn, so that
 	// frames from the Send methods and the read loop's control replies
@@ -256,7 +257,7 @@ func newClient(conn net.Conn, br *bufio.Reader, opts Options) *Client {
 		wr:   wsutil.NewWriterSize(conn, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize),
 		done: make(chan struct{}),
 	}
-	c.rd.OnIntermediate = c.control
+	c.rd.OnIntermediate = c.handleControl
 	c.state.Entities = make(map[uint32]Entity)
 	return c
 }
@@ -341,7 +342,7 @@ func (c *Client) next() error {
 			return err
 		}
 		if hdr.OpCode.IsControl() {
-			if err := c.control(hdr, &c.rd); err != nil {
+			if err := c.handleControl(hdr, &c.rd); err != nil {
 				return err
 			}
 			continue
@@ -374,17 +375,16 @@ func (c *Client) next() error {
 	}
 }
 
-// control answers a ping, ignores a pong, and answers a close frame,
+// handleControl answers a ping, ignores a pong, and answers a close frame,
 // returning its CloseError. It replies to the close itself, rather than
 // through wsutil.ControlHandler, so that the server's code and reason are
 // kept even when the reply cannot be written because the server has already
 // hung up.
-func (c *Client) control(hdr ws.Header, r io.Reader) error {
-	var buf [125]byte // The longest control payload RFC 6455 allows.
-	if hdr.Length > int64(len(buf)) {
+func (c *Client) handleControl(hdr ws.Header, r io.Reader) error {
+	if hdr.Length > int64(len(c.control)) {
 		return ws.ErrProtocolControlPayloadOverflow
 	}
-	payload := buf[:hdr.Length]
+	payload := c.control[:hdr.Length]
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return err
 	}
