@@ -1,30 +1,65 @@
-# Shatter: the two commands a newcomer needs are `make server` and `make test`.
-GO        ?= go
-BIN       := bin
-SERVER    := $(BIN)/shatter-server
-GOFILES   := $(shell git ls-files '*.go' 2>/dev/null)
+# Shatter. A newcomer needs two commands: `make server` and `make test`.
+GO       ?= go
+BIN      := bin
+SERVER   := $(BIN)/shatter-server
+GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
+WEB_SRC   = $(shell find web/src web/public web/build.mjs web/package.json -type f 2>/dev/null)
 
-.PHONY: server build test vet bench profile replay clean
+.PHONY: server client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest clean
 
-## server: build and start the server on embedded defaults
-server: build
+## server: build the browser client and the server, start it on :4000 (admin on 127.0.0.1:6060)
+server: build web
 	$(SERVER)
+
+## client: one headless bot against the local server
+client:
+	$(GO) run ./cmd/client -addr 127.0.0.1:4000
 
 build:
 	$(GO) build -o $(SERVER) ./cmd/server
 	$(GO) build -o $(BIN)/shatter-replay ./cmd/replay
+	$(GO) build -o $(BIN)/shatter-client ./cmd/client
+	$(GO) build -o $(BIN)/shatter-loadgen ./cmd/loadgen
 
-## test: formatting, vet, and every test with the race detector
-test: vet
+# npm packages (exact versions from package-lock.json), then the bundle.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+web: web/dist/index.html
+
+## test: gofmt, vet, every Go test with the race detector, a short fuzz run,
+## and the browser client's tests in headless Chromium
+test: vet test-go fuzz-short test-web
+
+test-go:
 	$(GO) test -race -shuffle=on -count=1 ./...
+
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 10s ./net/wire
+
+## test-web: the browser client's unit tests and its end-to-end test in
+## Debian's Chromium (installed by scripts/install-deps.sh if missing)
+test-web: build web deps
+	cd web && npm test
+	cd web && SHATTER_SERVER_BIN=../$(SERVER) npm test
+
+deps:
+	scripts/install-deps.sh
+
+## fuzz: a longer fuzz run of both decoders
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 2m ./net/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeServer$$' -fuzztime 2m ./net/wire
 
 vet:
 	@unformatted="$$(gofmt -l $(GOFILES))"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: tick benchmarks (figures for docs/PERFORMANCE.md)
+## bench: tick, snapshot and codec benchmarks (figures for docs/PERFORMANCE.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 300x ./sim ./systems
+	$(GO) test -run '^$$' -bench . -benchtime 300x ./sim
+	$(GO) test -run '^$$' -bench . ./net/session ./net/wire
 
 ## profile: fixed headless scenario, CPU profile split by system label
 profile:
@@ -35,5 +70,9 @@ profile:
 replay:
 	for f in testdata/replays/*.jsonl; do $(GO) run ./cmd/replay -q $$f || exit 1; done
 
+## loadtest: 100, 500, 1,000 and 2,000 bots against a loopback server
+loadtest: build
+	$(BIN)/shatter-loadgen -scenarios -server $(SERVER) -out docs/LOADTEST.md
+
 clean:
-	rm -rf $(BIN) cpu.pprof
+	rm -rf $(BIN) cpu.pprof web/dist web/test-output

@@ -117,8 +117,7 @@ func (h *handler) hello(m *wire.Hello) bool {
 	c.seat.Store(seat)
 	h.helloDone = true
 	_ = c.conn.SetReadDeadline(time.Time{})
-	c.log = c.log.With("session", seat.ID)
-	c.log.Debug("session joined", "arena", seat.Arena.ID(), "name", seat.Name, "resumed", resumed)
+	c.log.Debug("session joined", "session", seat.ID, "arena", seat.Arena.ID(), "name", seat.Name, "resumed", resumed)
 	return true
 }
 

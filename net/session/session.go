@@ -220,7 +220,11 @@ func (c *Conn) Serve() {
 		c.env.Lobby.Leave(s, c, c.closeReason == ReasonShutdown)
 	}
 	c.env.Metrics.Closes.WithLabelValues(string(c.closeReason)).Inc()
-	c.log.Debug("session closed", "reason", c.closeReason, "code", c.closeCode)
+	var id uint32
+	if s := c.seat.Load(); s != nil {
+		id = s.ID
+	}
+	c.log.Debug("session closed", "session", id, "reason", c.closeReason, "code", c.closeCode)
 }
 
 // finish ends the session once: the writer sends errMsg (if not nil),
@@ -282,11 +286,18 @@ func (c *Conn) sendError(code wire.ErrorCode, msg string) {
 }
 
 // recoverPanic turns a panic in one of this session's goroutines into the
-// end of this session only.
+// end of this session only, closed with 1011. After a reader panic the
+// writer sends the close frame as usual; after a writer panic the writer's
+// own deferred call sends it, best effort, before the socket is closed.
 func (c *Conn) recoverPanic(where string) {
-	if r := recover(); r != nil {
-		c.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		c.finish(ReasonPanic, ws.StatusInternalServerError, "internal error", nil)
+	r := recover()
+	if r == nil {
+		return
+	}
+	c.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	c.finish(ReasonPanic, ws.StatusInternalServerError, "internal error", nil)
+	if where == "writer" {
+		c.writeClose()
 		c.conn.Close()
 	}
 }

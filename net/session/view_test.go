@@ -1,0 +1,149 @@
+package session
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
+)
+
+// table is a client's entity table, built only from snaps.
+type table map[uint32]wire.AddEntity
+
+// apply applies a snap as PROTOCOL.md says, failing on any delta against
+// something the client was not sent.
+func (tb table) apply(t *testing.T, s *wire.Snap) {
+	t.Helper()
+	for _, a := range s.Add {
+		if _, dup := tb[a.ID]; dup {
+			t.Fatalf("tick %d: add of %d, already held", s.Tick, a.ID)
+		}
+		tb[a.ID] = a
+	}
+	for _, u := range s.Upd {
+		e, ok := tb[u.ID]
+		if !ok {
+			t.Fatalf("tick %d: upd of %d, never added", s.Tick, u.ID)
+		}
+		e.X, e.Y, e.Mass = u.X, u.Y, u.Mass
+		tb[u.ID] = e
+	}
+	for _, id := range s.Del {
+		if _, ok := tb[id]; !ok {
+			t.Fatalf("tick %d: del of %d, not held", s.Tick, id)
+		}
+		delete(tb, id)
+	}
+}
+
+// wantView is what the session should hold after a snap of frame f.
+func wantView(f *sim.Frame, session uint32, cfg *ecs.Config) table {
+	r := ViewOf(f, session, cfg)
+	want := table{}
+	for i := range f.Entities {
+		e := &f.Entities[i]
+		if r.InView(e, cfg) {
+			want[e.ID] = wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name}
+		}
+	}
+	return want
+}
+
+func sameTable(t *testing.T, tick uint64, got, want table) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("tick %d: client holds %d entities, view has %d", tick, len(got), len(want))
+	}
+	for id, w := range want {
+		if g, ok := got[id]; !ok || g != w {
+			t.Fatalf("tick %d: entity %d held as %+v, view has %+v", tick, id, g, w)
+		}
+	}
+}
+
+// TestDeltasRebuildTheView applies every snap a session is sent, in order,
+// to an empty table and checks the table equals the session's view of the
+// frame, tick after tick, while the reader skips up to four ticks at a time
+// (a slow client), while it plays, after it dies (spectating the leader)
+// and after it respawns.
+func TestDeltasRebuildTheView(t *testing.T) {
+	cfg := ecs.DefaultConfig()
+	cfg.ArenaWidth, cfg.ArenaHeight = 1500, 1500 // crowded: deaths and respawns happen
+	cfg.MinPopulation = 40
+	a, err := sim.New(sim.Options{Config: cfg, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const me = 1
+	if err := a.StepWith([]ecs.Command{{Kind: ecs.CmdJoin, Session: me, Name: "me"}, {Kind: ecs.CmdSpawn, Session: me}}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	v := NewView()
+	tb := table{}
+	var snap wire.Snap
+	alive, spectated := 0, 0
+	for range 400 {
+		skip := 1 + rng.IntN(4)
+		for range skip {
+			var cmds []ecs.Command
+			if rng.IntN(10) == 0 {
+				cmds = []ecs.Command{{Kind: ecs.CmdSpawn, Session: me}}
+			}
+			if err := a.StepWith(cmds); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f := a.Acquire()
+		v.Delta(f, me, &cfg, &snap)
+		tb.apply(t, &snap)
+		sameTable(t, f.Tick, tb, wantView(f, me, &cfg))
+		p := f.Player(me)
+		switch {
+		case snap.HasYou != p.Alive:
+			t.Fatalf("tick %d: snap you %v, player alive %v", f.Tick, snap.HasYou, p.Alive)
+		case p.Alive:
+			alive++
+			if snap.You.ID != p.Entity.ID || tb[p.Entity.ID].ID != p.Entity.ID {
+				t.Fatalf("tick %d: you %+v, own marble %d not held", f.Tick, snap.You, p.Entity.ID)
+			}
+		default:
+			spectated++
+		}
+		f.Release()
+	}
+	if alive == 0 || spectated == 0 {
+		t.Fatalf("the session was alive for %d snaps and spectated for %d; the test wants both", alive, spectated)
+	}
+}
+
+// TestResetSendsTheWholeViewAgain is what a resumed connection relies on.
+func TestResetSendsTheWholeViewAgain(t *testing.T) {
+	cfg := ecs.DefaultConfig()
+	a, err := sim.New(sim.Options{Config: cfg, Seed: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := a.Acquire()
+	defer f.Release()
+	v := NewView()
+	var snap wire.Snap
+	v.Delta(f, 9, &cfg, &snap)
+	first := len(snap.Add)
+	v.Delta(f, 9, &cfg, &snap)
+	if len(snap.Add)+len(snap.Upd)+len(snap.Del) != 0 {
+		t.Fatalf("second delta of the same frame: %d adds, %d upds, %d dels; want none", len(snap.Add), len(snap.Upd), len(snap.Del))
+	}
+	v.Reset()
+	v.Delta(f, 9, &cfg, &snap)
+	if first == 0 || len(snap.Add) != first || v.Len() != first {
+		t.Fatalf("after Reset: %d adds, want the %d of the first delta", len(snap.Add), first)
+	}
+}
