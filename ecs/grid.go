@@ -101,7 +101,23 @@ func (g *Grid) Build() {
 	g.start[0] = 0
 }
 
-// Cell returns the items of the cell at column c, row r.
+// Forget blanks the entry of an entity removed since the last Build (its
+// Entity becomes the zero entity, which searches skip), so that no system
+// finds a dead marble in the grid and none needs to ask the world whether
+// an entry is alive. (x, y) is where the entity was indexed.
+func (g *Grid) Forget(e arche.Entity, x, y float64) {
+	i := g.cellOf(x, y)
+	items := g.Items[g.start[i]:g.start[i+1]]
+	for j := range items {
+		if items[j].Entity == e {
+			items[j] = GridItem{}
+			return
+		}
+	}
+}
+
+// Cell returns the items of the cell at column c, row r. Entries of
+// entities removed since the last Build have a zero Entity.
 func (g *Grid) Cell(c, r int) []GridItem {
 	i := r*g.Cols + c
 	return g.Items[g.start[i]:g.start[i+1]]

@@ -120,6 +120,11 @@ type Arena struct {
 	// updated as they come and go, so hashing the state costs only the
 	// movers.
 	StaticHash uint64
+	// StaticLog lists the fragments and obstacles created, moved or removed
+	// since the frame builder last took them, in order, so it can keep its
+	// copy of the static world current instead of rebuilding it every
+	// tick. Whoever drives the world must clear it after reading.
+	StaticLog []StaticChange
 	// MoverCount is the number of players and zombies alive.
 	MoverCount int
 
@@ -232,7 +237,7 @@ func (a *Arena) NewFragment(x, y, mass float64) arche.Entity {
 	*a.pos.Get(e) = Position{X: x, Y: y}
 	*a.masses.Get(e) = Mass{Value: mass}
 	a.Fragments.Insert(e, x, y)
-	a.StaticHash ^= EntityHash(id, KindFragment, x, y, mass)
+	a.staticChange(false, id, KindFragment, x, y, mass)
 	return e
 }
 
@@ -243,7 +248,7 @@ func (a *Arena) NewObstacle(x, y float64) arche.Entity {
 	*a.bodies.Get(e) = Body{Kind: KindObstacle, ID: id}
 	*a.pos.Get(e) = Position{X: x, Y: y}
 	a.Obstacles.Insert(e, x, y)
-	a.StaticHash ^= EntityHash(id, KindObstacle, x, y, 0)
+	a.staticChange(false, id, KindObstacle, x, y, 0)
 	return e
 }
 
@@ -252,10 +257,10 @@ func (a *Arena) NewObstacle(x, y float64) arche.Entity {
 func (a *Arena) MoveObstacle(e arche.Entity, x, y float64) {
 	body, pos := a.bodies.Get(e), a.pos.Get(e)
 	a.Obstacles.Remove(e, pos.X, pos.Y)
-	a.StaticHash ^= EntityHash(body.ID, KindObstacle, pos.X, pos.Y, 0)
+	a.staticChange(true, body.ID, KindObstacle, pos.X, pos.Y, 0)
 	pos.X, pos.Y = x, y
 	a.Obstacles.Insert(e, x, y)
-	a.StaticHash ^= EntityHash(body.ID, KindObstacle, x, y, 0)
+	a.staticChange(false, body.ID, KindObstacle, x, y, 0)
 }
 
 // TakeFragment takes a fragment out of the fragment index at once, so that
@@ -263,12 +268,14 @@ func (a *Arena) MoveObstacle(e arche.Entity, x, y float64) {
 // the query that found it. Safe during a query.
 func (a *Arena) TakeFragment(e arche.Entity, x, y float64) {
 	if a.Fragments.Remove(e, x, y) {
-		a.StaticHash ^= EntityHash(a.bodies.Get(e).ID, KindFragment, x, y, a.masses.Get(e).Value)
+		a.staticChange(true, a.bodies.Get(e).ID, KindFragment, x, y, a.masses.Get(e).Value)
 	}
 }
 
 // Remove deletes an entity of any kind and takes it out of the indexes and
-// counts. A session whose marble it was is left without one. Must not be
+// counts. Movers are removed only where they sit at their indexed position
+// (commands before movement, collisions after the rebuild), so the mover
+// grid's entry is found and blanked. A session whose marble it was is left without one. Must not be
 // called while a query is open.
 func (a *Arena) Remove(e arche.Entity) {
 	body, pos := a.bodies.Get(e), a.pos.Get(e)
@@ -277,13 +284,15 @@ func (a *Arena) Remove(e arche.Entity) {
 		a.TakeFragment(e, pos.X, pos.Y)
 	case KindObstacle:
 		a.Obstacles.Remove(e, pos.X, pos.Y)
-		a.StaticHash ^= EntityHash(body.ID, KindObstacle, pos.X, pos.Y, 0)
+		a.staticChange(true, body.ID, KindObstacle, pos.X, pos.Y, 0)
 	case KindPlayer:
 		if s := a.Session(a.pilots.Get(e).Session); s != nil && s.Marble == e {
 			s.Marble = arche.Entity{}
 		}
+		a.Movers.Forget(e, pos.X, pos.Y)
 		a.MoverCount--
 	case KindZombie:
+		a.Movers.Forget(e, pos.X, pos.Y)
 		a.MoverCount--
 	}
 	a.world.RemoveEntity(e)
@@ -322,6 +331,22 @@ func (a *Arena) RemoveSession(id uint32) {
 	}
 	i := sort.Search(len(a.Sessions), func(i int) bool { return a.Sessions[i].ID >= id })
 	a.Sessions = append(a.Sessions[:i], a.Sessions[i+1:]...)
+}
+
+// StaticChange records a fragment or obstacle coming or going.
+type StaticChange struct {
+	Removed bool
+	ID      uint32
+	Kind    Kind
+	X, Y    float64
+	Mass    float64
+}
+
+// staticChange accounts for a static entity coming or going: the state
+// hash's running XOR and the log the frame builder follows.
+func (a *Arena) staticChange(removed bool, id uint32, kind Kind, x, y, mass float64) {
+	a.StaticHash ^= EntityHash(id, kind, x, y, mass)
+	a.StaticLog = append(a.StaticLog, StaticChange{Removed: removed, ID: id, Kind: kind, X: x, Y: y, Mass: mass})
 }
 
 // EntityHash mixes one entity's identity and exact state into 64 bits. The

@@ -18,19 +18,21 @@ const frameCells = 2
 //
 // Owned by the arena goroutine.
 type frameBuilder struct {
-	arena     int
-	cfg       *ecs.Config
-	cellSize  float64
-	cols      int
-	rows      int
-	movers    *generic.Filter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]
-	fragments *generic.Filter3[ecs.Body, ecs.Position, ecs.Mass]
-	obstacles *generic.Filter2[ecs.Body, ecs.Position]
-	bodies    generic.Map[ecs.Body]
-	pos       generic.Map[ecs.Position]
-	masses    generic.Map[ecs.Mass]
-	names     generic.Map[ecs.Name]
-	world     *arche.World
+	arena    int
+	cfg      *ecs.Config
+	cellSize float64
+	cols     int
+	rows     int
+	movers   *generic.Filter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]
+	// statics holds the frame records of the fragments and obstacles by
+	// cell, kept current from the arena's StaticLog: they rarely change, so
+	// a frame copies them cell by cell instead of rebuilding them.
+	statics [][]Entity
+	bodies  generic.Map[ecs.Body]
+	pos     generic.Map[ecs.Position]
+	masses  generic.Map[ecs.Mass]
+	names   generic.Map[ecs.Name]
+	world   *arche.World
 
 	scratch []Entity
 	cellOf  []int32
@@ -44,10 +46,13 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.rows = max(1, int(math.Ceil(cfg.ArenaHeight/b.cellSize)))
 	b.movers = generic.NewFilter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]().With(generic.T[ecs.Mover]())
 	b.movers.Register(w)
-	b.fragments = generic.NewFilter3[ecs.Body, ecs.Position, ecs.Mass]().With(generic.T[ecs.Fragment]())
-	b.fragments.Register(w)
-	b.obstacles = generic.NewFilter2[ecs.Body, ecs.Position]().With(generic.T[ecs.Obstacle]())
-	b.obstacles.Register(w)
+	cells := b.cols * b.rows
+	room := 2 + 4*(cfg.FragmentCount+cfg.ObstacleCount)/cells
+	backing := make([]Entity, cells*room)
+	b.statics = make([][]Entity, cells)
+	for i := range b.statics {
+		b.statics[i] = backing[i*room : i*room : (i+1)*room]
+	}
 	b.bodies = generic.NewMap[ecs.Body](w)
 	b.pos = generic.NewMap[ecs.Position](w)
 	b.masses = generic.NewMap[ecs.Mass](w)
@@ -57,19 +62,45 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.pool = make(chan *Frame, 8)
 }
 
-func (b *frameBuilder) entity(body *ecs.Body, pos *ecs.Position, mass float64, name string) Entity {
+func (b *frameBuilder) entity(id uint32, kind ecs.Kind, x, y, mass float64, name string) Entity {
 	return Entity{
-		ID: body.ID, Kind: body.Kind,
-		QX: Quantize(pos.X, b.cfg.ArenaWidth), QY: Quantize(pos.Y, b.cfg.ArenaHeight),
-		Mass: RoundMass(mass), X: float32(pos.X), Y: float32(pos.Y), Name: name,
+		ID: id, Kind: kind,
+		QX: Quantize(x, b.cfg.ArenaWidth), QY: Quantize(y, b.cfg.ArenaHeight),
+		Mass: RoundMass(mass), X: float32(x), Y: float32(y), Name: name,
 	}
 }
 
-func (b *frameBuilder) add(e Entity) {
+// cellOfEntity returns the frame cell of an entity, computed from the
+// float32 coordinates the frame stores, so a reader locating an entity by
+// its frame position finds the same cell.
+func (b *frameBuilder) cellOfEntity(e *Entity) int32 {
 	c := min(max(int(float64(e.X)/b.cellSize), 0), b.cols-1)
 	r := min(max(int(float64(e.Y)/b.cellSize), 0), b.rows-1)
-	b.scratch = append(b.scratch, e)
-	b.cellOf = append(b.cellOf, int32(r*b.cols+c))
+	return int32(r*b.cols + c)
+}
+
+// applyStaticLog brings the static records up to date with the arena's
+// log of fragments and obstacles created, moved and removed, and clears it.
+func (b *frameBuilder) applyStaticLog(st *ecs.Arena) {
+	for i := range st.StaticLog {
+		ch := &st.StaticLog[i]
+		e := b.entity(ch.ID, ch.Kind, ch.X, ch.Y, ch.Mass, "")
+		c := b.cellOfEntity(&e)
+		cell := b.statics[c]
+		if !ch.Removed {
+			b.statics[c] = append(cell, e)
+			continue
+		}
+		for j := range cell {
+			if cell[j].ID == ch.ID {
+				last := len(cell) - 1
+				cell[j] = cell[last]
+				b.statics[c] = cell[:last]
+				break
+			}
+		}
+	}
+	st.StaticLog = st.StaticLog[:0]
 }
 
 // build fills f with the world's state after tick st.Tick and its hash.
@@ -79,6 +110,7 @@ func (b *frameBuilder) build(st *ecs.Arena, f *Frame) *Frame {
 	f.CellSize, f.Cols, f.Rows = b.cellSize, b.cols, b.rows
 	f.Leader, f.Movers = Entity{}, 0
 	b.scratch, b.cellOf = b.scratch[:0], b.cellOf[:0]
+	b.applyStaticLog(st)
 
 	// The hash covers the tick, the RNG, every mover in query order (which
 	// is deterministic) and the static entities' running XOR.
@@ -89,49 +121,53 @@ func (b *frameBuilder) build(st *ecs.Arena, f *Frame) *Frame {
 	for mq.Next() {
 		body, pos, mass, name := mq.Get()
 		hash = ecs.Mix64(hash ^ ecs.EntityHash(body.ID, body.Kind, pos.X, pos.Y, mass.Value))
-		e := b.entity(body, pos, mass.Value, name.Value)
-		b.add(e)
+		e := b.entity(body.ID, body.Kind, pos.X, pos.Y, mass.Value, name.Value)
+		b.scratch = append(b.scratch, e)
+		b.cellOf = append(b.cellOf, b.cellOfEntity(&e))
 		f.Movers++
 		if mass.Value > leaderMass {
 			leaderMass, f.Leader = mass.Value, e
 		}
 	}
 	f.Hash = ecs.Mix64(hash ^ st.StaticHash)
-	fq := b.fragments.Query(b.world)
-	for fq.Next() {
-		body, pos, mass := fq.Get()
-		b.add(b.entity(body, pos, mass.Value, ""))
-	}
-	oq := b.obstacles.Query(b.world)
-	for oq.Next() {
-		body, pos := oq.Get()
-		b.add(b.entity(body, pos, 0, ""))
-	}
 
-	// Counting sort into cells.
+	// Counting sort into cells: each cell holds its static records, copied
+	// as a block, then its movers.
 	cells := b.cols * b.rows
 	if cap(f.CellStart) < cells+1 {
 		f.CellStart = make([]int32, cells+1)
 	}
 	f.CellStart = f.CellStart[:cells+1]
-	clear(f.CellStart)
+	total := len(b.scratch)
+	for c, cell := range b.statics {
+		f.CellStart[c+1] = int32(len(cell))
+		total += len(cell)
+	}
+	f.CellStart[0] = 0
 	for _, c := range b.cellOf {
 		f.CellStart[c+1]++
 	}
 	for i := 1; i <= cells; i++ {
 		f.CellStart[i] += f.CellStart[i-1]
 	}
-	if cap(f.Entities) < len(b.scratch) {
-		f.Entities = make([]Entity, len(b.scratch), len(b.scratch)+len(b.scratch)/4)
+	if cap(f.Entities) < total {
+		f.Entities = make([]Entity, total, total+total/4)
 	}
-	f.Entities = f.Entities[:len(b.scratch)]
-	for i := range b.scratch {
+	f.Entities = f.Entities[:total]
+	for c, cell := range b.statics {
+		copy(f.Entities[f.CellStart[c]:], cell)
+	}
+	// CellStart[c+1] - (movers of c) is where c's movers go; count down
+	// from the cell's end, then the starts are untouched.
+	for i := len(b.scratch) - 1; i >= 0; i-- {
 		c := b.cellOf[i]
-		f.Entities[f.CellStart[c]] = b.scratch[i]
-		f.CellStart[c]++
+		f.CellStart[c+1]--
+		f.Entities[f.CellStart[c+1]] = b.scratch[i]
 	}
-	copy(f.CellStart[1:], f.CellStart[:cells])
-	f.CellStart[0] = 0
+	// Undo the count-down: each cell's end moved back by its mover count.
+	for _, c := range b.cellOf {
+		f.CellStart[c+1]++
+	}
 
 	f.Players = f.Players[:0]
 	for i := range st.Sessions {
@@ -139,7 +175,8 @@ func (b *frameBuilder) build(st *ecs.Arena, f *Frame) *Frame {
 		p := Player{Session: s.ID, Ack: s.Ack}
 		if !s.Marble.IsZero() && b.world.Alive(s.Marble) {
 			p.Alive = true
-			p.Entity = b.entity(b.bodies.Get(s.Marble), b.pos.Get(s.Marble), b.masses.Get(s.Marble).Value, b.names.Get(s.Marble).Value)
+			body, pos := b.bodies.Get(s.Marble), b.pos.Get(s.Marble)
+			p.Entity = b.entity(body.ID, body.Kind, pos.X, pos.Y, b.masses.Get(s.Marble).Value, b.names.Get(s.Marble).Value)
 		}
 		f.Players = append(f.Players, p)
 	}

@@ -112,7 +112,7 @@ func (s *Collision) busts(w *arche.World) {
 		for row := r0; row <= r1; row++ {
 			for col := c0; col <= c1; col++ {
 				for _, it := range grid.Cell(col, row) {
-					if it.Entity == self || !w.Alive(it.Entity) {
+					if it.Entity == self || it.Entity.IsZero() {
 						continue
 					}
 					other := s.masses.Get(it.Entity).Value

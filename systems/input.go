@@ -14,8 +14,6 @@ type Input struct {
 	arena    *ecs.Arena
 	world    *arche.World
 	steering generic.Map[ecs.Steering]
-	masses   generic.Map[ecs.Mass]
-	bodies   generic.Map[ecs.Body]
 }
 
 // Name implements System.
@@ -26,8 +24,6 @@ func (s *Input) Initialize(w *arche.World) {
 	s.arena = ecs.ArenaOf(w)
 	s.world = w
 	s.steering = generic.NewMap[ecs.Steering](w)
-	s.masses = generic.NewMap[ecs.Mass](w)
-	s.bodies = generic.NewMap[ecs.Body](w)
 }
 
 // Update implements System.
@@ -78,7 +74,7 @@ func (s *Input) spawn(session uint32) {
 	if a.MoverCount >= a.Config.MaxPlayers && !s.removeSmallestZombie() {
 		return
 	}
-	x, y := SafeSpot(a, s.world, s.masses, a.Config.StartMass)
+	x, y := SafeSpot(a, a.Config.StartMass)
 	sess.Marble = a.NewMarble(session, sess.Name, x, y, a.Config.StartMass)
 }
 
@@ -103,8 +99,8 @@ func (s *Input) removeSmallestZombie() bool {
 // SafeSpot picks a random point where no marble that could bust a newcomer
 // of the given mass is near, trying a few candidates and keeping the one
 // farthest from danger if none is clear. It reads the mover grid of the
-// previous rebuild.
-func SafeSpot(a *ecs.Arena, w *arche.World, masses generic.Map[ecs.Mass], mass float64) (x, y float64) {
+// previous rebuild, masses included.
+func SafeSpot(a *ecs.Arena, mass float64) (x, y float64) {
 	const tries = 8
 	const clearance = 200
 	margin := a.Config.Radius(mass)
@@ -116,10 +112,10 @@ func SafeSpot(a *ecs.Arena, w *arche.World, masses generic.Map[ecs.Mass], mass f
 		for r := r0; r <= r1; r++ {
 			for c := c0; c <= c1; c++ {
 				for _, it := range a.Movers.Cell(c, r) {
-					if !w.Alive(it.Entity) {
+					if it.Entity.IsZero() {
 						continue
 					}
-					if m := masses.Get(it.Entity).Value; m >= a.Config.BustRatio*mass {
+					if m := it.Mass; m >= a.Config.BustRatio*mass {
 						d := math.Hypot(it.X-cx, it.Y-cy)
 						danger = max(danger, clearance+a.Config.Radius(m)-d)
 					}

@@ -2,7 +2,6 @@ package systems
 
 import (
 	arche "github.com/mlange-42/arche/ecs"
-	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
 )
 
@@ -17,9 +16,7 @@ var zombieNames = [...]string{
 // marbles (players count too), fragments are respawned up to FragmentCount,
 // and spike balls hit this tick move to random spots.
 type Population struct {
-	arena  *ecs.Arena
-	world  *arche.World
-	masses generic.Map[ecs.Mass]
+	arena *ecs.Arena
 }
 
 // Name implements System.
@@ -28,8 +25,6 @@ func (s *Population) Name() string { return "population" }
 // Initialize implements System.
 func (s *Population) Initialize(w *arche.World) {
 	s.arena = ecs.ArenaOf(w)
-	s.world = w
-	s.masses = generic.NewMap[ecs.Mass](w)
 }
 
 // Update implements System.
@@ -37,7 +32,7 @@ func (s *Population) Update(w *arche.World) {
 	a := s.arena
 	cfg := &a.Config
 	for a.MoverCount < cfg.MinPopulation {
-		x, y := SafeSpot(a, s.world, s.masses, cfg.StartMass)
+		x, y := SafeSpot(a, cfg.StartMass)
 		a.NewMarble(0, zombieNames[a.Rand.Intn(len(zombieNames))], x, y, cfg.StartMass)
 	}
 	for a.Fragments.Len() < cfg.FragmentCount {

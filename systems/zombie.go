@@ -17,13 +17,12 @@ import (
 // is within ZombieBoostRange.
 //
 // It reads the mover grid of the previous tick's rebuild, which holds every
-// marble's current position (movement comes after it); entries for marbles
-// removed since are skipped.
+// marble's current position (movement comes after it) and, for masses, the
+// ones of that rebuild; entries of marbles removed since are blank.
 type Zombie struct {
 	arena  *ecs.Arena
 	world  *arche.World
 	filter *generic.Filter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]
-	masses generic.Map[ecs.Mass]
 }
 
 // Name implements System.
@@ -35,7 +34,6 @@ func (s *Zombie) Initialize(w *arche.World) {
 	s.world = w
 	s.filter = generic.NewFilter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]()
 	s.filter.Register(w)
-	s.masses = generic.NewMap[ecs.Mass](w)
 }
 
 // Update implements System.
@@ -67,7 +65,7 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 	for r := r0; r <= r1; r++ {
 		for c := c0; c <= c1; c++ {
 			for _, it := range grid.Cell(c, r) {
-				if it.Entity == self || !s.world.Alive(it.Entity) {
+				if it.Entity == self || it.Entity.IsZero() {
 					continue
 				}
 				dx, dy := it.X-pos.X, it.Y-pos.Y
