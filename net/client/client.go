@@ -49,17 +49,18 @@ type Options struct {
 
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
-	// the client's state. It runs on the goroutine that reads: Dial's caller
-	// until Dial returns, then the read loop. m is reused for the next
-	// message, so copy what must outlive the call. OnMessage may call the
+	// c's state. It runs on the goroutine that reads: Dial's caller until
+	// Dial returns, then the read loop; c is passed in because the first
+	// calls come before Dial has returned it. m is reused for the next
+	// message, so copy what must outlive the call. OnMessage may call c's
 	// Send methods and Snapshot, but not Close; while it runs, no message is
 	// read.
-	OnMessage func(m *wire.ServerMessage)
+	OnMessage func(c *Client, m *wire.ServerMessage)
 	// OnAck, if set, is called on the read loop when a snap acknowledges a
 	// sent input, with the time from sending the input to receiving that
 	// snap. A snap whose ack jumps over several inputs acknowledges all of
 	// them. The same rules as for OnMessage apply.
-	OnAck func(seq uint32, latency time.Duration)
+	OnAck func(c *Client, seq uint32, latency time.Duration)
 }
 
 // Entity is what the client knows of one entity in its view.
@@ -437,12 +438,12 @@ func (c *Client) apply() {
 		c.counters.inputsAcked.Add(uint64(len(c.acked)))
 		if c.opts.OnAck != nil {
 			for _, a := range c.acked {
-				c.opts.OnAck(a.seq, a.latency)
+				c.opts.OnAck(c, a.seq, a.latency)
 			}
 		}
 	}
 	if c.opts.OnMessage != nil {
-		c.opts.OnMessage(m)
+		c.opts.OnMessage(c, m)
 	}
 }
 

@@ -224,12 +224,12 @@ func TestScriptedSession(t *testing.T) {
 	)
 	opts := Options{
 		Name: "tester",
-		OnMessage: func(m *wire.ServerMessage) {
+		OnMessage: func(_ *Client, m *wire.ServerMessage) {
 			eventsMu.Lock()
 			defer eventsMu.Unlock()
 			events = append(events, m.Type.String())
 		},
-		OnAck: func(seq uint32, latency time.Duration) {
+		OnAck: func(_ *Client, seq uint32, latency time.Duration) {
 			eventsMu.Lock()
 			defer eventsMu.Unlock()
 			acked = append(acked, seq)
@@ -311,7 +311,7 @@ func TestSnapshotIsACopy(t *testing.T) {
 		fc.expect(wire.TypePing)
 		fc.close(ws.StatusNormalClosure, "")
 	})
-	c, err := Dial(context.Background(), url, Options{Name: "a", OnMessage: func(m *wire.ServerMessage) {
+	c, err := Dial(context.Background(), url, Options{Name: "a", OnMessage: func(_ *Client, m *wire.ServerMessage) {
 		if m.Type == wire.TypeSnap {
 			snapped <- struct{}{}
 		}
@@ -418,7 +418,8 @@ func TestResumeExpired(t *testing.T) {
 }
 
 // TestContextCancel checks that cancelling Dial's context ends the read
-// loop, and counts the snap entries that contradict the table on the way.
+// loop, that a callback can send, and that snap entries contradicting the
+// table are counted.
 func TestContextCancel(t *testing.T) {
 	snapped := make(chan struct{})
 	url, _ := serve(t, func(fc *fakeConn) {
@@ -432,8 +433,12 @@ func TestContextCancel(t *testing.T) {
 		fc.drain()
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := Dial(ctx, url, Options{Name: "ctx", OnMessage: func(m *wire.ServerMessage) {
+	c, err := Dial(ctx, url, Options{Name: "ctx", OnMessage: func(c *Client, m *wire.ServerMessage) {
 		if m.Type == wire.TypeSnap {
+			// Sending from a callback, on the read loop, must work too.
+			if _, err := c.SendInput(1, true); err != nil {
+				t.Errorf("SendInput from OnMessage: %v", err)
+			}
 			close(snapped)
 		}
 	}})
