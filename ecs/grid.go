@@ -143,7 +143,7 @@ type CellIndex struct {
 func NewCellIndex(cell, w, h float64, expected int) *CellIndex {
 	s := newGridShape(cell, w, h)
 	n := s.Cols * s.Rows
-	room := 2 + 4*expected/n
+	room := 4 + 4*expected/n
 	backing := make([]GridItem, n*room)
 	ix := &CellIndex{gridShape: s, cells: make([][]GridItem, n)}
 	for i := range ix.cells {
@@ -158,7 +158,7 @@ func (ix *CellIndex) Len() int { return ix.count }
 // Insert adds an entity at a position.
 func (ix *CellIndex) Insert(e arche.Entity, x, y float64) {
 	c := ix.cellOf(x, y)
-	ix.cells[c] = append(ix.cells[c], GridItem{Entity: e, X: x, Y: y})
+	ix.cells[c] = AppendRoomy(ix.cells[c], GridItem{Entity: e, X: x, Y: y})
 	ix.count++
 }
 
@@ -182,3 +182,21 @@ func (ix *CellIndex) Remove(e arche.Entity, x, y float64) bool {
 // Cell returns the items of the cell at column c, row r. The slice is only
 // valid until the next Insert or Remove.
 func (ix *CellIndex) Cell(c, r int) []GridItem { return ix.cells[r*ix.Cols+c] }
+
+// AppendRoomy appends like append, but a slice that must grow gets room
+// for at least overflowRoom items at once: a cell overflows when a bust or
+// a spike-ball hit scatters a cluster of fragments into it, and growing
+// straight to a cluster's size means it allocates once, not at every
+// doubling.
+func AppendRoomy[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		grown := make([]T, len(s), max(2*cap(s), overflowRoom))
+		copy(grown, s)
+		s = grown
+	}
+	return append(s, v)
+}
+
+// overflowRoom is the capacity an overflowing cell grows to at least: a
+// shatter scatters at most MaxShatterFragments (40) over a few cells.
+const overflowRoom = 32

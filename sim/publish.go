@@ -47,7 +47,7 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.movers = generic.NewFilter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]().With(generic.T[ecs.Mover]())
 	b.movers.Register(w)
 	cells := b.cols * b.rows
-	room := 2 + 4*(cfg.FragmentCount+cfg.ObstacleCount)/cells
+	room := 4 + 4*(cfg.FragmentCount+cfg.ObstacleCount)/cells
 	backing := make([]Entity, cells*room)
 	b.statics = make([][]Entity, cells)
 	for i := range b.statics {
@@ -88,7 +88,7 @@ func (b *frameBuilder) applyStaticLog(st *ecs.Arena) {
 		c := b.cellOfEntity(&e)
 		cell := b.statics[c]
 		if !ch.Removed {
-			b.statics[c] = append(cell, e)
+			b.statics[c] = ecs.AppendRoomy(cell, e)
 			continue
 		}
 		for j := range cell {
