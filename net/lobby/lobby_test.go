@@ -1,0 +1,121 @@
+package lobby
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/sim"
+)
+
+type fakeConn struct{ replaced atomic.Int32 }
+
+func (c *fakeConn) FrameReady(uint64)     {}
+func (c *fakeConn) Died(sim.DiedEvent)    {}
+func (c *fakeConn) Board(*sim.BoardEvent) {}
+func (c *fakeConn) Replaced()             { c.replaced.Add(1) }
+
+func newLobby(t *testing.T, maxArenas, maxPlayers int, grace time.Duration) *Lobby {
+	t.Helper()
+	cfg := ecs.DefaultConfig()
+	cfg.MaxPlayers, cfg.MinPopulation = maxPlayers, 0
+	l, err := New(Config{
+		MaxArenas: maxArenas, Grace: grace, EmptyArenaTTL: time.Minute,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		NewArena: func(id int) (*sim.Arena, error) { return sim.New(sim.Options{ID: id, Config: cfg, Seed: 1}) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l
+}
+
+func TestJoinFillsArenasThenRefuses(t *testing.T) {
+	l := newLobby(t, 2, 2, time.Second)
+	arenaOf := map[int]int{}
+	for i := range 4 {
+		s, resumed, refused, err := l.Join("p", "", &fakeConn{})
+		if err != nil || resumed || refused {
+			t.Fatalf("join %d: resumed %v refused %v err %v", i, resumed, refused, err)
+		}
+		arenaOf[s.Arena.ID()]++
+	}
+	if len(arenaOf) != 2 || arenaOf[0] != 2 || arenaOf[1] != 2 {
+		t.Fatalf("seats by arena %v, want two arenas of two", arenaOf)
+	}
+	if _, _, _, err := l.Join("p", "", &fakeConn{}); !errors.Is(err, ErrFull) {
+		t.Fatalf("fifth join: %v, want ErrFull", err)
+	}
+}
+
+func TestResumeWithinGraceAndAfter(t *testing.T) {
+	l := newLobby(t, 1, 10, 150*time.Millisecond)
+	first := &fakeConn{}
+	seat, _, _, err := l.Join("ann", "", first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second connection with the token takes the seat over while the
+	// first still plays it: the first is told it was replaced.
+	second := &fakeConn{}
+	again, resumed, refused, err := l.Join("ann", seat.Token, second)
+	if err != nil || !resumed || refused || again != seat || first.replaced.Load() != 1 {
+		t.Fatalf("takeover: same seat %v resumed %v refused %v replaced %d err %v", again == seat, resumed, refused, first.replaced.Load(), err)
+	}
+	// The replaced connection leaving changes nothing.
+	l.Leave(seat, first, false)
+	if seat.Arena.Seats() != 1 {
+		t.Fatalf("seats %d after the replaced connection left, want 1", seat.Arena.Seats())
+	}
+	// Dropped, then resumed in time.
+	l.Leave(seat, second, false)
+	third := &fakeConn{}
+	if s, resumed, _, err := l.Join("ann", seat.Token, third); err != nil || !resumed || s != seat {
+		t.Fatalf("resume within grace: resumed %v err %v", resumed, err)
+	}
+	// Dropped, and the grace period passes: the seat is released.
+	l.Leave(seat, third, false)
+	deadline := time.Now().Add(2 * time.Second)
+	for seat.Arena.Seats() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("seat not released after the grace period")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s, resumed, refused, err := l.Join("ann", seat.Token, &fakeConn{})
+	if err != nil || resumed || !refused || s == seat {
+		t.Fatalf("expired token: resumed %v refused %v new seat %v err %v", resumed, refused, s != seat, err)
+	}
+}
+
+func TestEmptyExtraArenaStops(t *testing.T) {
+	l := newLobby(t, 2, 1, time.Millisecond)
+	c1, c2 := &fakeConn{}, &fakeConn{}
+	s1, _, _, _ := l.Join("a", "", c1)
+	s2, _, _, _ := l.Join("b", "", c2)
+	if s2.Arena == s1.Arena || len(l.Arenas()) != 2 {
+		t.Fatalf("second player not in a second arena")
+	}
+	l.Leave(s2, c2, true)
+	now := time.Now()
+	l.reapEmpty(now)
+	if len(l.Arenas()) != 2 {
+		t.Fatal("extra arena stopped before its TTL")
+	}
+	l.reapEmpty(now.Add(2 * time.Minute))
+	if got := l.Arenas(); len(got) != 1 || got[0] != s1.Arena {
+		t.Fatalf("after the TTL: %d arenas, want only the first", len(got))
+	}
+	// The first arena is kept even when empty.
+	l.Leave(s1, c1, true)
+	l.reapEmpty(now.Add(10 * time.Minute))
+	if len(l.Arenas()) != 1 {
+		t.Fatal("the first arena was stopped")
+	}
+}
