@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -65,23 +66,32 @@ type Options struct {
 	Config ecs.Config // validated by New
 	Seed   uint64
 	Clock  Clock // RealClock if nil
-	// InboxSize bounds the command inbox; 4096 if zero.
+	// InboxSize bounds the command inbox; 4096 if zero. The control inbox
+	// (PostControl) holds a quarter as many.
 	InboxSize int
 	// Record, if set, receives the replay log (see Recorder).
 	Record *Recorder
 	// OnTick, if set, is called on the arena goroutine after every tick
 	// with the tick's statistics. It must not block or keep the pointer.
 	OnTick func(*TickStats)
+	// Logger receives the arena's own troubles (a replay log that cannot
+	// be written); discarded if nil.
+	Logger *slog.Logger
 }
 
 // Arena is one ShatterLand arena: its world, systems and publishing.
 type Arena struct {
-	id     int
-	cfg    ecs.Config
-	clock  Clock
-	inbox  chan Command
-	record *Recorder
-	onTick func(*TickStats)
+	id    int
+	cfg   ecs.Config
+	clock Clock
+	inbox chan Command
+	// control carries the lobby's join, detach and leave commands, apart
+	// from the players' spawns and inputs, so that a client flooding the
+	// inbox can neither keep players out nor leave a marble behind.
+	control chan Command
+	log     *slog.Logger
+	record  *Recorder
+	onTick  func(*TickStats)
 
 	// Owned by the goroutine that steps the arena.
 	world   *arche.World
@@ -114,12 +124,17 @@ func New(opts Options) (*Arena, error) {
 	if opts.InboxSize <= 0 {
 		opts.InboxSize = 4096
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	world, state := ecs.NewWorld(opts.Config, opts.Seed)
 	a := &Arena{
 		id:      opts.ID,
 		cfg:     opts.Config,
 		clock:   opts.Clock,
 		inbox:   make(chan Command, opts.InboxSize),
+		control: make(chan Command, max(64, opts.InboxSize/4)),
+		log:     opts.Logger,
 		record:  opts.Record,
 		onTick:  opts.OnTick,
 		world:   world,
@@ -187,14 +202,22 @@ func (a *Arena) Unreserve() { a.seats.Add(-1) }
 // Seats returns the number of seats taken.
 func (a *Arena) Seats() int { return int(a.seats.Load()) }
 
-// Post queues a command for the next tick. It never blocks: a full inbox
-// returns ErrInboxFull, a stopped arena ErrStopped. Safe from any goroutine.
-func (a *Arena) Post(c Command) error {
+// Post queues a player's command (spawn, input) for the next tick. It
+// never blocks: a full inbox returns ErrInboxFull, a stopped arena
+// ErrStopped. Safe from any goroutine.
+func (a *Arena) Post(c Command) error { return a.post(a.inbox, c) }
+
+// PostControl queues a session's join, detach or leave on the control
+// inbox, which the tick drains before the players' commands. Same errors
+// as Post.
+func (a *Arena) PostControl(c Command) error { return a.post(a.control, c) }
+
+func (a *Arena) post(ch chan Command, c Command) error {
 	if a.stopped.Load() {
 		return ErrStopped
 	}
 	select {
-	case a.inbox <- c:
+	case ch <- c:
 		return nil
 	default:
 		return ErrInboxFull
@@ -212,7 +235,9 @@ func (a *Arena) Acquire() *Frame {
 }
 
 // Run ticks the arena at its tick rate until ctx is done, then flushes the
-// replay log. It must be the only goroutine stepping the arena.
+// replay log and returns its error, if any. It must be the only goroutine
+// stepping the arena. A replay log that fails is logged and dropped; the
+// match goes on.
 func (a *Arena) Run(ctx context.Context) error {
 	defer a.stopped.Store(true)
 	t := a.clock.NewTicker(time.Second / time.Duration(a.cfg.TickRate))
@@ -223,19 +248,23 @@ func (a *Arena) Run(ctx context.Context) error {
 			return a.closeRecord()
 		case <-t.C():
 			if err := a.Step(); err != nil {
-				return err
+				a.log.Error("replay log failed; recording stopped, the arena plays on", "arena", a.id, "err", err)
 			}
 		}
 	}
 }
 
-// Step runs one tick: it drains the inbox, runs every system in order,
-// notifies sinks, records the tick and publishes its frame. It returns an
-// error only if the replay log cannot be written. Only the goroutine that
+// Step runs one tick: it drains the control inbox, then the inbox, runs
+// every system in order, records the tick, and publishes its frame. It
+// returns an error only when the replay log cannot be written, after
+// which the arena stops recording and plays on. Only the goroutine that
 // owns the arena may call it (Run, or a headless driver that never calls
 // Run).
 func (a *Arena) Step() error {
 	a.pending = a.pending[:0]
+	for n := len(a.control); n > 0; n-- {
+		a.pending = append(a.pending, <-a.control)
+	}
 	for n := len(a.inbox); n > 0; n-- {
 		a.pending = append(a.pending, <-a.inbox)
 	}
@@ -282,14 +311,25 @@ func (a *Arena) step() error {
 	pprof.SetGoroutineLabels(context.Background())
 
 	frame := a.builder.build(st, a.newFrame())
+	var recordErr error
 	if a.record != nil {
 		if err := a.record.endTick(st.Tick, frame.Hash); err != nil {
-			return fmt.Errorf("replay log: %w", err)
+			recordErr = fmt.Errorf("replay log: %w", err)
+			_ = a.record.Close(st.Tick)
+			a.record = nil
 		}
 	}
-	a.publish(frame)
-	a.notify(frame)
+	// Events first, so that a died is queued before the frame that no
+	// longer shows the marble can be read; the tick number before the
+	// frame, so that no pong or welcome names a tick older than a snap.
+	a.notifyEvents()
 	a.tick.Store(st.Tick)
+	a.publish(frame)
+	for i := range st.Sessions {
+		if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
+			sink.FrameReady(frame.Tick)
+		}
+	}
 
 	a.stats.Tick = st.Tick
 	a.stats.Duration = a.clock.Now().Sub(start)
@@ -299,12 +339,12 @@ func (a *Arena) step() error {
 	if a.onTick != nil {
 		a.onTick(&a.stats)
 	}
-	return nil
+	return recordErr
 }
 
-// notify hands the tick's deaths and leaderboard to the sessions' sinks,
-// then tells every sink a frame is ready.
-func (a *Arena) notify(f *Frame) {
+// notifyEvents hands the tick's deaths and leaderboard to the sessions'
+// sinks.
+func (a *Arena) notifyEvents() {
 	st := a.state
 	for _, d := range st.Deaths {
 		if sink := a.sinks[d.Session]; sink != nil && d.Session != 0 {
@@ -319,11 +359,6 @@ func (a *Arena) notify(f *Frame) {
 			if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
 				sink.Board(ev)
 			}
-		}
-	}
-	for i := range st.Sessions {
-		if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
-			sink.FrameReady(f.Tick)
 		}
 	}
 }

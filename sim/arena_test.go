@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"testing"
@@ -251,3 +252,35 @@ func TestStepAllocatesNothing(t *testing.T) {
 }
 
 func absDiff(a, b uint16) int { return max(int(a)-int(b), int(b)-int(a)) }
+
+// diskFull accepts room bytes, then fails every write.
+type diskFull struct{ room int }
+
+func (d *diskFull) Write(p []byte) (int, error) {
+	if len(p) > d.room {
+		return 0, errors.New("disk full")
+	}
+	d.room -= len(p)
+	return len(p), nil
+}
+
+// TestRecordFailureStopsRecordingNotTheArena: a replay log that cannot be
+// written is reported once, and the arena keeps ticking.
+func TestRecordFailureStopsRecordingNotTheArena(t *testing.T) {
+	// Room for the header only; a tiny buffer makes the first checkpoint
+	// line reach the writer.
+	rec := &Recorder{w: bufio.NewWriterSize(&diskFull{room: 4096}, 16), checkpoint: 1}
+	a, err := New(Options{Seed: 1, Config: ecs.DefaultConfig(), Record: rec})
+	if err != nil {
+		t.Fatalf("header: %v", err)
+	}
+	errs := 0
+	for range 300 {
+		if err := a.Step(); err != nil {
+			errs++
+		}
+	}
+	if errs != 1 || a.Tick() != 300 {
+		t.Fatalf("%d errors over 300 ticks, arena at tick %d; want one error and every tick played", errs, a.Tick())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,11 +27,15 @@ var ErrFull = errors.New("all arenas are full")
 var ErrClosed = errors.New("lobby closed")
 
 // Conn is what the lobby needs of a connection: the arena's event sink,
-// and a way to end it when another connection takes its seat over.
+// and the two moments the lobby tells it of. Both are called with the
+// lobby's lock held and must not block.
 type Conn interface {
 	sim.Sink
+	// Seated gives the connection its seat, before the arena can send it
+	// any event, so the connection can queue its welcome first.
+	// tokenRefused says a token was given but is unknown or expired.
+	Seated(s *Seat, resumed, tokenRefused bool)
 	// Replaced ends the connection because a newer one resumed its seat.
-	// It must not block.
 	Replaced()
 }
 
@@ -42,9 +47,12 @@ type Seat struct {
 	Name  string
 	Arena *sim.Arena
 
-	conn    Conn        // the connection playing the seat; nil while detached
-	expiry  *time.Timer // runs while detached
-	expired bool
+	conn   Conn        // the connection playing the seat; nil while detached
+	expiry *time.Timer // runs while detached
+	// detachGen counts detaches; a grace timer releases the seat only if
+	// no resume (and no later detach) came since it was set.
+	detachGen uint64
+	expired   bool
 }
 
 // Config configures a lobby.
@@ -134,49 +142,54 @@ func (l *Lobby) Arenas() []*sim.Arena {
 }
 
 // Join seats a connection. With a token of a seat that is still held, the
-// connection takes that seat over (resumed is true; a connection still
-// playing it is Replaced). With no token, or one that is unknown or
-// expired, it gets a new seat in the first arena with room, starting an
-// arena if all are full; tokenRefused is then true if a token was given.
-// The arena is told through a Join command carrying conn as the sink.
-func (l *Lobby) Join(name, token string, conn Conn) (seat *Seat, resumed, tokenRefused bool, err error) {
+// connection takes that seat over (resumed; a connection still playing it
+// is Replaced). With no token, or one that is unknown or expired, it gets a
+// new seat in the first arena with room, starting an arena if all are
+// full. conn is Seated first, then the arena is told through a Join
+// command carrying conn as its event sink.
+func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, false, false, ErrClosed
+		return nil, ErrClosed
 	}
+	tokenRefused := false
 	if token != "" {
 		if s := l.seats[token]; s != nil && !s.expired {
 			if s.expiry != nil {
 				s.expiry.Stop()
 				s.expiry = nil
 			}
+			s.detachGen++
 			if s.conn != nil {
 				s.conn.Replaced()
 			}
 			s.conn = conn
-			if err := s.Arena.Post(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: s.Name}, Sink: conn}); err != nil {
+			conn.Seated(s, true, false)
+			if err := s.Arena.PostControl(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: s.Name}, Sink: conn}); err != nil {
 				s.conn = nil
 				l.detachLocked(s)
-				return nil, false, false, err
+				return nil, err
 			}
-			return s, true, false, nil
+			return s, nil
 		}
 		tokenRefused = true
 	}
 	r, err := l.roomLocked()
 	if err != nil {
-		return nil, false, tokenRefused, err
+		return nil, err
 	}
 	l.nextSeat++
 	s := &Seat{ID: l.nextSeat, Token: newToken(), Name: name, Arena: r.arena, conn: conn}
-	if err := r.arena.Post(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: name}, Sink: conn}); err != nil {
+	conn.Seated(s, false, tokenRefused)
+	if err := r.arena.PostControl(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: name}, Sink: conn}); err != nil {
+		s.conn = nil // so a later Leave by conn does not release it twice
 		r.arena.Unreserve()
-		return nil, false, tokenRefused, err
+		return nil, err
 	}
 	r.emptySince = time.Time{}
 	l.seats[s.Token] = s
-	return s, false, tokenRefused, nil
+	return s, nil
 }
 
 // roomLocked reserves a seat in the first arena with room, starting a new
@@ -221,11 +234,14 @@ func (l *Lobby) Leave(s *Seat, conn Conn, now bool) {
 
 // detachLocked holds a seat without a connection for the grace period.
 func (l *Lobby) detachLocked(s *Seat) {
-	l.post(s.Arena, ecs.Command{Kind: ecs.CmdDetach, Session: s.ID})
+	s.detachGen++
+	gen := s.detachGen
+	stillDetached := func() bool { return s.conn == nil && !s.expired && s.detachGen == gen }
+	l.post(s.Arena, ecs.Command{Kind: ecs.CmdDetach, Session: s.ID}, stillDetached)
 	s.expiry = time.AfterFunc(l.cfg.Grace, func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if s.conn == nil && !s.expired {
+		if stillDetached() {
 			l.releaseLocked(s)
 		}
 	})
@@ -240,7 +256,7 @@ func (l *Lobby) releaseLocked(s *Seat) {
 	}
 	s.expired = true
 	delete(l.seats, s.Token)
-	l.post(s.Arena, ecs.Command{Kind: ecs.CmdLeave, Session: s.ID})
+	l.post(s.Arena, ecs.Command{Kind: ecs.CmdLeave, Session: s.ID}, func() bool { return true })
 	s.Arena.Unreserve()
 	if s.Arena.Seats() == 0 {
 		for _, r := range l.arenas {
@@ -251,13 +267,21 @@ func (l *Lobby) releaseLocked(s *Seat) {
 	}
 }
 
-// post sends a command the arena must not miss. A full inbox means the
-// arena is far behind; the command is retried shortly rather than lost, so
-// that no marble outlives its session.
-func (l *Lobby) post(a *sim.Arena, c ecs.Command) {
-	if err := a.Post(sim.Command{Command: c}); errors.Is(err, sim.ErrInboxFull) {
-		l.log.Warn("arena inbox full, retrying", "arena", a.ID(), "command", c.Kind.String(), "session", c.Session)
-		time.AfterFunc(50*time.Millisecond, func() { l.post(a, c) })
+// post sends a control command the arena must not miss. A full control
+// inbox means the arena is far behind; the command is retried shortly,
+// with the lobby's lock held, as long as wanted still says it applies (a
+// detach must not land after a resume), so that no marble outlives its
+// session. Called with mu held.
+func (l *Lobby) post(a *sim.Arena, c ecs.Command, wanted func() bool) {
+	if err := a.PostControl(sim.Command{Command: c}); errors.Is(err, sim.ErrInboxFull) {
+		l.log.Warn("arena control inbox full, retrying", "arena", a.ID(), "command", c.Kind.String(), "session", c.Session)
+		time.AfterFunc(50*time.Millisecond, func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if wanted() {
+				l.post(a, c, wanted)
+			}
+		})
 	}
 }
 
@@ -299,7 +323,7 @@ func (l *Lobby) reapEmpty(now time.Time) {
 func (l *Lobby) Close(ctx context.Context) error {
 	l.mu.Lock()
 	l.closed = true
-	arenas := l.arenas
+	arenas := slices.Clone(l.arenas)
 	for _, r := range arenas {
 		r.cancel()
 	}

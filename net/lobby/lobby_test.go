@@ -13,7 +13,15 @@ import (
 	"github.com/shatter/shatter/sim"
 )
 
-type fakeConn struct{ replaced atomic.Int32 }
+type fakeConn struct {
+	replaced, seated atomic.Int32
+	resumed, refused bool
+}
+
+func (c *fakeConn) Seated(_ *Seat, resumed, tokenRefused bool) {
+	c.seated.Add(1)
+	c.resumed, c.refused = resumed, tokenRefused
+}
 
 func (c *fakeConn) FrameReady(uint64)     {}
 func (c *fakeConn) Died(sim.DiedEvent)    {}
@@ -40,16 +48,17 @@ func TestJoinFillsArenasThenRefuses(t *testing.T) {
 	l := newLobby(t, 2, 2, time.Second)
 	arenaOf := map[int]int{}
 	for i := range 4 {
-		s, resumed, refused, err := l.Join("p", "", &fakeConn{})
-		if err != nil || resumed || refused {
-			t.Fatalf("join %d: resumed %v refused %v err %v", i, resumed, refused, err)
+		c := &fakeConn{}
+		s, err := l.Join("p", "", c)
+		if err != nil || c.seated.Load() != 1 || c.resumed || c.refused {
+			t.Fatalf("join %d: seated %d resumed %v refused %v err %v", i, c.seated.Load(), c.resumed, c.refused, err)
 		}
 		arenaOf[s.Arena.ID()]++
 	}
 	if len(arenaOf) != 2 || arenaOf[0] != 2 || arenaOf[1] != 2 {
 		t.Fatalf("seats by arena %v, want two arenas of two", arenaOf)
 	}
-	if _, _, _, err := l.Join("p", "", &fakeConn{}); !errors.Is(err, ErrFull) {
+	if _, err := l.Join("p", "", &fakeConn{}); !errors.Is(err, ErrFull) {
 		t.Fatalf("fifth join: %v, want ErrFull", err)
 	}
 }
@@ -57,16 +66,16 @@ func TestJoinFillsArenasThenRefuses(t *testing.T) {
 func TestResumeWithinGraceAndAfter(t *testing.T) {
 	l := newLobby(t, 1, 10, 150*time.Millisecond)
 	first := &fakeConn{}
-	seat, _, _, err := l.Join("ann", "", first)
+	seat, err := l.Join("ann", "", first)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second connection with the token takes the seat over while the
 	// first still plays it: the first is told it was replaced.
 	second := &fakeConn{}
-	again, resumed, refused, err := l.Join("ann", seat.Token, second)
-	if err != nil || !resumed || refused || again != seat || first.replaced.Load() != 1 {
-		t.Fatalf("takeover: same seat %v resumed %v refused %v replaced %d err %v", again == seat, resumed, refused, first.replaced.Load(), err)
+	again, err := l.Join("ann", seat.Token, second)
+	if err != nil || !second.resumed || second.refused || again != seat || first.replaced.Load() != 1 {
+		t.Fatalf("takeover: same seat %v resumed %v refused %v replaced %d err %v", again == seat, second.resumed, second.refused, first.replaced.Load(), err)
 	}
 	// The replaced connection leaving changes nothing.
 	l.Leave(seat, first, false)
@@ -76,8 +85,8 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 	// Dropped, then resumed in time.
 	l.Leave(seat, second, false)
 	third := &fakeConn{}
-	if s, resumed, _, err := l.Join("ann", seat.Token, third); err != nil || !resumed || s != seat {
-		t.Fatalf("resume within grace: resumed %v err %v", resumed, err)
+	if s, err := l.Join("ann", seat.Token, third); err != nil || !third.resumed || s != seat {
+		t.Fatalf("resume within grace: resumed %v err %v", third.resumed, err)
 	}
 	// Dropped, and the grace period passes: the seat is released.
 	l.Leave(seat, third, false)
@@ -88,17 +97,18 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	s, resumed, refused, err := l.Join("ann", seat.Token, &fakeConn{})
-	if err != nil || resumed || !refused || s == seat {
-		t.Fatalf("expired token: resumed %v refused %v new seat %v err %v", resumed, refused, s != seat, err)
+	late := &fakeConn{}
+	s, err := l.Join("ann", seat.Token, late)
+	if err != nil || late.resumed || !late.refused || s == seat {
+		t.Fatalf("expired token: resumed %v refused %v new seat %v err %v", late.resumed, late.refused, s != seat, err)
 	}
 }
 
 func TestEmptyExtraArenaStops(t *testing.T) {
 	l := newLobby(t, 2, 1, time.Millisecond)
 	c1, c2 := &fakeConn{}, &fakeConn{}
-	s1, _, _, _ := l.Join("a", "", c1)
-	s2, _, _, _ := l.Join("b", "", c2)
+	s1, _ := l.Join("a", "", c1)
+	s2, _ := l.Join("b", "", c2)
 	if s2.Arena == s1.Arena || len(l.Arenas()) != 2 {
 		t.Fatalf("second player not in a second arena")
 	}

@@ -42,8 +42,11 @@ type Config struct {
 	Grace         time.Duration // resume window (PROTOCOL.md: 10 s)
 	EmptyArenaTTL time.Duration // extra empty arenas stop after this
 	RecordDir     string        // write replay logs here if set
-	Session       session.Config
-	Logger        *slog.Logger
+	// MaxConns bounds open WebSocket connections (10,000 if zero); more
+	// are answered 503 before the upgrade.
+	MaxConns int
+	Session  session.Config
+	Logger   *slog.Logger
 	// Clock paces the arenas; the wall clock if nil. Tests pass a
 	// sim.ManualClock to step arenas one tick at a time.
 	Clock sim.Clock
@@ -63,7 +66,8 @@ type Server struct {
 	lobbyCtx          context.Context // ends the lobby's janitor
 	cancelLobby       context.CancelFunc
 
-	mu       sync.Mutex // guards conns, closing
+	slots    chan struct{} // one per open connection, MaxConns deep
+	mu       sync.Mutex    // guards conns, closing
 	conns    map[*session.Conn]struct{}
 	closing  bool
 	sessions sync.WaitGroup // one per served connection
@@ -85,7 +89,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.EmptyArenaTTL <= 0 {
 		cfg.EmptyArenaTTL = time.Minute
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(), conns: map[*session.Conn]struct{}{}}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 10000
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(), conns: map[*session.Conn]struct{}{},
+		slots: make(chan struct{}, cfg.MaxConns)}
 	s.rules = RulesOf(&cfg.Arena)
 	s.lobbyCtx, s.cancelLobby = context.WithCancel(context.Background())
 	var err error
@@ -121,7 +129,7 @@ func (s *Server) newArena(id int) (*sim.Arena, error) {
 	if s.cfg.Seed == 0 {
 		seed = randomSeed()
 	}
-	opts := sim.Options{ID: id, Config: s.cfg.Arena, Seed: seed, Clock: s.cfg.Clock}
+	opts := sim.Options{ID: id, Config: s.cfg.Arena, Seed: seed, Clock: s.cfg.Clock, Logger: s.log}
 	if s.cfg.RecordDir != "" {
 		if err := os.MkdirAll(s.cfg.RecordDir, 0o755); err != nil {
 			return nil, err
@@ -240,6 +248,14 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Add(1)
 	s.mu.Unlock()
 	defer s.sessions.Done()
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		s.metrics.Closes.WithLabelValues("max_conns").Inc()
+		http.Error(w, "server at its connection limit; try again later", http.StatusServiceUnavailable)
+		return
+	}
 	conn, rw, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -300,9 +316,15 @@ func (s *Server) handleArenas(w http.ResponseWriter, r *http.Request) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// arenaStopBudget is kept from Shutdown's deadline for stopping the arenas
+// and flushing their replay logs, whatever the sessions took.
+const arenaStopBudget = time.Second
+
 // Shutdown stops accepting, tells every session the server is stopping
 // (error shutdown, close 1001), waits for them to end, stops the arenas
-// (flushing replay logs) and the listeners, all within ctx.
+// (flushing replay logs) and the listeners, all within ctx. The sessions
+// get all but arenaStopBudget of ctx's time, so a session stuck on a client
+// that does not read never costs a replay log.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -315,13 +337,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.Shutdown()
 	}
+	sessCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		sessCtx, cancel = context.WithDeadline(ctx, deadline.Add(-arenaStopBudget))
+		defer cancel()
+	}
 	done := make(chan struct{})
+	// Exits once every session handler has returned; they all end within
+	// their CloseTimeout of being told to shut down.
 	go func() { s.sessions.Wait(); close(done) }()
 	var err error
 	select {
 	case <-done:
-	case <-ctx.Done():
-		err = fmt.Errorf("sessions still open at shutdown deadline: %w", ctx.Err())
+	case <-sessCtx.Done():
+		err = fmt.Errorf("sessions still open at shutdown deadline: %w", sessCtx.Err())
 	}
 	s.cancelLobby()
 	if e := s.lobby.Close(ctx); e != nil && err == nil {

@@ -489,3 +489,54 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Error("/debug/pprof/ index missing")
 	}
 }
+
+// TestSpawnFloodIsLimited floods spawns, which share the arena's inbox with
+// everyone's inputs: the flood is refused with rate_limited, and other
+// players still get in and play.
+func TestSpawnFloodIsLimited(t *testing.T) {
+	s := newTestServer(t, nil)
+	flood, _ := join(t, s, "flood")
+	spawn := flood.enc.AppendSpawn(nil)
+	for range 300 {
+		flood.send(spawn)
+	}
+	if m := flood.expect(wire.TypeError, 2*time.Second); m.Error.Code != wire.CodeRateLimited {
+		t.Fatalf("spawn flood answered with %q, want rate_limited", m.Error.Code)
+	}
+	other, _ := join(t, s, "other")
+	other.send(other.enc.AppendSpawn(nil))
+	for !other.msg.Snap.HasYou || other.msg.Type != wire.TypeSnap {
+		other.expect(wire.TypeSnap, 2*time.Second)
+	}
+	if dropped := counterValue(t, s, "shatter_messages_dropped_total", `reason="rate_limited_spawn"`); dropped < 250 {
+		t.Fatalf("%v spawns dropped by the rate limit, want nearly all 300", dropped)
+	}
+}
+
+// TestShutdownWithStalledClient stops the server while one client has
+// stopped reading: shutdown still ends within its 5 s and the replay log is
+// flushed.
+func TestShutdownWithStalledClient(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestServer(t, func(c *Config) {
+		c.RecordDir = dir
+		c.Session.SendBuffer = 16 << 10
+		c.Arena.ViewWidth, c.Arena.ViewHeight = 3000, 3000
+		c.Arena.FragmentCount = 20000
+	})
+	stalled := dial(t, s.Addr(), dialOpts{rcvBuf: 4096})
+	stalled.hello("stalled")
+	time.Sleep(300 * time.Millisecond) // its writer is now blocked
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+	if logs := replayLogs(t, dir); len(logs) != 1 || !strings.Contains(logs[0], `"end":true`) {
+		t.Fatalf("replay log not flushed: %q", logs)
+	}
+}

@@ -31,6 +31,7 @@ type handler struct {
 	lastSeq   uint32 // last input seq accepted on this connection
 	inputs    *rate.Limiter
 	pings     *rate.Limiter
+	spawns    *rate.Limiter
 	// overSince is when the client started exceeding its rate limits
 	// (zero while it is not); lastOver and lastNotice throttle the checks
 	// and the rate_limited messages.
@@ -38,11 +39,16 @@ type handler struct {
 }
 
 func newHandler(c *Conn) *handler {
+	// Bursts of a sixth of a second's allowance absorb network jitter
+	// without letting a client double its rate for a moment.
+	burst := func(perSec float64) int { return max(1, int(perSec/6)) }
 	return &handler{
-		c: c,
-		// A burst of one second's allowance absorbs network jitter.
-		inputs: rate.NewLimiter(rate.Limit(c.cfg.InputsPerSec), int(c.cfg.InputsPerSec)),
-		pings:  rate.NewLimiter(rate.Limit(c.cfg.PingsPerSec), int(c.cfg.PingsPerSec)),
+		c:      c,
+		inputs: rate.NewLimiter(rate.Limit(c.cfg.InputsPerSec), burst(c.cfg.InputsPerSec)),
+		pings:  rate.NewLimiter(rate.Limit(c.cfg.PingsPerSec), max(2, burst(c.cfg.PingsPerSec))),
+		// Spawns share the arena's inbox with everyone's inputs: a client
+		// may not flood it with spawns that are ignored while alive.
+		spawns: rate.NewLimiter(rate.Limit(c.cfg.SpawnsPerSec), 1),
 	}
 }
 
@@ -66,6 +72,9 @@ func (h *handler) handle(data []byte) bool {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")
 	case wire.TypeSpawn:
+		if !h.allow(h.spawns, "spawn") {
+			return h.rateLimitOK()
+		}
 		h.post(seat, ecs.Command{Kind: ecs.CmdSpawn, Session: seat.ID})
 	case wire.TypeInput:
 		in := &h.msg.Input
@@ -95,7 +104,7 @@ func (h *handler) hello(m *wire.Hello) bool {
 		c.refuse(ReasonVersion, ws.StatusProtocolError, wire.CodeVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", m.Version, wire.Version))
 		return false
 	}
-	seat, resumed, tokenRefused, err := c.env.Lobby.Join(CleanName(m.Name), m.Token, c)
+	seat, err := c.env.Lobby.Join(CleanName(m.Name), m.Token, c)
 	switch {
 	case errors.Is(err, lobby.ErrFull):
 		c.refuse(ReasonFull, CloseTryAgainLater, wire.CodeFull, "every arena is full; try again later")
@@ -108,6 +117,16 @@ func (h *handler) hello(m *wire.Hello) bool {
 		c.refuse(ReasonFull, CloseTryAgainLater, wire.CodeFull, "the arena is busy; try again later")
 		return false
 	}
+	h.helloDone = true
+	_ = c.conn.SetReadDeadline(time.Time{})
+	c.log.Debug("session joined", "session", seat.ID, "arena", seat.Arena.ID(), "name", seat.Name)
+	return true
+}
+
+// Seated implements lobby.Conn. The lobby calls it before the arena knows
+// the sink, so resume_expired and the welcome are queued before any event
+// of the arena can be.
+func (c *Conn) Seated(seat *lobby.Seat, resumed, tokenRefused bool) {
 	if tokenRefused {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}
@@ -115,10 +134,6 @@ func (h *handler) hello(m *wire.Hello) bool {
 	// Published after the welcome is queued, so the writer, which drains
 	// the queue before every snapshot, cannot send a snap first.
 	c.seat.Store(seat)
-	h.helloDone = true
-	_ = c.conn.SetReadDeadline(time.Time{})
-	c.log.Debug("session joined", "session", seat.ID, "arena", seat.Arena.ID(), "name", seat.Name, "resumed", resumed)
-	return true
 }
 
 // post sends a command to the arena. A full inbox drops it (counted): the

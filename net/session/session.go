@@ -28,9 +28,10 @@ import (
 type Config struct {
 	HelloTimeout   time.Duration // first message deadline (5 s)
 	WriteTimeout   time.Duration // a write slower than this ends the session as a slow consumer (5 s)
-	ReliableQueue  int           // reliable messages waiting to be written (64)
+	ReliableQueue  int           // reliable messages waiting to be written (16)
 	InputsPerSec   float64       // input rate limit (60)
 	PingsPerSec    float64       // ping rate limit (2)
+	SpawnsPerSec   float64       // spawn rate limit (2)
 	RateLimitClose time.Duration // over the limit this long closes with 1008 (5 s)
 	MaxBadMessages int           // the session is closed at this many bad messages (3)
 	CloseTimeout   time.Duration // how long to wait for the client's close frame (1 s)
@@ -52,13 +53,18 @@ func (c Config) withDefaults() Config {
 	def(&c.RateLimitClose, 5*time.Second)
 	def(&c.CloseTimeout, time.Second)
 	if c.ReliableQueue <= 0 {
-		c.ReliableQueue = 64
+		// A board a second, the odd died and pong: 16 is many seconds of a
+		// stalled writer, which is when a session counts as a slow consumer.
+		c.ReliableQueue = 16
 	}
 	if c.InputsPerSec <= 0 {
 		c.InputsPerSec = 60
 	}
 	if c.PingsPerSec <= 0 {
 		c.PingsPerSec = 2
+	}
+	if c.SpawnsPerSec <= 0 {
+		c.SpawnsPerSec = 2
 	}
 	if c.MaxBadMessages <= 0 {
 		c.MaxBadMessages = 3
@@ -237,6 +243,9 @@ func (c *Conn) finish(reason CloseReason, code ws.StatusCode, text string, errMs
 			c.env.Metrics.Errors.WithLabelValues(string(errMsg.Code)).Inc()
 		}
 		close(c.closing)
+		// A write in progress may be stuck on a client that does not read;
+		// from now on the session's writes get CloseTimeout, not more.
+		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
 	})
 }
 
@@ -304,9 +313,11 @@ func (c *Conn) recoverPanic(where string) {
 
 // readLoop reads and handles client frames until the session ends.
 func (c *Conn) readLoop() {
-	defer c.recoverPanic("reader")
 	// When the reader stops first (client gone), the writer must stop too.
+	// Deferred before recoverPanic so that it runs after it: a panic's
+	// 1011 must win over this plain close.
 	defer c.finish(ReasonClientClosed, ws.StatusNormalClosure, "", nil)
+	defer c.recoverPanic("reader")
 	rd := &wsutil.Reader{
 		Source:         c.br,
 		State:          ws.StateServerSide,
@@ -410,7 +421,8 @@ func (c *Conn) control(hdr ws.Header, r io.Reader) error {
 		}
 	case ws.OpClose:
 		code, _ := ws.ParseCloseFrameData(payload[:n])
-		if code.Empty() {
+		if code.Empty() || code.IsNotUsed() || code.IsProtocolReserved() {
+			// 1005, 1006 and 1015 must never go on the wire.
 			code = ws.StatusNormalClosure
 		}
 		c.finish(ReasonClientClosed, code, "", nil)

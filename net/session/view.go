@@ -51,6 +51,7 @@ func (r Rect) InView(e *sim.Entity, cfg *ecs.Config) bool {
 
 // sentState is what a session was last sent about one entity.
 type sentState struct {
+	id     uint32
 	qx, qy uint16
 	mass   uint32
 	// mark is the generation of the last delta that saw the entity in
@@ -59,17 +60,20 @@ type sentState struct {
 }
 
 // View computes a session's snapshots as deltas against what it was sent.
-// Its map keeps its buckets across ticks, so steady-state deltas allocate
-// nothing.
+// What was sent lives in a dense slice, with a map from id to slice index:
+// each entity in view costs one map lookup a tick, and finding the ones
+// that left is a walk over the slice. Both keep their storage across
+// ticks, so steady-state deltas allocate nothing.
 //
 // Owned by the session's writer goroutine.
 type View struct {
-	sent map[uint32]sentState
-	mark uint32
+	index map[uint32]int32
+	sent  []sentState
+	mark  uint32
 }
 
 // NewView returns a view that has sent nothing.
-func NewView() *View { return &View{sent: make(map[uint32]sentState, 256)} }
+func NewView() *View { return &View{index: make(map[uint32]int32)} }
 
 // Delta fills snap with the changes from what was sent to what frame f
 // shows the session, and records them as sent: entities entering the view
@@ -100,28 +104,47 @@ func (v *View) Delta(f *sim.Frame, session uint32, cfg *ecs.Config, snap *wire.S
 				if !r.InView(e, cfg) {
 					continue
 				}
-				old, known := v.sent[e.ID]
-				switch {
-				case !known:
+				at, known := v.index[e.ID]
+				if !known {
 					snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name})
-				case old.qx != e.QX || old.qy != e.QY || old.mass != e.Mass:
-					snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
+					v.index[e.ID] = int32(len(v.sent))
+					v.sent = append(v.sent, sentState{id: e.ID, qx: e.QX, qy: e.QY, mass: e.Mass, mark: v.mark})
+					continue
 				}
-				v.sent[e.ID] = sentState{qx: e.QX, qy: e.QY, mass: e.Mass, mark: v.mark}
+				s := &v.sent[at]
+				if s.qx != e.QX || s.qy != e.QY || s.mass != e.Mass {
+					snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
+					s.qx, s.qy, s.mass = e.QX, e.QY, e.Mass
+				}
+				s.mark = v.mark
 			}
 		}
 	}
-	for id, s := range v.sent {
-		if s.mark != v.mark {
-			snap.Del = append(snap.Del, id)
-			delete(v.sent, id)
+	// Whatever was not seen this time left the view: delete it, moving the
+	// last entry into its slot.
+	for i := 0; i < len(v.sent); {
+		s := &v.sent[i]
+		if s.mark == v.mark {
+			i++
+			continue
 		}
+		snap.Del = append(snap.Del, s.id)
+		delete(v.index, s.id)
+		last := len(v.sent) - 1
+		if i != last {
+			v.sent[i] = v.sent[last]
+			v.index[v.sent[i].id] = int32(i)
+		}
+		v.sent = v.sent[:last]
 	}
 }
 
 // Reset forgets everything sent, so the next delta adds the whole view (a
 // resumed session on a new connection).
-func (v *View) Reset() { clear(v.sent) }
+func (v *View) Reset() {
+	clear(v.index)
+	v.sent = v.sent[:0]
+}
 
 // Len returns the number of entities the client holds.
 func (v *View) Len() int { return len(v.sent) }

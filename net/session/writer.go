@@ -65,8 +65,8 @@ func (c *Conn) writeSnap() bool {
 		return true
 	}
 	f := seat.Arena.Acquire()
-	defer f.Release()
 	if f.Tick <= c.lastTick {
+		f.Release()
 		return true
 	}
 	if c.lastTick != 0 && f.Tick > c.lastTick+1 {
@@ -75,7 +75,10 @@ func (c *Conn) writeSnap() bool {
 	c.lastTick = f.Tick
 	cfg := seat.Arena.Config()
 	c.view.Delta(f, seat.ID, &cfg, &c.snap)
+	// The snap holds names from the frame, so encode before releasing it;
+	// then release before the write, which may block.
 	c.buf = c.enc.AppendSnap(c.buf[:0], &c.snap)
+	f.Release()
 	c.mSnap[0].Inc()
 	return c.writeFrame(ws.OpBinary, c.buf)
 }
@@ -111,6 +114,22 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 	return c.writeFrame(ws.OpBinary, c.buf)
 }
 
+// maxKeptBuffer bounds the encode and frame buffers an idle session keeps:
+// the welcome (16 KiB of terrain) and a first snap of a huge view are
+// one-offs, and thousands of sessions each holding one would cost more
+// than re-growing a buffer on the rare occasion.
+const maxKeptBuffer = 8 << 10
+
+// trimBuffers drops buffers that grew past maxKeptBuffer.
+func (c *Conn) trimBuffers() {
+	if cap(c.buf) > maxKeptBuffer {
+		c.buf = nil
+	}
+	if cap(c.frame) > maxKeptBuffer {
+		c.frame = nil
+	}
+}
+
 func roundMass(m float64) uint32 {
 	if m <= 0 {
 		return 0
@@ -127,12 +146,19 @@ func roundMass(m float64) uint32 {
 func (c *Conn) writeFrame(op ws.OpCode, payload []byte) bool {
 	c.frame = appendFrameHeader(c.frame[:0], op, len(payload))
 	c.frame = append(c.frame, payload...)
-	_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	timeout := c.cfg.WriteTimeout
+	select {
+	case <-c.closing:
+		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
+	default:
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
 	n, err := c.conn.Write(c.frame)
 	if err == nil {
 		if op == ws.OpBinary {
 			c.env.Metrics.BytesOut.Add(float64(len(payload)))
 		}
+		c.trimBuffers()
 		return true
 	}
 	if isTimeout(err) {
