@@ -237,7 +237,10 @@ func (s *Server) helpPage(w http.ResponseWriter, r *http.Request) {
 		s.cfg.WebDir, r.Host)
 }
 
-// handleWS upgrades a request and serves its session on this goroutine.
+// handleWS upgrades a request and hands the connection to a session
+// goroutine of its own, then returns: net/http's per-connection state
+// (its 4 KiB buffers among it) is freed instead of living as long as the
+// game.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closing {
@@ -247,21 +250,22 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.Add(1)
 	s.mu.Unlock()
-	defer s.sessions.Done()
 	select {
 	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
 	default:
+		s.sessions.Done()
 		s.metrics.Closes.WithLabelValues("max_conns").Inc()
 		http.Error(w, "server at its connection limit; try again later", http.StatusServiceUnavailable)
 		return
 	}
 	conn, rw, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
+		<-s.slots
+		s.sessions.Done()
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	c := session.New(s.env, conn, rw.Reader)
+	c := session.New(s.env, conn, session.SmallReader(rw.Reader, conn))
 	s.mu.Lock()
 	if s.closing {
 		// Shutdown began during the upgrade and did not see this session.
@@ -269,10 +273,16 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	c.Serve()
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
+	// Owned by the server (counted in s.sessions, which Shutdown waits
+	// for); exits when the session ends.
+	go func() {
+		defer s.sessions.Done()
+		defer func() { <-s.slots }()
+		c.Serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
 }
 
 func (s *Server) adminMux() *http.ServeMux {

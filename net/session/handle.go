@@ -130,7 +130,7 @@ func (c *Conn) Seated(seat *lobby.Seat, resumed, tokenRefused bool) {
 	if tokenRefused {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}
-	c.enqueue(outMsg{kind: outWelcome, seat: seat})
+	c.enqueue(outMsg{kind: outWelcome, ref: seat})
 	// Published after the welcome is queued, so the writer, which drains
 	// the queue before every snapshot, cannot send a snap first.
 	c.seat.Store(seat)

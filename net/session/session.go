@@ -2,6 +2,7 @@ package session
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -116,15 +117,16 @@ const (
 	outError
 )
 
-// outMsg is a reliable message waiting for the writer. It is a small value
-// so queueing it allocates nothing.
+// outMsg is a reliable message waiting for the writer. It is kept small,
+// since every session holds a queue of them: the pong inline, anything
+// else behind one pointer (the seat, the shared board, or a died or error
+// allocated when it happens, which is rare).
 type outMsg struct {
-	kind  outKind
-	seat  *lobby.Seat // welcome
-	died  sim.DiedEvent
-	board *sim.BoardEvent
-	pong  wire.Pong
-	err   wire.ErrorMessage
+	kind outKind
+	pong wire.Pong
+	// ref is *lobby.Seat (welcome), *sim.BoardEvent, *sim.DiedEvent or
+	// *wire.ErrorMessage.
+	ref any
 }
 
 // Env is what every session of a server shares.
@@ -166,8 +168,7 @@ type Conn struct {
 	// Owned by the writer.
 	view     *View
 	enc      wire.Encoder
-	buf      []byte // payload being encoded
-	frame    []byte // header+payload being written
+	pooled   *[]byte // the buffer borrowed for the message being written
 	snap     wire.Snap
 	board    wire.Board
 	lastTick uint64
@@ -176,9 +177,26 @@ type Conn struct {
 	mSnap, mReliable [outError + 1]prometheus.Counter
 }
 
-// New wraps an upgraded connection. br is the buffered reader of the
-// upgrade, which may already hold client bytes. Writes go to conn
-// directly, a whole frame per write.
+// readBufferSize is a session's read buffer: client messages are small
+// (an input is about 30 bytes), so 512 bytes still take several per read
+// system call.
+const readBufferSize = 512
+
+// SmallReader returns a small buffered reader for a session on conn that
+// first yields whatever the upgrade's reader had already buffered, so the
+// upgrade's 4 KiB buffer need not live as long as the session.
+func SmallReader(upgraded *bufio.Reader, conn net.Conn) *bufio.Reader {
+	var src io.Reader = conn
+	if n := upgraded.Buffered(); n > 0 {
+		early, _ := upgraded.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+	}
+	return bufio.NewReaderSize(src, readBufferSize)
+}
+
+// New wraps an upgraded connection. br reads the connection, starting with
+// any bytes the upgrade had already buffered (see SmallReader). Writes go
+// to conn directly, a whole frame per write.
 func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	cfg := env.Config.withDefaults()
 	c := &Conn{
@@ -273,10 +291,10 @@ func (c *Conn) FrameReady(uint64) {
 }
 
 // Died implements sim.Sink.
-func (c *Conn) Died(ev sim.DiedEvent) { c.enqueue(outMsg{kind: outDied, died: ev}) }
+func (c *Conn) Died(ev sim.DiedEvent) { c.enqueue(outMsg{kind: outDied, ref: &ev}) }
 
 // Board implements sim.Sink.
-func (c *Conn) Board(ev *sim.BoardEvent) { c.enqueue(outMsg{kind: outBoard, board: ev}) }
+func (c *Conn) Board(ev *sim.BoardEvent) { c.enqueue(outMsg{kind: outBoard, ref: ev}) }
 
 // enqueue queues a reliable message without blocking; a full queue means
 // the client does not keep up, and the session ends as a slow consumer.
@@ -291,7 +309,7 @@ func (c *Conn) enqueue(m outMsg) {
 // sendError queues an error message for a session that goes on.
 func (c *Conn) sendError(code wire.ErrorCode, msg string) {
 	c.env.Metrics.Errors.WithLabelValues(string(code)).Inc()
-	c.enqueue(outMsg{kind: outError, err: wire.ErrorMessage{Code: code, Msg: msg}})
+	c.enqueue(outMsg{kind: outError, ref: &wire.ErrorMessage{Code: code, Msg: msg}})
 }
 
 // recoverPanic turns a panic in one of this session's goroutines into the

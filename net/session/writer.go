@@ -1,11 +1,14 @@
 package session
 
 import (
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
 
+	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
 )
 
 // writeLoop owns every write to the socket. Reliable messages go first;
@@ -77,75 +80,113 @@ func (c *Conn) writeSnap() bool {
 	c.view.Delta(f, seat.ID, &cfg, &c.snap)
 	// The snap holds names from the frame, so encode before releasing it;
 	// then release before the write, which may block.
-	c.buf = c.enc.AppendSnap(c.buf[:0], &c.snap)
+	b := c.enc.AppendSnap(c.buffer(), &c.snap)
 	f.Release()
+	c.trimSnap()
 	c.mSnap[0].Inc()
-	return c.writeFrame(ws.OpBinary, c.buf)
+	return c.writeMessage(ws.OpBinary, b)
 }
 
 // writeReliable encodes and sends one queued message.
 func (c *Conn) writeReliable(m *outMsg) bool {
+	b := c.buffer()
 	switch m.kind {
 	case outWelcome:
-		seat := m.seat
+		seat := m.ref.(*lobby.Seat)
 		a := seat.Arena
 		cfg := a.Config()
 		t := a.Terrain()
-		c.buf = c.enc.AppendWelcome(c.buf[:0], &wire.Welcome{
+		b = c.enc.AppendWelcome(b, &wire.Welcome{
 			Version: wire.Version, Session: seat.ID, Token: seat.Token, Tick: a.Tick(), Rate: cfg.TickRate,
 			ArenaWidth: cfg.ArenaWidth, ArenaHeight: cfg.ArenaHeight,
 			TerrainSize: t.N, Terrain: t.Heights, Rules: c.env.Rules(a),
 		})
 	case outDied:
-		c.buf = c.enc.AppendDied(c.buf[:0], &wire.Died{Tick: m.died.Tick, By: m.died.By, Name: m.died.ByName, Mass: m.died.Mass})
+		d := m.ref.(*sim.DiedEvent)
+		b = c.enc.AppendDied(b, &wire.Died{Tick: d.Tick, By: d.By, Name: d.ByName, Mass: d.Mass})
 	case outBoard:
 		c.board.Top = c.board.Top[:0]
-		for _, e := range m.board.Top {
-			c.board.Top = append(c.board.Top, wire.BoardEntry{Name: e.Name, Mass: roundMass(e.Mass)})
+		board := m.ref.(*sim.BoardEvent)
+		for _, e := range board.Top {
+			c.board.Top = append(c.board.Top, wire.BoardEntry{Name: e.Name, Mass: sim.RoundMass(e.Mass)})
 		}
-		c.board.Count = m.board.Count
-		c.buf = c.enc.AppendBoard(c.buf[:0], &c.board)
+		c.board.Count = board.Count
+		b = c.enc.AppendBoard(b, &c.board)
 	case outPong:
-		c.buf = c.enc.AppendPong(c.buf[:0], &m.pong)
+		b = c.enc.AppendPong(b, &m.pong)
 	case outError:
-		c.buf = c.enc.AppendError(c.buf[:0], &m.err)
+		b = c.enc.AppendError(b, m.ref.(*wire.ErrorMessage))
 	}
 	c.mReliable[m.kind].Inc()
-	return c.writeFrame(ws.OpBinary, c.buf)
+	return c.writeMessage(ws.OpBinary, b)
 }
 
-// maxKeptBuffer bounds the encode and frame buffers an idle session keeps:
-// the welcome (16 KiB of terrain) and a first snap of a huge view are
-// one-offs, and thousands of sessions each holding one would cost more
-// than re-growing a buffer on the rare occasion.
-const maxKeptBuffer = 8 << 10
+// Buffers. An idle session holds none: each message is encoded into a
+// buffer borrowed from bufPool, after headroom bytes left for the frame
+// header, and the buffer goes back once the frame is written. Only the
+// writers busy at a moment hold one, which is at most a few per core.
+const (
+	headroom = 10 // the longest server frame header (RFC 6455 5.2)
+	// maxPooled keeps one-off large buffers (the 16 KiB welcome, a first
+	// snap of a huge view) out of the pool.
+	maxPooled = 16 << 10
+)
 
-// trimBuffers drops buffers that grew past maxKeptBuffer.
-func (c *Conn) trimBuffers() {
-	if cap(c.buf) > maxKeptBuffer {
-		c.buf = nil
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// buffer borrows a buffer for one message: headroom bytes, then room for
+// the payload. writeMessage gives it back.
+func (c *Conn) buffer() []byte {
+	c.pooled = bufPool.Get().(*[]byte)
+	return (*c.pooled)[:headroom]
+}
+
+// trimSnap drops snap slices that a large delta (a first view, a jump)
+// grew far past a steady tick's needs.
+func (c *Conn) trimSnap() {
+	if cap(c.snap.Add) > 64 {
+		c.snap.Add = nil
 	}
-	if cap(c.frame) > maxKeptBuffer {
-		c.frame = nil
+	if cap(c.snap.Upd) > 256 {
+		c.snap.Upd = nil
+	}
+	if cap(c.snap.Del) > 64 {
+		c.snap.Del = nil
 	}
 }
 
-func roundMass(m float64) uint32 {
-	if m <= 0 {
-		return 0
+// writeMessage frames and writes a message encoded after headroom bytes
+// of a borrowed buffer, then returns the buffer to the pool.
+func (c *Conn) writeMessage(op ws.OpCode, b []byte) bool {
+	n := len(b) - headroom
+	var hdr [headroom]byte
+	h := appendFrameHeader(hdr[:0], op, n)
+	start := headroom - len(h)
+	copy(b[start:], h)
+	ok := c.write(b[start:])
+	if ok && op == ws.OpBinary {
+		c.env.Metrics.BytesOut.Add(float64(n))
 	}
-	return uint32(m + 0.5)
+	if cap(b) <= maxPooled {
+		*c.pooled = b[:0]
+		bufPool.Put(c.pooled)
+	}
+	c.pooled = nil
+	return ok
 }
 
-// writeFrame writes one unfragmented frame, header and payload in one
-// write, under the write deadline. A write that cannot finish in time means
-// the client is not reading: the session ends as a slow consumer. The rest
-// of the frame and a 4001 close frame still get CloseTimeout to go out, so
-// a client that was only stalled learns why it was dropped; then the socket
-// is closed.
+// writeFrame writes a frame whose payload is not in a borrowed buffer
+// (pongs, close frames).
 func (c *Conn) writeFrame(op ws.OpCode, payload []byte) bool {
-	c.frame = appendFrameHeader(c.frame[:0], op, len(payload))
-	c.frame = append(c.frame, payload...)
+	return c.writeMessage(op, append(c.buffer(), payload...))
+}
+
+// write writes one whole frame under the write deadline. A write that
+// cannot finish in time means the client is not reading: the session ends
+// as a slow consumer. The rest of the frame and a 4001 close frame still
+// get CloseTimeout to go out, so a client that was only stalled learns why
+// it was dropped; then the socket is closed.
+func (c *Conn) write(frame []byte) bool {
 	timeout := c.cfg.WriteTimeout
 	select {
 	case <-c.closing:
@@ -153,18 +194,14 @@ func (c *Conn) writeFrame(op ws.OpCode, payload []byte) bool {
 	default:
 	}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
-	n, err := c.conn.Write(c.frame)
+	n, err := c.conn.Write(frame)
 	if err == nil {
-		if op == ws.OpBinary {
-			c.env.Metrics.BytesOut.Add(float64(len(payload)))
-		}
-		c.trimBuffers()
 		return true
 	}
 	if isTimeout(err) {
 		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
 		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
-		rest := append(c.frame[n:], closeFrame(wire.CloseSlowConsumer, wire.SlowConsumerReason)...)
+		rest := append(append([]byte(nil), frame[n:]...), closeFrame(wire.CloseSlowConsumer, wire.SlowConsumerReason)...)
 		_, _ = c.conn.Write(rest)
 	} else {
 		c.finish(ReasonWriteError, ws.StatusAbnormalClosure, "", nil)
@@ -178,9 +215,8 @@ func (c *Conn) writeFrame(op ws.OpCode, payload []byte) bool {
 // off. Reliable messages still queued are dropped: the session is over.
 func (c *Conn) writeClose() {
 	if c.finalErr != nil {
-		c.buf = c.enc.AppendError(c.buf[:0], c.finalErr)
 		c.mReliable[outError].Inc()
-		if !c.writeFrame(ws.OpBinary, c.buf) {
+		if !c.writeMessage(ws.OpBinary, c.enc.AppendError(c.buffer(), c.finalErr)) {
 			return
 		}
 	}

@@ -1,0 +1,93 @@
+package bot
+
+import (
+	"iter"
+
+	"github.com/shatter/shatter/net/client"
+	"github.com/shatter/shatter/net/wire"
+)
+
+// Table is a compact copy of a session's view, kept by applying each snap
+// as it arrives. A bot steering many times a second would otherwise copy
+// the client's whole table with Client.Snapshot before every decision;
+// applying the delta costs only what changed, which is what lets one load
+// generator run thousands of bots. Names are not kept.
+//
+// The zero Table is an empty view. It is not safe for concurrent use.
+type Table struct {
+	// Tick is the tick of the last snap applied, or the one set before.
+	Tick uint64
+	// Alive reports whether the last snap carried the session's marble,
+	// which is then You.
+	Alive bool
+	You   wire.UpdEntity
+
+	rows  []row            // the entities in view, in no particular order
+	index map[uint32]int32 // id to position in rows
+}
+
+// row is one entity of a Table: 16 bytes.
+type row struct {
+	id   uint32
+	mass uint32
+	x, y uint16
+	kind uint8
+}
+
+// Apply applies a snap: add, then upd, then del, as PROTOCOL.md says. An
+// entry that contradicts the table (an add of an id in view, an upd or del
+// of one that is not) is applied as far as it makes sense; net/client
+// counts those as server bugs.
+func (t *Table) Apply(s *wire.Snap) {
+	if t.index == nil {
+		t.index = make(map[uint32]int32, len(s.Add))
+	}
+	for i := range s.Add {
+		a := &s.Add[i]
+		r := row{id: a.ID, mass: a.Mass, x: a.X, y: a.Y, kind: a.Kind}
+		if at, ok := t.index[a.ID]; ok {
+			t.rows[at] = r
+			continue
+		}
+		t.index[a.ID] = int32(len(t.rows))
+		t.rows = append(t.rows, r)
+	}
+	for _, u := range s.Upd {
+		if at, ok := t.index[u.ID]; ok {
+			r := &t.rows[at]
+			r.x, r.y, r.mass = u.X, u.Y, u.Mass
+		}
+	}
+	for _, id := range s.Del {
+		at, ok := t.index[id]
+		if !ok {
+			continue
+		}
+		// Move the last row into the gap.
+		last := len(t.rows) - 1
+		if int(at) != last {
+			t.rows[at] = t.rows[last]
+			t.index[t.rows[at].id] = at
+		}
+		t.rows = t.rows[:last]
+		delete(t.index, id)
+	}
+	t.Tick, t.Alive, t.You = s.Tick, s.HasYou, s.You
+	if !s.HasYou {
+		t.You = wire.UpdEntity{}
+	}
+}
+
+// Len returns the number of entities in view.
+func (t *Table) Len() int { return len(t.rows) }
+
+// All yields every entity in view, without names, in no particular order.
+func (t *Table) All() iter.Seq2[uint32, client.Entity] {
+	return func(yield func(uint32, client.Entity) bool) {
+		for _, r := range t.rows {
+			if !yield(r.id, client.Entity{Kind: r.kind, X: r.x, Y: r.y, Mass: r.mass}) {
+				return
+			}
+		}
+	}
+}
