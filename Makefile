@@ -70,9 +70,12 @@ profile:
 replay:
 	for f in testdata/replays/*.jsonl; do $(GO) run ./cmd/replay -q $$f || exit 1; done
 
-## loadtest: 100, 500, 1,000 and 2,000 bots against a loopback server
+## loadtest: 100, 500, 1,000 and 2,000 playing bots and 2,000 idle ones,
+## each against a fresh loopback server; rewrites the load section of
+## docs/PERFORMANCE.md
 loadtest: build
-	$(BIN)/shatter-loadgen -scenarios -server $(SERVER) -out docs/LOADTEST.md
+	$(BIN)/shatter-loadgen -scenarios 100,500,1000,2000,idle2000 -ramp 100 -duration 30s \
+		-server-bin $(SERVER) -build=false -profile-dir /tmp/shatter-profiles -out docs/PERFORMANCE.md
 
 clean:
 	rm -rf $(BIN) cpu.pprof web/dist web/test-output

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/net/server"
+)
+
+// startServer runs a real server on loopback for the test.
+func startServer(t *testing.T) *server.Server {
+	t.Helper()
+	s, err := server.New(server.Config{
+		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WebDir: t.TempDir(),
+		Arena: ecs.DefaultConfig(), Seed: 1, MaxArenas: 1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Serve()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+func TestClientPlays(t *testing.T) {
+	s := startServer(t)
+	var out, errOut bytes.Buffer
+	sum, err := run(t.Context(), []string{"-addr", s.Addr(), "-name", "tester", "-duration", "2s", "-v", "1"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr: %s\nstdout: %s", err, errOut.String(), out.String())
+	}
+	text := out.String()
+	for _, want := range []string{"welcome {session:", "spawned {id:", "add ", "board {count:", "closed: duration elapsed", "summary: session"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "update ") {
+		t.Errorf("-v 1 printed updates:\n%s", text)
+	}
+	// 2 s at 30 Hz is 60 snaps; allow for the handshake and a slow machine.
+	if sum.Session == 0 || sum.Snaps < 30 || sum.InputsAcked == 0 || sum.Moved < 10 {
+		t.Fatalf("summary %+v: want a session, at least 30 snaps, acknowledged inputs and a marble that moved", sum)
+	}
+	if sum.PrintedLines < 5 {
+		t.Fatalf("%d lines printed; want at least 5", sum.PrintedLines)
+	}
+}
+
+func TestClientVerbosity(t *testing.T) {
+	s := startServer(t)
+	tests := []struct {
+		v              string
+		wantUpdates    bool
+		wantAdds       bool
+		maxBoardsLines int
+	}{
+		{v: "0", maxBoardsLines: 1},
+		{v: "2", wantUpdates: true, wantAdds: true, maxBoardsLines: 10},
+	}
+	for _, tt := range tests {
+		t.Run("v"+tt.v, func(t *testing.T) {
+			var out bytes.Buffer
+			if _, err := run(t.Context(), []string{"-addr", "ws://" + s.Addr(), "-duration", "1500ms", "-v", tt.v}, &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			text := out.String()
+			if got := strings.Contains(text, " update "); got != tt.wantUpdates {
+				t.Errorf("-v %s: printed updates %v; want %v", tt.v, got, tt.wantUpdates)
+			}
+			if got := strings.Contains(text, " add "); got != tt.wantAdds {
+				t.Errorf("-v %s: printed adds %v; want %v", tt.v, got, tt.wantAdds)
+			}
+			if n := strings.Count(text, " board {"); n > tt.maxBoardsLines {
+				t.Errorf("-v %s: %d board lines; want at most %d", tt.v, n, tt.maxBoardsLines)
+			}
+		})
+	}
+}
+
+func TestClientBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-input-rate", "0"}, {"-input-rate", "61"}, {"-addr", "http://x"}, {"-nope"}} {
+		if _, err := run(t.Context(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run %v: no error", args)
+		}
+	}
+}

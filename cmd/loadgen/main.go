@@ -1,0 +1,145 @@
+// Command loadgen puts a Shatter server under load: it opens -clients bot
+// sessions over real WebSocket connections, -ramp a second, lets them play
+// (steer, boost, respawn: net/bot, as cmd/client does) for -duration, and
+// stops by itself. It measures what the clients see (sessions connected
+// and failed, snapshot rate and timing, input-to-ack latency, bytes) and,
+// with -admin, what the server says about itself (tick time, memory, CPU,
+// how the sessions spread over arenas), prints a summary table, and with
+// -out appends its row to a markdown table.
+//
+// With -scenarios 100,500,1000,2000 it instead builds and starts its own
+// server on free loopback ports for each client count in turn, and writes
+// the tables, the machine and the definitions of every figure into -out
+// (docs/LOADTEST.md by default), between markers it replaces on a rerun.
+//
+// A progress bar shows each phase when stdout is a terminal, unless
+// -quiet. Every flag has an environment twin: -clients is
+// SHATTER_CLIENTS.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shatter/shatter/cmd/internal/flagenv"
+	"github.com/shatter/shatter/net/bot"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// defaultReport is where -scenarios writes without -out.
+const defaultReport = "docs/PERFORMANCE.md"
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:4000", "server: HOST:PORT or a ws:// URL")
+	adminAddr := fs.String("admin", "", "server admin HOST:PORT to read tick time, memory and CPU from (optional)")
+	var cfg loadConfig
+	fs.IntVar(&cfg.Clients, "clients", 100, "bot sessions to open")
+	fs.BoolVar(&cfg.Idle, "idle", false, "the bots never spawn or send input, only read (spectating): the cost of an idle session")
+	fs.Float64Var(&cfg.Ramp, "ramp", 100, "sessions opened a second")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "play measured after the ramp")
+	fs.Float64Var(&cfg.InputRate, "input-rate", 20, "inputs a second per bot (the server allows 60)")
+	fs.IntVar(&cfg.Spread, "spread", 0, "arenas the scenario assumes the server spreads the sessions over, checked against /arenas (0: clients / max_players, rounded up)")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "hard limit on the whole run (0: the ramp's time + -duration + 1m)")
+	fs.DurationVar(&cfg.DialTimeout, "dial-timeout", 10*time.Second, "limit on each session's dial, hello and welcome")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "bot i steers with seed+i")
+	fs.StringVar(&cfg.Name, "name", "lg", "bot i is named this followed by i")
+	fs.IntVar(&cfg.Workers, "workers", 4, "goroutines sending the bots' inputs, paced by one shared ticker")
+	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
+	out := fs.String("out", "", "append the result row to this markdown table (with -scenarios: write the section, default "+defaultReport+")")
+	quiet := fs.Bool("quiet", false, "no progress bar or phase lines; the summary still prints")
+	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, e.g. 100,500,1000,2000,idle2000")
+	serverBin := fs.String("server-bin", "bin/shatter-server", "with -scenarios: the server binary")
+	build := fs.Bool("build", true, "with -scenarios: build -server-bin from ./cmd/server first")
+	profileDir := fs.String("profile-dir", "", "with -scenarios: write server CPU and heap profiles of each scenario here")
+	if err := flagenv.Parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.Clients < 1 || cfg.Ramp <= 0 || cfg.Duration <= 0 || cfg.Workers < 1 || cfg.DialTimeout <= 0 {
+		return errors.New("-clients, -ramp, -duration, -workers and -dial-timeout must be positive")
+	}
+	if cfg.InputRate <= 0 || cfg.InputRate > 60 {
+		return fmt.Errorf("-input-rate %v: want more than 0 and at most 60", cfg.InputRate)
+	}
+	cfg.Progress = &progress{}
+	if !*quiet {
+		cfg.Progress.out = stdout
+		if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+			cfg.Progress.bars = true
+		}
+	}
+
+	if *scenarios != "" {
+		list, err := parseScenarios(*scenarios)
+		if err != nil {
+			return err
+		}
+		sc := scenarioConfig{
+			Scenarios: list, ServerBin: *serverBin, Build: *build, ProfileDir: *profileDir,
+			Out: *out, Command: "loadgen " + strings.Join(args, " "), Load: cfg,
+		}
+		if sc.Out == "" {
+			sc.Out = defaultReport
+		}
+		return runScenarios(ctx, sc, stdout)
+	}
+
+	url, err := bot.ServerURL(*addr)
+	if err != nil {
+		return err
+	}
+	cfg.URL, cfg.Admin = url, *adminAddr
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = planned(cfg) + time.Minute
+	}
+	if cfg.ProfileFile != "" && cfg.Admin == "" {
+		return errors.New("-cpuprofile needs -admin")
+	}
+	res, err := runLoad(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	printSummary(stdout, res)
+	if *out != "" {
+		if err := appendRow(*out, res); err != nil {
+			return err
+		}
+	}
+	if res.Connected == 0 {
+		return errors.New("no session connected")
+	}
+	return nil
+}
+
+// parseScenarios parses "100,500,idle1000".
+func parseScenarios(s string) ([]scenario, error) {
+	var list []scenario
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		count, idle := strings.CutPrefix(f, "idle")
+		n, err := strconv.Atoi(count)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-scenarios %q: %q is not a positive client count, with or without \"idle\" before it", s, f)
+		}
+		list = append(list, scenario{Clients: n, Idle: idle})
+	}
+	return list, nil
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/net/server"
+)
+
+// startTestServer runs a real server on loopback for the test.
+func startTestServer(t *testing.T, maxArenas int) *server.Server {
+	t.Helper()
+	s, err := server.New(server.Config{
+		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WebDir: t.TempDir(),
+		Arena: ecs.DefaultConfig(), Seed: 1, MaxArenas: maxArenas,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Serve()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+// A short load against an in-process server: every bot connects, gets
+// snapshots and acks, and the server's figures are read. This keeps the
+// tool from rotting; the real measurements are -scenarios runs.
+func TestShortLoad(t *testing.T) {
+	s := startTestServer(t, 2)
+	res, err := runLoad(t.Context(), loadConfig{
+		URL: "ws://" + s.Addr() + "/ws", Admin: s.AdminAddr(),
+		Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
+		Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
+		Progress: &progress{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != 50 || res.Failed != 0 {
+		t.Fatalf("connected %d, failed %d (%v); want 50 and 0", res.Connected, res.Failed, res.Failures)
+	}
+	if res.TickRate != 30 || res.SnapsPerClient < 15 || res.Gaps == 0 || res.Acks == 0 || res.BytesPerSnap <= 0 {
+		t.Fatalf("tick rate %d, %.1f snaps/s per client, %d gaps, %d acks, %.0f bytes/snap: want snapshots and acks at 30 Hz",
+			res.TickRate, res.SnapsPerClient, res.Gaps, res.Acks, res.BytesPerSnap)
+	}
+	if res.Silent != 0 {
+		t.Errorf("%d bots got no snap", res.Silent)
+	}
+	if res.Closes["1000 closed by loadgen"] != 50 {
+		t.Errorf("closes %v; want all 50 closed by the load generator", res.Closes)
+	}
+	srv := res.Server
+	if srv == nil || len(srv.Arenas) != 1 || srv.ExpectedArenas != 1 || srv.End.Sessions != 50 || srv.End.Ticks <= srv.Start.Ticks || srv.End.RSS == 0 {
+		t.Fatalf("server figures %+v; want one arena of 50 sessions, ticks and RSS", srv)
+	}
+	row := resultsRow(res)
+	if !strings.HasPrefix(row, "| 50 | 50 / 0 | 1 (1) | ") {
+		t.Errorf("row %q", row)
+	}
+
+	var sum bytes.Buffer
+	printSummary(&sum, res)
+	if !strings.Contains(sum.String(), resultsHeader) {
+		t.Errorf("summary lacks the results table:\n%s", sum.String())
+	}
+}
+
+// Idle bots connect and read, but send no input.
+func TestIdleLoad(t *testing.T) {
+	s := startTestServer(t, 1)
+	res, err := runLoad(t.Context(), loadConfig{
+		URL: "ws://" + s.Addr() + "/ws", Clients: 10, Idle: true, Ramp: 100, Duration: time.Second, InputRate: 20,
+		Timeout: 10 * time.Second, DialTimeout: 5 * time.Second, Name: "i", Workers: 1, Progress: &progress{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != 10 || res.Silent != 0 || res.InputsPerClient != 0 || res.Acks != 0 {
+		t.Fatalf("connected %d, silent %d, %.1f inputs/s, %d acks; want 10 connected bots reading and sending nothing",
+			res.Connected, res.Silent, res.InputsPerClient, res.Acks)
+	}
+	if row := resultsRow(res); !strings.HasPrefix(row, "| 10 idle | 10 / 0 |") {
+		t.Errorf("row %q", row)
+	}
+}
+
+func TestParseScenarios(t *testing.T) {
+	got, err := parseScenarios("100, 500,idle2000")
+	want := []scenario{{Clients: 100}, {Clients: 500}, {Clients: 2000, Idle: true}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("parseScenarios = %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{"", "0", "idle", "100,x", "-5"} {
+		if _, err := parseScenarios(bad); err == nil {
+			t.Errorf("parseScenarios(%q): no error", bad)
+		}
+	}
+}
+
+func TestDialFailuresAreCounted(t *testing.T) {
+	// A port nothing listens on: every dial is refused, and the run says so.
+	addr, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runLoad(t.Context(), loadConfig{
+		URL: "ws://" + addr + "/ws", Clients: 5, Ramp: 100, Duration: 500 * time.Millisecond, InputRate: 20,
+		Timeout: 10 * time.Second, DialTimeout: time.Second, Name: "f", Workers: 1, Progress: &progress{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != 0 || res.Failed != 5 || res.Failures["connection refused"] != 5 {
+		t.Fatalf("connected %d, failed %d, failures %v; want 5 refused", res.Connected, res.Failed, res.Failures)
+	}
+}
+
+func TestWriteSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "PERF.md")
+	steps := []struct {
+		before, section, want string
+	}{
+		{"", "one\n", sectionBegin + "\none\n" + sectionEnd + "\n"},
+		{"# Perf\n\ntext\n", "one\n", "# Perf\n\ntext\n\n" + sectionBegin + "\none\n" + sectionEnd + "\n"},
+		{"# Perf\n" + sectionBegin + "\nold\n" + sectionEnd + "\nafter\n", "new\n", "# Perf\n" + sectionBegin + "\nnew\n" + sectionEnd + "\nafter\n"},
+	}
+	for _, s := range steps {
+		if err := os.WriteFile(path, []byte(s.before), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeSection(path, s.section); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if string(got) != s.want {
+			t.Errorf("file %q with section %q: got %q; want %q", s.before, s.section, got, s.want)
+		}
+	}
+}
+
+// Bars of phases cut short must still end: a bar short of its total would
+// otherwise keep mpb waiting for ever.
+func TestProgressBarsEnd(t *testing.T) {
+	var out bytes.Buffer
+	p := &progress{out: &out, bars: true}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.startRamp(10, func() (int, int) { return 3, 1 }) // cut short at 4 of 10
+		p.endRamp(time.Second)
+		p.startPlay(time.Hour, func() string { return "live" })
+		p.endPlay()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the phases' bars did not end")
+	}
+	if !strings.Contains(out.String(), "ramp: done in 1s") || !strings.Contains(out.String(), "play: done") {
+		t.Errorf("output lacks the phase ends:\n%s", out.String())
+	}
+}

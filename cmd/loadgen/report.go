@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The markers around the section -scenarios writes, so that a rerun
+// replaces its own figures and nothing else of the file.
+const (
+	sectionBegin = "<!-- loadgen:begin -->"
+	sectionEnd   = "<!-- loadgen:end -->"
+)
+
+// resultsHeader is the head of the main results table; resultsRow fills a
+// row of it.
+const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU | loadgen CPU |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+`
+
+func resultsRow(r *result) string {
+	cells := []string{
+		scenarioName(r.Config),
+		fmt.Sprintf("%d / %d", r.Connected, r.Failed),
+		"—",
+		fmt.Sprintf("%.1f (%d)", r.SnapsPerClient, r.TickRate),
+		percent(r.OnTime, r.Gaps),
+		"—",
+		fmt.Sprintf("%.0f", r.BytesPerSnap),
+		fmt.Sprintf("%.1f KB", r.BytesPerClient/1000),
+		"—", "—", "—", "—",
+		fmt.Sprintf("%.2f cores", r.LoadgenCPU),
+	}
+	if r.Acks > 0 {
+		cells[5] = fmt.Sprintf("%s / %s / %s", ms(r.AckP50), ms(r.AckP95), ms(r.AckP99))
+	}
+	if s := r.Server; s != nil {
+		cells[2] = fmt.Sprintf("%d (%d)", len(s.Arenas), s.ExpectedArenas)
+		p50, p99 := s.worstTicks()
+		cells[8] = fmt.Sprintf("%.2f / %.2f", p50, p99)
+		ticks := s.End.Ticks - s.Start.Ticks
+		cells[9] = percent(uint64(ticks-(s.End.TicksUnder5ms-s.Start.TicksUnder5ms)), uint64(ticks))
+		cells[10] = fmt.Sprintf("%s (%s)", mib(s.End.RSS), kib(s.perSession(s.End.RSS-s.Before.RSS)))
+		cells[11] = fmt.Sprintf("%.2f cores", s.cpuCores())
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// detailsHeader heads the second table: what explains the first.
+const detailsHeader = `| clients | sessions per arena | inputs/s per client | ticks skipped per client | deaths | server heap (per session) | server bytes out/s | loadgen RSS (per client) | pacer missed | dial failures | how sessions ended |
+|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|
+`
+
+func detailsRow(r *result) string {
+	cells := []string{
+		scenarioName(r.Config), "—",
+		fmt.Sprintf("%.1f", r.InputsPerClient),
+		fmt.Sprintf("%.2f", float64(r.SkippedTicks)/float64(max(1, r.Connected))),
+		fmt.Sprint(r.Deaths), "—", "—",
+		fmt.Sprintf("%s (%s)", mib(float64(r.LoadgenRSS)), kib(float64(r.LoadgenRSS)/float64(max(1, r.Connected)))),
+		fmt.Sprint(r.PacerMissed),
+		counts(r.Failures), counts(r.Closes),
+	}
+	if s := r.Server; s != nil {
+		var spread []string
+		for _, a := range s.Arenas {
+			spread = append(spread, fmt.Sprint(a.Sessions))
+		}
+		cells[1] = strings.Join(spread, ", ")
+		cells[5] = fmt.Sprintf("%s (%s)", mib(s.End.HeapInuse), kib(s.perSession(s.End.HeapInuse-s.Before.HeapInuse)))
+		if w := s.End.At.Sub(s.Start.At).Seconds(); w > 0 {
+			cells[6] = fmt.Sprintf("%.1f MB", (s.End.BytesOut-s.Start.BytesOut)/w/1e6)
+		}
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// scenarioName is a run's client count, marked when the bots were idle.
+func scenarioName(cfg loadConfig) string {
+	if cfg.Idle {
+		return fmt.Sprintf("%d idle", cfg.Clients)
+	}
+	return fmt.Sprint(cfg.Clients)
+}
+
+// worstTicks returns the highest tick p50 and p99 of any arena, in ms.
+func (s *serverResult) worstTicks() (p50, p99 float64) {
+	for _, a := range s.Arenas {
+		p50, p99 = max(p50, a.TickP50Ms), max(p99, a.TickP99Ms)
+	}
+	return p50, p99
+}
+
+// perSession divides bytes by the sessions open at the window's end.
+func (s *serverResult) perSession(bytes float64) float64 {
+	return bytes / max(1, s.End.Sessions)
+}
+
+// cpuCores is the server's CPU use over the window, in cores.
+func (s *serverResult) cpuCores() float64 {
+	w := s.End.At.Sub(s.Start.At).Seconds()
+	if w <= 0 {
+		return 0
+	}
+	return (s.End.CPUSeconds - s.Start.CPUSeconds) / w
+}
+
+// printSummary writes a run's tables and definitions for a person.
+func printSummary(w io.Writer, r *result) {
+	inputs := fmt.Sprintf("%g inputs/s each", r.Config.InputRate)
+	if r.Config.Idle {
+		inputs = "idle: no spawn, no input"
+	}
+	fmt.Fprintf(w, "\n%d clients, ramp %g/s, %v measured, %s\n\n", r.Config.Clients, r.Config.Ramp, r.Window.Round(time.Millisecond), inputs)
+	io.WriteString(w, resultsHeader+resultsRow(r)+"\n"+detailsHeader+detailsRow(r))
+	if r.Server != nil && r.Server.ProfileErr != nil {
+		fmt.Fprintf(w, "\nserver profile failed: %v\n", r.Server.ProfileErr)
+	}
+	if r.Silent > 0 {
+		fmt.Fprintf(w, "\n%d connected bots never received a snap\n", r.Silent)
+	}
+	if r.DeltaErrors > 0 || r.SendErrors > 0 {
+		fmt.Fprintf(w, "\n%d snap entries contradicted a client's table (server bugs), %d sends failed\n", r.DeltaErrors, r.SendErrors)
+	}
+}
+
+// appendRow appends a run's row to the results table in path, writing the
+// table's header first if the file is new or empty.
+func appendRow(path string, r *result) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil && st.Size() == 0 {
+		_, err = io.WriteString(f, resultsHeader)
+	}
+	if err == nil {
+		_, err = io.WriteString(f, resultsRow(r))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeSection puts section between the loadgen markers of path, replacing
+// what they held; a file without them gets the section appended, a missing
+// file is created.
+func writeSection(path, section string) error {
+	block := sectionBegin + "\n" + section + sectionEnd + "\n"
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	text := string(old)
+	begin, end := strings.Index(text, sectionBegin), strings.Index(text, sectionEnd)
+	switch {
+	case begin >= 0 && end > begin:
+		text = text[:begin] + block + strings.TrimPrefix(text[end+len(sectionEnd):], "\n")
+	case text == "":
+		text = block
+	default:
+		text = strings.TrimRight(text, "\n") + "\n\n" + block
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// machine describes the machine the run was on.
+func machine() string {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	mem := "unknown memory"
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb uint64
+		for _, line := range strings.Split(string(data), "\n") {
+			if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+				mem = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (nproc), %s, %s RAM, %s/%s, %s", runtime.NumCPU(), model, mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+func percent(part, whole uint64) string {
+	if whole == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(part)/float64(whole))
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+
+func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
+
+func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+
+// counts renders a tally as "reason: n; reason: n", biggest first.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "—"
+	}
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b))
+	})
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %d", strings.ReplaceAll(k, "|", "/"), m[k]))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shatter/shatter/ecs"
+)
+
+// scenarioConfig describes a -scenarios run: one fresh server per client
+// count, the same load settings for each.
+type scenarioConfig struct {
+	Scenarios  []scenario
+	ServerBin  string
+	Build      bool
+	ProfileDir string // a server CPU profile per scenario goes here if set
+	Out        string
+	Command    string     // the command line, quoted in the report
+	Load       loadConfig // everything but URL, Admin, Clients, Timeout and ProfileFile
+}
+
+// scenario is one run of -scenarios: a client count, playing or idle.
+type scenario struct {
+	Clients int
+	Idle    bool
+}
+
+// arenaHeadroom is how many arenas a scenario's server may start beyond
+// the ones its largest count fills, so that routing never refuses a bot.
+const arenaHeadroom = 2
+
+// runScenarios runs each scenario against its own server on loopback and
+// writes the results into sc.Out.
+func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) error {
+	largest := 0
+	for _, sn := range sc.Scenarios {
+		largest = max(largest, sn.Clients)
+	}
+	// Before the server starts, so that it inherits the limit too.
+	if limit, err := raiseOpenFiles(2 * largest); err != nil {
+		sc.Load.Progress.note("warning: %v; dials past %d open files will fail with EMFILE", err, limit)
+	}
+	bin, err := filepath.Abs(sc.ServerBin)
+	if err != nil {
+		return err
+	}
+	if sc.Build {
+		if err := buildServer(ctx, bin); err != nil {
+			return err
+		}
+	}
+	version := sourceVersion(ctx)
+	perArena := ecs.DefaultConfig().MaxPlayers
+	maxArenas := int(math.Ceil(float64(largest)/float64(perArena))) + arenaHeadroom
+	if sc.ProfileDir != "" {
+		if err := os.MkdirAll(sc.ProfileDir, 0o755); err != nil {
+			return err
+		}
+	}
+
+	var results []*result
+	for _, sn := range sc.Scenarios {
+		cfg := sc.Load
+		cfg.Clients, cfg.Idle = sn.Clients, sn.Idle
+		name := strings.ReplaceAll(scenarioName(cfg), " ", "-")
+		logPath := filepath.Join(os.TempDir(), "shatter-loadtest-server-"+name+".log")
+		srv, err := startServer(ctx, bin, maxArenas, logPath)
+		if err != nil {
+			return fmt.Errorf("scenario %s: %w", name, err)
+		}
+		cfg.URL = "ws://" + srv.addr + "/ws"
+		cfg.Admin = srv.admin
+		cfg.Timeout = planned(cfg) + time.Minute
+		if sc.ProfileDir != "" {
+			cfg.ProfileFile = filepath.Join(sc.ProfileDir, "server-cpu-"+name+".pprof")
+			cfg.HeapFile = filepath.Join(sc.ProfileDir, "server-heap-"+name+".pprof")
+		}
+		sc.Load.Progress.note("scenario: %s clients against %s (max %d arenas, log %s)", scenarioName(cfg), srv.addr, maxArenas, logPath)
+		res, err := runLoad(ctx, cfg)
+		if serr := srv.stop(); serr != nil {
+			sc.Load.Progress.note("warning: server of scenario %s: %v (log %s)", scenarioName(cfg), serr, logPath)
+		}
+		if err != nil {
+			return fmt.Errorf("scenario %s: %w", scenarioName(cfg), err)
+		}
+		printSummary(stdout, res)
+		results = append(results, res)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	section := scenarioReport(sc, maxArenas, version, results)
+	if err := writeSection(sc.Out, section); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s\n", sc.Out)
+	return nil
+}
+
+// planned is how long a run should take: the ramp and the window.
+func planned(cfg loadConfig) time.Duration {
+	return time.Duration(float64(cfg.Clients)/cfg.Ramp*float64(time.Second)) + cfg.Duration
+}
+
+// buildServer builds cmd/server into bin from the module's root.
+func buildServer(ctx context.Context, bin string) error {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("find the module root: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/server")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the server: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// sourceVersion names the source tree the server was built from: its
+// commit, marked dirty when the tree had changes, or "unknown" outside git.
+func sourceVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return "`" + strings.TrimSpace(string(out)) + "`"
+}
+
+// serverProcess is a server started for a scenario.
+type serverProcess struct {
+	cmd         *exec.Cmd
+	addr, admin string
+	exited      chan struct{} // closed when the process has exited
+	err         error         // how it exited; set before exited is closed
+}
+
+// startServer starts bin on free loopback ports and waits until its admin
+// listener answers.
+func startServer(ctx context.Context, bin string, maxArenas int, logPath string) (*serverProcess, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	admin, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-addr", addr, "-admin-addr", admin, "-max-arenas", strconv.Itoa(maxArenas),
+		"-log-level", "warn", "-seed", "1")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A load generator killed without a chance to stop its server takes
+	// the server with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	s := &serverProcess{cmd: cmd, addr: addr, admin: admin, exited: make(chan struct{})}
+	// Owned by the serverProcess: exits when the process does.
+	go func() {
+		s.err = cmd.Wait()
+		logFile.Close()
+		close(s.exited)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + admin + "/arenas")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("server exited at start: %v (log %s)", s.err, logPath)
+		case <-ctx.Done():
+			s.stop()
+			return nil, context.Cause(ctx)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("server not ready after 10 s (log %s)", logPath)
+		}
+	}
+}
+
+// stop asks the server to shut down (SIGTERM) and kills it if it has not
+// exited within 10 s, twice its own shutdown bound.
+func (s *serverProcess) stop() error {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-s.exited:
+		return s.err
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+		return errors.New("killed: did not stop within 10 s of SIGTERM")
+	}
+}
+
+// freePort returns a loopback address whose port was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// scenarioReport renders the scenarios' results as a markdown section.
+func scenarioReport(sc scenarioConfig, maxArenas int, version string, results []*result) string {
+	var b strings.Builder
+	l := sc.Load
+	fmt.Fprintf(&b, "## Load test\n\n")
+	fmt.Fprintf(&b, "Measured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	fmt.Fprintf(&b, "Command: `%s`, source %s.\n\n", sc.Command, version)
+	fmt.Fprintf(&b, "Each scenario starts a fresh `shatter-server` on 127.0.0.1 (default rules: %d Hz, %d sessions an arena; `-max-arenas %d`), "+
+		"opens its bot sessions over real WebSocket connections at %g a second, then measures %v of play: every bot steers with net/bot "+
+		"(feeds, chases, flees, boosts, respawns) and sends %g inputs a second. The bots of an idle row connect and never spawn or send input: "+
+		"they spectate, so the server still sends them snapshots. The load generator runs on the same machine and competes with the server for its cores.\n\n",
+		ecs.DefaultConfig().TickRate, ecs.DefaultConfig().MaxPlayers, maxArenas, l.Ramp, l.Duration, l.InputRate)
+	b.WriteString(resultsHeader)
+	for _, r := range results {
+		b.WriteString(resultsRow(r))
+	}
+	b.WriteString("\n" + detailsHeader)
+	for _, r := range results {
+		b.WriteString(detailsRow(r))
+	}
+	b.WriteString("\n" + goalsHeader)
+	for _, r := range results {
+		b.WriteString(goalsRow(r))
+	}
+	if sc.ProfileDir != "" {
+		fmt.Fprintf(&b, "\nServer profiles of each scenario N: CPU over 10 s of the window in `%s/server-cpu-N.pprof`, heap at the window's end in `%s/server-heap-N.pprof`, where N is the row's first cell with a dash for the space (`go tool pprof -top FILE`).\n", sc.ProfileDir, sc.ProfileDir)
+	}
+	b.WriteString(definitions)
+	return b.String()
+}
+
+// goalsHeader heads the table that checks each scenario against the load
+// goals.
+const goalsHeader = `| clients | ≥ 95% snaps on time | input→ack p99 ≤ 1 tick + 5 ms | server tick p99 < 5 ms | < 20 KiB server memory per session | < 20 KB/s per client |
+|---:|---|---|---|---|---|
+`
+
+func goalsRow(r *result) string {
+	mark := func(ok bool, value string) string {
+		if ok {
+			return "yes (" + value + ")"
+		}
+		return "**no** (" + value + ")"
+	}
+	tick := time.Second / time.Duration(max(1, r.TickRate))
+	onTime := 0.0
+	if r.Gaps > 0 {
+		onTime = float64(r.OnTime) / float64(r.Gaps)
+	}
+	cells := []string{
+		scenarioName(r.Config),
+		mark(r.Gaps > 0 && onTime >= 0.95, percent(r.OnTime, r.Gaps)),
+		"— (no input)",
+		"—", "—",
+		mark(r.BytesPerClient < 20000, fmt.Sprintf("%.1f KB/s", r.BytesPerClient/1000)),
+	}
+	if !r.Config.Idle {
+		cells[2] = mark(r.Acks > 0 && r.AckP99 <= tick+5*time.Millisecond, ms(r.AckP99)+" ms")
+	}
+	if s := r.Server; s != nil {
+		_, p99 := s.worstTicks()
+		cells[3] = mark(p99 < 5, fmt.Sprintf("%.2f ms", p99))
+		perSession := s.perSession(s.End.RSS - s.Before.RSS)
+		cells[4] = mark(perSession < 20<<10, kib(perSession))
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// definitions says how each figure is measured.
+const definitions = `
+How the figures are measured:
+
+- **snaps/s per client**: snaps received in the window ÷ window ÷ connected bots, against the tick rate from the welcome.
+- **on time**: share of snap arrivals that came within 1.5 tick periods (50 ms at 30 Hz) of the same bot's previous snap. A late snap and the ticks a slow session skipped both count against it; **ticks skipped** counts the ticks the snaps' tick numbers jumped over.
+- **input→ack**: from writing an input to reading the first snap whose ack covers its seq (net/client's send-time ring), so it holds the wait for the next tick (0 to 1 tick), the tick, the session's snapshot encoding and delivery, and the bot's own scheduling delay. Quantiles are bucket upper bounds, within 1.6%.
+- **bytes**: message payloads without WebSocket framing (2 to 4 bytes a frame). Bytes/snap is every server message received in the window (snaps, the 1 Hz board, deaths) ÷ snaps.
+- **server tick**: the worst arena's p50 and p99 from ` + "`/arenas`" + ` (each arena's last 1024 ticks, about the window). **ticks > 5 ms** is over every arena's ticks in the window, from the ` + "`shatter_tick_seconds`" + ` histogram, whose 5 ms bucket bound makes it exact.
+- **server RSS**: ` + "`process_resident_memory_bytes`" + ` at the window's end; per session is (RSS at the end − RSS before the ramp) ÷ open sessions. The sessions are playing, so this bounds an idle session's cost from above. Server heap is ` + "`go_memstats_heap_inuse_bytes`" + ` the same way.
+- **CPU**: ` + "`process_cpu_seconds_total`" + ` over the window ÷ the window, in cores; the load generator's is its own user and system time.
+- **pacer missed**: times the bots' shared input ticker found a sender still busy with the previous slot, each a slot of bots whose input came one period late.
+`
