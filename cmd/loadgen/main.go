@@ -10,7 +10,7 @@
 // With -scenarios 100,500,1000,2000 it instead builds and starts its own
 // server on free loopback ports for each client count in turn, and writes
 // the tables, the machine and the definitions of every figure into -out
-// (docs/LOADTEST.md by default), between markers it replaces on a rerun.
+// (docs/PERFORMANCE.md by default), between markers it replaces on a rerun.
 //
 // A progress bar shows each phase when stdout is a terminal, unless
 // -quiet. Every flag has an environment twin: -clients is
