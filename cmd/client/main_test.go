@@ -2,41 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/shatter/shatter/ecs"
-	"github.com/shatter/shatter/net/server"
+	"github.com/shatter/shatter/net/server/servertest"
 )
 
-// startServer runs a real server on loopback for the test.
-func startServer(t *testing.T) *server.Server {
-	t.Helper()
-	s, err := server.New(server.Config{
-		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WebDir: t.TempDir(),
-		Arena: ecs.DefaultConfig(), Seed: 1, MaxArenas: 1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return s
-}
-
 func TestClientPlays(t *testing.T) {
-	s := startServer(t)
+	s := servertest.Start(t, nil)
 	var out, errOut bytes.Buffer
 	sum, err := run(t.Context(), []string{"-addr", s.Addr(), "-name", "tester", "-duration", "2s", "-v", "1"}, &out, &errOut)
 	if err != nil {
@@ -61,7 +35,7 @@ func TestClientPlays(t *testing.T) {
 }
 
 func TestClientVerbosity(t *testing.T) {
-	s := startServer(t)
+	s := servertest.Start(t, nil)
 	tests := []struct {
 		v              string
 		wantUpdates    bool

@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,37 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/net/server/servertest"
+
 	"github.com/shatter/shatter/net/server"
 )
-
-// startTestServer runs a real server on loopback for the test.
-func startTestServer(t *testing.T, maxArenas int) *server.Server {
-	t.Helper()
-	s, err := server.New(server.Config{
-		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WebDir: t.TempDir(),
-		Arena: ecs.DefaultConfig(), Seed: 1, MaxArenas: maxArenas,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return s
-}
 
 // A short load against an in-process server: every bot connects, gets
 // snapshots and acks, and the server's figures are read. This keeps the
 // tool from rotting; the real measurements are -scenarios runs.
 func TestShortLoad(t *testing.T) {
-	s := startTestServer(t, 2)
+	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas = 2 })
 	res, err := runLoad(t.Context(), loadConfig{
 		URL: "ws://" + s.Addr() + "/ws", Admin: s.AdminAddr(),
 		Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
@@ -83,7 +59,7 @@ func TestShortLoad(t *testing.T) {
 
 // Idle bots connect and read, but send no input.
 func TestIdleLoad(t *testing.T) {
-	s := startTestServer(t, 1)
+	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas = 1 })
 	res, err := runLoad(t.Context(), loadConfig{
 		URL: "ws://" + s.Addr() + "/ws", Clients: 10, Idle: true, Ramp: 100, Duration: time.Second, InputRate: 20,
 		Timeout: 10 * time.Second, DialTimeout: 5 * time.Second, Name: "i", Workers: 1, Progress: &progress{},
