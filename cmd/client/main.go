@@ -257,7 +257,7 @@ func (p *printer) snap(s *wire.Snap) {
 		e := client.Entity{Kind: a.Kind, X: a.X, Y: a.Y, Mass: a.Mass, Name: a.Name}
 		p.view[a.ID] = e
 		if p.verbosity >= 1 {
-			p.out.printf("add %s", p.describe(a.ID, e))
+			p.out.printf("need to add the state of %s", p.describe(a.ID, e))
 		}
 	}
 	for _, u := range s.Upd {
@@ -268,12 +268,12 @@ func (p *printer) snap(s *wire.Snap) {
 		e.X, e.Y, e.Mass = u.X, u.Y, u.Mass
 		p.view[u.ID] = e
 		if p.verbosity >= 2 {
-			p.out.printf("update %s", p.describe(u.ID, e))
+			p.out.printf("need to update the state of %s", p.describe(u.ID, e))
 		}
 	}
 	for _, id := range s.Del {
 		if p.verbosity >= 1 {
-			p.out.printf("delete %s", p.describe(id, p.view[id]))
+			p.out.printf("need to remove the state of %s", p.describe(id, p.view[id]))
 		}
 		delete(p.view, id)
 	}
