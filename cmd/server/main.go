@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -24,13 +25,13 @@ import (
 const shutdownTimeout = 5 * time.Second
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	cfg := ecs.DefaultConfig()
 	flagenv.BindConfig(fs, &cfg)
@@ -65,7 +66,7 @@ func run(args []string) error {
 		if h.seed == 0 {
 			h.seed = 1
 		}
-		return runHeadless(ctx, cfg, h, os.Stdout)
+		return runHeadless(ctx, cfg, h, stdout)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

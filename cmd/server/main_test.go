@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestHeadlessPrintsTickStatistics(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-headless", "-zombies", "60", "-fragments", "300", "-ticks", "90"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"headless arena: 60 zombies", "ticks run: 90", "tick time: mean", "process CPU:", "per system (mean): input"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBadFlagsAreErrors(t *testing.T) {
+	for _, args := range [][]string{{"-tick-rate", "500"}, {"-log-level", "loud"}, {"-no-such-flag"}} {
+		if err := run(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("run %v: no error", args)
+		}
+	}
+}
+
+// TestSIGTERMStopsGracefully runs the server, sends the process SIGTERM
+// (which run's signal handler takes), and expects a clean stop within 5 s
+// with the replay log flushed.
+func TestSIGTERMStopsGracefully(t *testing.T) {
+	dir := t.TempDir()
+	done := make(chan error, 1)
+	go func() {
+		done <- run([]string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-record", dir, "-log-level", "error"}, &bytes.Buffer{})
+	}()
+	// Wait for the arena's replay log to appear: the server is up.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if logs, _ := filepath.Glob(filepath.Join(dir, "*.jsonl")); len(logs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run after SIGTERM: %v", err)
+		}
+	case <-time.After(6 * time.Second):
+		t.Fatal("server still running 6 s after SIGTERM")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stopping took %v", d)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	data, err := os.ReadFile(logs[0])
+	if err != nil || !strings.Contains(string(data), `"end":true`) {
+		t.Fatalf("replay log not closed after SIGTERM (err %v)", err)
+	}
+}
