@@ -28,7 +28,7 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 	cd web && npm run build
 web: web/dist/index.html
 
-## test: gofmt, vet, every Go test with the race detector, a short fuzz run,
+## test: gofmt, vet, staticcheck, every Go test with the race detector, a short fuzz run,
 ## and the browser client's tests in headless Chromium
 test: vet test-go fuzz-short test-web
 
@@ -52,9 +52,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 2m ./net/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeServer$$' -fuzztime 2m ./net/wire
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	@unformatted="$$(gofmt -l $(GOFILES))"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## bench: tick, snapshot and codec benchmarks (figures for docs/PERFORMANCE.md)
 bench:

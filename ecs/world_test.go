@@ -87,8 +87,8 @@ func TestNewWorldDeterministic(t *testing.T) {
 		_, a := ecs.NewWorld(ecs.DefaultConfig(), seed)
 		return a.StaticHash ^ a.Rand.State
 	}
-	if hash(5) != hash(5) {
-		t.Errorf("two worlds of seed 5 differ, want identical")
+	if a, b := hash(5), hash(5); a != b {
+		t.Errorf("two worlds of seed 5 differ (%x, %x), want identical", a, b)
 	}
 	if hash(5) == hash(6) {
 		t.Errorf("worlds of seeds 5 and 6 are identical, want different")

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -90,7 +91,7 @@ func (c *testClient) next(timeout time.Duration) (*wire.ServerMessage, error) {
 	var f ws.Frame
 	for {
 		var err error
-		if f, err = ws.ReadFrame(c.rw); err != nil {
+		if f, err = readFrame(c.rw); err != nil {
 			return nil, err
 		}
 		if f.Header.Masked || !f.Header.Fin {
@@ -176,4 +177,20 @@ func (c *testClient) expectClose(timeout time.Duration) (ws.StatusCode, []wire.E
 			codes = append(codes, m.Error.Code)
 		}
 	}
+}
+
+// readFrame reads one server frame, refusing one over 1 MiB.
+func readFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > 1<<20 {
+		return ws.Frame{}, fmt.Errorf("server frame of %d bytes", h.Length)
+	}
+	payload := make([]byte, h.Length)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return ws.Frame{}, err
+	}
+	return ws.Frame{Header: h, Payload: payload}, nil
 }

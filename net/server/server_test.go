@@ -144,14 +144,12 @@ func TestBadMessagesCloseOnTheThird(t *testing.T) {
 		[]byte{0x92, 0x01, 0x02}, // an array, not a map
 		c.enc.AppendInput(nil, &wire.Input{Seq: 0, Angle: 1}), // seq not increasing
 	}
-	var codes []wire.ErrorCode
 	for i, g := range garbage[:2] {
 		c.send(g)
 		m := c.expect(wire.TypeError, 2*time.Second)
 		if m.Error.Code != wire.CodeBadMessage {
 			t.Fatalf("bad message %d answered with %q", i+1, m.Error.Code)
 		}
-		codes = append(codes, m.Error.Code)
 	}
 	c.send(garbage[2])
 	code, errs := c.expectClose(2 * time.Second)

@@ -67,8 +67,12 @@ func readUntil(t *testing.T, c net.Conn, want wire.Type) (got bool, closeCode ws
 	var msg wire.ServerMessage
 	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	for {
-		f, err := ws.ReadFrame(c)
-		if err != nil {
+		h, err := ws.ReadHeader(c)
+		if err != nil || h.Length > 1<<20 {
+			t.Fatalf("reading for %v: %v (frame of %d bytes)", want, err, h.Length)
+		}
+		f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+		if _, err := io.ReadFull(c, f.Payload); err != nil {
 			t.Fatalf("reading for %v: %v", want, err)
 		}
 		switch f.Header.OpCode {
