@@ -42,6 +42,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&sc.MaxArenas, "max-arenas", 8, "most arenas this process runs")
 	fs.DurationVar(&sc.Grace, "resume-grace", 10*time.Second, "how long a dropped player waits for its resume token")
 	fs.IntVar(&sc.MaxConns, "max-conns", 10000, "most open WebSocket connections; more are refused with HTTP 503")
+	fs.IntVar(&sc.MaxConnsPerIP, "max-conns-per-ip", 0, "most open WebSocket connections from one address (0: no limit; keep 0 behind a reverse proxy)")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	var h headlessOptions

@@ -45,8 +45,12 @@ type Config struct {
 	// MaxConns bounds open WebSocket connections (10,000 if zero); more
 	// are answered 503 before the upgrade.
 	MaxConns int
-	Session  session.Config
-	Logger   *slog.Logger
+	// MaxConnsPerIP bounds open WebSocket connections from one remote
+	// address (0: no bound), so one host cannot take every seat. Off by
+	// default: behind a reverse proxy every player shares its address.
+	MaxConnsPerIP int
+	Session       session.Config
+	Logger        *slog.Logger
 	// Clock paces the arenas; the wall clock if nil. Tests pass a
 	// sim.ManualClock to step arenas one tick at a time.
 	Clock sim.Clock
@@ -67,8 +71,9 @@ type Server struct {
 	cancelLobby       context.CancelFunc
 
 	slots    chan struct{} // one per open connection, MaxConns deep
-	mu       sync.Mutex    // guards conns, closing
+	mu       sync.Mutex    // guards conns, perIP, closing
 	conns    map[*session.Conn]struct{}
+	perIP    map[string]int // open connections by remote host
 	closing  bool
 	sessions sync.WaitGroup // one per served connection
 	serving  sync.WaitGroup // the listeners' Serve goroutines and the lobby janitor
@@ -93,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxConns = 10000
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(), conns: map[*session.Conn]struct{}{},
-		slots: make(chan struct{}, cfg.MaxConns)}
+		slots: make(chan struct{}, cfg.MaxConns), perIP: map[string]int{}}
 	s.rules = RulesOf(&cfg.Arena)
 	s.lobbyCtx, s.cancelLobby = context.WithCancel(context.Background())
 	var err error
@@ -242,18 +247,38 @@ func (s *Server) helpPage(w http.ResponseWriter, r *http.Request) {
 // (its 4 KiB buffers among it) is freed instead of living as long as the
 // game.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if s.cfg.MaxConnsPerIP > 0 && s.perIP[host] >= s.cfg.MaxConnsPerIP {
+		s.mu.Unlock()
+		s.metrics.Closes.WithLabelValues("max_conns_per_ip").Inc()
+		http.Error(w, "too many connections from your address", http.StatusServiceUnavailable)
+		return
+	}
+	s.perIP[host]++
 	s.sessions.Add(1)
 	s.mu.Unlock()
+	// release gives back what this connection holds of the limits.
+	release := func() {
+		s.mu.Lock()
+		if s.perIP[host]--; s.perIP[host] == 0 {
+			delete(s.perIP, host)
+		}
+		s.mu.Unlock()
+		s.sessions.Done()
+	}
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		s.sessions.Done()
+		release()
 		s.metrics.Closes.WithLabelValues("max_conns").Inc()
 		http.Error(w, "server at its connection limit; try again later", http.StatusServiceUnavailable)
 		return
@@ -261,7 +286,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	conn, rw, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
 		<-s.slots
-		s.sessions.Done()
+		release()
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
@@ -276,7 +301,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// Owned by the server (counted in s.sessions, which Shutdown waits
 	// for); exits when the session ends.
 	go func() {
-		defer s.sessions.Done()
+		defer release()
 		defer func() { <-s.slots }()
 		c.Serve()
 		s.mu.Lock()

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -536,5 +537,41 @@ func TestShutdownWithStalledClient(t *testing.T) {
 	}
 	if logs := replayLogs(t, dir); len(logs) != 1 || !strings.Contains(logs[0], `"end":true`) {
 		t.Fatalf("replay log not flushed: %q", logs)
+	}
+}
+
+func TestConnectionLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+	}{
+		{"per address", func(c *Config) { c.MaxConnsPerIP = 2 }},
+		{"in all", func(c *Config) { c.MaxConns = 2 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestServer(t, tt.mutate)
+			first, _ := join(t, s, "a")
+			join(t, s, "b")
+			_, _, _, err := ws.Dial(context.Background(), "ws://"+s.Addr()+"/ws")
+			var status ws.StatusError
+			if !errors.As(err, &status) || int(status) != http.StatusServiceUnavailable {
+				t.Fatalf("third connection: %v, want HTTP 503", err)
+			}
+			// A connection that ends gives its place back.
+			first.conn.Close()
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				c, _, _, err := ws.Dial(context.Background(), "ws://"+s.Addr()+"/ws")
+				if err == nil {
+					c.Close()
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no room after a connection ended: %v", err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
 	}
 }
