@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"io"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shatter/shatter/net/server"
 )
 
 func get(t *testing.T, url string) string {
@@ -25,7 +27,7 @@ func get(t *testing.T, url string) string {
 }
 
 // counterValue reads one sample of a metric from /metrics.
-func counterValue(t *testing.T, s *Server, name, labels string) float64 {
+func counterValue(t *testing.T, s *server.Server, name, labels string) float64 {
 	t.Helper()
 	prefix := name + "{" + labels + "} "
 	for _, line := range strings.Split(get(t, "http://"+s.AdminAddr()+"/metrics"), "\n") {

@@ -1,16 +1,18 @@
-package server
+package server_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shatter/shatter/net/server"
+	"github.com/shatter/shatter/net/server/servertest"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -20,33 +22,18 @@ import (
 	"github.com/shatter/shatter/net/wire"
 )
 
-func newTestServer(t *testing.T, mutate func(*Config)) *Server {
+func newTestServer(t *testing.T, mutate func(*server.Config)) *server.Server {
 	t.Helper()
-	cfg := Config{
-		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WebDir: t.TempDir(),
-		Arena: ecs.DefaultConfig(), Seed: 1, MaxArenas: 2,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
+	return servertest.Start(t, func(c *server.Config) {
+		c.MaxArenas = 2
+		if mutate != nil {
+			mutate(c)
 		}
 	})
-	return s
 }
 
 // join connects, says hello and returns the client with its welcome.
-func join(t *testing.T, s *Server, name string) (*testClient, wire.Welcome) {
+func join(t *testing.T, s *server.Server, name string) (*testClient, wire.Welcome) {
 	t.Helper()
 	c := dial(t, s.Addr())
 	c.hello(name)
@@ -103,7 +90,7 @@ func TestHandshake(t *testing.T) {
 // TestInputMovesMarble steers right, then down, and checks the marble's
 // reported position follows, with ack catching up with the inputs.
 func TestInputMovesMarble(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.Arena.Gravity = 0 })
+	s := newTestServer(t, func(c *server.Config) { c.Arena.Gravity = 0 })
 	c, _ := join(t, s, "mover")
 	c.send(c.enc.AppendSpawn(nil))
 	var you wire.UpdEntity
@@ -162,14 +149,14 @@ func TestBadMessagesCloseOnTheThird(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	tests := []struct {
 		name      string
-		mutate    func(*Config)
+		mutate    func(*server.Config)
 		act       func(c *testClient)
 		wantError wire.ErrorCode
 		wantClose ws.StatusCode
 	}{
 		{"spawn before hello", nil, func(c *testClient) { c.send(c.enc.AppendSpawn(nil)) }, wire.CodeNoHello, ws.StatusProtocolError},
 		{"garbage before hello", nil, func(c *testClient) { c.send([]byte("nope")) }, wire.CodeNoHello, ws.StatusProtocolError},
-		{"no hello in time", func(c *Config) { c.Session.HelloTimeout = 200 * time.Millisecond }, func(*testClient) {}, wire.CodeNoHello, ws.StatusProtocolError},
+		{"no hello in time", func(c *server.Config) { c.Session.HelloTimeout = 200 * time.Millisecond }, func(*testClient) {}, wire.CodeNoHello, ws.StatusProtocolError},
 		{"wrong version", nil, func(c *testClient) { c.send(c.enc.AppendHello(nil, &wire.Hello{Version: 2, Name: "x"})) }, wire.CodeVersion, ws.StatusProtocolError},
 		{"text frame before hello", nil, func(c *testClient) {
 			if err := wsutil.WriteClientText(c.conn, []byte(`{"t":"hello"}`)); err != nil {
@@ -215,7 +202,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestFullServerRefusesWith1013(t *testing.T) {
-	s := newTestServer(t, func(c *Config) {
+	s := newTestServer(t, func(c *server.Config) {
 		c.MaxArenas = 1
 		c.Arena.MaxPlayers, c.Arena.MinPopulation = 2, 2
 	})
@@ -232,7 +219,7 @@ func TestFullServerRefusesWith1013(t *testing.T) {
 // TestNewArenaStartsWhenFull fills the first arena and checks the next
 // player lands in a second one, visible in /arenas.
 func TestNewArenaStartsWhenFull(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.Arena.MaxPlayers, c.Arena.MinPopulation = 1, 1 })
+	s := newTestServer(t, func(c *server.Config) { c.Arena.MaxPlayers, c.Arena.MinPopulation = 1, 1 })
 	join(t, s, "a")
 	join(t, s, "b")
 	resp, err := http.Get("http://" + s.AdminAddr() + "/arenas")
@@ -240,7 +227,7 @@ func TestNewArenaStartsWhenFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct{ Arenas []ArenaStatus }
+	var body struct{ Arenas []server.ArenaStatus }
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +237,7 @@ func TestNewArenaStartsWhenFull(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.Session.RateLimitClose = 600 * time.Millisecond })
+	s := newTestServer(t, func(c *server.Config) { c.Session.RateLimitClose = 600 * time.Millisecond })
 	c, _ := join(t, s, "spammer")
 	// Far over 60 inputs a second, for longer than RateLimitClose.
 	done := make(chan struct{})
@@ -300,7 +287,7 @@ func TestPingPong(t *testing.T) {
 }
 
 func TestResume(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.Grace = 2 * time.Second })
+	s := newTestServer(t, func(c *server.Config) { c.Grace = 2 * time.Second })
 	c, w := join(t, s, "phoenix")
 	c.send(c.enc.AppendSpawn(nil))
 	var id uint32
@@ -332,7 +319,7 @@ func TestResume(t *testing.T) {
 }
 
 func TestResumeExpired(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.Grace = 100 * time.Millisecond })
+	s := newTestServer(t, func(c *server.Config) { c.Grace = 100 * time.Millisecond })
 	c, w := join(t, s, "late")
 	c.conn.Close()
 	time.Sleep(400 * time.Millisecond) // past the grace period
@@ -358,7 +345,7 @@ func TestResumeExpired(t *testing.T) {
 // checks that the arena kept its tick rate and another client kept getting
 // snapshots meanwhile.
 func TestSlowConsumer(t *testing.T) {
-	s := newTestServer(t, func(c *Config) {
+	s := newTestServer(t, func(c *server.Config) {
 		c.Session.WriteTimeout = 300 * time.Millisecond
 		c.Session.CloseTimeout = 3 * time.Second
 		c.Session.SendBuffer = 16 << 10
@@ -423,7 +410,7 @@ func (w *writerAdapter) Write(p []byte) (int, error) { return w.b.Write(p) }
 
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
-	s := newTestServer(t, func(c *Config) { c.RecordDir = dir })
+	s := newTestServer(t, func(c *server.Config) { c.RecordDir = dir })
 	c1, _ := join(t, s, "a")
 	c2, _ := join(t, s, "b")
 	done := make(chan error)
@@ -517,7 +504,7 @@ func TestSpawnFloodIsLimited(t *testing.T) {
 // flushed.
 func TestShutdownWithStalledClient(t *testing.T) {
 	dir := t.TempDir()
-	s := newTestServer(t, func(c *Config) {
+	s := newTestServer(t, func(c *server.Config) {
 		c.RecordDir = dir
 		c.Session.SendBuffer = 16 << 10
 		c.Arena.ViewWidth, c.Arena.ViewHeight = 3000, 3000
@@ -543,10 +530,10 @@ func TestShutdownWithStalledClient(t *testing.T) {
 func TestConnectionLimits(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*Config)
+		mutate func(*server.Config)
 	}{
-		{"per address", func(c *Config) { c.MaxConnsPerIP = 2 }},
-		{"in all", func(c *Config) { c.MaxConns = 2 }},
+		{"per address", func(c *server.Config) { c.MaxConnsPerIP = 2 }},
+		{"in all", func(c *server.Config) { c.MaxConns = 2 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
