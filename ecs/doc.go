@@ -9,10 +9,12 @@
 //
 // Outline:
 //   - config.go: Config, every rule number with its DESIGN.md default.
-//   - components.go: Position, Velocity, Mass, Steering, Body, NetID, Name, Pilot, Brain.
+//   - components.go: Body (kind and network id), Position, Velocity, Mass,
+//     Steering, Name, Pilot, Brain, and the Mover/Fragment/Obstacle tags.
 //   - rand.go: Rand, the arena's one seeded generator (its state is hashed).
 //   - terrain.go: Terrain, the seeded fractal heightmap and its slope.
 //   - grid.go: Grid (rebuilt every tick for movers) and CellIndex
 //     (updated in place for static fragments and obstacles).
-//   - world.go: Arena resources, world construction and entity factories.
+//   - world.go: the Arena resource, world construction, entity factories,
+//     commands, sessions, deaths, the leaderboard and the static change log.
 package ecs

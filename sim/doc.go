@@ -9,10 +9,11 @@
 // through their Sink, called on the arena goroutine without blocking.
 //
 // Outline:
-//   - arena.go: Arena, Options, Post, Run, Step, the system order.
+//   - arena.go: Arena, Options, Post and PostControl, Run, Step, the
+//     system order, the sinks' events.
 //   - clock.go: Clock, the injectable time source (RealClock, ManualClock).
-//   - frame.go: Frame, the per-tick snapshot bucketed by a spatial grid,
-//     and the state hash.
+//   - frame.go: Frame, the per-tick snapshot bucketed by a spatial grid.
+//   - publish.go: the frame builder and the state hash.
 //   - stats.go: per-system tick durations and percentiles.
 //   - replay.go: the replay log writer and its playback.
 package sim

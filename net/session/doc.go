@@ -16,7 +16,8 @@
 // queue that overflows closes the connection as a slow consumer (4001).
 //
 // Outline:
-//   - session.go: Conn, its reader and writer, close handling.
-//   - handle.go: what each client message does; rate limits.
+//   - session.go: Conn, its reader, close handling, the arena's sink.
+//   - writer.go: the writer: reliable messages, snapshots, framing.
+//   - handle.go: what each client message does; rate limits; Seated.
 //   - view.go: view rectangles and snapshot deltas.
 package session
