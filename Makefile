@@ -61,7 +61,7 @@ vet:
 
 ## bench: tick, snapshot and codec benchmarks (figures for docs/PERFORMANCE.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 300x ./sim
+	$(GO) test -run '^$$' -bench Tick -benchtime 1000x -count 2 ./sim
 	$(GO) test -run '^$$' -bench . ./net/session ./net/wire
 
 ## profile: fixed headless scenario, CPU profile split by system label
