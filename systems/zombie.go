@@ -62,8 +62,17 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 	boostSq := cfg.ZombieBoostRange * cfg.ZombieBoostRange
 	grid := s.arena.Movers
 	c0, r0, c1, r1 := grid.Span(pos.X, pos.Y, sight)
+	cell := grid.CellSize
 	for r := r0; r <= r1; r++ {
+		// Distance from the zombie to the row's nearest edge.
+		dy := max(float64(r)*cell-pos.Y, pos.Y-float64(r+1)*cell, 0)
 		for c := c0; c <= c1; c++ {
+			// The corner cells of the square span lie partly or wholly
+			// outside the sight circle: skip those wholly outside.
+			dx := max(float64(c)*cell-pos.X, pos.X-float64(c+1)*cell, 0)
+			if dx*dx+dy*dy >= sightSq {
+				continue
+			}
 			for _, it := range grid.Cell(c, r) {
 				if it.Entity == self || it.Entity.IsZero() {
 					continue
