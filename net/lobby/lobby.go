@@ -214,10 +214,13 @@ func (l *Lobby) roomLocked() (*running, error) {
 }
 
 // Leave is called when conn stops playing its seat. If another connection
-// has taken the seat over, nothing happens. Otherwise the seat is detached:
-// the arena stops its boost and it waits Grace for a resume, then is
-// released; with now set (shutdown, or a client that said goodbye) it is
-// released at once.
+// has taken the seat over, nothing happens. A seat with a living marble is
+// detached: the arena stops its boost and it waits Grace for a resume, then
+// is released. A seat without one (a spectator, or a player waiting to
+// respawn) has nothing in the arena to keep, and is released at once, as
+// is every seat with now set (shutdown): holding empty seats through the
+// grace period would let a client that connects and drops in a loop fill
+// every arena.
 func (l *Lobby) Leave(s *Seat, conn Conn, now bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -225,11 +228,20 @@ func (l *Lobby) Leave(s *Seat, conn Conn, now bool) {
 		return
 	}
 	s.conn = nil
-	if now || l.closed {
+	if now || l.closed || !hasMarble(s) {
 		l.releaseLocked(s)
 		return
 	}
 	l.detachLocked(s)
+}
+
+// hasMarble reports whether the seat's marble is alive in the arena's
+// latest frame.
+func hasMarble(s *Seat) bool {
+	f := s.Arena.Acquire()
+	defer f.Release()
+	p := f.Player(s.ID)
+	return p != nil && p.Alive
 }
 
 // detachLocked holds a seat without a connection for the grace period.

@@ -63,6 +63,21 @@ func TestJoinFillsArenasThenRefuses(t *testing.T) {
 	}
 }
 
+// spawn gives the seat a living marble: only those are held for a resume.
+func spawn(t *testing.T, s *Seat) {
+	t.Helper()
+	if err := s.Arena.Post(sim.Command{Command: ecs.Command{Kind: ecs.CmdSpawn, Session: s.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !hasMarble(s) {
+		if time.Now().After(deadline) {
+			t.Fatal("no marble after spawning")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestResumeWithinGraceAndAfter(t *testing.T) {
 	l := newLobby(t, 1, 10, 150*time.Millisecond)
 	first := &fakeConn{}
@@ -70,6 +85,7 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	spawn(t, seat)
 	// A second connection with the token takes the seat over while the
 	// first still plays it: the first is told it was replaced.
 	second := &fakeConn{}
@@ -127,5 +143,22 @@ func TestEmptyExtraArenaStops(t *testing.T) {
 	l.reapEmpty(now.Add(10 * time.Minute))
 	if len(l.Arenas()) != 1 {
 		t.Fatal("the first arena was stopped")
+	}
+}
+
+// TestSeatWithoutMarbleIsNotHeld: a spectator's dropped seat is released at
+// once, so connecting and dropping in a loop cannot fill the arenas.
+func TestSeatWithoutMarbleIsNotHeld(t *testing.T) {
+	l := newLobby(t, 1, 1, time.Minute)
+	for i := range 5 {
+		c := &fakeConn{}
+		seat, err := l.Join("spectator", "", c)
+		if err != nil {
+			t.Fatalf("join %d: %v", i, err)
+		}
+		l.Leave(seat, c, false)
+		if seat.Arena.Seats() != 0 {
+			t.Fatalf("join %d: %d seats held after a spectator left", i, seat.Arena.Seats())
+		}
 	}
 }

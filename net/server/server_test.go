@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -561,4 +563,74 @@ func TestConnectionLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHostileClientsDoNotHurtOthers lets several clients throw random
+// frames at the server (random opcodes, lengths, masks, fragments, payloads
+// that are almost msgpack) while one player plays: the player keeps getting
+// a snapshot every tick, no session panics, and the server still admits
+// new players afterwards.
+func TestHostileClientsDoNotHurtOthers(t *testing.T) {
+	s := newTestServer(t, nil)
+	player, _ := join(t, s, "player")
+	player.send(player.enc.AppendSpawn(nil))
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, 99))
+			var enc wire.Encoder
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				conn, _, _, err := ws.Dial(context.Background(), "ws://"+s.Addr()+"/ws")
+				if err != nil {
+					continue
+				}
+				if rng.IntN(2) == 0 { // half of them get past the hello
+					_ = wsutil.WriteClientBinary(conn, enc.AppendHello(nil, &wire.Hello{Version: 1, Name: "hostile"}))
+				}
+				for range 1 + rng.IntN(40) {
+					payload := make([]byte, rng.IntN(1500))
+					for j := range payload {
+						payload[j] = byte(rng.UintN(256))
+					}
+					if rng.IntN(3) == 0 && len(payload) > 0 {
+						payload[0] = 0x80 | byte(rng.IntN(16)) // a small map, to get further
+					}
+					f := ws.NewFrame(ws.OpCode(rng.IntN(16)), rng.IntN(4) != 0, payload)
+					f.Header.Rsv = byte(rng.IntN(8)) * byte(rng.IntN(2))
+					if rng.IntN(10) != 0 {
+						f = ws.MaskFrameInPlace(f)
+					}
+					_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+					if ws.WriteFrame(conn, f) != nil {
+						break
+					}
+				}
+				conn.Close()
+			}
+		}(uint64(i))
+	}
+	start, snaps := time.Now(), 0
+	for time.Since(start) < 2*time.Second {
+		player.expect(wire.TypeSnap, time.Second)
+		snaps++
+	}
+	close(stop)
+	wg.Wait()
+	if snaps < 50 {
+		t.Fatalf("the player got %d snaps in 2 s under attack, want about 60", snaps)
+	}
+	if n := counterValue(t, s, "shatter_session_closes_total", `reason="panic"`); n != 0 {
+		t.Fatalf("%v sessions panicked", n)
+	}
+	late, _ := join(t, s, "late")
+	late.expect(wire.TypeSnap, 2*time.Second)
 }
