@@ -98,15 +98,10 @@ func (d *Decoder) reset(frame []byte) {
 // error m.Type is unchanged, but the part of m that the frame's `t` names may
 // be partly overwritten.
 func (d *Decoder) DecodeClient(frame []byte, m *ClientMessage) error {
-	t, err := d.messageType(frame)
+	t, n, err := d.open(frame, Type.fromClient)
 	if err != nil {
 		return err
 	}
-	if !t.fromClient() {
-		return badMessage("t", ErrUnknownType)
-	}
-	d.reset(frame)
-	n, _ := d.mapLen() // messageType checked the header.
 	var seen inputFields
 	switch t {
 	case TypeHello:
@@ -116,26 +111,19 @@ func (d *Decoder) DecodeClient(frame []byte, m *ClientMessage) error {
 	case TypePing:
 		m.Ping = Ping{}
 	}
-	for range n {
-		key, err := d.key()
-		if err != nil {
-			return badMessage("", err)
+	err = d.fields(t, n, func(key []byte) error {
+		switch t {
+		case TypeHello:
+			return d.helloField(key, &m.Hello)
+		case TypeInput:
+			return d.inputField(key, &m.Input, &seen)
+		case TypePing:
+			return d.pingField(key, &m.Ping)
 		}
-		switch {
-		case string(key) == "t":
-			err = d.sameType(t)
-		case t == TypeHello:
-			err = d.helloField(key, &m.Hello)
-		case t == TypeInput:
-			err = d.inputField(key, &m.Input, &seen)
-		case t == TypePing:
-			err = d.pingField(key, &m.Ping)
-		default:
-			err = d.skip()
-		}
-		if err != nil {
-			return badMessage(string(key), err)
-		}
+		return d.skip()
+	})
+	if err != nil {
+		return err
 	}
 	if t == TypeInput && seen&seenSeq == 0 {
 		return badMessage("seq", ErrMissing)
@@ -212,15 +200,10 @@ func (d *Decoder) pingField(key []byte, p *Ping) error {
 // m is left as DecodeClient leaves it. Strings are copied: m keeps no
 // reference to frame.
 func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
-	t, err := d.messageType(frame)
+	t, n, err := d.open(frame, Type.fromServer)
 	if err != nil {
 		return err
 	}
-	if !t.fromServer() {
-		return badMessage("t", ErrUnknownType)
-	}
-	d.reset(frame)
-	n, _ := d.mapLen() // messageType checked the header.
 	switch t {
 	case TypeWelcome:
 		m.Welcome = Welcome{Terrain: m.Welcome.Terrain[:0], Rules: m.Welcome.Rules[:0]}
@@ -235,30 +218,23 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 	case TypeError:
 		m.Error = ErrorMessage{}
 	}
-	for range n {
-		key, err := d.key()
-		if err != nil {
-			return badMessage("", err)
+	err = d.fields(t, n, func(key []byte) error {
+		switch t {
+		case TypeWelcome:
+			return d.welcomeField(key, &m.Welcome)
+		case TypeSnap:
+			return d.snapField(key, &m.Snap)
+		case TypeDied:
+			return d.diedField(key, &m.Died)
+		case TypeBoard:
+			return d.boardField(key, &m.Board)
+		case TypePong:
+			return d.pongField(key, &m.Pong)
 		}
-		switch {
-		case string(key) == "t":
-			err = d.sameType(t)
-		case t == TypeWelcome:
-			err = d.welcomeField(key, &m.Welcome)
-		case t == TypeSnap:
-			err = d.snapField(key, &m.Snap)
-		case t == TypeDied:
-			err = d.diedField(key, &m.Died)
-		case t == TypeBoard:
-			err = d.boardField(key, &m.Board)
-		case t == TypePong:
-			err = d.pongField(key, &m.Pong)
-		case t == TypeError:
-			err = d.errorField(key, &m.Error)
-		}
-		if err != nil {
-			return badMessage(string(key), err)
-		}
+		return d.errorField(key, &m.Error)
+	})
+	if err != nil {
+		return err
 	}
 	if t == TypeWelcome && len(m.Welcome.Terrain) != m.Welcome.TerrainSize*m.Welcome.TerrainSize {
 		return badMessage("terrain", ErrTerrainSize)
@@ -267,6 +243,43 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 		return badMessage("", ErrTrailing)
 	}
 	m.Type = t
+	return nil
+}
+
+// open finds a frame's message type, refuses one of the other direction
+// (direction says which types are allowed), and positions the decoder on
+// the top-level map's first key, returning the number of keys.
+func (d *Decoder) open(frame []byte, direction func(Type) bool) (Type, int, error) {
+	t, err := d.messageType(frame)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !direction(t) {
+		return 0, 0, badMessage("t", ErrUnknownType)
+	}
+	d.reset(frame)
+	n, _ := d.mapLen() // messageType checked the header.
+	return t, n, nil
+}
+
+// fields reads the n keys of a top-level map of type t: a repeated `t`
+// must agree, every other key goes to field. Errors are wrapped as
+// bad_message naming the key. field must not keep the key.
+func (d *Decoder) fields(t Type, n int, field func(key []byte) error) error {
+	for range n {
+		key, err := d.key()
+		if err != nil {
+			return badMessage("", err)
+		}
+		if string(key) == "t" {
+			err = d.sameType(t)
+		} else {
+			err = field(key)
+		}
+		if err != nil {
+			return badMessage(string(key), err)
+		}
+	}
 	return nil
 }
 
