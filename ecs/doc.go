@@ -15,6 +15,14 @@
 //   - terrain.go: Terrain, the seeded fractal heightmap and its slope.
 //   - grid.go: Grid (rebuilt every tick for movers) and CellIndex
 //     (updated in place for static fragments and obstacles).
-//   - world.go: the Arena resource, world construction, entity factories,
-//     commands, sessions, deaths, the leaderboard and the static change log.
+//   - state.go: State, the resource every system shares, with who writes
+//     and who clears each of its fields, and NewWorld.
+//   - factory.go: the entity factories and Remove, which keep the indexes,
+//     the mover count and the static change log in step with the world.
+//   - command.go: Command, what a session asks of its arena (the replay
+//     log records these).
+//   - session.go: SessionState and the sorted session list.
+//   - event.go: Death and Board, what a tick leaves for the driver to
+//     report.
+//   - hash.go: EntityHash, Mix64 and the static change log's records.
 package ecs

@@ -17,7 +17,7 @@ func ExampleNewWorld() {
 	sess.Marble = a.NewMarble(1, "ann", 1500, 1500, cfg.StartMass)
 	a.NewFragment(1510, 1500, cfg.FragmentMass)
 
-	fmt.Println("same arena:", ecs.ArenaOf(w) == a)
+	fmt.Println("same arena:", ecs.StateOf(w) == a)
 	fmt.Println("movers:", a.MoverCount, "fragments:", a.Fragments.Len(), "obstacles:", a.Obstacles.Len())
 	fmt.Printf("radius %.2f, top speed %.2f (boosted %.2f)\n",
 		cfg.Radius(cfg.StartMass), cfg.MaxSpeed(cfg.StartMass, false), cfg.MaxSpeed(cfg.StartMass, true))

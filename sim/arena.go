@@ -95,7 +95,7 @@ type Arena struct {
 
 	// Owned by the goroutine that steps the arena.
 	world   *arche.World
-	state   *ecs.Arena
+	state   *ecs.State
 	systems []systems.System
 	labels  []context.Context // pprof label context per system
 	sinks   map[uint32]Sink

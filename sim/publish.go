@@ -81,7 +81,7 @@ func (b *frameBuilder) cellOfEntity(e *Entity) int32 {
 
 // applyStaticLog brings the static records up to date with the arena's
 // log of fragments and obstacles created, moved and removed, and clears it.
-func (b *frameBuilder) applyStaticLog(st *ecs.Arena) {
+func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 	for i := range st.StaticLog {
 		ch := &st.StaticLog[i]
 		e := b.entity(ch.ID, ch.Kind, ch.X, ch.Y, ch.Mass, "")
@@ -104,7 +104,7 @@ func (b *frameBuilder) applyStaticLog(st *ecs.Arena) {
 }
 
 // build fills f with the world's state after tick st.Tick and its hash.
-func (b *frameBuilder) build(st *ecs.Arena, f *Frame) *Frame {
+func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	f.Tick, f.Arena = st.Tick, b.arena
 	f.Width, f.Height = b.cfg.ArenaWidth, b.cfg.ArenaHeight
 	f.CellSize, f.Cols, f.Rows = b.cellSize, b.cols, b.rows

@@ -28,7 +28,7 @@ import (
 // population system to move elsewhere. A ball hurts one marble a tick;
 // lighter marbles roll past unharmed.
 type Collision struct {
-	arena     *ecs.Arena
+	state     *ecs.State
 	world     *arche.World
 	busters   *generic.Filter3[ecs.Body, ecs.Position, ecs.Mass]
 	hitters   *generic.Filter3[ecs.Position, ecs.Velocity, ecs.Mass]
@@ -63,7 +63,7 @@ func (s *Collision) Name() string { return "collision" }
 
 // Initialize implements System.
 func (s *Collision) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.world = w
 	s.busters = generic.NewFilter3[ecs.Body, ecs.Position, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.busters.Register(w)
@@ -83,7 +83,7 @@ func (s *Collision) Update(w *arche.World) {
 	s.busts(w)
 	s.obstacles(w)
 	for _, e := range s.busted {
-		s.arena.Remove(e)
+		s.state.Remove(e)
 	}
 	for _, sh := range s.shatter {
 		s.scatter(sh)
@@ -100,8 +100,8 @@ func (s *Collision) isBusted(e arche.Entity) bool {
 }
 
 func (s *Collision) busts(w *arche.World) {
-	cfg := &s.arena.Config
-	grid := s.arena.Movers
+	cfg := &s.state.Config
+	grid := s.state.Movers
 	s.candidates = s.candidates[:0]
 	q := s.busters.Query(w)
 	for q.Next() {
@@ -166,12 +166,12 @@ func (s *Collision) recordDeath(victim arche.Entity, mass float64, by uint32, by
 	if body.Kind == ecs.KindPlayer {
 		d.Session = s.pilots.Get(victim).Session
 	}
-	s.arena.Deaths = append(s.arena.Deaths, d)
+	s.state.Deaths = append(s.state.Deaths, d)
 }
 
 func (s *Collision) obstacles(w *arche.World) {
-	cfg := &s.arena.Config
-	ix := s.arena.Obstacles
+	cfg := &s.state.Config
+	ix := s.state.Obstacles
 	q := s.hitters.Query(w)
 	for q.Next() {
 		pos, vel, mass := q.Get()
@@ -186,7 +186,7 @@ func (s *Collision) obstacles(w *arche.World) {
 		}
 		loss := cfg.ObstacleLoss * mass.Value
 		mass.Value -= loss
-		s.arena.HitObstacles = append(s.arena.HitObstacles, ob)
+		s.state.HitObstacles = append(s.state.HitObstacles, ob)
 		dx, dy := pos.X-ox, pos.Y-oy
 		if d := math.Hypot(dx, dy); d > 0 {
 			vel.X, vel.Y = dx/d*cfg.ObstacleKnockback, dy/d*cfg.ObstacleKnockback
@@ -214,7 +214,7 @@ func (s *Collision) touchedObstacle(ix *ecs.CellIndex, x, y, touch float64) (e a
 }
 
 func (s *Collision) alreadyHit(e arche.Entity) bool {
-	for _, h := range s.arena.HitObstacles {
+	for _, h := range s.state.HitObstacles {
 		if h == e {
 			return true
 		}
@@ -226,11 +226,11 @@ func (s *Collision) alreadyHit(e arche.Entity) bool {
 // (at most MaxShatterFragments, sharing the mass exactly), at random points
 // in a ring around the shard's centre, clamped into the arena.
 func (s *Collision) scatter(sh shard) {
-	cfg := &s.arena.Config
+	cfg := &s.state.Config
 	if sh.Mass <= 0 {
 		return // nothing shattered (BustGain 1 or ObstacleLoss 0)
 	}
-	rng := s.arena.Rand
+	rng := s.state.Rand
 	n := int(sh.Mass / cfg.FragmentMass)
 	n = min(max(n, 1), cfg.MaxShatterFragments)
 	each := sh.Mass / float64(n)
@@ -239,6 +239,6 @@ func (s *Collision) scatter(sh shard) {
 		d := rng.Range(sh.Gap, max(sh.Gap, sh.Spread))
 		x := min(max(sh.X+cos*d, 0), cfg.ArenaWidth)
 		y := min(max(sh.Y+sin*d, 0), cfg.ArenaHeight)
-		s.arena.NewFragment(x, y, each)
+		s.state.NewFragment(x, y, each)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // gaining their mass. Marbles eat in query order, so when two overlap one
 // fragment the first takes it.
 type Eat struct {
-	arena  *ecs.Arena
+	state  *ecs.State
 	filter *generic.Filter2[ecs.Position, ecs.Mass]
 	masses generic.Map[ecs.Mass]
 	eaten  []arche.Entity // reused each tick
@@ -21,7 +21,7 @@ func (s *Eat) Name() string { return "eat" }
 
 // Initialize implements System.
 func (s *Eat) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.filter = generic.NewFilter2[ecs.Position, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 	s.masses = generic.NewMap[ecs.Mass](w)
@@ -29,8 +29,8 @@ func (s *Eat) Initialize(w *arche.World) {
 
 // Update implements System.
 func (s *Eat) Update(w *arche.World) {
-	cfg := &s.arena.Config
-	ix := s.arena.Fragments
+	cfg := &s.state.Config
+	ix := s.state.Fragments
 	s.eaten = s.eaten[:0]
 	q := s.filter.Query(w)
 	for q.Next() {
@@ -46,7 +46,7 @@ func (s *Eat) Update(w *arche.World) {
 					it := cell[i]
 					if dx, dy := it.X-pos.X, it.Y-pos.Y; dx*dx+dy*dy < r*r {
 						mass.Value += s.masses.Get(it.Entity).Value
-						s.arena.TakeFragment(it.Entity, it.X, it.Y)
+						s.state.TakeFragment(it.Entity, it.X, it.Y)
 						s.eaten = append(s.eaten, it.Entity)
 					}
 				}
@@ -54,6 +54,6 @@ func (s *Eat) Update(w *arche.World) {
 		}
 	}
 	for _, e := range s.eaten {
-		s.arena.Remove(e)
+		s.state.Remove(e)
 	}
 }

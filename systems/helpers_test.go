@@ -30,7 +30,7 @@ func quietConfig() ecs.Config {
 type fixture struct {
 	t       testing.TB
 	w       *arche.World
-	a       *ecs.Arena
+	a       *ecs.State
 	systems []systems.System
 
 	pos   generic.Map[ecs.Position]

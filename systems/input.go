@@ -11,7 +11,7 @@ import (
 // Input applies the tick's session commands, in arrival order: joins and
 // leaves, spawns, and heading/boost wishes.
 type Input struct {
-	arena    *ecs.Arena
+	state    *ecs.State
 	world    *arche.World
 	steering generic.Map[ecs.Steering]
 }
@@ -21,21 +21,21 @@ func (s *Input) Name() string { return "input" }
 
 // Initialize implements System.
 func (s *Input) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.world = w
 	s.steering = generic.NewMap[ecs.Steering](w)
 }
 
 // Update implements System.
 func (s *Input) Update(w *arche.World) {
-	for i := range s.arena.Commands {
-		s.apply(&s.arena.Commands[i])
+	for i := range s.state.Commands {
+		s.apply(&s.state.Commands[i])
 	}
-	s.arena.Commands = s.arena.Commands[:0]
+	s.state.Commands = s.state.Commands[:0]
 }
 
 func (s *Input) apply(c *ecs.Command) {
-	a := s.arena
+	a := s.state
 	switch c.Kind {
 	case ecs.CmdJoin:
 		// A join of a session already here is a resumed connection, which
@@ -66,7 +66,7 @@ func (s *Input) apply(c *ecs.Command) {
 // its population cap, a zombie makes room; players are never refused for
 // zombies' sake.
 func (s *Input) spawn(session uint32) {
-	a := s.arena
+	a := s.state
 	sess := a.Session(session)
 	if sess == nil || !sess.Marble.IsZero() {
 		return
@@ -92,7 +92,7 @@ func (s *Input) removeSmallestZombie() bool {
 	if victim.IsZero() {
 		return false
 	}
-	s.arena.Remove(victim)
+	s.state.Remove(victim)
 	return true
 }
 
@@ -100,7 +100,7 @@ func (s *Input) removeSmallestZombie() bool {
 // of the given mass is near, trying a few candidates and keeping the one
 // farthest from danger if none is clear. It reads the mover grid of the
 // previous rebuild, masses included.
-func SafeSpot(a *ecs.Arena, mass float64) (x, y float64) {
+func SafeSpot(a *ecs.State, mass float64) (x, y float64) {
 	const tries = 8
 	const clearance = 200
 	margin := a.Config.Radius(mass)

@@ -10,7 +10,7 @@ import (
 // second (every TickRate ticks, starting with the first tick), into the
 // arena's Board. Ties keep query order.
 type Leaderboard struct {
-	arena  *ecs.Arena
+	state  *ecs.State
 	filter *generic.Filter3[ecs.Body, ecs.Mass, ecs.Name]
 }
 
@@ -19,14 +19,14 @@ func (s *Leaderboard) Name() string { return "leaderboard" }
 
 // Initialize implements System.
 func (s *Leaderboard) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.filter = generic.NewFilter3[ecs.Body, ecs.Mass, ecs.Name]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 }
 
 // Update implements System.
 func (s *Leaderboard) Update(w *arche.World) {
-	a := s.arena
+	a := s.state
 	if a.Tick%uint64(a.Config.TickRate) != 0 {
 		return
 	}

@@ -11,7 +11,7 @@ import (
 // DecayRate per second, never below the threshold. Burnt and decayed mass
 // leaves the game.
 type Mass struct {
-	arena  *ecs.Arena
+	state  *ecs.State
 	filter *generic.Filter2[ecs.Mass, ecs.Steering]
 }
 
@@ -20,14 +20,14 @@ func (s *Mass) Name() string { return "mass" }
 
 // Initialize implements System.
 func (s *Mass) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.filter = generic.NewFilter2[ecs.Mass, ecs.Steering]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 }
 
 // Update implements System.
 func (s *Mass) Update(w *arche.World) {
-	cfg := &s.arena.Config
+	cfg := &s.state.Config
 	dt := 1 / float64(cfg.TickRate)
 	q := s.filter.Query(w)
 	for q.Next() {

@@ -16,7 +16,7 @@ import (
 // It decides whether a boost wish is granted (mass above BoostFloor) and
 // records that in Steering.Boosting for the mass system to charge.
 type Movement struct {
-	arena  *ecs.Arena
+	state  *ecs.State
 	filter *generic.Filter4[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Steering]
 }
 
@@ -25,15 +25,15 @@ func (s *Movement) Name() string { return "movement" }
 
 // Initialize implements System.
 func (s *Movement) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.filter = generic.NewFilter4[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Steering]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 }
 
 // Update implements System.
 func (s *Movement) Update(w *arche.World) {
-	cfg := &s.arena.Config
-	terrain := s.arena.Terrain
+	cfg := &s.state.Config
+	terrain := s.state.Terrain
 	dt := 1 / float64(cfg.TickRate)
 	keep := max(0, 1-cfg.Drag*dt)
 	q := s.filter.Query(w)

@@ -147,7 +147,7 @@ func TestClampToArena(t *testing.T) {
 
 // steepPoints returns up to n points, drawn from a fixed sequence, where
 // the terrain's slope is at least minSlope.
-func steepPoints(a *ecs.Arena, n int, minSlope float64) [][2]float64 {
+func steepPoints(a *ecs.State, n int, minSlope float64) [][2]float64 {
 	r := ecs.NewRand(1)
 	var out [][2]float64
 	for i := 0; i < 1000 && len(out) < n; i++ {

@@ -16,7 +16,7 @@ var zombieNames = [...]string{
 // marbles (players count too), fragments are respawned up to FragmentCount,
 // and spike balls hit this tick move to random spots.
 type Population struct {
-	arena *ecs.Arena
+	state *ecs.State
 }
 
 // Name implements System.
@@ -24,12 +24,12 @@ func (s *Population) Name() string { return "population" }
 
 // Initialize implements System.
 func (s *Population) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 }
 
 // Update implements System.
 func (s *Population) Update(w *arche.World) {
-	a := s.arena
+	a := s.state
 	cfg := &a.Config
 	for a.MoverCount < cfg.MinPopulation {
 		x, y := SafeSpot(a, cfg.StartMass)

@@ -10,7 +10,7 @@ import (
 // static fragment and obstacle indexes are not touched: the factories keep
 // them current as entities come and go.
 type Spatial struct {
-	arena  *ecs.Arena
+	state  *ecs.State
 	filter *generic.Filter2[ecs.Position, ecs.Mass]
 }
 
@@ -19,14 +19,14 @@ func (s *Spatial) Name() string { return "spatial" }
 
 // Initialize implements System.
 func (s *Spatial) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.filter = generic.NewFilter2[ecs.Position, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 }
 
 // Update implements System.
 func (s *Spatial) Update(w *arche.World) {
-	grid := s.arena.Movers
+	grid := s.state.Movers
 	grid.Reset()
 	q := s.filter.Query(w)
 	for q.Next() {

@@ -20,7 +20,7 @@ import (
 // marble's current position (movement comes after it) and, for masses, the
 // ones of that rebuild; entries of marbles removed since are blank.
 type Zombie struct {
-	arena  *ecs.Arena
+	state  *ecs.State
 	world  *arche.World
 	filter *generic.Filter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]
 }
@@ -30,7 +30,7 @@ func (s *Zombie) Name() string { return "zombie" }
 
 // Initialize implements System.
 func (s *Zombie) Initialize(w *arche.World) {
-	s.arena = ecs.ArenaOf(w)
+	s.state = ecs.StateOf(w)
 	s.world = w
 	s.filter = generic.NewFilter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]()
 	s.filter.Register(w)
@@ -38,12 +38,12 @@ func (s *Zombie) Initialize(w *arche.World) {
 
 // Update implements System.
 func (s *Zombie) Update(w *arche.World) {
-	cfg := &s.arena.Config
+	cfg := &s.state.Config
 	think := uint64(cfg.ZombieThinkTicks)
 	q := s.filter.Query(w)
 	for q.Next() {
 		pos, mass, st, brain := q.Get()
-		if (s.arena.Tick+uint64(brain.Phase))%think != 0 {
+		if (s.state.Tick+uint64(brain.Phase))%think != 0 {
 			continue
 		}
 		s.plan(q.Entity(), pos, mass.Value, st, brain)
@@ -52,7 +52,7 @@ func (s *Zombie) Update(w *arche.World) {
 
 // plan sets one zombie's heading and boost.
 func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ecs.Steering, brain *ecs.Brain) {
-	cfg := &s.arena.Config
+	cfg := &s.state.Config
 	canBoost := mass > cfg.BoostFloor
 	threatX, threatY, threatD := 0.0, 0.0, math.Inf(1)
 	preyX, preyY, preyD := 0.0, 0.0, math.Inf(1)
@@ -60,7 +60,7 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 	// Distances are compared squared.
 	sightSq, fleeSq, chaseSq := sight*sight, cfg.ZombieFleeRange*cfg.ZombieFleeRange, cfg.ZombieChaseRange*cfg.ZombieChaseRange
 	boostSq := cfg.ZombieBoostRange * cfg.ZombieBoostRange
-	grid := s.arena.Movers
+	grid := s.state.Movers
 	c0, r0, c1, r1 := grid.Span(pos.X, pos.Y, sight)
 	cell := grid.CellSize
 	for r := r0; r <= r1; r++ {
@@ -116,8 +116,8 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 // cells around a point, stopping at the first ring that can hold nothing
 // nearer than what was found, or at ZombieSearchRange.
 func (s *Zombie) nearestFragment(x, y float64) (food arche.Entity, fx, fy float64) {
-	ix := s.arena.Fragments
-	best := s.arena.Config.ZombieSearchRange
+	ix := s.state.Fragments
+	best := s.state.Config.ZombieSearchRange
 	bestSq := best * best
 	cx := min(max(int(x/ix.CellSize), 0), ix.Cols-1)
 	cy := min(max(int(y/ix.CellSize), 0), ix.Rows-1)
@@ -150,11 +150,11 @@ func (s *Zombie) nearestFragment(x, y float64) (food arche.Entity, fx, fy float6
 // wander keeps the heading, with a small random turn, and turns back toward
 // the middle near the arena's edges.
 func (s *Zombie) wander(pos *ecs.Position, st *ecs.Steering) {
-	cfg := &s.arena.Config
+	cfg := &s.state.Config
 	const edge = 150
 	if pos.X < edge || pos.Y < edge || pos.X > cfg.ArenaWidth-edge || pos.Y > cfg.ArenaHeight-edge {
 		st.Angle = math.Atan2(cfg.ArenaHeight/2-pos.Y, cfg.ArenaWidth/2-pos.X)
 		return
 	}
-	st.Angle += s.arena.Rand.Range(-0.5, 0.5)
+	st.Angle += s.state.Rand.Range(-0.5, 0.5)
 }

@@ -53,8 +53,8 @@ func TestNewWorldPanicsOnBadConfig(t *testing.T) {
 func TestNewWorldObstacles(t *testing.T) {
 	cfg := ecs.DefaultConfig()
 	w, a := ecs.NewWorld(cfg, 3)
-	if ecs.ArenaOf(w) != a {
-		t.Fatalf("ArenaOf(w) is not the arena NewWorld returned")
+	if ecs.StateOf(w) != a {
+		t.Fatalf("StateOf(w) is not the arena NewWorld returned")
 	}
 	if got := a.Obstacles.Len(); got != 30 {
 		t.Errorf("%d obstacles indexed, want 30", got)

@@ -1,0 +1,24 @@
+package ecs
+
+// Death records a marble busted or otherwise removed during a tick, for the
+// session that owned it (Session is 0 for zombies).
+type Death struct {
+	Session uint32
+	Victim  uint32  // network id of the dead marble
+	By      uint32  // network id of the buster, 0 for an obstacle or other cause
+	ByName  string  // the buster's name, may be empty
+	Mass    float64 // the victim's final mass
+}
+
+// BoardEntry is one row of the leaderboard.
+type BoardEntry struct {
+	ID   uint32
+	Name string
+	Mass float64
+}
+
+// Board is the leaderboard, recomputed once a second.
+type Board struct {
+	Top   []BoardEntry // biggest first
+	Count int          // players+zombies in the arena
+}
