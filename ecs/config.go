@@ -127,10 +127,9 @@ func (c *Config) Validate() error {
 	finitePos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
 	// NaN passes every comparison below, and flags parse "NaN" and "Inf":
 	// refuse non-finite numbers in any field first.
-	v := reflect.ValueOf(c).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		if f := v.Field(i); f.Kind() == reflect.Float64 && (math.IsNaN(f.Float()) || math.IsInf(f.Float(), 0)) {
-			return bad(v.Type().Field(i).Tag.Get("rule"), f.Float(), "a finite number")
+	for _, r := range c.Rules() {
+		if r.Float != nil && (math.IsNaN(*r.Float) || math.IsInf(*r.Float, 0)) {
+			return bad(r.Name, *r.Float, "a finite number")
 		}
 	}
 	switch {
@@ -177,6 +176,48 @@ func (c *Config) Validate() error {
 		return bad("grid_cell", c.GridCell, "positive")
 	}
 	return nil
+}
+
+// Rule is one rule of a Config: its name, which is the field's `rule` tag,
+// and a pointer to the field. Exactly one of Int and Float is set.
+type Rule struct {
+	Name  string
+	Int   *int
+	Float *float64
+}
+
+// Value returns the rule's value as a number.
+func (r Rule) Value() float64 {
+	if r.Int != nil {
+		return float64(*r.Int)
+	}
+	return *r.Float
+}
+
+// Rules lists c's rules in field order, pointing into c. It is the one walk
+// over the `rule` tags: validation, the command-line flags and the
+// welcome's rules map are all made from it, so a new rule field shows up
+// in each of them. Panics if a tagged field is neither int nor float64
+// (a programmer error caught by the package's tests).
+func (c *Config) Rules() []Rule {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	rules := make([]Rule, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name := t.Field(i).Tag.Get("rule")
+		if name == "" {
+			continue
+		}
+		switch p := v.Field(i).Addr().Interface().(type) {
+		case *int:
+			rules = append(rules, Rule{Name: name, Int: p})
+		case *float64:
+			rules = append(rules, Rule{Name: name, Float: p})
+		default:
+			panic(fmt.Sprintf("ecs: config field %s has unsupported type %s", t.Field(i).Name, t.Field(i).Type))
+		}
+	}
+	return rules
 }
 
 // Radius is the radius of a marble of the given mass.

@@ -3,6 +3,7 @@ package ecs_test
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -287,3 +288,36 @@ func TestForPopulation(t *testing.T) {
 }
 
 func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
+
+func TestRulesCoverEveryFieldAndPointIntoConfig(t *testing.T) {
+	cfg := ecs.DefaultConfig()
+	rules := cfg.Rules()
+	if got, want := len(rules), reflect.TypeOf(cfg).NumField(); got != want {
+		t.Fatalf("Rules lists %d rules, Config has %d fields: every field needs a rule tag", got, want)
+	}
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if seen[r.Name] {
+			t.Errorf("rule %q listed twice", r.Name)
+		}
+		seen[r.Name] = true
+		if (r.Int == nil) == (r.Float == nil) {
+			t.Errorf("rule %q: want exactly one of Int and Float set", r.Name)
+		}
+	}
+	if rules[0].Name != "tick_rate" || rules[0].Value() != 30 {
+		t.Errorf("first rule = %s %v, want tick_rate 30 (field order)", rules[0].Name, rules[0].Value())
+	}
+	// Writing through a rule changes the config it came from.
+	for _, r := range rules {
+		switch r.Name {
+		case "tick_rate":
+			*r.Int = 60
+		case "boost_factor":
+			*r.Float = 3.5
+		}
+	}
+	if cfg.TickRate != 60 || cfg.BoostFactor != 3.5 {
+		t.Errorf("after writing through Rules: tick_rate %d boost_factor %v, want 60 and 3.5", cfg.TickRate, cfg.BoostFactor)
+	}
+}

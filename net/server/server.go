@@ -15,7 +15,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sync"
 	"time"
 
@@ -403,21 +402,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // RulesOf lists the config's rules for the welcome message, named by their
 // rule tags, in field order.
 func RulesOf(cfg *ecs.Config) []wire.Rule {
-	v := reflect.ValueOf(cfg).Elem()
-	t := v.Type()
 	var rules []wire.Rule
-	for i := 0; i < t.NumField(); i++ {
-		name := t.Field(i).Tag.Get("rule")
-		if name == "" {
-			continue
-		}
-		f := v.Field(i)
-		switch f.Kind() {
-		case reflect.Int:
-			rules = append(rules, wire.Rule{Name: name, Value: float64(f.Int())})
-		case reflect.Float64:
-			rules = append(rules, wire.Rule{Name: name, Value: f.Float()})
-		}
+	for _, r := range cfg.Rules() {
+		rules = append(rules, wire.Rule{Name: r.Name, Value: r.Value()})
 	}
 	return rules
 }

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"reflect"
 	"strings"
 
 	"github.com/shatter/shatter/ecs"
@@ -25,23 +24,13 @@ func EnvName(flagName string) string {
 // field's rule tag with dashes (arena_w is -arena-w), defaulting to the
 // field's current value and writing into it when parsed.
 func BindConfig(fs *flag.FlagSet, cfg *ecs.Config) {
-	v := reflect.ValueOf(cfg).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		rule := f.Tag.Get("rule")
-		if rule == "" {
-			continue
-		}
-		name := strings.ReplaceAll(rule, "_", "-")
-		usage := fmt.Sprintf("arena rule %s (env %s)", rule, EnvName(name))
-		switch p := v.Field(i).Addr().Interface().(type) {
-		case *int:
-			fs.IntVar(p, name, *p, usage)
-		case *float64:
-			fs.Float64Var(p, name, *p, usage)
-		default:
-			panic(fmt.Sprintf("flagenv: config field %s has unsupported type %s", f.Name, f.Type))
+	for _, r := range cfg.Rules() {
+		name := strings.ReplaceAll(r.Name, "_", "-")
+		usage := fmt.Sprintf("arena rule %s (env %s)", r.Name, EnvName(name))
+		if r.Int != nil {
+			fs.IntVar(r.Int, name, *r.Int, usage)
+		} else {
+			fs.Float64Var(r.Float, name, *r.Float, usage)
 		}
 	}
 }
