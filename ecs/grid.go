@@ -15,18 +15,25 @@ type GridItem struct {
 	Mass   float64 // mover grid only: the mass at the last rebuild
 }
 
-// gridShape maps arena positions to cells; both spatial indexes share it.
-type gridShape struct {
+// GridShape maps arena positions to the cells of a uniform grid. The mover
+// grid, the static indexes and the frames that sessions read all share it.
+type GridShape struct {
 	CellSize   float64
 	Cols, Rows int
 }
 
-func newGridShape(cell, w, h float64) gridShape {
-	return gridShape{CellSize: cell, Cols: max(1, int(math.Ceil(w/cell))), Rows: max(1, int(math.Ceil(h/cell)))}
+// NewGridShape returns the shape of a grid of square cells covering a
+// w x h arena.
+func NewGridShape(cell, w, h float64) GridShape {
+	return GridShape{CellSize: cell, Cols: max(1, int(math.Ceil(w/cell))), Rows: max(1, int(math.Ceil(h/cell)))}
 }
 
-// cellOf returns the cell index of a position, clamped to the grid.
-func (s gridShape) cellOf(x, y float64) int {
+// NumCells returns the number of cells.
+func (s GridShape) NumCells() int { return s.Cols * s.Rows }
+
+// CellOf returns the cell index (row-major) of a position, clamped to the
+// grid.
+func (s GridShape) CellOf(x, y float64) int {
 	c := min(max(int(x/s.CellSize), 0), s.Cols-1)
 	r := min(max(int(y/s.CellSize), 0), s.Rows-1)
 	return r*s.Cols + c
@@ -34,12 +41,60 @@ func (s gridShape) cellOf(x, y float64) int {
 
 // Span returns the inclusive cell columns and rows that a circle of radius r
 // around (x, y) touches, clamped to the grid.
-func (s gridShape) Span(x, y, r float64) (c0, r0, c1, r1 int) {
-	c0 = min(max(int((x-r)/s.CellSize), 0), s.Cols-1)
-	c1 = min(max(int((x+r)/s.CellSize), 0), s.Cols-1)
-	r0 = min(max(int((y-r)/s.CellSize), 0), s.Rows-1)
-	r1 = min(max(int((y+r)/s.CellSize), 0), s.Rows-1)
+func (s GridShape) Span(x, y, r float64) (c0, r0, c1, r1 int) {
+	return s.SpanRect(x-r, y-r, x+r, y+r)
+}
+
+// SpanRect returns the inclusive cell columns and rows that the rectangle
+// [x0,x1] x [y0,y1] overlaps, clamped to the grid.
+func (s GridShape) SpanRect(x0, y0, x1, y1 float64) (c0, r0, c1, r1 int) {
+	c0 = min(max(int(x0/s.CellSize), 0), s.Cols-1)
+	c1 = min(max(int(x1/s.CellSize), 0), s.Cols-1)
+	r0 = min(max(int(y0/s.CellSize), 0), s.Rows-1)
+	r1 = min(max(int(y1/s.CellSize), 0), s.Rows-1)
 	return c0, r0, c1, r1
+}
+
+// CountingSort places items into out grouped by cell, cellOf[i] being the
+// cell of items[i], and fills start (one longer than the number of cells)
+// so that cell c holds out[start[c]:start[c+1]]. Each cell first gets its
+// block fixed[c] (nil fixed: none), copied whole, then its items in the
+// order given, so the result is deterministic. out is grown if it is too
+// short and returned; nothing is allocated once it has room.
+func CountingSort[T any](items []T, cellOf []int32, fixed [][]T, start []int32, out []T) []T {
+	total := len(items)
+	start[0] = 0
+	for c := 1; c < len(start); c++ {
+		start[c] = 0
+		if fixed != nil {
+			start[c] = int32(len(fixed[c-1]))
+			total += len(fixed[c-1])
+		}
+	}
+	for _, c := range cellOf {
+		start[c+1]++
+	}
+	for c := 1; c < len(start); c++ {
+		start[c] += start[c-1]
+	}
+	if cap(out) < total {
+		out = make([]T, total, total+total/4)
+	}
+	out = out[:total]
+	for c, block := range fixed {
+		copy(out[start[c]:], block)
+	}
+	// start[c+1] minus the items of c is where c's items begin: fill each
+	// cell from its end backwards, then undo the count-down.
+	for i := len(items) - 1; i >= 0; i-- {
+		c := cellOf[i]
+		start[c+1]--
+		out[start[c+1]] = items[i]
+	}
+	for _, c := range cellOf {
+		start[c+1]++
+	}
+	return out
 }
 
 // Grid is a uniform grid rebuilt from scratch each tick by a counting sort,
@@ -49,7 +104,7 @@ func (s gridShape) Span(x, y, r float64) (c0, r0, c1, r1 int) {
 //
 // Owned by the arena goroutine.
 type Grid struct {
-	gridShape
+	GridShape
 	start   []int32 // items of cell i are Items[start[i]:start[i+1]]
 	Items   []GridItem
 	pending []GridItem
@@ -58,8 +113,8 @@ type Grid struct {
 
 // NewGrid returns an empty grid covering a w x h arena with square cells.
 func NewGrid(cell, w, h float64) *Grid {
-	s := newGridShape(cell, w, h)
-	return &Grid{gridShape: s, start: make([]int32, s.Cols*s.Rows+1)}
+	s := NewGridShape(cell, w, h)
+	return &Grid{GridShape: s, start: make([]int32, s.NumCells()+1)}
 }
 
 // Reset empties the grid before a rebuild.
@@ -73,32 +128,11 @@ func (g *Grid) Add(e arche.Entity, x, y, mass float64) {
 // Build sorts the queued entities into their cells. Within a cell they keep
 // the order they were added in, so the grid is deterministic.
 func (g *Grid) Build() {
-	for i := range g.start {
-		g.start[i] = 0
-	}
 	g.cellIdx = g.cellIdx[:0]
 	for _, it := range g.pending {
-		c := g.cellOf(it.X, it.Y)
-		g.cellIdx = append(g.cellIdx, int32(c))
-		g.start[c+1]++
+		g.cellIdx = append(g.cellIdx, int32(g.CellOf(it.X, it.Y)))
 	}
-	for i := 1; i < len(g.start); i++ {
-		g.start[i] += g.start[i-1]
-	}
-	if cap(g.Items) < len(g.pending) {
-		g.Items = make([]GridItem, len(g.pending), 2*len(g.pending))
-	}
-	g.Items = g.Items[:len(g.pending)]
-	// start[c] is used as the fill cursor of cell c, then restored.
-	for i, it := range g.pending {
-		c := g.cellIdx[i]
-		g.Items[g.start[c]] = it
-		g.start[c]++
-	}
-	for i := len(g.start) - 1; i > 0; i-- {
-		g.start[i] = g.start[i-1]
-	}
-	g.start[0] = 0
+	g.Items = CountingSort(g.pending, g.cellIdx, nil, g.start, g.Items)
 }
 
 // Forget blanks the entry of an entity removed since the last Build (its
@@ -106,7 +140,7 @@ func (g *Grid) Build() {
 // finds a dead marble in the grid and none needs to ask the world whether
 // an entry is alive. (x, y) is where the entity was indexed.
 func (g *Grid) Forget(e arche.Entity, x, y float64) {
-	i := g.cellOf(x, y)
+	i := g.CellOf(x, y)
 	items := g.Items[g.start[i]:g.start[i+1]]
 	for j := range items {
 		if items[j].Entity == e {
@@ -130,7 +164,7 @@ func (g *Grid) Cell(c, r int) []GridItem {
 //
 // Owned by the arena goroutine.
 type CellIndex struct {
-	gridShape
+	GridShape
 	cells [][]GridItem
 	count int
 }
@@ -141,11 +175,11 @@ type CellIndex struct {
 // eaten and respawned fragments does not allocate; only a cell that
 // overflows (a dense shatter) grows once, and keeps that room.
 func NewCellIndex(cell, w, h float64, expected int) *CellIndex {
-	s := newGridShape(cell, w, h)
-	n := s.Cols * s.Rows
+	s := NewGridShape(cell, w, h)
+	n := s.NumCells()
 	room := 4 + 4*expected/n
 	backing := make([]GridItem, n*room)
-	ix := &CellIndex{gridShape: s, cells: make([][]GridItem, n)}
+	ix := &CellIndex{GridShape: s, cells: make([][]GridItem, n)}
 	for i := range ix.cells {
 		ix.cells[i] = backing[i*room : i*room : (i+1)*room]
 	}
@@ -157,7 +191,7 @@ func (ix *CellIndex) Len() int { return ix.count }
 
 // Insert adds an entity at a position.
 func (ix *CellIndex) Insert(e arche.Entity, x, y float64) {
-	c := ix.cellOf(x, y)
+	c := ix.CellOf(x, y)
 	ix.cells[c] = AppendRoomy(ix.cells[c], GridItem{Entity: e, X: x, Y: y})
 	ix.count++
 }
@@ -165,7 +199,7 @@ func (ix *CellIndex) Insert(e arche.Entity, x, y float64) {
 // Remove deletes an entity that was inserted at (x, y) and reports whether
 // it was there. The last item of the cell takes its place.
 func (ix *CellIndex) Remove(e arche.Entity, x, y float64) bool {
-	c := ix.cellOf(x, y)
+	c := ix.CellOf(x, y)
 	items := ix.cells[c]
 	for i := range items {
 		if items[i].Entity == e {

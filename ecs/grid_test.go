@@ -2,6 +2,7 @@ package ecs_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	arche "github.com/mlange-42/arche/ecs"
@@ -261,5 +262,37 @@ func TestCellIndexChurnAllocs(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(200, churn); allocs != 0 {
 		t.Errorf("remove+insert: %v allocs, want 0", allocs)
+	}
+}
+
+func TestCountingSort(t *testing.T) {
+	tests := []struct {
+		name   string
+		items  []string
+		cellOf []int32
+		fixed  [][]string
+		want   [][]string // by cell
+	}{
+		{"empty", nil, nil, nil, [][]string{{}, {}, {}}},
+		{"keeps order within a cell", []string{"a", "b", "c", "d"}, []int32{2, 0, 2, 0}, nil,
+			[][]string{{"b", "d"}, {}, {"a", "c"}}},
+		{"fixed blocks first", []string{"a", "b", "c"}, []int32{1, 1, 0},
+			[][]string{{"F0"}, {"F1", "G1"}, {"F2"}},
+			[][]string{{"F0", "c"}, {"F1", "G1", "a", "b"}, {"F2"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := make([]int32, len(tt.want)+1)
+			out := ecs.CountingSort(tt.items, tt.cellOf, tt.fixed, start, []string{"stale"})
+			for c, want := range tt.want {
+				got := out[start[c]:start[c+1]]
+				if !slices.Equal(got, want) {
+					t.Errorf("cell %d = %q, want %q", c, got, want)
+				}
+			}
+			if int(start[len(start)-1]) != len(out) {
+				t.Errorf("last start %d, want len(out) %d", start[len(start)-1], len(out))
+			}
+		})
 	}
 }

@@ -41,8 +41,8 @@ type Frame struct {
 	Width  float64
 	Height float64
 
-	CellSize   float64
-	Cols, Rows int
+	// GridShape is the frame grid's: cells of frameCells simulation cells.
+	ecs.GridShape
 	// Entities of cell i (row-major) are Entities[CellStart[i]:CellStart[i+1]].
 	CellStart []int32
 	Entities  []Entity
@@ -91,8 +91,7 @@ func (f *Frame) Player(session uint32) *Player {
 // Cells returns the inclusive range of cell columns and rows that the
 // rectangle [x0,x1] x [y0,y1] (arena units) overlaps.
 func (f *Frame) Cells(x0, y0, x1, y1 float64) (c0, r0, c1, r1 int) {
-	clamp := func(v float64, n int) int { return min(max(int(v/f.CellSize), 0), n-1) }
-	return clamp(x0, f.Cols), clamp(y0, f.Rows), clamp(x1, f.Cols), clamp(y1, f.Rows)
+	return f.SpanRect(x0, y0, x1, y1)
 }
 
 // Cell returns the entities of the cell at column c, row r.

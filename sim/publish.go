@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"math"
-
 	arche "github.com/mlange-42/arche/ecs"
 	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
@@ -18,12 +16,10 @@ const frameCells = 2
 //
 // Owned by the arena goroutine.
 type frameBuilder struct {
-	arena    int
-	cfg      *ecs.Config
-	cellSize float64
-	cols     int
-	rows     int
-	movers   *generic.Filter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]
+	arena  int
+	cfg    *ecs.Config
+	shape  ecs.GridShape
+	movers *generic.Filter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]
 	// statics holds the frame records of the fragments and obstacles by
 	// cell, kept current from the arena's StaticLog: they rarely change, so
 	// a frame copies them cell by cell instead of rebuilding them.
@@ -41,12 +37,10 @@ type frameBuilder struct {
 
 func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.arena, b.cfg, b.world = arena, cfg, w
-	b.cellSize = cfg.GridCell * frameCells
-	b.cols = max(1, int(math.Ceil(cfg.ArenaWidth/b.cellSize)))
-	b.rows = max(1, int(math.Ceil(cfg.ArenaHeight/b.cellSize)))
+	b.shape = ecs.NewGridShape(cfg.GridCell*frameCells, cfg.ArenaWidth, cfg.ArenaHeight)
 	b.movers = generic.NewFilter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]().With(generic.T[ecs.Mover]())
 	b.movers.Register(w)
-	cells := b.cols * b.rows
+	cells := b.shape.NumCells()
 	room := 4 + 4*(cfg.FragmentCount+cfg.ObstacleCount)/cells
 	backing := make([]Entity, cells*room)
 	b.statics = make([][]Entity, cells)
@@ -74,9 +68,7 @@ func (b *frameBuilder) entity(id uint32, kind ecs.Kind, x, y, mass float64, name
 // float32 coordinates the frame stores, so a reader locating an entity by
 // its frame position finds the same cell.
 func (b *frameBuilder) cellOfEntity(e *Entity) int32 {
-	c := min(max(int(float64(e.X)/b.cellSize), 0), b.cols-1)
-	r := min(max(int(float64(e.Y)/b.cellSize), 0), b.rows-1)
-	return int32(r*b.cols + c)
+	return int32(b.shape.CellOf(float64(e.X), float64(e.Y)))
 }
 
 // applyStaticLog brings the static records up to date with the arena's
@@ -107,7 +99,7 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	f.Tick, f.Arena = st.Tick, b.arena
 	f.Width, f.Height = b.cfg.ArenaWidth, b.cfg.ArenaHeight
-	f.CellSize, f.Cols, f.Rows = b.cellSize, b.cols, b.rows
+	f.GridShape = b.shape
 	f.Leader, f.Movers = Entity{}, 0
 	b.scratch, b.cellOf = b.scratch[:0], b.cellOf[:0]
 	b.applyStaticLog(st)
@@ -131,43 +123,13 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	}
 	f.Hash = ecs.Mix64(hash ^ st.StaticHash)
 
-	// Counting sort into cells: each cell holds its static records, copied
-	// as a block, then its movers.
-	cells := b.cols * b.rows
-	if cap(f.CellStart) < cells+1 {
+	// Each cell holds its static records, copied as a block, then its
+	// movers.
+	if cells := b.shape.NumCells(); cap(f.CellStart) < cells+1 {
 		f.CellStart = make([]int32, cells+1)
 	}
-	f.CellStart = f.CellStart[:cells+1]
-	total := len(b.scratch)
-	for c, cell := range b.statics {
-		f.CellStart[c+1] = int32(len(cell))
-		total += len(cell)
-	}
-	f.CellStart[0] = 0
-	for _, c := range b.cellOf {
-		f.CellStart[c+1]++
-	}
-	for i := 1; i <= cells; i++ {
-		f.CellStart[i] += f.CellStart[i-1]
-	}
-	if cap(f.Entities) < total {
-		f.Entities = make([]Entity, total, total+total/4)
-	}
-	f.Entities = f.Entities[:total]
-	for c, cell := range b.statics {
-		copy(f.Entities[f.CellStart[c]:], cell)
-	}
-	// CellStart[c+1] - (movers of c) is where c's movers go; count down
-	// from the cell's end, then the starts are untouched.
-	for i := len(b.scratch) - 1; i >= 0; i-- {
-		c := b.cellOf[i]
-		f.CellStart[c+1]--
-		f.Entities[f.CellStart[c+1]] = b.scratch[i]
-	}
-	// Undo the count-down: each cell's end moved back by its mover count.
-	for _, c := range b.cellOf {
-		f.CellStart[c+1]++
-	}
+	f.CellStart = f.CellStart[:b.shape.NumCells()+1]
+	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics, f.CellStart, f.Entities)
 
 	f.Players = f.Players[:0]
 	for i := range st.Sessions {
