@@ -23,47 +23,10 @@ var ErrInboxFull = errors.New("arena inbox full")
 // ErrStopped is returned by Post after the arena's Run has returned.
 var ErrStopped = errors.New("arena stopped")
 
-// Sink receives a session's events. The arena calls it on its own
-// goroutine, so every method must return at once without blocking (queue,
-// or drop and close the session as a slow consumer).
-type Sink interface {
-	// FrameReady says a new frame is published.
-	FrameReady(tick uint64)
-	// Died says the session's marble was busted.
-	Died(DiedEvent)
-	// Board delivers the leaderboard, once a second. The event is shared by
-	// every session and must not be modified.
-	Board(*BoardEvent)
-}
-
-// DiedEvent tells a session its marble was busted.
-type DiedEvent struct {
-	Tick   uint64
-	By     uint32 // network id of the buster, 0 for none
-	ByName string
-	Mass   uint32 // final mass, rounded
-}
-
-// BoardEvent is the leaderboard as of a tick.
-type BoardEvent struct {
-	Tick  uint64
-	Top   []ecs.BoardEntry
-	Count int
-}
-
-// Command is a session's request to its arena.
-type Command struct {
-	ecs.Command
-	// Sink receives the session's events from a Join on. A Join for a
-	// session already in the arena (a resumed connection) replaces the
-	// sink; a Detach removes it.
-	Sink Sink
-}
-
 // Options configures an arena.
 type Options struct {
-	ID     int        // the arena's id, for logs, metrics and frames
-	Config ecs.Config // validated by New
+	ID     int    // the arena's id, for logs, metrics and frames
+	Config Config // validated by New
 	Seed   uint64
 	Clock  Clock // RealClock if nil
 	// InboxSize bounds the command inbox; 4096 if zero. The control inbox
@@ -82,7 +45,7 @@ type Options struct {
 // Arena is one ShatterLand arena: its world, systems and publishing.
 type Arena struct {
 	id    int
-	cfg   ecs.Config
+	cfg   Config
 	clock Clock
 	inbox chan Command
 	// control carries the lobby's join, detach and leave commands, apart
@@ -161,10 +124,14 @@ func New(opts Options) (*Arena, error) {
 func (a *Arena) ID() int { return a.id }
 
 // Config returns the arena's rules.
-func (a *Arena) Config() ecs.Config { return a.cfg }
+func (a *Arena) Config() Config { return a.cfg }
 
-// Terrain returns the arena's heightmap (immutable).
-func (a *Arena) Terrain() *ecs.Terrain { return a.state.Terrain }
+// Terrain returns the arena's heightmap: n samples per side, row-major,
+// each height*255 (PROTOCOL.md's welcome). The slice is shared and must
+// not be modified.
+func (a *Arena) Terrain() (n int, heights []byte) {
+	return a.state.Terrain.N, a.state.Terrain.Heights
+}
 
 // Tick returns the number of the last completed tick. Safe from any
 // goroutine.
@@ -272,11 +239,17 @@ func (a *Arena) Step() error {
 }
 
 // StepWith runs one tick with the given commands instead of the inbox's,
-// as replay playback does.
-func (a *Arena) StepWith(cmds []ecs.Command) error {
+// as a test or a headless driver does; same rules as Step.
+func (a *Arena) StepWith(cmds ...Command) error {
+	a.pending = append(a.pending[:0], cmds...)
+	return a.step()
+}
+
+// stepRecorded runs one tick with commands read from a replay log.
+func (a *Arena) stepRecorded(cmds []ecs.Command) error {
 	a.pending = a.pending[:0]
 	for _, c := range cmds {
-		a.pending = append(a.pending, Command{Command: c})
+		a.pending = append(a.pending, Command{cmd: c})
 	}
 	return a.step()
 }
@@ -288,13 +261,13 @@ func (a *Arena) step() error {
 	st.Commands = st.Commands[:0]
 	for i := range a.pending {
 		c := &a.pending[i]
-		switch c.Kind {
+		switch c.cmd.Kind {
 		case ecs.CmdJoin:
-			a.sinks[c.Session] = c.Sink
+			a.sinks[c.cmd.Session] = c.sink
 		case ecs.CmdLeave, ecs.CmdDetach:
-			delete(a.sinks, c.Session)
+			delete(a.sinks, c.cmd.Session)
 		}
-		st.Commands = append(st.Commands, c.Command)
+		st.Commands = append(st.Commands, c.cmd)
 	}
 	if a.record != nil {
 		// Record before the input system consumes them.
@@ -348,13 +321,13 @@ func (a *Arena) notifyEvents() {
 	st := a.state
 	for _, d := range st.Deaths {
 		if sink := a.sinks[d.Session]; sink != nil && d.Session != 0 {
-			sink.Died(DiedEvent{Tick: st.Tick, By: d.By, ByName: d.ByName, Mass: RoundMass(d.Mass)})
+			sink.Died(Died{Tick: st.Tick, By: d.By, ByName: d.ByName, Mass: RoundMass(d.Mass)})
 		}
 	}
 	st.Deaths = st.Deaths[:0]
 	if st.BoardTick == st.Tick && len(a.sinks) > 0 {
 		// One copy a second, shared by all sessions.
-		ev := &BoardEvent{Tick: st.Tick, Top: append([]ecs.BoardEntry(nil), st.Board.Top...), Count: st.Board.Count}
+		ev := newBoard(&st.Board)
 		for i := range st.Sessions {
 			if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
 				sink.Board(ev)

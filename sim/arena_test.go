@@ -50,7 +50,7 @@ func TestRunDrivenByManualClock(t *testing.T) {
 
 	sink := &chanSink{frames: make(chan uint64, 16)}
 	for _, c := range []ecs.Command{{Kind: ecs.CmdJoin, Session: 7, Name: "ann"}, {Kind: ecs.CmdSpawn, Session: 7}} {
-		if err := a.Post(Command{Command: c, Sink: sink}); err != nil {
+		if err := a.Post(Command{cmd: c, sink: sink}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,7 +71,7 @@ func TestRunDrivenByManualClock(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run returned %v", err)
 	}
-	if err := a.Post(Command{Command: ecs.Command{Kind: ecs.CmdSpawn, Session: 7}}); !errors.Is(err, ErrStopped) {
+	if err := a.Post(Spawn(7)); !errors.Is(err, ErrStopped) {
 		t.Fatalf("Post after Run returned: %v, want ErrStopped", err)
 	}
 }
@@ -79,12 +79,12 @@ func TestRunDrivenByManualClock(t *testing.T) {
 type chanSink struct{ frames chan uint64 }
 
 func (s *chanSink) FrameReady(t uint64) { s.frames <- t }
-func (s *chanSink) Died(DiedEvent)      {}
-func (s *chanSink) Board(*BoardEvent)   {}
+func (s *chanSink) Died(Died)           {}
+func (s *chanSink) Board(*Board)        {}
 
 func TestPostRefusesWhenInboxFull(t *testing.T) {
 	a := newTestArena(t, Options{InboxSize: 2})
-	cmd := Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: 1, Name: "a"}}
+	cmd := Join(1, "a", nil)
 	for i := range 2 {
 		if err := a.Post(cmd); err != nil {
 			t.Fatalf("post %d: %v", i, err)
@@ -139,7 +139,7 @@ func TestFrameIndexesEveryEntity(t *testing.T) {
 				}
 				seen[e.ID] = true
 				kinds[e.Kind]++
-				if gc, gr, _, _ := f.Cells(float64(e.X), float64(e.Y), float64(e.X), float64(e.Y)); gc != c || gr != r {
+				if gc, gr, _, _ := f.SpanRect(float64(e.X), float64(e.Y), float64(e.X), float64(e.Y)); gc != c || gr != r {
 					t.Fatalf("entity %d at (%v,%v) is in cell (%d,%d), want (%d,%d)", e.ID, e.X, e.Y, c, r, gc, gr)
 				}
 				// X and Y are float32 copies; quantizing them may round the

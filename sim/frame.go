@@ -55,6 +55,7 @@ type Frame struct {
 	// Movers counts players and zombies.
 	Movers int
 
+	cfg  *Config // the arena's rules, for View
 	refs atomic.Int32
 	pool chan *Frame
 }
@@ -86,12 +87,6 @@ func (f *Frame) Player(session uint32) *Player {
 		return &f.Players[lo]
 	}
 	return nil
-}
-
-// Cells returns the inclusive range of cell columns and rows that the
-// rectangle [x0,x1] x [y0,y1] (arena units) overlaps.
-func (f *Frame) Cells(x0, y0, x1, y1 float64) (c0, r0, c1, r1 int) {
-	return f.SpanRect(x0, y0, x1, y1)
 }
 
 // Cell returns the entities of the cell at column c, row r.

@@ -99,7 +99,7 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	f.Tick, f.Arena = st.Tick, b.arena
 	f.Width, f.Height = b.cfg.ArenaWidth, b.cfg.ArenaHeight
-	f.GridShape = b.shape
+	f.GridShape, f.cfg = b.shape, b.cfg
 	f.Leader, f.Movers = Entity{}, 0
 	b.scratch, b.cellOf = b.scratch[:0], b.cellOf[:0]
 	b.applyStaticLog(st)

@@ -228,7 +228,7 @@ func (rp *Replay) Play(onCheckpoint func(Checkpoint)) (*ReplayResult, error) {
 			cmds = rt.Commands
 			next++
 		}
-		if err := a.StepWith(cmds); err != nil {
+		if err := a.stepRecorded(cmds); err != nil {
 			return nil, err
 		}
 		res.Ticks = tick

@@ -66,7 +66,7 @@ func drivePlayers(a *Arena, f *Frame, sinks map[uint32]*countingSink) {
 			}
 			sink = sinks[c.Session]
 		}
-		if err := a.Post(Command{Command: c, Sink: sink}); err != nil {
+		if err := a.Post(Command{cmd: c, sink: sink}); err != nil {
 			panic(err)
 		}
 	}
@@ -117,7 +117,7 @@ func drivePlayers(a *Arena, f *Frame, sinks map[uint32]*countingSink) {
 func towardFood(f *Frame, me *Entity) (float64, bool) {
 	best := math.Inf(1)
 	var bx, by float32
-	c0, r0, c1, r1 := f.Cells(float64(me.X)-300, float64(me.Y)-300, float64(me.X)+300, float64(me.Y)+300)
+	c0, r0, c1, r1 := f.Span(float64(me.X), float64(me.Y), 300)
 	for r := r0; r <= r1; r++ {
 		for c := c0; c <= c1; c++ {
 			for _, e := range f.Cell(c, r) {
@@ -140,13 +140,13 @@ func towardFood(f *Frame, me *Entity) (float64, bool) {
 // countingSink counts a session's events.
 type countingSink struct {
 	frames, deaths, boards int
-	lastDeath              DiedEvent
-	lastBoard              *BoardEvent
+	lastDeath              Died
+	lastBoard              *Board
 }
 
 func (s *countingSink) FrameReady(uint64) { s.frames++ }
-func (s *countingSink) Died(d DiedEvent)  { s.deaths++; s.lastDeath = d }
-func (s *countingSink) Board(b *BoardEvent) {
+func (s *countingSink) Died(d Died)       { s.deaths++; s.lastDeath = d }
+func (s *countingSink) Board(b *Board) {
 	s.boards++
 	s.lastBoard = b
 }

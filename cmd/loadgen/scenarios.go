@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/sim"
 )
 
 // scenarioConfig describes a -scenarios run: one fresh server per client
@@ -62,7 +62,7 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 		}
 	}
 	version := sourceVersion(ctx)
-	perArena := ecs.DefaultConfig().MaxPlayers
+	perArena := sim.DefaultConfig().MaxPlayers
 	maxArenas := int(math.Ceil(float64(largest)/float64(perArena))) + arenaHeadroom
 	if sc.ProfileDir != "" {
 		if err := os.MkdirAll(sc.ProfileDir, 0o755); err != nil {
@@ -240,7 +240,7 @@ func scenarioReport(sc scenarioConfig, maxArenas int, version string, results []
 		"opens its bot sessions over real WebSocket connections at %g a second, then measures %v of play: every bot steers with net/bot "+
 		"(feeds, chases, flees, boosts, respawns) and sends %g inputs a second. The bots of an idle row connect and never spawn or send input: "+
 		"they spectate, so the server still sends them snapshots. The load generator runs on the same machine and competes with the server for its cores.\n\n",
-		ecs.DefaultConfig().TickRate, ecs.DefaultConfig().MaxPlayers, maxArenas, l.Ramp, l.Duration, l.InputRate)
+		sim.DefaultConfig().TickRate, sim.DefaultConfig().MaxPlayers, maxArenas, l.Ramp, l.Duration, l.InputRate)
 	b.WriteString(resultsHeader)
 	for _, r := range results {
 		b.WriteString(resultsRow(r))

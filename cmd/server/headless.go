@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/sim"
 )
 
@@ -28,7 +27,7 @@ type headlessOptions struct {
 // runHeadless runs one arena filled with zombies, then prints ticks run,
 // tick time mean/p50/p99/max, per-system means and the process CPU time
 // per tick.
-func runHeadless(ctx context.Context, cfg ecs.Config, o headlessOptions, out io.Writer) error {
+func runHeadless(ctx context.Context, cfg sim.Config, o headlessOptions, out io.Writer) error {
 	cfg = cfg.ForPopulation(o.zombies, o.fragments, o.obstacles)
 	var durations []time.Duration
 	var systemTotals []time.Duration

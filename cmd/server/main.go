@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/shatter/shatter/cmd/internal/flagenv"
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/server"
+	"github.com/shatter/shatter/sim"
 )
 
 // shutdownTimeout bounds a graceful stop (PROTOCOL.md: within 5 s).
@@ -33,7 +33,7 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	flagenv.BindConfig(fs, &cfg)
 	var sc server.Config
 	fs.StringVar(&sc.Addr, "addr", ":4000", "public listener: the game, /ws, /healthz")

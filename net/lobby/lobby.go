@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/sim"
 )
 
@@ -166,7 +165,7 @@ func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 			}
 			s.conn = conn
 			conn.Seated(s, true, false)
-			if err := s.Arena.PostControl(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: s.Name}, Sink: conn}); err != nil {
+			if err := s.Arena.PostControl(sim.Join(s.ID, s.Name, conn)); err != nil {
 				s.conn = nil
 				l.detachLocked(s)
 				return nil, err
@@ -182,7 +181,7 @@ func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 	l.nextSeat++
 	s := &Seat{ID: l.nextSeat, Token: newToken(), Name: name, Arena: r.arena, conn: conn}
 	conn.Seated(s, false, tokenRefused)
-	if err := r.arena.PostControl(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: name}, Sink: conn}); err != nil {
+	if err := r.arena.PostControl(sim.Join(s.ID, name, conn)); err != nil {
 		s.conn = nil // so a later Leave by conn does not release it twice
 		r.arena.Unreserve()
 		return nil, err
@@ -249,7 +248,7 @@ func (l *Lobby) detachLocked(s *Seat) {
 	s.detachGen++
 	gen := s.detachGen
 	stillDetached := func() bool { return s.conn == nil && !s.expired && s.detachGen == gen }
-	l.post(s.Arena, ecs.Command{Kind: ecs.CmdDetach, Session: s.ID}, stillDetached)
+	l.post(s.Arena, sim.Detach(s.ID), stillDetached)
 	s.expiry = time.AfterFunc(l.cfg.Grace, func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -268,7 +267,7 @@ func (l *Lobby) releaseLocked(s *Seat) {
 	}
 	s.expired = true
 	delete(l.seats, s.Token)
-	l.post(s.Arena, ecs.Command{Kind: ecs.CmdLeave, Session: s.ID}, func() bool { return true })
+	l.post(s.Arena, sim.Leave(s.ID), func() bool { return true })
 	s.Arena.Unreserve()
 	if s.Arena.Seats() == 0 {
 		for _, r := range l.arenas {
@@ -284,9 +283,9 @@ func (l *Lobby) releaseLocked(s *Seat) {
 // with the lobby's lock held, as long as wanted still says it applies (a
 // detach must not land after a resume), so that no marble outlives its
 // session. Called with mu held.
-func (l *Lobby) post(a *sim.Arena, c ecs.Command, wanted func() bool) {
-	if err := a.PostControl(sim.Command{Command: c}); errors.Is(err, sim.ErrInboxFull) {
-		l.log.Warn("arena control inbox full, retrying", "arena", a.ID(), "command", c.Kind.String(), "session", c.Session)
+func (l *Lobby) post(a *sim.Arena, c sim.Command, wanted func() bool) {
+	if err := a.PostControl(c); errors.Is(err, sim.ErrInboxFull) {
+		l.log.Warn("arena control inbox full, retrying", "arena", a.ID(), "command", c.String(), "session", c.Session())
 		time.AfterFunc(50*time.Millisecond, func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()

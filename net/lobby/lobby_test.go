@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/sim"
 )
 
@@ -23,14 +22,14 @@ func (c *fakeConn) Seated(_ *Seat, resumed, tokenRefused bool) {
 	c.resumed, c.refused = resumed, tokenRefused
 }
 
-func (c *fakeConn) FrameReady(uint64)     {}
-func (c *fakeConn) Died(sim.DiedEvent)    {}
-func (c *fakeConn) Board(*sim.BoardEvent) {}
-func (c *fakeConn) Replaced()             { c.replaced.Add(1) }
+func (c *fakeConn) FrameReady(uint64) {}
+func (c *fakeConn) Died(sim.Died)     {}
+func (c *fakeConn) Board(*sim.Board)  {}
+func (c *fakeConn) Replaced()         { c.replaced.Add(1) }
 
 func newLobby(t *testing.T, maxArenas, maxPlayers int, grace time.Duration) *Lobby {
 	t.Helper()
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	cfg.MaxPlayers, cfg.MinPopulation = maxPlayers, 0
 	l, err := New(Config{
 		MaxArenas: maxArenas, Grace: grace, EmptyArenaTTL: time.Minute,
@@ -66,7 +65,7 @@ func TestJoinFillsArenasThenRefuses(t *testing.T) {
 // spawn gives the seat a living marble: only those are held for a resume.
 func spawn(t *testing.T, s *Seat) {
 	t.Helper()
-	if err := s.Arena.Post(sim.Command{Command: ecs.Command{Kind: ecs.CmdSpawn, Session: s.ID}}); err != nil {
+	if err := s.Arena.Post(sim.Spawn(s.ID)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(2 * time.Second)

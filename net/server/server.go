@@ -21,7 +21,6 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/metrics"
 	"github.com/shatter/shatter/net/session"
@@ -34,7 +33,7 @@ type Config struct {
 	Addr      string // public listener, e.g. ":4000"
 	AdminAddr string // admin listener, e.g. "127.0.0.1:6060"; "" disables it
 	WebDir    string // the browser client's files; a help page if missing
-	Arena     ecs.Config
+	Arena     sim.Config
 	// Seed seeds arena n with Seed+n; 0 draws a random seed per arena.
 	Seed          uint64
 	MaxArenas     int
@@ -401,7 +400,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // RulesOf lists the config's rules for the welcome message, named by their
 // rule tags, in field order.
-func RulesOf(cfg *ecs.Config) []wire.Rule {
+func RulesOf(cfg *sim.Config) []wire.Rule {
 	var rules []wire.Rule
 	for _, r := range cfg.Rules() {
 		rules = append(rules, wire.Rule{Name: r.Name, Value: r.Value()})

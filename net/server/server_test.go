@@ -19,9 +19,9 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/session"
 	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
 )
 
 func newTestServer(t *testing.T, mutate func(*server.Config)) *server.Server {
@@ -46,7 +46,7 @@ func join(t *testing.T, s *server.Server, name string) (*testClient, wire.Welcom
 func TestHandshake(t *testing.T) {
 	s := newTestServer(t, nil)
 	c, w := join(t, s, "  Ann\x00ie  ")
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	if w.Version != 1 || w.Session == 0 || len(w.Token) != 32 || w.Rate != 30 || w.ArenaWidth != 3000 || w.ArenaHeight != 3000 {
 		t.Fatalf("welcome = %+v", w)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
@@ -21,7 +20,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		scale float64 // view size multiplier: 1 is DESIGN.md's view
 	}{{"default-view", 1}, {"double-view", 2}} {
 		b.Run(view.name, func(b *testing.B) {
-			cfg := ecs.DefaultConfig()
+			cfg := sim.DefaultConfig()
 			cfg.MinPopulation = cfg.MaxPlayers
 			cfg.ViewWidth *= view.scale
 			cfg.ViewHeight *= view.scale
@@ -51,7 +50,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			var enc wire.Encoder
 			buf := make([]byte, 0, 64<<10)
 			// Warm up: the first delta adds the whole view.
-			v.Delta(frames[0], 0, &cfg, &snap)
+			v.Delta(frames[0], 0, &snap)
 			buf = enc.AppendSnap(buf[:0], &snap)
 			var bytes, inView, n int
 			b.ReportAllocs()
@@ -61,9 +60,9 @@ func BenchmarkSnapshot(b *testing.B) {
 					// Wrapping around jumps back in time: start afresh,
 					// as a new connection would.
 					v.Reset()
-					v.Delta(frames[0], 0, &cfg, &snap)
+					v.Delta(frames[0], 0, &snap)
 				}
-				v.Delta(f, 0, &cfg, &snap)
+				v.Delta(f, 0, &snap)
 				buf = enc.AppendSnap(buf[:0], &snap)
 				bytes += len(buf)
 				inView += v.Len()
@@ -78,14 +77,14 @@ func BenchmarkSnapshot(b *testing.B) {
 
 // ExampleView shows a session's first snap adding its whole view.
 func ExampleView() {
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	a, _ := sim.New(sim.Options{Config: cfg, Seed: 1})
-	_ = a.StepWith([]ecs.Command{{Kind: ecs.CmdJoin, Session: 1, Name: "ann"}, {Kind: ecs.CmdSpawn, Session: 1}})
+	_ = a.StepWith(sim.Join(1, "ann", nil), sim.Spawn(1))
 	f := a.Acquire()
 	defer f.Release()
 	var snap wire.Snap
 	v := NewView()
-	v.Delta(f, 1, &cfg, &snap)
+	v.Delta(f, 1, &snap)
 	fmt.Println(snap.HasYou, len(snap.Add) == v.Len(), len(snap.Del))
 	// Output: true true 0
 }

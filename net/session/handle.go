@@ -10,7 +10,6 @@ import (
 	"github.com/gobwas/ws"
 	"golang.org/x/time/rate"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
@@ -75,7 +74,7 @@ func (h *handler) handle(data []byte) bool {
 		if !h.allow(h.spawns, "spawn") {
 			return h.rateLimitOK()
 		}
-		h.post(seat, ecs.Command{Kind: ecs.CmdSpawn, Session: seat.ID})
+		h.post(seat, sim.Spawn(seat.ID))
 	case wire.TypeInput:
 		in := &h.msg.Input
 		if !h.allow(h.inputs, "input") {
@@ -85,7 +84,7 @@ func (h *handler) handle(data []byte) bool {
 			return h.badMessage(fmt.Sprintf("input seq %d is not above the previous %d", in.Seq, h.lastSeq))
 		}
 		h.lastSeq = in.Seq
-		h.post(seat, ecs.Command{Kind: ecs.CmdInput, Session: seat.ID, Seq: in.Seq, Angle: in.Angle, Boost: in.Boost})
+		h.post(seat, sim.Input(seat.ID, in.Seq, in.Angle, in.Boost))
 	case wire.TypePing:
 		if !h.allow(h.pings, "ping") {
 			return h.rateLimitOK()
@@ -138,8 +137,8 @@ func (c *Conn) Seated(seat *lobby.Seat, resumed, tokenRefused bool) {
 
 // post sends a command to the arena. A full inbox drops it (counted): the
 // arena is overloaded, and a late input is worth less than a steady tick.
-func (h *handler) post(seat *lobby.Seat, cmd ecs.Command) {
-	switch err := seat.Arena.Post(sim.Command{Command: cmd}); {
+func (h *handler) post(seat *lobby.Seat, cmd sim.Command) {
+	switch err := seat.Arena.Post(cmd); {
 	case errors.Is(err, sim.ErrInboxFull):
 		h.c.env.Metrics.Drops.WithLabelValues("arena_inbox_full").Inc()
 	case err != nil:

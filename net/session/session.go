@@ -124,7 +124,7 @@ const (
 type outMsg struct {
 	kind outKind
 	pong wire.Pong
-	// ref is *lobby.Seat (welcome), *sim.BoardEvent, *sim.DiedEvent or
+	// ref is *lobby.Seat (welcome), *sim.Board, *sim.Died or
 	// *wire.ErrorMessage.
 	ref any
 }
@@ -291,10 +291,10 @@ func (c *Conn) FrameReady(uint64) {
 }
 
 // Died implements sim.Sink.
-func (c *Conn) Died(ev sim.DiedEvent) { c.enqueue(outMsg{kind: outDied, ref: &ev}) }
+func (c *Conn) Died(ev sim.Died) { c.enqueue(outMsg{kind: outDied, ref: &ev}) }
 
 // Board implements sim.Sink.
-func (c *Conn) Board(ev *sim.BoardEvent) { c.enqueue(outMsg{kind: outBoard, ref: ev}) }
+func (c *Conn) Board(ev *sim.Board) { c.enqueue(outMsg{kind: outBoard, ref: ev}) }
 
 // enqueue queues a reliable message without blocking; a full queue means
 // the client does not keep up, and the session ends as a slow consumer.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/metrics"
 	"github.com/shatter/shatter/net/wire"
@@ -26,7 +25,7 @@ func newEnv(t *testing.T, rules func(*sim.Arena) []wire.Rule) *Env {
 	lb, err := lobby.New(lobby.Config{
 		MaxArenas: 1, Grace: time.Second, EmptyArenaTTL: time.Minute, Logger: logger,
 		NewArena: func(id int) (*sim.Arena, error) {
-			return sim.New(sim.Options{ID: id, Config: ecs.DefaultConfig(), Seed: 1})
+			return sim.New(sim.Options{ID: id, Config: sim.DefaultConfig(), Seed: 1})
 		},
 	})
 	if err != nil {

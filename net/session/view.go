@@ -1,53 +1,9 @@
 package session
 
 import (
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
-
-// Rect is a session's view: the centre it follows and the half extents
-// around it, in arena units.
-type Rect struct {
-	X, Y, HalfW, HalfH float64
-}
-
-// ViewOf returns the rectangle a session sees in a frame (DESIGN.md
-// "Views"): around its marble, growing with its mass; around the leader
-// when it has none; around the arena's centre in an arena with no marble.
-func ViewOf(f *sim.Frame, session uint32, cfg *ecs.Config) Rect {
-	var e *sim.Entity
-	if p := f.Player(session); p != nil && p.Alive {
-		e = &p.Entity
-	} else if f.Leader.ID != 0 {
-		e = &f.Leader
-	}
-	if e == nil {
-		hw, hh := cfg.ViewHalfSize(0)
-		return Rect{X: f.Width / 2, Y: f.Height / 2, HalfW: hw, HalfH: hh}
-	}
-	hw, hh := cfg.ViewHalfSize(float64(e.Mass))
-	return Rect{X: float64(e.X), Y: float64(e.Y), HalfW: hw, HalfH: hh}
-}
-
-// reach is how far outside the view rectangle an entity's centre may lie
-// while part of it still shows.
-func reach(e *sim.Entity, cfg *ecs.Config) float64 {
-	switch e.Kind {
-	case ecs.KindObstacle:
-		return cfg.ObstacleRadius
-	case ecs.KindFragment:
-		return 0
-	}
-	return cfg.Radius(float64(e.Mass))
-}
-
-// InView reports whether any part of an entity shows in the rectangle.
-func (r Rect) InView(e *sim.Entity, cfg *ecs.Config) bool {
-	m := reach(e, cfg)
-	dx, dy := float64(e.X)-r.X, float64(e.Y)-r.Y
-	return dx >= -r.HalfW-m && dx <= r.HalfW+m && dy >= -r.HalfH-m && dy <= r.HalfH+m
-}
 
 // sentState is what a session was last sent about one entity.
 type sentState struct {
@@ -76,10 +32,11 @@ type View struct {
 func NewView() *View { return &View{index: make(map[uint32]int32)} }
 
 // Delta fills snap with the changes from what was sent to what frame f
-// shows the session, and records them as sent: entities entering the view
-// are added, those in view whose quantized position or mass changed are
-// updated, those gone from the view or the arena are deleted.
-func (v *View) Delta(f *sim.Frame, session uint32, cfg *ecs.Config, snap *wire.Snap) {
+// shows the session (sim's Frame.View), and records them as sent:
+// entities entering the view are added, those in view whose quantized
+// position or mass changed are updated, those gone from the view or the
+// arena are deleted.
+func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	v.mark++
 	snap.Tick = f.Tick
 	snap.Add, snap.Upd, snap.Del = snap.Add[:0], snap.Upd[:0], snap.Del[:0]
@@ -91,17 +48,14 @@ func (v *View) Delta(f *sim.Frame, session uint32, cfg *ecs.Config, snap *wire.S
 			snap.You = wire.UpdEntity{ID: p.Entity.ID, X: p.Entity.QX, Y: p.Entity.QY, Mass: p.Entity.Mass}
 		}
 	}
-	r := ViewOf(f, session, cfg)
-	// Cells must cover every entity whose reach touches the rectangle: the
-	// leader is the largest marble, and obstacles have their own radius.
-	margin := max(cfg.ObstacleRadius, cfg.Radius(float64(f.Leader.Mass)))
-	c0, r0, c1, r1 := f.Cells(r.X-r.HalfW-margin, r.Y-r.HalfH-margin, r.X+r.HalfW+margin, r.Y+r.HalfH+margin)
+	view := f.View(session)
+	c0, r0, c1, r1 := view.Cells()
 	for row := r0; row <= r1; row++ {
 		for col := c0; col <= c1; col++ {
 			cell := f.Cell(col, row)
 			for i := range cell {
 				e := &cell[i]
-				if !r.InView(e, cfg) {
+				if !view.Shows(e) {
 					continue
 				}
 				at, known := v.index[e.ID]

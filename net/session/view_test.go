@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
@@ -39,12 +38,12 @@ func (tb table) apply(t *testing.T, s *wire.Snap) {
 }
 
 // wantView is what the session should hold after a snap of frame f.
-func wantView(f *sim.Frame, session uint32, cfg *ecs.Config) table {
-	r := ViewOf(f, session, cfg)
+func wantView(f *sim.Frame, session uint32) table {
+	r := f.View(session)
 	want := table{}
 	for i := range f.Entities {
 		e := &f.Entities[i]
-		if r.InView(e, cfg) {
+		if r.Shows(e) {
 			want[e.ID] = wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name}
 		}
 	}
@@ -69,7 +68,7 @@ func sameTable(t *testing.T, tick uint64, got, want table) {
 // (a slow client), while it plays, after it dies (spectating the leader)
 // and after it respawns.
 func TestDeltasRebuildTheView(t *testing.T) {
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	cfg.ArenaWidth, cfg.ArenaHeight = 1500, 1500 // crowded: deaths and respawns happen
 	cfg.MinPopulation = 40
 	a, err := sim.New(sim.Options{Config: cfg, Seed: 5})
@@ -77,7 +76,7 @@ func TestDeltasRebuildTheView(t *testing.T) {
 		t.Fatal(err)
 	}
 	const me = 1
-	if err := a.StepWith([]ecs.Command{{Kind: ecs.CmdJoin, Session: me, Name: "me"}, {Kind: ecs.CmdSpawn, Session: me}}); err != nil {
+	if err := a.StepWith(sim.Join(me, "me", nil), sim.Spawn(me)); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -88,18 +87,18 @@ func TestDeltasRebuildTheView(t *testing.T) {
 	for range 400 {
 		skip := 1 + rng.IntN(4)
 		for range skip {
-			var cmds []ecs.Command
+			var cmds []sim.Command
 			if rng.IntN(10) == 0 {
-				cmds = []ecs.Command{{Kind: ecs.CmdSpawn, Session: me}}
+				cmds = []sim.Command{sim.Spawn(me)}
 			}
-			if err := a.StepWith(cmds); err != nil {
+			if err := a.StepWith(cmds...); err != nil {
 				t.Fatal(err)
 			}
 		}
 		f := a.Acquire()
-		v.Delta(f, me, &cfg, &snap)
+		v.Delta(f, me, &snap)
 		tb.apply(t, &snap)
-		sameTable(t, f.Tick, tb, wantView(f, me, &cfg))
+		sameTable(t, f.Tick, tb, wantView(f, me))
 		p := f.Player(me)
 		switch {
 		case snap.HasYou != p.Alive:
@@ -121,7 +120,7 @@ func TestDeltasRebuildTheView(t *testing.T) {
 
 // TestResetSendsTheWholeViewAgain is what a resumed connection relies on.
 func TestResetSendsTheWholeViewAgain(t *testing.T) {
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	a, err := sim.New(sim.Options{Config: cfg, Seed: 6})
 	if err != nil {
 		t.Fatal(err)
@@ -135,14 +134,14 @@ func TestResetSendsTheWholeViewAgain(t *testing.T) {
 	defer f.Release()
 	v := NewView()
 	var snap wire.Snap
-	v.Delta(f, 9, &cfg, &snap)
+	v.Delta(f, 9, &snap)
 	first := len(snap.Add)
-	v.Delta(f, 9, &cfg, &snap)
+	v.Delta(f, 9, &snap)
 	if len(snap.Add)+len(snap.Upd)+len(snap.Del) != 0 {
 		t.Fatalf("second delta of the same frame: %d adds, %d upds, %d dels; want none", len(snap.Add), len(snap.Upd), len(snap.Del))
 	}
 	v.Reset()
-	v.Delta(f, 9, &cfg, &snap)
+	v.Delta(f, 9, &snap)
 	if first == 0 || len(snap.Add) != first || v.Len() != first {
 		t.Fatalf("after Reset: %d adds, want the %d of the first delta", len(snap.Add), first)
 	}

@@ -76,8 +76,7 @@ func (c *Conn) writeSnap() bool {
 		c.env.Metrics.SnapshotsSkipped.Add(float64(f.Tick - c.lastTick - 1))
 	}
 	c.lastTick = f.Tick
-	cfg := seat.Arena.Config()
-	c.view.Delta(f, seat.ID, &cfg, &c.snap)
+	c.view.Delta(f, seat.ID, &c.snap)
 	// The snap holds names from the frame, so encode before releasing it;
 	// then release before the write, which may block.
 	b := c.enc.AppendSnap(c.buffer(), &c.snap)
@@ -95,20 +94,20 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 		seat := m.ref.(*lobby.Seat)
 		a := seat.Arena
 		cfg := a.Config()
-		t := a.Terrain()
+		n, heights := a.Terrain()
 		b = c.enc.AppendWelcome(b, &wire.Welcome{
 			Version: wire.Version, Session: seat.ID, Token: seat.Token, Tick: a.Tick(), Rate: cfg.TickRate,
 			ArenaWidth: cfg.ArenaWidth, ArenaHeight: cfg.ArenaHeight,
-			TerrainSize: t.N, Terrain: t.Heights, Rules: c.env.Rules(a),
+			TerrainSize: n, Terrain: heights, Rules: c.env.Rules(a),
 		})
 	case outDied:
-		d := m.ref.(*sim.DiedEvent)
+		d := m.ref.(*sim.Died)
 		b = c.enc.AppendDied(b, &wire.Died{Tick: d.Tick, By: d.By, Name: d.ByName, Mass: d.Mass})
 	case outBoard:
 		c.board.Top = c.board.Top[:0]
-		board := m.ref.(*sim.BoardEvent)
+		board := m.ref.(*sim.Board)
 		for _, e := range board.Top {
-			c.board.Top = append(c.board.Top, wire.BoardEntry{Name: e.Name, Mass: sim.RoundMass(e.Mass)})
+			c.board.Top = append(c.board.Top, wire.BoardEntry{Name: e.Name, Mass: e.Mass})
 		}
 		c.board.Count = board.Count
 		b = c.enc.AppendBoard(b, &c.board)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/server"
+	"github.com/shatter/shatter/sim"
 )
 
 // Start runs a server on free 127.0.0.1 ports (public and admin) with the
@@ -20,7 +20,7 @@ func Start(t testing.TB, mutate func(*server.Config)) *server.Server {
 	t.Helper()
 	cfg := server.Config{
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WebDir: t.TempDir(),
-		Arena: ecs.DefaultConfig(), Seed: 1, MaxArenas: 1,
+		Arena: sim.DefaultConfig(), Seed: 1, MaxArenas: 1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mutate != nil {

@@ -1,0 +1,69 @@
+package sim
+
+import "github.com/shatter/shatter/ecs"
+
+// View is what one session sees of a frame (DESIGN.md "Views"): a
+// rectangle around the marble it follows, growing with that marble's mass.
+// An entity shows when any part of it is inside the rectangle. This is the
+// one place that rule lives; sessions only compute what changed since they
+// last sent a view, and encode it.
+type View struct {
+	// X, Y is the centre, HalfW and HalfH the half extents, in arena units.
+	X, Y, HalfW, HalfH float64
+	// Follow is the network id of the marble the view is centred on: the
+	// session's own while it is alive, else the arena's leader (the
+	// session spectates); 0 in an arena without marbles, when the view is
+	// centred on the arena.
+	Follow uint32
+
+	cfg   *Config
+	shape ecs.GridShape
+	// margin is how far outside the rectangle the centre of an entity
+	// that shows may lie: the largest marble's radius, or a spike ball's.
+	margin float64
+}
+
+// View returns what session sees in the frame: around its marble while it
+// is alive, else around the leader, else around the arena's centre.
+func (f *Frame) View(session uint32) View {
+	var e *Entity
+	if p := f.Player(session); p != nil && p.Alive {
+		e = &p.Entity
+	} else if f.Leader.ID != 0 {
+		e = &f.Leader
+	}
+	v := View{cfg: f.cfg, shape: f.GridShape}
+	v.margin = max(f.cfg.ObstacleRadius, f.cfg.Radius(float64(f.Leader.Mass)))
+	if e == nil {
+		v.X, v.Y = f.Width/2, f.Height/2
+		v.HalfW, v.HalfH = f.cfg.ViewHalfSize(0)
+		return v
+	}
+	v.X, v.Y, v.Follow = float64(e.X), float64(e.Y), e.ID
+	v.HalfW, v.HalfH = f.cfg.ViewHalfSize(float64(e.Mass))
+	return v
+}
+
+// Cells returns the inclusive range of the frame's cell columns and rows
+// that can hold an entity the view shows (see Frame.Cell).
+func (v *View) Cells() (c0, r0, c1, r1 int) {
+	m := v.margin
+	return v.shape.SpanRect(v.X-v.HalfW-m, v.Y-v.HalfH-m, v.X+v.HalfW+m, v.Y+v.HalfH+m)
+}
+
+// Shows reports whether any part of an entity of the frame shows in the
+// view: a marble within its radius of the rectangle, a spike ball within
+// its radius, a fragment (a point) inside it.
+func (v *View) Shows(e *Entity) bool {
+	var reach float64
+	switch e.Kind {
+	case ecs.KindObstacle:
+		reach = v.cfg.ObstacleRadius
+	case ecs.KindFragment:
+		reach = 0
+	default:
+		reach = v.cfg.Radius(float64(e.Mass))
+	}
+	dx, dy := float64(e.X)-v.X, float64(e.Y)-v.Y
+	return dx >= -v.HalfW-reach && dx <= v.HalfW+reach && dy >= -v.HalfH-reach && dy <= v.HalfH+reach
+}
