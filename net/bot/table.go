@@ -4,6 +4,7 @@ import (
 	"iter"
 
 	"github.com/shatter/shatter/net/client"
+	"github.com/shatter/shatter/net/idtable"
 	"github.com/shatter/shatter/net/wire"
 )
 
@@ -22,13 +23,11 @@ type Table struct {
 	Alive bool
 	You   wire.UpdEntity
 
-	rows  []row            // the entities in view, in no particular order
-	index map[uint32]int32 // id to position in rows
+	rows idtable.Table[row] // the entities in view
 }
 
-// row is one entity of a Table: 16 bytes.
+// row is one entity of a Table: 12 bytes, 16 with its id in the table.
 type row struct {
-	id   uint32
 	mass uint32
 	x, y uint16
 	kind uint8
@@ -39,38 +38,18 @@ type row struct {
 // of one that is not) is applied as far as it makes sense; net/client
 // counts those as server bugs.
 func (t *Table) Apply(s *wire.Snap) {
-	if t.index == nil {
-		t.index = make(map[uint32]int32, len(s.Add))
-	}
 	for i := range s.Add {
 		a := &s.Add[i]
-		r := row{id: a.ID, mass: a.Mass, x: a.X, y: a.Y, kind: a.Kind}
-		if at, ok := t.index[a.ID]; ok {
-			t.rows[at] = r
-			continue
-		}
-		t.index[a.ID] = int32(len(t.rows))
-		t.rows = append(t.rows, r)
+		r, _ := t.rows.Add(a.ID)
+		*r = row{mass: a.Mass, x: a.X, y: a.Y, kind: a.Kind}
 	}
 	for _, u := range s.Upd {
-		if at, ok := t.index[u.ID]; ok {
-			r := &t.rows[at]
+		if r := t.rows.Get(u.ID); r != nil {
 			r.x, r.y, r.mass = u.X, u.Y, u.Mass
 		}
 	}
 	for _, id := range s.Del {
-		at, ok := t.index[id]
-		if !ok {
-			continue
-		}
-		// Move the last row into the gap.
-		last := len(t.rows) - 1
-		if int(at) != last {
-			t.rows[at] = t.rows[last]
-			t.index[t.rows[at].id] = at
-		}
-		t.rows = t.rows[:last]
-		delete(t.index, id)
+		t.rows.Delete(id)
 	}
 	t.Tick, t.Alive, t.You = s.Tick, s.HasYou, s.You
 	if !s.HasYou {
@@ -79,13 +58,13 @@ func (t *Table) Apply(s *wire.Snap) {
 }
 
 // Len returns the number of entities in view.
-func (t *Table) Len() int { return len(t.rows) }
+func (t *Table) Len() int { return t.rows.Len() }
 
 // All yields every entity in view, without names, in no particular order.
 func (t *Table) All() iter.Seq2[uint32, client.Entity] {
 	return func(yield func(uint32, client.Entity) bool) {
-		for _, r := range t.rows {
-			if !yield(r.id, client.Entity{Kind: r.kind, X: r.x, Y: r.y, Mass: r.mass}) {
+		for id, r := range t.rows.All() {
+			if !yield(id, client.Entity{Kind: r.kind, X: r.x, Y: r.y, Mass: r.mass}) {
 				return
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/shatter/shatter/net/idtable"
 	"github.com/shatter/shatter/net/wire"
 )
 
@@ -175,8 +176,11 @@ type Client struct {
 	lastSeq uint32
 
 	// mu guards the fields below.
-	mu       sync.Mutex
-	state    Snapshot
+	mu    sync.Mutex
+	state Snapshot // all but Entities, which is nil: the view is in entities
+	// entities is the view the snaps build; Snapshot copies it out into
+	// Snapshot.Entities.
+	entities idtable.Table[Entity]
 	sent     [ackRing]sentInput
 	measured uint32 // every seq up to this one has been looked up in sent
 	stopped  error  // why stop was called, if it was
@@ -259,7 +263,6 @@ func newClient(conn net.Conn, br *bufio.Reader, opts Options) *Client {
 		done: make(chan struct{}),
 	}
 	c.rd.OnIntermediate = c.handleControl
-	c.state.Entities = make(map[uint32]Entity)
 	return c
 }
 
@@ -452,28 +455,27 @@ func (c *Client) apply() {
 // c.mu must be held.
 func (c *Client) applySnap(s *wire.Snap) {
 	now := time.Since(c.start)
-	table := c.state.Entities
 	var contradictions uint64
-	for _, a := range s.Add {
-		if _, ok := table[a.ID]; ok {
+	for i := range s.Add {
+		a := &s.Add[i]
+		e, added := c.entities.Add(a.ID)
+		if !added {
 			contradictions++
 		}
-		table[a.ID] = Entity{Kind: a.Kind, X: a.X, Y: a.Y, Mass: a.Mass, Name: a.Name}
+		*e = Entity{Kind: a.Kind, X: a.X, Y: a.Y, Mass: a.Mass, Name: a.Name}
 	}
 	for _, u := range s.Upd {
-		e, ok := table[u.ID]
-		if !ok {
+		e := c.entities.Get(u.ID)
+		if e == nil {
 			contradictions++
 			continue
 		}
 		e.X, e.Y, e.Mass = u.X, u.Y, u.Mass
-		table[u.ID] = e
 	}
 	for _, id := range s.Del {
-		if _, ok := table[id]; !ok {
+		if !c.entities.Delete(id) {
 			contradictions++
 		}
-		delete(table, id)
 	}
 	c.counters.deltaErrors.Add(contradictions)
 
@@ -580,8 +582,8 @@ func (c *Client) Snapshot(dst *Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	*dst = c.state
-	for id, e := range c.state.Entities {
-		entities[id] = e
+	for id, e := range c.entities.All() {
+		entities[id] = *e
 	}
 	dst.Entities = entities
 	dst.Board.Top = append(top[:0], c.state.Board.Top...)

@@ -487,3 +487,74 @@ func TestHandshakeTimeout(t *testing.T) {
 		t.Errorf("Dial took %v with a 200ms handshake timeout", elapsed)
 	}
 }
+
+// TestApplySnap applies snaps in order to one client's table, without a
+// connection, and checks the table Snapshot copies out and the count of
+// entries that contradict it after each.
+func TestApplySnap(t *testing.T) {
+	var c Client
+	steps := []struct {
+		name       string
+		snap       wire.Snap
+		want       map[uint32]Entity
+		wantErrors uint64 // DeltaErrors so far
+	}{
+		{
+			name: "adds",
+			snap: wire.Snap{Tick: 1, Add: []wire.AddEntity{
+				{ID: 1, Kind: wire.KindPlayer, X: 10, Y: 11, Mass: 20, Name: "me"},
+				{ID: 2, Kind: wire.KindFragment, X: 20, Y: 21, Mass: 1},
+				{ID: 3, Kind: wire.KindZombie, X: 30, Y: 31, Mass: 40, Name: "z"},
+			}},
+			want: map[uint32]Entity{
+				1: {Kind: wire.KindPlayer, X: 10, Y: 11, Mass: 20, Name: "me"},
+				2: {Kind: wire.KindFragment, X: 20, Y: 21, Mass: 1},
+				3: {Kind: wire.KindZombie, X: 30, Y: 31, Mass: 40, Name: "z"},
+			},
+		},
+		{
+			// Deleting the first entity moves the last into its place; the
+			// update of the moved one must still find it, name kept.
+			name: "upd after del",
+			snap: wire.Snap{Tick: 2, Del: []uint32{1}, Upd: []wire.UpdEntity{{ID: 3, X: 32, Y: 33, Mass: 41}}},
+			want: map[uint32]Entity{
+				2: {Kind: wire.KindFragment, X: 20, Y: 21, Mass: 1},
+				3: {Kind: wire.KindZombie, X: 32, Y: 33, Mass: 41, Name: "z"},
+			},
+		},
+		{
+			name: "contradictions",
+			snap: wire.Snap{Tick: 3,
+				Add: []wire.AddEntity{{ID: 2, Kind: wire.KindObstacle, X: 5, Y: 6}}, // already held: replaces it
+				Upd: []wire.UpdEntity{{ID: 9, X: 1, Y: 1, Mass: 1}},                 // never added: skipped
+				Del: []uint32{1, 99},                                                // not held: nothing to do
+			},
+			want: map[uint32]Entity{
+				2: {Kind: wire.KindObstacle, X: 5, Y: 6},
+				3: {Kind: wire.KindZombie, X: 32, Y: 33, Mass: 41, Name: "z"},
+			},
+			wantErrors: 4,
+		},
+		{
+			name: "delete all, add again",
+			snap: wire.Snap{Tick: 4, Del: []uint32{2, 3}, Add: []wire.AddEntity{{ID: 1, Kind: wire.KindPlayer, Mass: 9, Name: "back"}}},
+			want: map[uint32]Entity{
+				1: {Kind: wire.KindPlayer, Mass: 9, Name: "back"},
+			},
+			wantErrors: 4,
+		},
+	}
+	for _, st := range steps {
+		c.mu.Lock()
+		c.applySnap(&st.snap)
+		c.mu.Unlock()
+		var got Snapshot
+		c.Snapshot(&got)
+		if !reflect.DeepEqual(got.Entities, st.want) || got.Tick != st.snap.Tick {
+			t.Fatalf("%s: Snapshot entities %v at tick %d, want %v at tick %d", st.name, got.Entities, got.Tick, st.want, st.snap.Tick)
+		}
+		if got := c.Stats().DeltaErrors; got != st.wantErrors {
+			t.Fatalf("%s: DeltaErrors = %d, want %d", st.name, got, st.wantErrors)
+		}
+	}
+}

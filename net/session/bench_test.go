@@ -59,13 +59,13 @@ func BenchmarkSnapshot(b *testing.B) {
 				if n%(len(frames)-1) == 0 && n > 0 {
 					// Wrapping around jumps back in time: start afresh,
 					// as a new connection would.
-					v.Reset()
+					v.sent.Clear()
 					v.Delta(frames[0], 0, &snap)
 				}
 				v.Delta(f, 0, &snap)
 				buf = enc.AppendSnap(buf[:0], &snap)
 				bytes += len(buf)
-				inView += v.Len()
+				inView += v.sent.Len()
 				n++
 			}
 			b.ReportMetric(float64(bytes)/float64(n), "bytes/snap")
@@ -85,6 +85,12 @@ func ExampleView() {
 	var snap wire.Snap
 	v := NewView()
 	v.Delta(f, 1, &snap)
-	fmt.Println(snap.HasYou, len(snap.Add) == v.Len(), len(snap.Del))
+	r, inView := f.View(1), 0
+	for i := range f.Entities {
+		if r.Shows(&f.Entities[i]) {
+			inView++
+		}
+	}
+	fmt.Println(snap.HasYou, len(snap.Add) == inView, len(snap.Del))
 	// Output: true true 0
 }

@@ -1,13 +1,14 @@
 package session
 
 import (
+	"github.com/shatter/shatter/net/idtable"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
 
-// sentState is what a session was last sent about one entity.
+// sentState is what a session was last sent about one entity; its id is
+// the key it is held under.
 type sentState struct {
-	id     uint32
 	qx, qy uint16
 	mass   uint32
 	// mark is the generation of the last delta that saw the entity in
@@ -16,20 +17,19 @@ type sentState struct {
 }
 
 // View computes a session's snapshots as deltas against what it was sent.
-// What was sent lives in a dense slice, with a map from id to slice index:
-// each entity in view costs one map lookup a tick, and finding the ones
-// that left is a walk over the slice. Both keep their storage across
-// ticks, so steady-state deltas allocate nothing.
+// What was sent lives in an idtable.Table: each entity in view costs one
+// map lookup a tick, and finding the ones that left is a walk over its
+// dense slice. Both keep their storage across ticks, so steady-state
+// deltas allocate nothing.
 //
 // Owned by the session's writer goroutine.
 type View struct {
-	index map[uint32]int32
-	sent  []sentState
-	mark  uint32
+	sent idtable.Table[sentState]
+	mark uint32
 }
 
 // NewView returns a view that has sent nothing.
-func NewView() *View { return &View{index: make(map[uint32]int32)} }
+func NewView() *View { return &View{} }
 
 // Delta fills snap with the changes from what was sent to what frame f
 // shows the session (sim's Frame.View), and records them as sent:
@@ -58,14 +58,12 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 				if !view.Shows(e) {
 					continue
 				}
-				at, known := v.index[e.ID]
-				if !known {
+				s, added := v.sent.Add(e.ID)
+				if added {
 					snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name})
-					v.index[e.ID] = int32(len(v.sent))
-					v.sent = append(v.sent, sentState{id: e.ID, qx: e.QX, qy: e.QY, mass: e.Mass, mark: v.mark})
+					*s = sentState{qx: e.QX, qy: e.QY, mass: e.Mass, mark: v.mark}
 					continue
 				}
-				s := &v.sent[at]
 				if s.qx != e.QX || s.qy != e.QY || s.mass != e.Mass {
 					snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
 					s.qx, s.qy, s.mass = e.QX, e.QY, e.Mass
@@ -74,31 +72,15 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 			}
 		}
 	}
-	// Whatever was not seen this time left the view: delete it, moving the
-	// last entry into its slot.
-	for i := 0; i < len(v.sent); {
-		s := &v.sent[i]
+	// Whatever was not seen this time left the view: delete it. DeleteAt
+	// moves the last entry into slot i, which is why i then stays.
+	for i := 0; i < v.sent.Len(); {
+		id, s := v.sent.At(i)
 		if s.mark == v.mark {
 			i++
 			continue
 		}
-		snap.Del = append(snap.Del, s.id)
-		delete(v.index, s.id)
-		last := len(v.sent) - 1
-		if i != last {
-			v.sent[i] = v.sent[last]
-			v.index[v.sent[i].id] = int32(i)
-		}
-		v.sent = v.sent[:last]
+		snap.Del = append(snap.Del, id)
+		v.sent.DeleteAt(i)
 	}
 }
-
-// Reset forgets everything sent, so the next delta adds the whole view (a
-// resumed session on a new connection).
-func (v *View) Reset() {
-	clear(v.index)
-	v.sent = v.sent[:0]
-}
-
-// Len returns the number of entities the client holds.
-func (v *View) Len() int { return len(v.sent) }

@@ -118,8 +118,10 @@ func TestDeltasRebuildTheView(t *testing.T) {
 	}
 }
 
-// TestResetSendsTheWholeViewAgain is what a resumed connection relies on.
-func TestResetSendsTheWholeViewAgain(t *testing.T) {
+// TestClearedViewSendsTheWholeViewAgain is what a resumed connection
+// relies on: a view that holds nothing, whether new or cleared of what it
+// sent, adds the whole view again.
+func TestClearedViewSendsTheWholeViewAgain(t *testing.T) {
 	cfg := sim.DefaultConfig()
 	a, err := sim.New(sim.Options{Config: cfg, Seed: 6})
 	if err != nil {
@@ -136,13 +138,21 @@ func TestResetSendsTheWholeViewAgain(t *testing.T) {
 	var snap wire.Snap
 	v.Delta(f, 9, &snap)
 	first := len(snap.Add)
+	if held := v.sent.Len(); held != first {
+		t.Fatalf("after the first delta: %d held, want its %d adds", held, first)
+	}
 	v.Delta(f, 9, &snap)
 	if len(snap.Add)+len(snap.Upd)+len(snap.Del) != 0 {
 		t.Fatalf("second delta of the same frame: %d adds, %d upds, %d dels; want none", len(snap.Add), len(snap.Upd), len(snap.Del))
 	}
-	v.Reset()
+	v.sent.Clear()
 	v.Delta(f, 9, &snap)
-	if first == 0 || len(snap.Add) != first || v.Len() != first {
-		t.Fatalf("after Reset: %d adds, want the %d of the first delta", len(snap.Add), first)
+	if first == 0 || len(snap.Add) != first || v.sent.Len() != first {
+		t.Fatalf("after clearing: %d adds, %d held; want the %d of the first delta", len(snap.Add), v.sent.Len(), first)
+	}
+	// A resumed session's new connection gets a new view.
+	NewView().Delta(f, 9, &snap)
+	if len(snap.Add) != first {
+		t.Fatalf("new view: %d adds, want the %d of the first delta", len(snap.Add), first)
 	}
 }
