@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/sim"
 )
 
 // EnvName returns the environment variable twin of a flag:
@@ -23,7 +23,7 @@ func EnvName(flagName string) string {
 // BindConfig registers a flag for every field of cfg, named after the
 // field's rule tag with dashes (arena_w is -arena-w), defaulting to the
 // field's current value and writing into it when parsed.
-func BindConfig(fs *flag.FlagSet, cfg *ecs.Config) {
+func BindConfig(fs *flag.FlagSet, cfg *sim.Config) {
 	for _, r := range cfg.Rules() {
 		name := strings.ReplaceAll(r.Name, "_", "-")
 		usage := fmt.Sprintf("arena rule %s (env %s)", r.Name, EnvName(name))

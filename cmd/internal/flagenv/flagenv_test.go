@@ -5,14 +5,14 @@ import (
 	"io"
 	"testing"
 
-	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/sim"
 )
 
 func TestFlagsWinOverEnvironmentOverDefaults(t *testing.T) {
 	t.Setenv("SHATTER_TICK_RATE", "60")
 	t.Setenv("SHATTER_ARENA_W", "5000")
 	t.Setenv("SHATTER_NAME", "from-env")
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	BindConfig(fs, &cfg)
 	name := fs.String("name", "default", "")
@@ -26,7 +26,7 @@ func TestFlagsWinOverEnvironmentOverDefaults(t *testing.T) {
 
 func TestBadEnvironmentValueIsAnError(t *testing.T) {
 	t.Setenv("SHATTER_TICK_RATE", "fast")
-	cfg := ecs.DefaultConfig()
+	cfg := sim.DefaultConfig()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	BindConfig(fs, &cfg)
