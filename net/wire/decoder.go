@@ -168,7 +168,7 @@ func (d *Decoder) sameType(t Type) error {
 	if err != nil {
 		return err
 	}
-	if typeNamed(name) != t {
+	if string(name) != t.String() {
 		return ErrTypeClash
 	}
 	return nil

@@ -40,58 +40,40 @@ const (
 	TypeError
 )
 
+// typeNames holds each Type's name on the wire, indexed by Type: the one
+// table that both String and typeNamed read. The zero Type's name is "".
+var typeNames = [...]string{
+	TypeHello:   "hello",
+	TypeSpawn:   "spawn",
+	TypeInput:   "input",
+	TypePing:    "ping",
+	TypeWelcome: "welcome",
+	TypeSnap:    "snap",
+	TypeDied:    "died",
+	TypeBoard:   "board",
+	TypePong:    "pong",
+	TypeError:   "error",
+}
+
 // String returns the type's name on the wire, or "" for a Type that names no
 // message.
 func (t Type) String() string {
-	switch t {
-	case TypeHello:
-		return "hello"
-	case TypeSpawn:
-		return "spawn"
-	case TypeInput:
-		return "input"
-	case TypePing:
-		return "ping"
-	case TypeWelcome:
-		return "welcome"
-	case TypeSnap:
-		return "snap"
-	case TypeDied:
-		return "died"
-	case TypeBoard:
-		return "board"
-	case TypePong:
-		return "pong"
-	case TypeError:
-		return "error"
+	if int(t) < len(typeNames) {
+		return typeNames[t]
 	}
 	return ""
 }
 
-// typeNamed returns the Type whose wire name is name, or 0. Converting the
-// byte slice inside the switch does not allocate.
+// typeNamed returns the Type whose wire name is name, or 0. It runs for
+// every frame: checking the length and the first byte before the full
+// comparison passes over most names without a call to runtime.memequal,
+// which keeps the loop within a few nanoseconds of a switch. Comparing
+// string(name) with a string does not allocate.
 func typeNamed(name []byte) Type {
-	switch string(name) {
-	case "hello":
-		return TypeHello
-	case "spawn":
-		return TypeSpawn
-	case "input":
-		return TypeInput
-	case "ping":
-		return TypePing
-	case "welcome":
-		return TypeWelcome
-	case "snap":
-		return TypeSnap
-	case "died":
-		return TypeDied
-	case "board":
-		return TypeBoard
-	case "pong":
-		return TypePong
-	case "error":
-		return TypeError
+	for t := TypeHello; int(t) < len(typeNames); t++ {
+		if n := typeNames[t]; len(name) == len(n) && name[0] == n[0] && string(name) == n {
+			return t
+		}
 	}
 	return 0
 }
@@ -119,28 +101,26 @@ const (
 	CodeShutdown      ErrorCode = "shutdown"
 )
 
+// errorCodes lists every ErrorCode constant, for errorCodeNamed.
+var errorCodes = [...]ErrorCode{
+	CodeBadMessage,
+	CodeNoHello,
+	CodeVersion,
+	CodeRateLimited,
+	CodeTextFrame,
+	CodeTooBig,
+	CodeResumeExpired,
+	CodeFull,
+	CodeShutdown,
+}
+
 // errorCodeNamed returns the ErrorCode spelled name, sharing the constant's
 // storage for known codes so that decoding them does not allocate.
 func errorCodeNamed(name []byte) ErrorCode {
-	switch string(name) {
-	case string(CodeBadMessage):
-		return CodeBadMessage
-	case string(CodeNoHello):
-		return CodeNoHello
-	case string(CodeVersion):
-		return CodeVersion
-	case string(CodeRateLimited):
-		return CodeRateLimited
-	case string(CodeTextFrame):
-		return CodeTextFrame
-	case string(CodeTooBig):
-		return CodeTooBig
-	case string(CodeResumeExpired):
-		return CodeResumeExpired
-	case string(CodeFull):
-		return CodeFull
-	case string(CodeShutdown):
-		return CodeShutdown
+	for i := range errorCodes {
+		if string(name) == string(errorCodes[i]) {
+			return errorCodes[i]
+		}
 	}
 	return ErrorCode(name)
 }

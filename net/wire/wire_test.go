@@ -533,7 +533,23 @@ func TestTypeNames(t *testing.T) {
 			t.Errorf("typeNamed(%q) = %v, want %v", typ.String(), got, typ)
 		}
 	}
-	if s := Type(0).String(); s != "" {
-		t.Errorf("Type(0).String() = %q, want \"\"", s)
+	for _, typ := range []Type{0, TypeError + 1, 255} {
+		if s := typ.String(); s != "" {
+			t.Errorf("Type(%d).String() = %q, want \"\"", typ, s)
+		}
+	}
+}
+
+func TestErrorCodeNames(t *testing.T) {
+	for _, code := range errorCodes {
+		name := []byte(code)
+		var got ErrorCode
+		allocs := testing.AllocsPerRun(10, func() { got = errorCodeNamed(name) })
+		if got != code || allocs != 0 {
+			t.Errorf("errorCodeNamed(%q) = %q with %v allocs, want %q with 0", name, got, allocs, code)
+		}
+	}
+	if got := errorCodeNamed([]byte("teapot")); got != "teapot" {
+		t.Errorf("errorCodeNamed(\"teapot\") = %q, want \"teapot\"", got)
 	}
 }
