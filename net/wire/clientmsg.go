@@ -108,37 +108,25 @@ func (d *Decoder) DecodeClient(frame []byte, m *ClientMessage) error {
 	if err != nil {
 		return err
 	}
-	var seen inputFields
 	switch t {
 	case TypeHello:
 		m.Hello = Hello{}
+		err = d.fields(t, n, func(key []byte) error { return d.helloField(key, &m.Hello) })
+	case TypeSpawn:
+		err = d.fields(t, n, func([]byte) error { return d.skip() })
 	case TypeInput:
 		m.Input = Input{}
+		var seen inputFields
+		err = d.fields(t, n, func(key []byte) error { return d.inputField(key, &m.Input, &seen) })
+		if err == nil {
+			err = seen.missing()
+		}
 	case TypePing:
 		m.Ping = Ping{}
+		err = d.fields(t, n, func(key []byte) error { return d.pingField(key, &m.Ping) })
 	}
-	err = d.fields(t, n, func(key []byte) error {
-		switch t {
-		case TypeHello:
-			return d.helloField(key, &m.Hello)
-		case TypeInput:
-			return d.inputField(key, &m.Input, &seen)
-		case TypePing:
-			return d.pingField(key, &m.Ping)
-		}
-		return d.skip()
-	})
-	if err != nil {
+	if err := d.finish(err); err != nil {
 		return err
-	}
-	if t == TypeInput && seen&seenSeq == 0 {
-		return badMessage("seq", ErrMissing)
-	}
-	if t == TypeInput && seen&seenAngle == 0 {
-		return badMessage("angle", ErrMissing)
-	}
-	if d.r.Len() != 0 {
-		return badMessage("", ErrTrailing)
 	}
 	m.Type = t
 	return nil
@@ -151,6 +139,18 @@ const (
 	seenSeq inputFields = 1 << iota
 	seenAngle
 )
+
+// missing returns the error for the first required input field that seen
+// lacks, or nil.
+func (seen inputFields) missing() error {
+	switch {
+	case seen&seenSeq == 0:
+		return badMessage("seq", ErrMissing)
+	case seen&seenAngle == 0:
+		return badMessage("angle", ErrMissing)
+	}
+	return nil
+}
 
 func (d *Decoder) helloField(key []byte, h *Hello) error {
 	var err error

@@ -118,6 +118,15 @@ func (d *Decoder) fields(t Type, n int, field func(key []byte) error) error {
 	return nil
 }
 
+// finish returns err, or else the error for bytes after the top-level map:
+// a decoder's last check, after its message's own.
+func (d *Decoder) finish(err error) error {
+	if err == nil && d.r.Len() != 0 {
+		err = badMessage("", ErrTrailing)
+	}
+	return err
+}
+
 // messageType finds the `t` of the map in frame. Our encoders put `t` first,
 // but other libraries may not, and the fields of a message can only be
 // decoded once its type is known; so this first pass stops at `t` and the
@@ -192,6 +201,23 @@ func (d *Decoder) mapFields(field func(key []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// list reads an array into s's storage, decoding each element in place
+// with elem, and returns s resized to the array's length. After an error
+// the elements from the bad one on hold whatever they held before.
+func list[E any](d *Decoder, s []E, elem func(*Decoder, *E) error) ([]E, error) {
+	n, err := d.arrayLen()
+	if err != nil {
+		return s, err
+	}
+	s = grow(s, n)
+	for i := range s {
+		if err := elem(d, &s[i]); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
 }
 
 // grow returns s resized to n, reusing its capacity. Callers check n against

@@ -288,41 +288,31 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 	}
 	switch t {
 	case TypeWelcome:
-		m.Welcome = Welcome{Terrain: m.Welcome.Terrain[:0], Rules: m.Welcome.Rules[:0]}
+		w := &m.Welcome
+		*w = Welcome{Terrain: w.Terrain[:0], Rules: w.Rules[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.welcomeField(key, w) })
+		if err == nil && len(w.Terrain) != w.TerrainSize*w.TerrainSize {
+			err = badMessage("terrain", ErrTerrainSize)
+		}
 	case TypeSnap:
-		m.Snap = Snap{Add: m.Snap.Add[:0], Upd: m.Snap.Upd[:0], Del: m.Snap.Del[:0]}
+		s := &m.Snap
+		*s = Snap{Add: s.Add[:0], Upd: s.Upd[:0], Del: s.Del[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.snapField(key, s) })
 	case TypeDied:
 		m.Died = Died{}
+		err = d.fields(t, n, func(key []byte) error { return d.diedField(key, &m.Died) })
 	case TypeBoard:
 		m.Board = Board{Top: m.Board.Top[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.boardField(key, &m.Board) })
 	case TypePong:
 		m.Pong = Pong{}
+		err = d.fields(t, n, func(key []byte) error { return d.pongField(key, &m.Pong) })
 	case TypeError:
 		m.Error = ErrorMessage{}
+		err = d.fields(t, n, func(key []byte) error { return d.errorField(key, &m.Error) })
 	}
-	err = d.fields(t, n, func(key []byte) error {
-		switch t {
-		case TypeWelcome:
-			return d.welcomeField(key, &m.Welcome)
-		case TypeSnap:
-			return d.snapField(key, &m.Snap)
-		case TypeDied:
-			return d.diedField(key, &m.Died)
-		case TypeBoard:
-			return d.boardField(key, &m.Board)
-		case TypePong:
-			return d.pongField(key, &m.Pong)
-		}
-		return d.errorField(key, &m.Error)
-	})
-	if err != nil {
+	if err := d.finish(err); err != nil {
 		return err
-	}
-	if t == TypeWelcome && len(m.Welcome.Terrain) != m.Welcome.TerrainSize*m.Welcome.TerrainSize {
-		return badMessage("terrain", ErrTerrainSize)
-	}
-	if d.r.Len() != 0 {
-		return badMessage("", ErrTrailing)
 	}
 	m.Type = t
 	return nil
@@ -411,66 +401,42 @@ func (d *Decoder) snapField(key []byte, s *Snap) error {
 		s.HasYou = true
 		err = d.updEntity(&s.You)
 	case "add":
-		err = d.addEntities(s)
+		s.Add, err = list(d, s.Add, (*Decoder).addEntity)
 	case "upd":
-		var n int
-		if n, err = d.arrayLen(); err != nil {
-			return err
-		}
-		s.Upd = grow(s.Upd, n)
-		for i := range s.Upd {
-			if err := d.updEntity(&s.Upd[i]); err != nil {
-				return err
-			}
-		}
+		s.Upd, err = list(d, s.Upd, (*Decoder).updEntity)
 	case "del":
-		var n int
-		if n, err = d.arrayLen(); err != nil {
+		s.Del, err = list(d, s.Del, func(d *Decoder, id *uint32) (err error) {
+			*id, err = uintField[uint32](d)
 			return err
-		}
-		s.Del = grow(s.Del, n)
-		for i := range s.Del {
-			if s.Del[i], err = uintField[uint32](d); err != nil {
-				return err
-			}
-		}
+		})
 	default:
 		err = d.skip()
 	}
 	return err
 }
 
-func (d *Decoder) addEntities(s *Snap) error {
-	n, err := d.arrayLen()
+func (d *Decoder) addEntity(e *AddEntity) error {
+	err := d.tuple(6)
 	if err != nil {
 		return err
 	}
-	s.Add = grow(s.Add, n)
-	for i := range s.Add {
-		e := &s.Add[i]
-		if err := d.tuple(6); err != nil {
-			return err
-		}
-		if e.ID, err = uintField[uint32](d); err != nil {
-			return err
-		}
-		if e.Kind, err = uintField[uint8](d); err != nil {
-			return err
-		}
-		if e.X, err = uintField[uint16](d); err != nil {
-			return err
-		}
-		if e.Y, err = uintField[uint16](d); err != nil {
-			return err
-		}
-		if e.Mass, err = uintField[uint32](d); err != nil {
-			return err
-		}
-		if e.Name, err = d.string(e.Name); err != nil {
-			return err
-		}
+	if e.ID, err = uintField[uint32](d); err != nil {
+		return err
 	}
-	return nil
+	if e.Kind, err = uintField[uint8](d); err != nil {
+		return err
+	}
+	if e.X, err = uintField[uint16](d); err != nil {
+		return err
+	}
+	if e.Y, err = uintField[uint16](d); err != nil {
+		return err
+	}
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	e.Name, err = d.string(e.Name)
+	return err
 }
 
 func (d *Decoder) updEntity(e *UpdEntity) error {
@@ -512,28 +478,24 @@ func (d *Decoder) boardField(key []byte, b *Board) error {
 	var err error
 	switch string(key) {
 	case "top":
-		var n int
-		if n, err = d.arrayLen(); err != nil {
-			return err
-		}
-		b.Top = grow(b.Top, n)
-		for i := range b.Top {
-			e := &b.Top[i]
-			if err := d.tuple(2); err != nil {
-				return err
-			}
-			if e.Name, err = d.string(e.Name); err != nil {
-				return err
-			}
-			if e.Mass, err = uintField[uint32](d); err != nil {
-				return err
-			}
-		}
+		b.Top, err = list(d, b.Top, (*Decoder).boardEntry)
 	case "count":
 		b.Count, err = d.int()
 	default:
 		err = d.skip()
 	}
+	return err
+}
+
+func (d *Decoder) boardEntry(e *BoardEntry) error {
+	err := d.tuple(2)
+	if err != nil {
+		return err
+	}
+	if e.Name, err = d.string(e.Name); err != nil {
+		return err
+	}
+	e.Mass, err = uintField[uint32](d)
 	return err
 }
 
