@@ -13,12 +13,23 @@
 // the protocol is a *DecodeError carrying the bad_message code; the decoders
 // never panic, whatever the bytes.
 //
-// Outline:
-//   - message.go: Type, the message structs (ClientMessage with Hello,
-//     Input, Ping; ServerMessage with Welcome, Snap, Died, Board, Pong,
-//     ErrorMessage), ErrorCode and the protocol constants.
-//   - encode.go: Encoder and its Append methods, one per message type.
-//   - decode.go: Decoder, DecodeClient, DecodeServer and DecodeError.
+// Outline, by direction and then by layer:
+//   - protocol.go: the protocol's constants, Type with the wire names of the
+//     message types, and ErrorCode with the error codes.
+//   - clientmsg.go: the client-to-server messages (ClientMessage with Hello,
+//     Input, Ping; a spawn has no fields): their structs, the Encoder's
+//     AppendHello, AppendSpawn, AppendInput and AppendPing for Go clients,
+//     and Decoder.DecodeClient for the server.
+//   - servermsg.go: the server-to-client messages (ServerMessage with
+//     Welcome, Snap, Died, Board, Pong, ErrorMessage): their structs, the
+//     Encoder's Append methods for the server, and Decoder.DecodeServer for
+//     Go clients.
+//   - encoder.go: Encoder and the msgpack writing primitives that every
+//     Append method uses.
+//   - decoder.go: Decoder, DecodeError with its sentinel errors, and what
+//     both decoders share: finding `t` and walking a map's keys.
+//   - read.go: the Decoder's msgpack reading primitives, one value each,
+//     every length checked against the bytes left in the frame.
 //   - testdata/golden: one reference frame per message type, as hex, that
 //     the Encoder must reproduce byte for byte; clients in other languages
 //     can test against them.

@@ -12,22 +12,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden frames in testdata/golden")
 
-// clientExamples has one message of each client type.
-func clientExamples() []struct {
-	name string
-	msg  ClientMessage
-} {
-	return []struct {
-		name string
-		msg  ClientMessage
-	}{
-		{"hello", ClientMessage{Type: TypeHello, Hello: Hello{Version: Version, Name: "Marble", Token: "dG9rZW4tNDI"}}},
-		{"spawn", ClientMessage{Type: TypeSpawn}},
-		{"input", ClientMessage{Type: TypeInput, Input: Input{Seq: 1234, Angle: 1.5707963267948966, Boost: true}}},
-		{"ping", ClientMessage{Type: TypePing, Ping: Ping{C: 1700000000123}}},
-	}
-}
-
 // TestGolden checks that every example message encodes to the bytes in
 // testdata/golden/NAME.hex, byte for byte, and that those bytes decode back
 // to the message. The files are the reference frames for clients written in

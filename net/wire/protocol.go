@@ -1,0 +1,126 @@
+package wire
+
+// Version is the protocol version this package speaks: the `v` of hello and
+// welcome.
+const Version = 1
+
+// MaxClientFrameSize is the largest client frame payload, in bytes, that the
+// server accepts; larger frames are refused with too_big and close 1009.
+const MaxClientFrameSize = 1024
+
+// MaxStringLen is the longest string field, in bytes, that either decoder
+// accepts. It bounds what a Go client allocates for one name or error text;
+// a client frame could not carry a longer string anyway.
+const MaxStringLen = 1024
+
+// CloseSlowConsumer is the WebSocket close code the server sends to a client
+// that reads too slowly for its bounded queue, with the reason
+// SlowConsumerReason. The other close codes of PROTOCOL.md are standard ones.
+const CloseSlowConsumer = 4001
+
+// SlowConsumerReason is the close reason that goes with CloseSlowConsumer.
+const SlowConsumerReason = "slow consumer"
+
+// Type names a message: the value of its `t` key.
+// The zero Type is no message at all; decoders never return it.
+type Type uint8
+
+// The message types of PROTOCOL.md. Hello, spawn, input and ping go from
+// client to server; the rest from server to client.
+const (
+	TypeHello Type = iota + 1
+	TypeSpawn
+	TypeInput
+	TypePing
+	TypeWelcome
+	TypeSnap
+	TypeDied
+	TypeBoard
+	TypePong
+	TypeError
+)
+
+// typeNames holds each Type's name on the wire, indexed by Type: the one
+// table that both String and typeNamed read. The zero Type's name is "".
+var typeNames = [...]string{
+	TypeHello:   "hello",
+	TypeSpawn:   "spawn",
+	TypeInput:   "input",
+	TypePing:    "ping",
+	TypeWelcome: "welcome",
+	TypeSnap:    "snap",
+	TypeDied:    "died",
+	TypeBoard:   "board",
+	TypePong:    "pong",
+	TypeError:   "error",
+}
+
+// String returns the type's name on the wire, or "" for a Type that names no
+// message.
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return ""
+}
+
+// typeNamed returns the Type whose wire name is name, or 0. It runs for
+// every frame: checking the length and the first byte before the full
+// comparison passes over most names without a call to runtime.memequal,
+// which keeps the loop within a few nanoseconds of a switch. Comparing
+// string(name) with a string does not allocate.
+func typeNamed(name []byte) Type {
+	for t := TypeHello; int(t) < len(typeNames); t++ {
+		if n := typeNames[t]; len(name) == len(n) && name[0] == n[0] && string(name) == n {
+			return t
+		}
+	}
+	return 0
+}
+
+// fromClient reports whether t is sent by clients.
+func (t Type) fromClient() bool { return t >= TypeHello && t <= TypePing }
+
+// fromServer reports whether t is sent by the server.
+func (t Type) fromServer() bool { return t >= TypeWelcome && t <= TypeError }
+
+// ErrorCode is the `code` of an error message: why the server refused
+// something (PROTOCOL.md, "Errors and closing").
+type ErrorCode string
+
+// The error codes of PROTOCOL.md.
+const (
+	CodeBadMessage    ErrorCode = "bad_message"
+	CodeNoHello       ErrorCode = "no_hello"
+	CodeVersion       ErrorCode = "version"
+	CodeRateLimited   ErrorCode = "rate_limited"
+	CodeTextFrame     ErrorCode = "text_frame"
+	CodeTooBig        ErrorCode = "too_big"
+	CodeResumeExpired ErrorCode = "resume_expired"
+	CodeFull          ErrorCode = "full"
+	CodeShutdown      ErrorCode = "shutdown"
+)
+
+// errorCodes lists every ErrorCode constant, for errorCodeNamed.
+var errorCodes = [...]ErrorCode{
+	CodeBadMessage,
+	CodeNoHello,
+	CodeVersion,
+	CodeRateLimited,
+	CodeTextFrame,
+	CodeTooBig,
+	CodeResumeExpired,
+	CodeFull,
+	CodeShutdown,
+}
+
+// errorCodeNamed returns the ErrorCode spelled name, sharing the constant's
+// storage for known codes so that decoding them does not allocate.
+func errorCodeNamed(name []byte) ErrorCode {
+	for i := range errorCodes {
+		if string(name) == string(errorCodes[i]) {
+			return errorCodes[i]
+		}
+	}
+	return ErrorCode(name)
+}

@@ -1,0 +1,206 @@
+package wire
+
+import (
+	"reflect"
+	"testing"
+)
+
+// serverExamples has one message of each server type, with every field set.
+// The golden test encodes the same ones.
+func serverExamples() []struct {
+	name string
+	msg  ServerMessage
+} {
+	return []struct {
+		name string
+		msg  ServerMessage
+	}{
+		{"welcome", ServerMessage{Type: TypeWelcome, Welcome: Welcome{
+			Version: 1, Session: 42, Token: "dG9rZW4tNDI", Tick: 90061, Rate: 30,
+			ArenaWidth: 3000, ArenaHeight: 2999.5,
+			TerrainSize: 3, Terrain: []byte{0, 1, 2, 3, 4, 5, 6, 7, 255},
+			Rules: []Rule{{"start_mass", 20}, {"radius_factor", 4}, {"boost_cost", 0.02}, {"speed_exponent", -0.22}},
+		}}},
+		{"snap", ServerMessage{Type: TypeSnap, Snap: Snap{
+			Tick: 90062, Ack: 17, HasYou: true, You: UpdEntity{ID: 9, X: 32768, Y: 100, Mass: 20},
+			Add: []AddEntity{
+				{ID: 9, Kind: KindPlayer, X: 32768, Y: 100, Mass: 20, Name: "Marble"},
+				{ID: 300, Kind: KindZombie, X: 65535, Y: 0, Mass: 150, Name: "zed"},
+				{ID: 70000, Kind: KindFragment, X: 1, Y: 2, Mass: 1},
+				{ID: 4000000000, Kind: KindObstacle, X: 1000, Y: 2000, Mass: 0},
+			},
+			Upd: []UpdEntity{{ID: 11, X: 5, Y: 6, Mass: 70000}},
+			Del: []uint32{12, 13, 1 << 31},
+		}}},
+		{"snap_dead", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 1}}},
+		{"died", ServerMessage{Type: TypeDied, Died: Died{Tick: 90070, By: 300, Name: "zed", Mass: 212}}},
+		{"died_obstacle", ServerMessage{Type: TypeDied, Died: Died{Tick: 5}}},
+		{"board", ServerMessage{Type: TypeBoard, Board: Board{Top: []BoardEntry{{"zed", 150}, {"Marble", 20}}, Count: 25}}},
+		{"pong", ServerMessage{Type: TypePong, Pong: Pong{C: -7, Tick: 90063}}},
+		{"error", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: CodeRateLimited, Msg: "too many inputs"}}},
+		{"error_unknown_code", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: "teapot", Msg: ""}}},
+	}
+}
+
+// appendServer encodes whichever server message m holds.
+func appendServer(e *Encoder, dst []byte, m *ServerMessage) []byte {
+	switch m.Type {
+	case TypeWelcome:
+		return e.AppendWelcome(dst, &m.Welcome)
+	case TypeSnap:
+		return e.AppendSnap(dst, &m.Snap)
+	case TypeDied:
+		return e.AppendDied(dst, &m.Died)
+	case TypeBoard:
+		return e.AppendBoard(dst, &m.Board)
+	case TypePong:
+		return e.AppendPong(dst, &m.Pong)
+	case TypeError:
+		return e.AppendError(dst, &m.Error)
+	}
+	panic("not a server message: " + m.Type.String())
+}
+
+// serverPart returns the part of m that m.Type names, for comparisons.
+func serverPart(m *ServerMessage) any {
+	switch m.Type {
+	case TypeWelcome:
+		return m.Welcome
+	case TypeSnap:
+		return m.Snap
+	case TypeDied:
+		return m.Died
+	case TypeBoard:
+		return m.Board
+	case TypePong:
+		return m.Pong
+	case TypeError:
+		return m.Error
+	}
+	return nil
+}
+
+func TestServerRoundTrip(t *testing.T) {
+	var e Encoder
+	var d Decoder
+	var reused ServerMessage // Decoded into every time, to test reuse too.
+	for _, tt := range serverExamples() {
+		t.Run(tt.name, func(t *testing.T) {
+			frame := appendServer(&e, nil, &tt.msg)
+			for _, m := range []*ServerMessage{{}, &reused} {
+				if err := d.DecodeServer(frame, m); err != nil {
+					t.Fatalf("DecodeServer(% x): %v", frame, err)
+				}
+				if m.Type != tt.msg.Type {
+					t.Fatalf("DecodeServer(% x).Type = %v, want %v", frame, m.Type, tt.msg.Type)
+				}
+				got, want := serverPart(m), serverPart(&tt.msg)
+				if m == &reused {
+					// A reused message keeps empty slices where a fresh one
+					// has nil; compare them as encoded.
+					got, want = appendServer(&e, nil, m), frame
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("DecodeServer(% x) = %+v, want %+v", frame, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeServerForeign(t *testing.T) {
+	frame := foreign(t,
+		"rules", ordered{"start_mass", int8(20), "boost_cost", float32(0.5), "x", uint64(3)},
+		"terrain", ordered{"h", []byte{9}, "extra", []any{1, 2}, "n", uint32(1)},
+		"arena", ordered{"h", float32(1500), "w", 3000},
+		"future", ordered{"nested", []any{ordered{}}},
+		"rate", uint8(30),
+		"tick", uint64(77),
+		"token", "tok",
+		"session", int32(5),
+		"v", int64(1),
+		"t", "welcome",
+	)
+	want := Welcome{
+		Version: 1, Session: 5, Token: "tok", Tick: 77, Rate: 30,
+		ArenaWidth: 3000, ArenaHeight: 1500,
+		TerrainSize: 1, Terrain: []byte{9},
+		Rules: []Rule{{"start_mass", 20}, {"boost_cost", 0.5}, {"x", 3}},
+	}
+	var d Decoder
+	var m ServerMessage
+	if err := d.DecodeServer(frame, &m); err != nil {
+		t.Fatalf("DecodeServer: %v", err)
+	}
+	if m.Type != TypeWelcome || !reflect.DeepEqual(m.Welcome, want) {
+		t.Errorf("DecodeServer = %v %+v, want welcome %+v", m.Type, m.Welcome, want)
+	}
+
+	snap := foreign(t, "t", "snap", "you", nil, "add", []any{[]any{int64(1), uint8(2), uint16(3), int32(4), uint64(5), ""}}, "del", []any{int8(9)})
+	if err := d.DecodeServer(snap, &m); err != nil {
+		t.Fatalf("DecodeServer: %v", err)
+	}
+	wantSnap := Snap{Add: []AddEntity{{ID: 1, Kind: 2, X: 3, Y: 4, Mass: 5}}, Del: []uint32{9}}
+	if m.Type != TypeSnap || !reflect.DeepEqual(m.Snap, wantSnap) {
+		t.Errorf("DecodeServer = %v %+v, want snap %+v", m.Type, m.Snap, wantSnap)
+	}
+}
+
+func TestDecodeServerBadMessage(t *testing.T) {
+	tests := []struct {
+		name  string
+		frame []byte
+		field string
+		want  error
+	}{
+		{"client t", foreign(t, "t", "input", "seq", 1, "angle", 0), "t", ErrUnknownType},
+		{"terrain size mismatch", foreign(t, "t", "welcome", "terrain", ordered{"n", 2, "h", []byte{1, 2, 3}}), "terrain", ErrTerrainSize},
+		{"terrain n negative", foreign(t, "t", "welcome", "terrain", ordered{"n", -1, "h", []byte{}}), "terrain", ErrOutOfRange},
+		{"terrain h string", foreign(t, "t", "welcome", "terrain", ordered{"n", 1, "h", "x"}), "terrain", ErrWrongType},
+		{"arena not a map", foreign(t, "t", "welcome", "arena", []any{1, 2}), "arena", ErrWrongType},
+		{"rule value string", foreign(t, "t", "welcome", "rules", ordered{"a", "b"}), "rules", ErrWrongType},
+		{"rule name int", foreign(t, "t", "welcome", "rules", ordered{1, 2}), "rules", ErrWrongType},
+		{"you short", foreign(t, "t", "snap", "you", []any{1, 2, 3}), "you", ErrWrongType},
+		{"add entity of five", foreign(t, "t", "snap", "add", []any{[]any{1, 0, 2, 3, 4}}), "add", ErrWrongType},
+		{"kind over uint8", foreign(t, "t", "snap", "add", []any{[]any{1, 256, 2, 3, 4, ""}}), "add", ErrOutOfRange},
+		{"x over uint16", foreign(t, "t", "snap", "upd", []any{[]any{1, 65536, 2, 3}}), "upd", ErrOutOfRange},
+		{"del nil", foreign(t, "t", "snap", "del", nil), "del", ErrWrongType},
+		{"del string", foreign(t, "t", "snap", "del", []any{"1"}), "del", ErrWrongType},
+		{"board entry reversed", foreign(t, "t", "board", "top", []any{[]any{10, "a"}}), "top", ErrWrongType},
+		{"error code int", foreign(t, "t", "error", "code", 1), "code", ErrWrongType},
+		{"pong tick negative", foreign(t, "t", "pong", "tick", -1), "tick", ErrOutOfRange},
+		{"died trailing", append(foreign(t, "t", "died"), 0xc0), "", ErrTrailing},
+	}
+	var d Decoder
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m ServerMessage
+			err := d.DecodeServer(tt.frame, &m)
+			checkBadMessage(t, "DecodeServer", tt.frame, err, tt.field, tt.want)
+		})
+	}
+}
+
+func TestDecodeServerReusesSlices(t *testing.T) {
+	var e Encoder
+	var d Decoder
+	var m ServerMessage
+	big := appendServer(&e, nil, &ServerMessage{Type: TypeSnap, Snap: *snapOf(20, 20)})
+	small := e.AppendSnap(nil, &Snap{Tick: 2, Add: []AddEntity{{ID: 1, Name: "a"}}, Del: []uint32{3}})
+	for _, frame := range [][]byte{big, small, big} {
+		if err := d.DecodeServer(frame, &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.Snap.Add) != 20 || len(m.Snap.Upd) != 20 {
+		t.Fatalf("after big, small, big: %d adds and %d upds, want 20 and 20", len(m.Snap.Add), len(m.Snap.Upd))
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := d.DecodeServer(big, &m); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("decoding a snap into a warm ServerMessage: %v allocs, want 0", allocs)
+	}
+}
