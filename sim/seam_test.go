@@ -2,8 +2,6 @@ package sim_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -17,8 +15,8 @@ func TestNetReachesTheSimulationOnlyThroughSim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(goTool, "list", "-f",
+	// go test runs with the go command's own directory first on PATH.
+	cmd := exec.Command("go", "list", "-f",
 		`{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`,
 		"github.com/shatter/shatter/net/...")
 	out, err := cmd.CombinedOutput()

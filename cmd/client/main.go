@@ -229,7 +229,7 @@ func (p *printer) message(m *wire.ServerMessage) {
 		d := &m.Died
 		by := "an obstacle or another cause"
 		if d.By != 0 {
-			by = fmt.Sprintf("%d %q", d.By, d.Name)
+			by = fmt.Sprintf("%d %q", d.By, d.ByName)
 		}
 		p.deaths++
 		p.out.printf("died {tick:%d by:%s mass:%d}", d.Tick, by, d.Mass)

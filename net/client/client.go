@@ -17,6 +17,7 @@ import (
 
 	"github.com/shatter/shatter/net/idtable"
 	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
 )
 
 // Defaults for the zero fields of Options.
@@ -84,10 +85,10 @@ type Snapshot struct {
 	// Entities is the view: every snap applied in order to an empty table.
 	Entities map[uint32]Entity
 	// Board is the last leaderboard received.
-	Board wire.Board
+	Board sim.Board
 	// Deaths counts died messages; LastDied is the last one.
 	Deaths   int
-	LastDied wire.Died
+	LastDied sim.Died
 	// Errors counts error messages; LastError is the last one.
 	Errors    int
 	LastError wire.ErrorMessage

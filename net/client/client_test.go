@@ -16,6 +16,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
 )
 
 // wait bounds every wait in these tests, so that a bug fails a test instead
@@ -182,8 +183,8 @@ func TestScriptedSession(t *testing.T) {
 			Upd: []wire.UpdEntity{{ID: 11, X: 280, Y: 380, Mass: 44}},
 			Del: []uint32{10}},
 	}
-	died := wire.Died{Tick: 104, By: 11, Name: "zed", Mass: 21}
-	board := wire.Board{Top: []wire.BoardEntry{{Name: "zed", Mass: 44}}, Count: 2}
+	died := sim.Died{Tick: 104, By: 11, ByName: "zed", Mass: 21}
+	board := sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 44}}, Count: 2}
 	var serverBytes int
 
 	url, scriptDone := serve(t, func(fc *fakeConn) {

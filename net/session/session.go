@@ -170,7 +170,6 @@ type Conn struct {
 	enc      wire.Encoder
 	pooled   *[]byte // the buffer borrowed for the message being written
 	snap     wire.Snap
-	board    wire.Board
 	lastTick uint64
 
 	// Metrics resolved once per connection.

@@ -101,16 +101,9 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 			TerrainSize: n, Terrain: heights, Rules: c.env.Rules(a),
 		})
 	case outDied:
-		d := m.ref.(*sim.Died)
-		b = c.enc.AppendDied(b, &wire.Died{Tick: d.Tick, By: d.By, Name: d.ByName, Mass: d.Mass})
+		b = c.enc.AppendDied(b, m.ref.(*sim.Died))
 	case outBoard:
-		c.board.Top = c.board.Top[:0]
-		board := m.ref.(*sim.Board)
-		for _, e := range board.Top {
-			c.board.Top = append(c.board.Top, wire.BoardEntry{Name: e.Name, Mass: e.Mass})
-		}
-		c.board.Count = board.Count
-		b = c.enc.AppendBoard(b, &c.board)
+		b = c.enc.AppendBoard(b, m.ref.(*sim.Board))
 	case outPong:
 		b = c.enc.AppendPong(b, &m.pong)
 	case outError:

@@ -23,7 +23,9 @@
 //   - servermsg.go: the server-to-client messages (ServerMessage with
 //     Welcome, Snap, Died, Board, Pong, ErrorMessage): their structs, the
 //     Encoder's Append methods for the server, and Decoder.DecodeServer for
-//     Go clients.
+//     Go clients. Died and Board are the arena's own events (sim.Died,
+//     sim.Board): the arena emits them, and they are encoded and decoded
+//     as they are, with no copy into a wire shape on the way.
 //   - encoder.go: Encoder and the msgpack writing primitives that every
 //     Append method uses.
 //   - decoder.go: Decoder, DecodeError with its sentinel errors, and what

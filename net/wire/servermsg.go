@@ -2,6 +2,8 @@ package wire
 
 import (
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/shatter/shatter/sim"
 )
 
 // ServerMessage is one decoded server frame. Only the part that Type names
@@ -11,8 +13,8 @@ type ServerMessage struct {
 	Type    Type
 	Welcome Welcome
 	Snap    Snap
-	Died    Died
-	Board   Board
+	Died    sim.Died
+	Board   sim.Board
 	Pong    Pong
 	Error   ErrorMessage
 }
@@ -96,33 +98,6 @@ type AddEntity struct {
 type UpdEntity struct {
 	ID   uint32
 	X, Y uint16
-	Mass uint32
-}
-
-// Died tells a session that its player was busted.
-type Died struct {
-	// Tick is the tick it happened.
-	Tick uint64
-	// By is the id of the entity that busted the player, 0 for an obstacle
-	// or another cause.
-	By uint32
-	// Name is By's name, possibly "".
-	Name string
-	// Mass is the player's final mass.
-	Mass uint32
-}
-
-// Board is the leaderboard, sent once a second.
-type Board struct {
-	// Top lists at most 10 entries, biggest first.
-	Top []BoardEntry
-	// Count is the number of players and zombies in the arena.
-	Count int
-}
-
-// BoardEntry is one leaderboard line: [name, mass] on the wire.
-type BoardEntry struct {
-	Name string
 	Mass uint32
 }
 
@@ -224,22 +199,25 @@ func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
 	return e.end()
 }
 
-// AppendDied appends a died to dst and returns the extended slice.
-func (e *Encoder) AppendDied(dst []byte, m *Died) []byte {
+// AppendDied appends a died to dst and returns the extended slice. The
+// arena's event is the message: it is written as it is.
+func (e *Encoder) AppendDied(dst []byte, m *sim.Died) []byte {
 	e.begin(dst, TypeDied, 4)
 	e.str("tick")
 	e.uint(m.Tick)
 	e.str("by")
 	e.uint(uint64(m.By))
 	e.str("name")
-	e.str(m.Name)
+	e.str(m.ByName)
 	e.str("mass")
 	e.uint(uint64(m.Mass))
 	return e.end()
 }
 
-// AppendBoard appends a board to dst and returns the extended slice.
-func (e *Encoder) AppendBoard(dst []byte, b *Board) []byte {
+// AppendBoard appends a board to dst and returns the extended slice. The
+// arena's event is the message: it is written as it is (a row's ID is not
+// on the wire yet).
+func (e *Encoder) AppendBoard(dst []byte, b *sim.Board) []byte {
 	e.begin(dst, TypeBoard, 2)
 	e.str("top")
 	e.arrayLen(len(b.Top))
@@ -299,10 +277,10 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 		*s = Snap{Add: s.Add[:0], Upd: s.Upd[:0], Del: s.Del[:0]}
 		err = d.fields(t, n, func(key []byte) error { return d.snapField(key, s) })
 	case TypeDied:
-		m.Died = Died{}
+		m.Died = sim.Died{}
 		err = d.fields(t, n, func(key []byte) error { return d.diedField(key, &m.Died) })
 	case TypeBoard:
-		m.Board = Board{Top: m.Board.Top[:0]}
+		m.Board = sim.Board{Top: m.Board.Top[:0]}
 		err = d.fields(t, n, func(key []byte) error { return d.boardField(key, &m.Board) })
 	case TypePong:
 		m.Pong = Pong{}
@@ -457,7 +435,7 @@ func (d *Decoder) updEntity(e *UpdEntity) error {
 	return err
 }
 
-func (d *Decoder) diedField(key []byte, m *Died) error {
+func (d *Decoder) diedField(key []byte, m *sim.Died) error {
 	var err error
 	switch string(key) {
 	case "tick":
@@ -465,7 +443,7 @@ func (d *Decoder) diedField(key []byte, m *Died) error {
 	case "by":
 		m.By, err = uintField[uint32](d)
 	case "name":
-		m.Name, err = d.string(m.Name)
+		m.ByName, err = d.string(m.ByName)
 	case "mass":
 		m.Mass, err = uintField[uint32](d)
 	default:
@@ -474,7 +452,7 @@ func (d *Decoder) diedField(key []byte, m *Died) error {
 	return err
 }
 
-func (d *Decoder) boardField(key []byte, b *Board) error {
+func (d *Decoder) boardField(key []byte, b *sim.Board) error {
 	var err error
 	switch string(key) {
 	case "top":
@@ -487,7 +465,7 @@ func (d *Decoder) boardField(key []byte, b *Board) error {
 	return err
 }
 
-func (d *Decoder) boardEntry(e *BoardEntry) error {
+func (d *Decoder) boardEntry(e *sim.BoardRow) error {
 	err := d.tuple(2)
 	if err != nil {
 		return err

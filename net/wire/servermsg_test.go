@@ -3,6 +3,8 @@ package wire
 import (
 	"reflect"
 	"testing"
+
+	"github.com/shatter/shatter/sim"
 )
 
 // serverExamples has one message of each server type, with every field set.
@@ -33,9 +35,9 @@ func serverExamples() []struct {
 			Del: []uint32{12, 13, 1 << 31},
 		}}},
 		{"snap_dead", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 1}}},
-		{"died", ServerMessage{Type: TypeDied, Died: Died{Tick: 90070, By: 300, Name: "zed", Mass: 212}}},
-		{"died_obstacle", ServerMessage{Type: TypeDied, Died: Died{Tick: 5}}},
-		{"board", ServerMessage{Type: TypeBoard, Board: Board{Top: []BoardEntry{{"zed", 150}, {"Marble", 20}}, Count: 25}}},
+		{"died", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 90070, By: 300, ByName: "zed", Mass: 212}}},
+		{"died_obstacle", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 5}}},
+		{"board", ServerMessage{Type: TypeBoard, Board: sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 150}, {Name: "Marble", Mass: 20}}, Count: 25}}},
 		{"pong", ServerMessage{Type: TypePong, Pong: Pong{C: -7, Tick: 90063}}},
 		{"error", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: CodeRateLimited, Msg: "too many inputs"}}},
 		{"error_unknown_code", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: "teapot", Msg: ""}}},
