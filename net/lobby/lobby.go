@@ -34,7 +34,7 @@ type Conn interface {
 	// Seated gives the connection its seat, before the arena can send it
 	// any event, so the connection can queue its welcome first.
 	// tokenRefused says a token was given but is unknown or expired.
-	Seated(s *Seat, resumed, tokenRefused bool)
+	Seated(s *Seat, tokenRefused bool)
 	// Replaced ends the connection because a newer one resumed its seat.
 	Replaced()
 }
@@ -165,7 +165,7 @@ func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 				s.conn.Replaced()
 			}
 			s.conn = conn
-			conn.Seated(s, true, false)
+			conn.Seated(s, false)
 			if err := s.Arena.PostControl(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: s.Name}, Sink: conn}); err != nil {
 				s.conn = nil
 				l.detachLocked(s)
@@ -181,7 +181,7 @@ func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 	}
 	l.nextSeat++
 	s := &Seat{ID: l.nextSeat, Token: newToken(), Name: name, Arena: r.arena, conn: conn}
-	conn.Seated(s, false, tokenRefused)
+	conn.Seated(s, tokenRefused)
 	if err := r.arena.PostControl(sim.Command{Command: ecs.Command{Kind: ecs.CmdJoin, Session: s.ID, Name: name}, Sink: conn}); err != nil {
 		s.conn = nil // so a later Leave by conn does not release it twice
 		r.arena.Unreserve()

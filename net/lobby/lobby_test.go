@@ -15,12 +15,13 @@ import (
 
 type fakeConn struct {
 	replaced, seated atomic.Int32
-	resumed, refused bool
+	seat             *Seat // the seat Seated gave it last
+	refused          bool
 }
 
-func (c *fakeConn) Seated(_ *Seat, resumed, tokenRefused bool) {
+func (c *fakeConn) Seated(s *Seat, tokenRefused bool) {
 	c.seated.Add(1)
-	c.resumed, c.refused = resumed, tokenRefused
+	c.seat, c.refused = s, tokenRefused
 }
 
 func (c *fakeConn) FrameReady(uint64)     {}
@@ -47,12 +48,15 @@ func newLobby(t *testing.T, maxArenas, maxPlayers int, grace time.Duration) *Lob
 func TestJoinFillsArenasThenRefuses(t *testing.T) {
 	l := newLobby(t, 2, 2, time.Second)
 	arenaOf := map[int]int{}
+	ids, tokens := map[uint32]bool{}, map[string]bool{}
 	for i := range 4 {
 		c := &fakeConn{}
 		s, err := l.Join("p", "", c)
-		if err != nil || c.seated.Load() != 1 || c.resumed || c.refused {
-			t.Fatalf("join %d: seated %d resumed %v refused %v err %v", i, c.seated.Load(), c.resumed, c.refused, err)
+		// Every join is a new seat (not a resumed one): its own id and token.
+		if err != nil || c.seated.Load() != 1 || c.seat != s || ids[s.ID] || tokens[s.Token] || c.refused {
+			t.Fatalf("join %d: seated %d with its seat %v, new seat %v, refused %v, err %v", i, c.seated.Load(), c.seat == s, s != nil && !ids[s.ID] && !tokens[s.Token], c.refused, err)
 		}
+		ids[s.ID], tokens[s.Token] = true, true
 		arenaOf[s.Arena.ID()]++
 	}
 	if len(arenaOf) != 2 || arenaOf[0] != 2 || arenaOf[1] != 2 {
@@ -90,8 +94,8 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 	// first still plays it: the first is told it was replaced.
 	second := &fakeConn{}
 	again, err := l.Join("ann", seat.Token, second)
-	if err != nil || !second.resumed || second.refused || again != seat || first.replaced.Load() != 1 {
-		t.Fatalf("takeover: same seat %v resumed %v refused %v replaced %d err %v", again == seat, second.resumed, second.refused, first.replaced.Load(), err)
+	if err != nil || second.seat != seat || second.refused || again != seat || first.replaced.Load() != 1 {
+		t.Fatalf("takeover: same seat %v (given %v) refused %v replaced %d err %v", again == seat, second.seat == seat, second.refused, first.replaced.Load(), err)
 	}
 	// The replaced connection leaving changes nothing.
 	l.Leave(seat, first, false)
@@ -101,8 +105,8 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 	// Dropped, then resumed in time.
 	l.Leave(seat, second, false)
 	third := &fakeConn{}
-	if s, err := l.Join("ann", seat.Token, third); err != nil || !third.resumed || s != seat {
-		t.Fatalf("resume within grace: resumed %v err %v", third.resumed, err)
+	if s, err := l.Join("ann", seat.Token, third); err != nil || third.seat != seat || third.refused || s != seat {
+		t.Fatalf("resume within grace: same seat %v (given %v) refused %v err %v", s == seat, third.seat == seat, third.refused, err)
 	}
 	// Dropped, and the grace period passes: the seat is released.
 	l.Leave(seat, third, false)
@@ -115,8 +119,9 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 	}
 	late := &fakeConn{}
 	s, err := l.Join("ann", seat.Token, late)
-	if err != nil || late.resumed || !late.refused || s == seat {
-		t.Fatalf("expired token: resumed %v refused %v new seat %v err %v", late.resumed, late.refused, s != seat, err)
+	newSeat := s != nil && s != seat && s.ID != seat.ID && s.Token != seat.Token
+	if err != nil || late.seat != s || !late.refused || !newSeat {
+		t.Fatalf("expired token: refused %v, new seat %v (given %v), err %v", late.refused, newSeat, late.seat == s, err)
 	}
 }
 

@@ -126,7 +126,7 @@ func (h *handler) hello(m *wire.Hello) bool {
 // Seated implements lobby.Conn. The lobby calls it before the arena knows
 // the sink, so resume_expired and the welcome are queued before any event
 // of the arena can be.
-func (c *Conn) Seated(seat *lobby.Seat, resumed, tokenRefused bool) {
+func (c *Conn) Seated(seat *lobby.Seat, tokenRefused bool) {
 	if tokenRefused {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}

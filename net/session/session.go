@@ -135,8 +135,8 @@ type Env struct {
 	Lobby   *lobby.Lobby
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// Rules returns the welcome's rules for an arena (cached by the caller).
-	Rules func(a *sim.Arena) []wire.Rule
+	// Rules are the welcome's rules; never modified by sessions.
+	Rules []wire.Rule
 }
 
 // Conn is one WebSocket connection and the session it plays.
@@ -174,7 +174,8 @@ type Conn struct {
 	lastTick uint64
 
 	// Metrics resolved once per connection.
-	mSnap, mReliable [outError + 1]prometheus.Counter
+	mSnap     prometheus.Counter
+	mReliable [outError + 1]prometheus.Counter
 }
 
 // readBufferSize is a session's read buffer: client messages are small
@@ -212,7 +213,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	if tc, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
 		_ = tc.SetWriteBuffer(cfg.SendBuffer)
 	}
-	c.mSnap[0] = env.Metrics.MessagesOut.WithLabelValues("snap")
+	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
 	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error"} {
 		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
 	}

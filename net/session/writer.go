@@ -83,7 +83,7 @@ func (c *Conn) writeSnap() bool {
 	b := c.enc.AppendSnap(c.buffer(), &c.snap)
 	f.Release()
 	c.trimSnap()
-	c.mSnap[0].Inc()
+	c.mSnap.Inc()
 	return c.writeMessage(ws.OpBinary, b)
 }
 
@@ -99,7 +99,7 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 		b = c.enc.AppendWelcome(b, &wire.Welcome{
 			Version: wire.Version, Session: seat.ID, Token: seat.Token, Tick: a.Tick(), Rate: cfg.TickRate,
 			ArenaWidth: cfg.ArenaWidth, ArenaHeight: cfg.ArenaHeight,
-			TerrainSize: t.N, Terrain: t.Heights, Rules: c.env.Rules(a),
+			TerrainSize: t.N, Terrain: t.Heights, Rules: c.env.Rules,
 		})
 	case outDied:
 		d := m.ref.(*sim.DiedEvent)
