@@ -47,8 +47,8 @@ type Seat struct {
 	Name  string
 	Arena *sim.Arena
 
-	conn   Conn        // the connection playing the seat; nil while detached
-	expiry *time.Timer // runs while detached
+	conn   Conn      // the connection playing the seat; nil while detached
+	expiry sim.Timer // runs while detached
 	// detachGen counts detaches; a grace timer releases the seat only if
 	// no resume (and no later detach) came since it was set.
 	detachGen uint64
@@ -68,6 +68,11 @@ type Config struct {
 	// NewArena makes arena number id; the lobby runs it.
 	NewArena func(id int) (*sim.Arena, error)
 	Logger   *slog.Logger
+	// Clock times the grace periods, the retries of control commands and
+	// Run's checks of empty arenas; the wall clock if nil. Its AfterFunc
+	// releases detached seats, so with a sim.ManualClock they wait for
+	// Advance.
+	Clock sim.Clock
 }
 
 // running is an arena and its Run goroutine.
@@ -98,6 +103,9 @@ func New(cfg Config) (*Lobby, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = sim.RealClock{}
 	}
 	l := &Lobby{cfg: cfg, log: cfg.Logger, seats: map[string]*Seat{}}
 	l.mu.Lock()
@@ -250,7 +258,7 @@ func (l *Lobby) detachLocked(s *Seat) {
 	gen := s.detachGen
 	stillDetached := func() bool { return s.conn == nil && !s.expired && s.detachGen == gen }
 	l.post(s.Arena, ecs.Command{Kind: ecs.CmdDetach, Session: s.ID}, stillDetached)
-	s.expiry = time.AfterFunc(l.cfg.Grace, func() {
+	s.expiry = l.cfg.Clock.AfterFunc(l.cfg.Grace, func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if stillDetached() {
@@ -273,7 +281,7 @@ func (l *Lobby) releaseLocked(s *Seat) {
 	if s.Arena.Seats() == 0 {
 		for _, r := range l.arenas {
 			if r.arena == s.Arena {
-				r.emptySince = time.Now()
+				r.emptySince = l.cfg.Clock.Now()
 			}
 		}
 	}
@@ -287,7 +295,7 @@ func (l *Lobby) releaseLocked(s *Seat) {
 func (l *Lobby) post(a *sim.Arena, c ecs.Command, wanted func() bool) {
 	if err := a.PostControl(sim.Command{Command: c}); errors.Is(err, sim.ErrInboxFull) {
 		l.log.Warn("arena control inbox full, retrying", "arena", a.ID(), "command", c.Kind.String(), "session", c.Session)
-		time.AfterFunc(50*time.Millisecond, func() {
+		l.cfg.Clock.AfterFunc(50*time.Millisecond, func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			if wanted() {
@@ -300,14 +308,14 @@ func (l *Lobby) post(a *sim.Arena, c ecs.Command, wanted func() bool) {
 // Run stops extra arenas that have been empty for EmptyArenaTTL, checking
 // every interval, until ctx is done.
 func (l *Lobby) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := l.cfg.Clock.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			l.reapEmpty(now)
+		case <-t.C():
+			l.reapEmpty(l.cfg.Clock.Now())
 		}
 	}
 }

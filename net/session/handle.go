@@ -162,7 +162,7 @@ func (h *handler) badMessage(why string) bool {
 // allow takes a token from a limiter. When none is left, the message is
 // dropped and the client is told, at most once a second.
 func (h *handler) allow(l *rate.Limiter, what string) bool {
-	now := time.Now()
+	now := h.c.clock.Now()
 	if l.AllowN(now, 1) {
 		if !h.overSince.IsZero() && now.Sub(h.lastOver) > time.Second {
 			h.overSince = time.Time{} // a calm second ends the episode
@@ -184,7 +184,7 @@ func (h *handler) allow(l *rate.Limiter, what string) bool {
 // rateLimitOK reports whether a client over its limit may go on: one that
 // has stayed over it for RateLimitClose is closed with 1008.
 func (h *handler) rateLimitOK() bool {
-	if time.Since(h.overSince) >= h.c.cfg.RateLimitClose {
+	if h.c.clock.Now().Sub(h.overSince) >= h.c.cfg.RateLimitClose {
 		h.c.refuse(ReasonRateLimited, ws.StatusPolicyViolation, wire.CodeRateLimited, "over the rate limit for too long")
 		return false
 	}

@@ -137,15 +137,23 @@ type Env struct {
 	Logger  *slog.Logger
 	// Rules are the welcome's rules; never modified by sessions.
 	Rules []wire.Rule
+	// Clock times the sessions' deadlines and rate limits; the wall clock
+	// if nil. Connection deadlines are computed from its Now, and a
+	// net.Conn reads them as wall-clock times, so a clock that is not the
+	// wall clock suits only a connection that keeps its time. (Inside a
+	// testing/synctest bubble the wall clock is the bubble's fake one, which
+	// net.Pipe's deadlines follow too.)
+	Clock sim.Clock
 }
 
 // Conn is one WebSocket connection and the session it plays.
 type Conn struct {
-	env  *Env
-	cfg  Config
-	log  *slog.Logger
-	conn net.Conn
-	br   *bufio.Reader // owned by the reader
+	env   *Env
+	cfg   Config
+	log   *slog.Logger
+	clock sim.Clock // Env.Clock, or the wall clock
+	conn  net.Conn
+	br    *bufio.Reader // owned by the reader
 
 	// Signals to the writer. wake holds at most one "frame ready"; reliable
 	// is the bounded queue; pongs carries the payloads of client pings to
@@ -200,8 +208,12 @@ func SmallReader(upgraded *bufio.Reader, conn net.Conn) *bufio.Reader {
 // to conn directly, a whole frame per write.
 func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	cfg := env.Config.withDefaults()
+	clock := env.Clock
+	if clock == nil {
+		clock = sim.RealClock{}
+	}
 	c := &Conn{
-		env: env, cfg: cfg, conn: conn, br: br,
+		env: env, cfg: cfg, clock: clock, conn: conn, br: br,
 		log:        env.Logger.With("remote", conn.RemoteAddr().String()),
 		wake:       make(chan struct{}, 1),
 		reliable:   make(chan outMsg, cfg.ReliableQueue),
@@ -264,7 +276,7 @@ func (c *Conn) finish(reason CloseReason, code ws.StatusCode, text string, errMs
 		close(c.closing)
 		// A write in progress may be stuck on a client that does not read;
 		// from now on the session's writes get CloseTimeout, not more.
-		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
+		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 	})
 }
 
@@ -346,7 +358,7 @@ func (c *Conn) readLoop() {
 	rd.OnIntermediate = func(h ws.Header, r io.Reader) error { return c.control(h, r) }
 	var msg [wire.MaxClientFrameSize]byte
 	h := newHandler(c)
-	_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.HelloTimeout))
+	_ = c.conn.SetReadDeadline(c.clock.Now().Add(c.cfg.HelloTimeout))
 	for {
 		hdr, err := rd.NextFrame()
 		if err != nil {

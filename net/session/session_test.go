@@ -10,9 +10,12 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/lobby"
@@ -21,13 +24,18 @@ import (
 	"github.com/shatter/shatter/sim"
 )
 
+// grace is the lobby's resume window in these tests (PROTOCOL.md's).
+const grace = 10 * time.Second
+
 // newEnv returns a session environment with one running arena of the
-// default rules, sessions configured by cfg, and quiet logs.
+// default rules, sessions configured by cfg, and quiet logs. Called inside
+// a synctest bubble, the arena, the lobby's timers and every session run
+// on the bubble's fake clock.
 func newEnv(t *testing.T, cfg Config) *Env {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	lb, err := lobby.New(lobby.Config{
-		MaxArenas: 1, Grace: time.Second, EmptyArenaTTL: time.Minute, Logger: logger,
+		MaxArenas: 1, Grace: grace, EmptyArenaTTL: time.Minute, Logger: logger,
 		NewArena: func(id int) (*sim.Arena, error) {
 			return sim.New(sim.Options{ID: id, Config: ecs.DefaultConfig(), Seed: 1})
 		},
@@ -40,7 +48,18 @@ func newEnv(t *testing.T, cfg Config) *Env {
 		Rules: []wire.Rule{{Name: "radius_factor", Value: 4}}}
 }
 
-// client is the client end of a session served over net.Pipe.
+// value reads a counter.
+func value(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// client is the client end of a session served over net.Pipe, which works
+// inside a synctest bubble (a socket would not).
 type client struct {
 	t    *testing.T
 	conn net.Conn
@@ -138,6 +157,32 @@ func (c *client) readUntil(want wire.Type) (got bool, closeCode ws.StatusCode) {
 	}
 }
 
+// expect reads until a message of type want, failing on a close.
+func (c *client) expect(want wire.Type) *wire.ServerMessage {
+	c.t.Helper()
+	if got, code := c.readUntil(want); !got {
+		c.t.Fatalf("closed with %d while waiting for %v", code, want)
+	}
+	return &c.msg
+}
+
+// expectClose reads until the close frame, within timeout, and returns its
+// code and every error code seen on the way.
+func (c *client) expectClose(timeout time.Duration) (ws.StatusCode, []wire.ErrorCode) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var codes []wire.ErrorCode
+	for {
+		m, code := c.next(time.Until(deadline))
+		switch {
+		case m == nil:
+			return code, codes
+		case m.Type == wire.TypeError:
+			codes = append(codes, m.Error.Code)
+		}
+	}
+}
+
 // panicConn panics on its first Write, as a bug in the writer would.
 type panicConn struct {
 	net.Conn
@@ -179,6 +224,195 @@ func TestPanicEndsOnlyItsSession(t *testing.T) {
 	if got, _ := second.readUntil(wire.TypeSnap); !got {
 		t.Fatal("second session got no snap")
 	}
+}
+
+// TestHelloDeadline: a client that says nothing is refused with no_hello
+// and 1002 when HelloTimeout (5 s) has passed, and not before.
+func TestHelloDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newEnv(t, Config{})
+		c := dial(t, env, nil)
+		start := time.Now()
+		code, errs := c.expectClose(time.Minute)
+		if code != ws.StatusProtocolError || len(errs) == 0 || errs[len(errs)-1] != wire.CodeNoHello {
+			t.Fatalf("close %d after errors %v; want 1002 after no_hello", code, errs)
+		}
+		if waited := time.Since(start); waited != 5*time.Second {
+			t.Fatalf("refused after %v, want the 5 s hello timeout", waited)
+		}
+	})
+}
+
+// TestRateLimitCloses floods inputs far over the 60 a second allowed: the
+// client is told rate_limited at most once a second, the excess is dropped
+// and counted, and after RateLimitClose (5 s) over the limit the session
+// is closed with 1008.
+func TestRateLimitCloses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newEnv(t, Config{})
+		c := dial(t, env, nil)
+		c.hello("spammer", "")
+		c.expect(wire.TypeWelcome)
+		start := time.Now()
+		// An input every 2 ms until the session is closed.
+		sent := make(chan int)
+		go func() {
+			var enc wire.Encoder
+			seq := uint32(1)
+			for ; ; seq++ {
+				f := ws.MaskFrameInPlace(ws.NewBinaryFrame(enc.AppendInput(nil, &wire.Input{Seq: seq, Angle: 1})))
+				if ws.WriteFrame(c.conn, f) != nil {
+					break
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			sent <- int(seq - 1)
+		}()
+		code, errs := c.expectClose(time.Minute)
+		closedAfter := time.Since(start)
+		c.conn.Close()
+		n := <-sent
+		if code != ws.StatusPolicyViolation || len(errs) == 0 || errs[0] != wire.CodeRateLimited {
+			t.Fatalf("close %d after errors %v, want 1008 after rate_limited", code, errs)
+		}
+		for _, e := range errs {
+			if e != wire.CodeRateLimited {
+				t.Fatalf("errors %v, want only rate_limited", errs)
+			}
+		}
+		// One notice a second over 5 s, the last perhaps cut off by the
+		// close, and the closing error.
+		if len(errs) < 5 || len(errs) > 7 {
+			t.Fatalf("%d rate_limited errors in %v, want one a second and the last", len(errs), closedAfter)
+		}
+		limit := 5 * time.Second
+		if closedAfter < limit || closedAfter > limit+100*time.Millisecond {
+			t.Fatalf("closed %v after the flood began, want just over RateLimitClose (%v)", closedAfter, limit)
+		}
+		// About 60 a second (and a first burst) got through.
+		dropped := value(t, env.Metrics.Drops.WithLabelValues("rate_limited_input"))
+		if passed := float64(n) - dropped; passed < 250 || passed > 400 {
+			t.Fatalf("%d inputs sent, %v dropped: %v got through in %v, want about 60 a second", n, dropped, passed, closedAfter)
+		}
+	})
+}
+
+// TestResumeExpired: a token whose seat outlived its grace period, and a
+// token never issued, are answered with resume_expired and a new session.
+func TestResumeExpired(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newEnv(t, Config{})
+		c := dial(t, env, nil)
+		c.hello("late", "")
+		w := c.expect(wire.TypeWelcome).Welcome
+		// With a marble, the dropped seat is held for the grace period.
+		c.send(c.enc.AppendSpawn(nil))
+		for !c.msg.Snap.HasYou {
+			c.expect(wire.TypeSnap)
+		}
+		c.conn.Close()
+		<-c.done
+		time.Sleep(grace) // past the grace period
+		synctest.Wait()
+
+		c2 := dial(t, env, nil)
+		c2.hello("late", w.Token)
+		if m := c2.expect(wire.TypeError); m.Error.Code != wire.CodeResumeExpired {
+			t.Fatalf("error %q, want resume_expired", m.Error.Code)
+		}
+		w2 := c2.expect(wire.TypeWelcome).Welcome
+		if w2.Session == w.Session || w2.Token == w.Token {
+			t.Fatalf("expired token got session %d back", w2.Session)
+		}
+		// An unknown token is refused the same way.
+		c3 := dial(t, env, nil)
+		c3.hello("x", "not-a-token")
+		if m := c3.expect(wire.TypeError); m.Error.Code != wire.CodeResumeExpired {
+			t.Fatalf("unknown token: error %q", m.Error.Code)
+		}
+	})
+}
+
+// TestSlowConsumer stops reading. A write blocked for less than
+// WriteTimeout (5 s) is waited for; one blocked for longer ends the session
+// as a slow consumer, whose 4001 close still reaches the client if it
+// reads within CloseTimeout. Meanwhile another client gets every tick's
+// snapshot.
+func TestSlowConsumer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newEnv(t, Config{CloseTimeout: 3 * time.Second})
+		slow := dial(t, env, nil)
+		slow.hello("sloth", "")
+		slow.expect(wire.TypeSnap)
+
+		other := dial(t, env, nil)
+		other.hello("busy", "")
+		other.expect(wire.TypeSnap)
+		var snaps atomic.Int32
+		otherDone := make(chan struct{})
+		go func() { // not other.next: it may not fail the test from here
+			defer close(otherDone)
+			var dec wire.Decoder
+			var msg wire.ServerMessage
+			_ = other.conn.SetReadDeadline(time.Time{})
+			for {
+				f, err := readFrame(other.conn)
+				if err != nil || f.Header.OpCode != ws.OpBinary {
+					return
+				}
+				if dec.DecodeServer(f.Payload, &msg) == nil && msg.Type == wire.TypeSnap {
+					snaps.Add(1)
+				}
+			}
+		}()
+		defer func() { other.conn.Close(); <-otherDone }()
+
+		a := env.Lobby.Arenas()[0]
+		tick0 := a.Tick()
+		time.Sleep(5*time.Second - 100*time.Millisecond)
+		if m, code := slow.next(time.Second); m == nil {
+			t.Fatalf("closed with %d after a stall shorter than WriteTimeout", code)
+		}
+		slow.expect(wire.TypeSnap)
+		time.Sleep(5*time.Second + 500*time.Millisecond)
+		synctest.Wait()
+		// 10.4 s at 30 ticks a second.
+		if ticks, n := a.Tick()-tick0, snaps.Load(); ticks < 300 || n < 300 {
+			t.Fatalf("while one client stalled: %d ticks, %d snaps to the other client; want 312 each", ticks, n)
+		}
+		code, _ := slow.expectClose(time.Second)
+		if code != wire.CloseSlowConsumer {
+			t.Fatalf("stalled client closed with %d, want 4001", code)
+		}
+		slow.conn.Close()
+		<-slow.done
+		if got := value(t, env.Metrics.Closes.WithLabelValues("slow_consumer")); got != 1 {
+			t.Fatalf("slow_consumer closes = %v, want 1", got)
+		}
+	})
+}
+
+// TestReliableQueueOverflow: while the writer is stuck on a client that
+// does not read, the boards queue up; the one that finds the reliable
+// queue full ends the session as a slow consumer.
+func TestReliableQueueOverflow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newEnv(t, Config{WriteTimeout: time.Minute, ReliableQueue: 2})
+		c := dial(t, env, nil)
+		c.hello("sloth", "")
+		c.expect(wire.TypeSnap)
+		// A board a second: two fill the queue, the third overflows it.
+		time.Sleep(3500 * time.Millisecond)
+		code, _ := c.expectClose(5 * time.Second)
+		if code != wire.CloseSlowConsumer {
+			t.Fatalf("stalled client closed with %d, want 4001", code)
+		}
+		c.conn.Close()
+		<-c.done
+		if got := value(t, env.Metrics.Closes.WithLabelValues("slow_consumer")); got != 1 {
+			t.Fatalf("slow_consumer closes = %v, want 1", got)
+		}
+	})
 }
 
 func TestCleanName(t *testing.T) {

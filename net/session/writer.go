@@ -2,7 +2,6 @@ package session
 
 import (
 	"sync"
-	"time"
 
 	"github.com/gobwas/ws"
 
@@ -193,14 +192,14 @@ func (c *Conn) write(frame []byte) bool {
 		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
 	default:
 	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
+	_ = c.conn.SetWriteDeadline(c.clock.Now().Add(timeout))
 	n, err := c.conn.Write(frame)
 	if err == nil {
 		return true
 	}
 	if isTimeout(err) {
 		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
-		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
+		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 		rest := append(append([]byte(nil), frame[n:]...), closeFrame(wire.CloseSlowConsumer, wire.SlowConsumerReason)...)
 		_, _ = c.conn.Write(rest)
 	} else {
@@ -225,7 +224,7 @@ func (c *Conn) writeClose() {
 			return
 		}
 	}
-	_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.CloseTimeout))
+	_ = c.conn.SetReadDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 }
 
 // appendFrameHeader appends an unmasked, final frame header (RFC 6455
