@@ -72,13 +72,13 @@ func (h *handler) handle(data []byte) bool {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")
 	case wire.TypeSpawn:
-		if !h.allow(h.spawns, "spawn") {
+		if !h.allow(h.spawns, DropRateLimitedSpawn, "spawn") {
 			return h.rateLimitOK()
 		}
 		h.post(seat, ecs.Command{Kind: ecs.CmdSpawn, Session: seat.ID})
 	case wire.TypeInput:
 		in := &h.msg.Input
-		if !h.allow(h.inputs, "input") {
+		if !h.allow(h.inputs, DropRateLimitedInput, "input") {
 			return h.rateLimitOK()
 		}
 		if in.Seq <= h.lastSeq {
@@ -87,7 +87,7 @@ func (h *handler) handle(data []byte) bool {
 		h.lastSeq = in.Seq
 		h.post(seat, ecs.Command{Kind: ecs.CmdInput, Session: seat.ID, Seq: in.Seq, Angle: in.Angle, Boost: in.Boost})
 	case wire.TypePing:
-		if !h.allow(h.pings, "ping") {
+		if !h.allow(h.pings, DropRateLimitedPing, "ping") {
 			return h.rateLimitOK()
 		}
 		c.enqueue(outMsg{kind: outPong, pong: wire.Pong{C: h.msg.Ping.C, Tick: seat.Arena.Tick()}})
@@ -136,14 +136,15 @@ func (c *Conn) Seated(seat *lobby.Seat, tokenRefused bool) {
 	c.seat.Store(seat)
 }
 
-// post sends a command to the arena. A full inbox drops it (counted): the
-// arena is overloaded, and a late input is worth less than a steady tick.
+// post sends a command to the arena. A full inbox drops it (recorded):
+// the arena is overloaded, and a late input is worth less than a steady
+// tick.
 func (h *handler) post(seat *lobby.Seat, cmd ecs.Command) {
 	switch err := seat.Arena.Post(sim.Command{Command: cmd}); {
 	case errors.Is(err, sim.ErrInboxFull):
-		h.c.env.Metrics.Drops.WithLabelValues("arena_inbox_full").Inc()
+		h.c.recordDrop(DropArenaInboxFull)
 	case err != nil:
-		h.c.env.Metrics.Drops.WithLabelValues("arena_stopped").Inc()
+		h.c.recordDrop(DropArenaStopped)
 	}
 }
 
@@ -160,8 +161,9 @@ func (h *handler) badMessage(why string) bool {
 }
 
 // allow takes a token from a limiter. When none is left, the message is
-// dropped and the client is told, at most once a second.
-func (h *handler) allow(l *rate.Limiter, what string) bool {
+// dropped (recorded as drop) and the client is told, at most once a
+// second, that it sends too many what messages.
+func (h *handler) allow(l *rate.Limiter, drop DropReason, what string) bool {
 	now := h.c.clock.Now()
 	if l.AllowN(now, 1) {
 		if !h.overSince.IsZero() && now.Sub(h.lastOver) > time.Second {
@@ -169,7 +171,7 @@ func (h *handler) allow(l *rate.Limiter, what string) bool {
 		}
 		return true
 	}
-	h.c.env.Metrics.Drops.WithLabelValues("rate_limited_" + what).Inc()
+	h.c.recordDrop(drop)
 	if h.overSince.IsZero() || now.Sub(h.lastOver) > time.Second {
 		h.overSince = now
 	}

@@ -129,7 +129,8 @@ type outMsg struct {
 	ref any
 }
 
-// Env is what every session of a server shares.
+// Env is what every session of a server shares. It must not be copied
+// after its first session starts.
 type Env struct {
 	Config  Config
 	Lobby   *lobby.Lobby
@@ -144,6 +145,8 @@ type Env struct {
 	// testing/synctest bubble the wall clock is the bubble's fake one, which
 	// net.Pipe's deadlines follow too.)
 	Clock sim.Clock
+
+	dropLog dropLog // throttles the drop log lines of every session
 }
 
 // Conn is one WebSocket connection and the session it plays.
@@ -449,6 +452,7 @@ func (c *Conn) control(hdr ws.Header, r io.Reader) error {
 		select {
 		case c.pongs <- append([]byte(nil), payload[:n]...):
 		default: // pings beyond a few pending are dropped
+			c.recordDrop(DropWSPingQueueFull)
 		}
 	case ws.OpClose:
 		code, _ := ws.ParseCloseFrameData(payload[:n])

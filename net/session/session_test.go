@@ -2,12 +2,15 @@ package session
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -33,7 +36,11 @@ const grace = 10 * time.Second
 // on the bubble's fake clock.
 func newEnv(t *testing.T, cfg Config) *Env {
 	t.Helper()
-	logger := slog.New(slog.DiscardHandler)
+	return newEnvLogger(t, cfg, slog.New(slog.DiscardHandler))
+}
+
+func newEnvLogger(t *testing.T, cfg Config, logger *slog.Logger) *Env {
+	t.Helper()
 	lb, err := lobby.New(lobby.Config{
 		MaxArenas: 1, Grace: grace, EmptyArenaTTL: time.Minute, Logger: logger,
 		NewArena: func(id int) (*sim.Arena, error) {
@@ -413,6 +420,91 @@ func TestReliableQueueOverflow(t *testing.T) {
 			t.Fatalf("slow_consumer closes = %v, want 1", got)
 		}
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestPingsDroppedAreRecorded: WebSocket pings that come while a few
+// pongs are still waiting for the writer are dropped, counted as
+// ws_ping_queue_full and logged, at most a line a second.
+func TestPingsDroppedAreRecorded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log syncBuffer
+		env := newEnvLogger(t, Config{}, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		c := dial(t, env, nil)
+		// The client does not read: the first pong blocks the writer, four
+		// more wait in the queue, and the rest are dropped.
+		c.sendFrame(ws.OpPing, []byte("1"))
+		synctest.Wait()
+		for range 9 {
+			c.sendFrame(ws.OpPing, []byte("n"))
+		}
+		synctest.Wait()
+		drops := env.Metrics.Drops.WithLabelValues("ws_ping_queue_full")
+		if got := value(t, drops); got != 5 {
+			t.Fatalf("%v pings dropped, want 5", got)
+		}
+		if n := strings.Count(log.String(), "reason=ws_ping_queue_full"); n != 1 {
+			t.Fatalf("%d log lines for 5 drops at once, want 1:\n%s", n, log.String())
+		}
+		time.Sleep(time.Second)
+		c.sendFrame(ws.OpPing, []byte("n"))
+		synctest.Wait()
+		if got := value(t, drops); got != 6 {
+			t.Fatalf("%v pings dropped, want 6", got)
+		}
+		if !strings.Contains(log.String(), "reason=ws_ping_queue_full session=0 unlogged_before=4") {
+			t.Fatalf("a second later, no line counting the 4 unlogged drops:\n%s", log.String())
+		}
+		// The queued pongs go out once the client reads.
+		_ = c.conn.SetReadDeadline(time.Now().Add(time.Second))
+		for i := range 5 {
+			f, err := readFrame(c.conn)
+			if err != nil || f.Header.OpCode != ws.OpPong {
+				t.Fatalf("frame %d: %v %v, want a pong", i, f.Header.OpCode, err)
+			}
+		}
+	})
+}
+
+func TestDropReasonLabels(t *testing.T) {
+	// The labels are in dashboards: they must not change.
+	tests := []struct {
+		r    DropReason
+		want string
+	}{
+		{DropArenaInboxFull, "arena_inbox_full"},
+		{DropArenaStopped, "arena_stopped"},
+		{DropRateLimitedInput, "rate_limited_input"},
+		{DropRateLimitedPing, "rate_limited_ping"},
+		{DropRateLimitedSpawn, "rate_limited_spawn"},
+		{DropWSPingQueueFull, "ws_ping_queue_full"},
+		{numDropReasons, "DropReason(6)"},
+	}
+	if len(tests) != int(numDropReasons)+1 {
+		t.Fatalf("%d reasons tested, want all %d", len(tests)-1, numDropReasons)
+	}
+	for _, tt := range tests {
+		if got := tt.r.String(); got != tt.want {
+			t.Errorf("DropReason(%d).String() = %q, want %q", tt.r, got, tt.want)
+		}
+	}
 }
 
 func TestCleanName(t *testing.T) {
