@@ -33,7 +33,7 @@ type Conn interface {
 	// Seated gives the connection its seat, before the arena can send it
 	// any event, so the connection can queue its welcome first.
 	// tokenRefused says a token was given but is unknown or expired.
-	Seated(s *Seat, resumed, tokenRefused bool)
+	Seated(s *Seat, tokenRefused bool)
 	// Replaced ends the connection because a newer one resumed its seat.
 	Replaced()
 }
@@ -46,8 +46,8 @@ type Seat struct {
 	Name  string
 	Arena *sim.Arena
 
-	conn   Conn        // the connection playing the seat; nil while detached
-	expiry *time.Timer // runs while detached
+	conn   Conn      // the connection playing the seat; nil while detached
+	expiry sim.Timer // runs while detached
 	// detachGen counts detaches; a grace timer releases the seat only if
 	// no resume (and no later detach) came since it was set.
 	detachGen uint64
@@ -67,6 +67,11 @@ type Config struct {
 	// NewArena makes arena number id; the lobby runs it.
 	NewArena func(id int) (*sim.Arena, error)
 	Logger   *slog.Logger
+	// Clock times the grace periods, the retries of control commands and
+	// Run's checks of empty arenas; the wall clock if nil. Its AfterFunc
+	// releases detached seats, so with a sim.ManualClock they wait for
+	// Advance.
+	Clock sim.Clock
 }
 
 // running is an arena and its Run goroutine.
@@ -97,6 +102,9 @@ func New(cfg Config) (*Lobby, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = sim.RealClock{}
 	}
 	l := &Lobby{cfg: cfg, log: cfg.Logger, seats: map[string]*Seat{}}
 	l.mu.Lock()
@@ -164,7 +172,7 @@ func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 				s.conn.Replaced()
 			}
 			s.conn = conn
-			conn.Seated(s, true, false)
+			conn.Seated(s, false)
 			if err := s.Arena.PostControl(sim.Join(s.ID, s.Name, conn)); err != nil {
 				s.conn = nil
 				l.detachLocked(s)
@@ -180,7 +188,7 @@ func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 	}
 	l.nextSeat++
 	s := &Seat{ID: l.nextSeat, Token: newToken(), Name: name, Arena: r.arena, conn: conn}
-	conn.Seated(s, false, tokenRefused)
+	conn.Seated(s, tokenRefused)
 	if err := r.arena.PostControl(sim.Join(s.ID, name, conn)); err != nil {
 		s.conn = nil // so a later Leave by conn does not release it twice
 		r.arena.Unreserve()
@@ -249,7 +257,7 @@ func (l *Lobby) detachLocked(s *Seat) {
 	gen := s.detachGen
 	stillDetached := func() bool { return s.conn == nil && !s.expired && s.detachGen == gen }
 	l.post(s.Arena, sim.Detach(s.ID), stillDetached)
-	s.expiry = time.AfterFunc(l.cfg.Grace, func() {
+	s.expiry = l.cfg.Clock.AfterFunc(l.cfg.Grace, func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if stillDetached() {
@@ -272,7 +280,7 @@ func (l *Lobby) releaseLocked(s *Seat) {
 	if s.Arena.Seats() == 0 {
 		for _, r := range l.arenas {
 			if r.arena == s.Arena {
-				r.emptySince = time.Now()
+				r.emptySince = l.cfg.Clock.Now()
 			}
 		}
 	}
@@ -286,7 +294,7 @@ func (l *Lobby) releaseLocked(s *Seat) {
 func (l *Lobby) post(a *sim.Arena, c sim.Command, wanted func() bool) {
 	if err := a.PostControl(c); errors.Is(err, sim.ErrInboxFull) {
 		l.log.Warn("arena control inbox full, retrying", "arena", a.ID(), "command", c.String(), "session", c.Session())
-		time.AfterFunc(50*time.Millisecond, func() {
+		l.cfg.Clock.AfterFunc(50*time.Millisecond, func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			if wanted() {
@@ -299,14 +307,14 @@ func (l *Lobby) post(a *sim.Arena, c sim.Command, wanted func() bool) {
 // Run stops extra arenas that have been empty for EmptyArenaTTL, checking
 // every interval, until ctx is done.
 func (l *Lobby) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := l.cfg.Clock.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			l.reapEmpty(now)
+		case <-t.C():
+			l.reapEmpty(l.cfg.Clock.Now())
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/shatter/shatter/sim"
@@ -14,12 +15,13 @@ import (
 
 type fakeConn struct {
 	replaced, seated atomic.Int32
-	resumed, refused bool
+	seat             *Seat // the seat Seated gave it last
+	refused          bool
 }
 
-func (c *fakeConn) Seated(_ *Seat, resumed, tokenRefused bool) {
+func (c *fakeConn) Seated(s *Seat, tokenRefused bool) {
 	c.seated.Add(1)
-	c.resumed, c.refused = resumed, tokenRefused
+	c.seat, c.refused = s, tokenRefused
 }
 
 func (c *fakeConn) FrameReady(uint64) {}
@@ -29,12 +31,19 @@ func (c *fakeConn) Replaced()         { c.replaced.Add(1) }
 
 func newLobby(t *testing.T, maxArenas, maxPlayers int, grace time.Duration) *Lobby {
 	t.Helper()
+	return newLobbyClock(t, maxArenas, maxPlayers, grace, nil)
+}
+
+// newLobbyClock is newLobby with the lobby's clock (not its arenas').
+func newLobbyClock(t *testing.T, maxArenas, maxPlayers int, grace time.Duration, clock sim.Clock) *Lobby {
+	t.Helper()
 	cfg := sim.DefaultConfig()
 	cfg.MaxPlayers, cfg.MinPopulation = maxPlayers, 0
 	l, err := New(Config{
 		MaxArenas: maxArenas, Grace: grace, EmptyArenaTTL: time.Minute,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		NewArena: func(id int) (*sim.Arena, error) { return sim.New(sim.Options{ID: id, Config: cfg, Seed: 1}) },
+		Clock:    clock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,12 +55,15 @@ func newLobby(t *testing.T, maxArenas, maxPlayers int, grace time.Duration) *Lob
 func TestJoinFillsArenasThenRefuses(t *testing.T) {
 	l := newLobby(t, 2, 2, time.Second)
 	arenaOf := map[int]int{}
+	ids, tokens := map[uint32]bool{}, map[string]bool{}
 	for i := range 4 {
 		c := &fakeConn{}
 		s, err := l.Join("p", "", c)
-		if err != nil || c.seated.Load() != 1 || c.resumed || c.refused {
-			t.Fatalf("join %d: seated %d resumed %v refused %v err %v", i, c.seated.Load(), c.resumed, c.refused, err)
+		// Every join is a new seat (not a resumed one): its own id and token.
+		if err != nil || c.seated.Load() != 1 || c.seat != s || ids[s.ID] || tokens[s.Token] || c.refused {
+			t.Fatalf("join %d: seated %d with its seat %v, new seat %v, refused %v, err %v", i, c.seated.Load(), c.seat == s, s != nil && !ids[s.ID] && !tokens[s.Token], c.refused, err)
 		}
+		ids[s.ID], tokens[s.Token] = true, true
 		arenaOf[s.Arena.ID()]++
 	}
 	if len(arenaOf) != 2 || arenaOf[0] != 2 || arenaOf[1] != 2 {
@@ -77,46 +89,94 @@ func spawn(t *testing.T, s *Seat) {
 	}
 }
 
+// TestResumeWithinGraceAndAfter runs in a synctest bubble, so the lobby's
+// grace timers run on the bubble's fake clock: the grace period is
+// PROTOCOL.md's 10 s, and the test checks its edges to the millisecond
+// without waiting for it.
 func TestResumeWithinGraceAndAfter(t *testing.T) {
-	l := newLobby(t, 1, 10, 150*time.Millisecond)
-	first := &fakeConn{}
-	seat, err := l.Join("ann", "", first)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spawn(t, seat)
-	// A second connection with the token takes the seat over while the
-	// first still plays it: the first is told it was replaced.
-	second := &fakeConn{}
-	again, err := l.Join("ann", seat.Token, second)
-	if err != nil || !second.resumed || second.refused || again != seat || first.replaced.Load() != 1 {
-		t.Fatalf("takeover: same seat %v resumed %v refused %v replaced %d err %v", again == seat, second.resumed, second.refused, first.replaced.Load(), err)
-	}
-	// The replaced connection leaving changes nothing.
-	l.Leave(seat, first, false)
-	if seat.Arena.Seats() != 1 {
-		t.Fatalf("seats %d after the replaced connection left, want 1", seat.Arena.Seats())
-	}
-	// Dropped, then resumed in time.
-	l.Leave(seat, second, false)
-	third := &fakeConn{}
-	if s, err := l.Join("ann", seat.Token, third); err != nil || !third.resumed || s != seat {
-		t.Fatalf("resume within grace: resumed %v err %v", third.resumed, err)
-	}
-	// Dropped, and the grace period passes: the seat is released.
-	l.Leave(seat, third, false)
-	deadline := time.Now().Add(2 * time.Second)
-	for seat.Arena.Seats() != 0 {
-		if time.Now().After(deadline) {
+	synctest.Test(t, func(t *testing.T) {
+		const grace = 10 * time.Second
+		l := newLobby(t, 1, 10, grace)
+		first := &fakeConn{}
+		seat, err := l.Join("ann", "", first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spawn(t, seat)
+		// A second connection with the token takes the seat over while the
+		// first still plays it: the first is told it was replaced.
+		second := &fakeConn{}
+		again, err := l.Join("ann", seat.Token, second)
+		if err != nil || second.seat != seat || second.refused || again != seat || first.replaced.Load() != 1 {
+			t.Fatalf("takeover: same seat %v (given %v) refused %v replaced %d err %v", again == seat, second.seat == seat, second.refused, first.replaced.Load(), err)
+		}
+		// The replaced connection leaving changes nothing.
+		l.Leave(seat, first, false)
+		if seat.Arena.Seats() != 1 {
+			t.Fatalf("seats %d after the replaced connection left, want 1", seat.Arena.Seats())
+		}
+		// Dropped, then resumed just before the grace period ends.
+		l.Leave(seat, second, false)
+		time.Sleep(grace - time.Millisecond)
+		synctest.Wait()
+		third := &fakeConn{}
+		if s, err := l.Join("ann", seat.Token, third); err != nil || third.seat != seat || third.refused || s != seat {
+			t.Fatalf("resume within grace: same seat %v (given %v) refused %v err %v", s == seat, third.seat == seat, third.refused, err)
+		}
+		// The resume stopped the grace timer: the seat outlives it.
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if seat.Arena.Seats() != 1 {
+			t.Fatal("a resumed seat was released when its old grace period ended")
+		}
+		// Dropped, and the grace period passes: the seat is released then,
+		// not before.
+		l.Leave(seat, third, false)
+		time.Sleep(grace - time.Millisecond)
+		synctest.Wait()
+		if seat.Arena.Seats() != 1 {
+			t.Fatal("seat released before the grace period ended")
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if seat.Arena.Seats() != 0 {
 			t.Fatal("seat not released after the grace period")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	late := &fakeConn{}
-	s, err := l.Join("ann", seat.Token, late)
-	if err != nil || late.resumed || !late.refused || s == seat {
-		t.Fatalf("expired token: resumed %v refused %v new seat %v err %v", late.resumed, late.refused, s != seat, err)
-	}
+		late := &fakeConn{}
+		s, err := l.Join("ann", seat.Token, late)
+		newSeat := s != nil && s != seat && s.ID != seat.ID && s.Token != seat.Token
+		if err != nil || late.seat != s || !late.refused || !newSeat {
+			t.Fatalf("expired token: refused %v, new seat %v (given %v), err %v", late.refused, newSeat, late.seat == s, err)
+		}
+	})
+}
+
+// TestGraceOnTheLobbyClock gives the lobby a manual clock: the grace
+// period runs on it alone, so a seat is held however long the bubble's
+// time passes, and released when the clock is advanced through the grace
+// period.
+func TestGraceOnTheLobbyClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := sim.NewManualClock()
+		l := newLobbyClock(t, 1, 10, time.Second, clock)
+		c := &fakeConn{}
+		seat, err := l.Join("ann", "", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spawn(t, seat)
+		l.Leave(seat, c, false)
+		time.Sleep(time.Minute) // the arena's time, not the lobby's
+		synctest.Wait()
+		clock.Advance(time.Second - time.Millisecond)
+		if seat.Arena.Seats() != 1 {
+			t.Fatal("seat released before the lobby's clock reached the grace period")
+		}
+		clock.Advance(time.Millisecond) // runs the grace timer
+		if seat.Arena.Seats() != 0 {
+			t.Fatal("seat not released once the lobby's clock passed the grace period")
+		}
+	})
 }
 
 func TestEmptyExtraArenaStops(t *testing.T) {
@@ -143,6 +203,39 @@ func TestEmptyExtraArenaStops(t *testing.T) {
 	if len(l.Arenas()) != 1 {
 		t.Fatal("the first arena was stopped")
 	}
+}
+
+// TestRunStopsEmptyExtraArena runs the janitor on the bubble's fake clock:
+// an extra arena left empty stops once EmptyArenaTTL has passed, at the
+// first check after that.
+func TestRunStopsEmptyExtraArena(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLobby(t, 2, 1, time.Second) // EmptyArenaTTL is a minute
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			l.Run(ctx, 10*time.Second)
+		}()
+		defer func() { cancel(); <-done }()
+		c1, c2 := &fakeConn{}, &fakeConn{}
+		s1, _ := l.Join("a", "", c1)
+		s2, _ := l.Join("b", "", c2)
+		if s2.Arena == s1.Arena || len(l.Arenas()) != 2 {
+			t.Fatalf("second player not in a second arena")
+		}
+		l.Leave(s2, c2, true)
+		time.Sleep(time.Minute - time.Millisecond)
+		synctest.Wait()
+		if len(l.Arenas()) != 2 {
+			t.Fatal("extra arena stopped before its TTL")
+		}
+		time.Sleep(time.Millisecond) // the check at one minute
+		synctest.Wait()
+		if got := l.Arenas(); len(got) != 1 || got[0] != s1.Arena {
+			t.Fatalf("after the TTL: %d arenas, want only the first", len(got))
+		}
+	})
 }
 
 // TestSeatWithoutMarbleIsNotHeld: a spectator's dropped seat is released at

@@ -107,8 +107,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.env = &session.Env{Config: cfg.Session, Lobby: s.lobby, Metrics: s.metrics, Logger: cfg.Logger,
-		Rules: func(*sim.Arena) []wire.Rule { return s.rules }}
+	s.env = &session.Env{Config: cfg.Session, Lobby: s.lobby, Metrics: s.metrics, Logger: cfg.Logger, Rules: s.rules}
 
 	if s.publicLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		s.lobby.Close(context.Background())

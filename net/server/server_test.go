@@ -158,7 +158,6 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"spawn before hello", nil, func(c *testClient) { c.send(c.enc.AppendSpawn(nil)) }, wire.CodeNoHello, ws.StatusProtocolError},
 		{"garbage before hello", nil, func(c *testClient) { c.send([]byte("nope")) }, wire.CodeNoHello, ws.StatusProtocolError},
-		{"no hello in time", func(c *server.Config) { c.Session.HelloTimeout = 200 * time.Millisecond }, func(*testClient) {}, wire.CodeNoHello, ws.StatusProtocolError},
 		{"wrong version", nil, func(c *testClient) { c.send(c.enc.AppendHello(nil, &wire.Hello{Version: 2, Name: "x"})) }, wire.CodeVersion, ws.StatusProtocolError},
 		{"text frame before hello", nil, func(c *testClient) {
 			if err := wsutil.WriteClientText(c.conn, []byte(`{"t":"hello"}`)); err != nil {
@@ -238,29 +237,6 @@ func TestNewArenaStartsWhenFull(t *testing.T) {
 	}
 }
 
-func TestRateLimit(t *testing.T) {
-	s := newTestServer(t, func(c *server.Config) { c.Session.RateLimitClose = 600 * time.Millisecond })
-	c, _ := join(t, s, "spammer")
-	// Far over 60 inputs a second, for longer than RateLimitClose.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var enc wire.Encoder
-		deadline := time.Now().Add(1500 * time.Millisecond)
-		for seq := uint32(1); time.Now().Before(deadline); seq++ {
-			if wsutil.WriteClientBinary(c.conn, enc.AppendInput(nil, &wire.Input{Seq: seq, Angle: 1})) != nil {
-				return
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
-	code, errs := c.expectClose(5 * time.Second)
-	<-done
-	if code != ws.StatusPolicyViolation || len(errs) == 0 || errs[0] != wire.CodeRateLimited {
-		t.Fatalf("close %d after errors %v, want 1008 after rate_limited", code, errs)
-	}
-}
-
 func TestPingPong(t *testing.T) {
 	s := newTestServer(t, nil)
 	c, _ := join(t, s, "pinger")
@@ -317,29 +293,6 @@ func TestResume(t *testing.T) {
 	c2.input(0, false)
 	for c2.msg.Type != wire.TypeSnap || c2.msg.Snap.Ack != 1 {
 		c2.expect(wire.TypeSnap, 2*time.Second)
-	}
-}
-
-func TestResumeExpired(t *testing.T) {
-	s := newTestServer(t, func(c *server.Config) { c.Grace = 100 * time.Millisecond })
-	c, w := join(t, s, "late")
-	c.conn.Close()
-	time.Sleep(400 * time.Millisecond) // past the grace period
-	c2 := dial(t, s.Addr())
-	c2.send(c2.enc.AppendHello(nil, &wire.Hello{Version: 1, Name: "late", Token: w.Token}))
-	m := c2.expect(wire.TypeError, 2*time.Second)
-	if m.Error.Code != wire.CodeResumeExpired {
-		t.Fatalf("error %q, want resume_expired", m.Error.Code)
-	}
-	w2 := c2.expect(wire.TypeWelcome, 2*time.Second).Welcome
-	if w2.Session == w.Session || w2.Token == w.Token {
-		t.Fatalf("expired token got session %d back", w2.Session)
-	}
-	// An unknown token is refused the same way.
-	c3 := dial(t, s.Addr())
-	c3.send(c3.enc.AppendHello(nil, &wire.Hello{Version: 1, Name: "x", Token: "not-a-token"}))
-	if m := c3.expect(wire.TypeError, 2*time.Second); m.Error.Code != wire.CodeResumeExpired {
-		t.Fatalf("unknown token: error %q", m.Error.Code)
 	}
 }
 

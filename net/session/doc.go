@@ -19,5 +19,7 @@
 //   - session.go: Conn, its reader, close handling, the arena's sink.
 //   - writer.go: the writer: reliable messages, snapshots, framing.
 //   - handle.go: what each client message does; rate limits; Seated.
+//   - drop.go: DropReason and recordDrop, where every dropped message is
+//     counted and logged.
 //   - view.go: view rectangles and snapshot deltas.
 package session

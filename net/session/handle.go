@@ -71,13 +71,13 @@ func (h *handler) handle(data []byte) bool {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")
 	case wire.TypeSpawn:
-		if !h.allow(h.spawns, "spawn") {
+		if !h.allow(h.spawns, DropRateLimitedSpawn, "spawn") {
 			return h.rateLimitOK()
 		}
 		h.post(seat, sim.Spawn(seat.ID))
 	case wire.TypeInput:
 		in := &h.msg.Input
-		if !h.allow(h.inputs, "input") {
+		if !h.allow(h.inputs, DropRateLimitedInput, "input") {
 			return h.rateLimitOK()
 		}
 		if in.Seq <= h.lastSeq {
@@ -86,7 +86,7 @@ func (h *handler) handle(data []byte) bool {
 		h.lastSeq = in.Seq
 		h.post(seat, sim.Input(seat.ID, in.Seq, in.Angle, in.Boost))
 	case wire.TypePing:
-		if !h.allow(h.pings, "ping") {
+		if !h.allow(h.pings, DropRateLimitedPing, "ping") {
 			return h.rateLimitOK()
 		}
 		c.enqueue(outMsg{kind: outPong, pong: wire.Pong{C: h.msg.Ping.C, Tick: seat.Arena.Tick()}})
@@ -125,7 +125,7 @@ func (h *handler) hello(m *wire.Hello) bool {
 // Seated implements lobby.Conn. The lobby calls it before the arena knows
 // the sink, so resume_expired and the welcome are queued before any event
 // of the arena can be.
-func (c *Conn) Seated(seat *lobby.Seat, resumed, tokenRefused bool) {
+func (c *Conn) Seated(seat *lobby.Seat, tokenRefused bool) {
 	if tokenRefused {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}
@@ -135,14 +135,15 @@ func (c *Conn) Seated(seat *lobby.Seat, resumed, tokenRefused bool) {
 	c.seat.Store(seat)
 }
 
-// post sends a command to the arena. A full inbox drops it (counted): the
-// arena is overloaded, and a late input is worth less than a steady tick.
+// post sends a command to the arena. A full inbox drops it (recorded):
+// the arena is overloaded, and a late input is worth less than a steady
+// tick.
 func (h *handler) post(seat *lobby.Seat, cmd sim.Command) {
 	switch err := seat.Arena.Post(cmd); {
 	case errors.Is(err, sim.ErrInboxFull):
-		h.c.env.Metrics.Drops.WithLabelValues("arena_inbox_full").Inc()
+		h.c.recordDrop(DropArenaInboxFull)
 	case err != nil:
-		h.c.env.Metrics.Drops.WithLabelValues("arena_stopped").Inc()
+		h.c.recordDrop(DropArenaStopped)
 	}
 }
 
@@ -159,16 +160,17 @@ func (h *handler) badMessage(why string) bool {
 }
 
 // allow takes a token from a limiter. When none is left, the message is
-// dropped and the client is told, at most once a second.
-func (h *handler) allow(l *rate.Limiter, what string) bool {
-	now := time.Now()
+// dropped (recorded as drop) and the client is told, at most once a
+// second, that it sends too many what messages.
+func (h *handler) allow(l *rate.Limiter, drop DropReason, what string) bool {
+	now := h.c.clock.Now()
 	if l.AllowN(now, 1) {
 		if !h.overSince.IsZero() && now.Sub(h.lastOver) > time.Second {
 			h.overSince = time.Time{} // a calm second ends the episode
 		}
 		return true
 	}
-	h.c.env.Metrics.Drops.WithLabelValues("rate_limited_" + what).Inc()
+	h.c.recordDrop(drop)
 	if h.overSince.IsZero() || now.Sub(h.lastOver) > time.Second {
 		h.overSince = now
 	}
@@ -183,7 +185,7 @@ func (h *handler) allow(l *rate.Limiter, what string) bool {
 // rateLimitOK reports whether a client over its limit may go on: one that
 // has stayed over it for RateLimitClose is closed with 1008.
 func (h *handler) rateLimitOK() bool {
-	if time.Since(h.overSince) >= h.c.cfg.RateLimitClose {
+	if h.c.clock.Now().Sub(h.overSince) >= h.c.cfg.RateLimitClose {
 		h.c.refuse(ReasonRateLimited, ws.StatusPolicyViolation, wire.CodeRateLimited, "over the rate limit for too long")
 		return false
 	}

@@ -129,23 +129,34 @@ type outMsg struct {
 	ref any
 }
 
-// Env is what every session of a server shares.
+// Env is what every session of a server shares. It must not be copied
+// after its first session starts.
 type Env struct {
 	Config  Config
 	Lobby   *lobby.Lobby
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// Rules returns the welcome's rules for an arena (cached by the caller).
-	Rules func(a *sim.Arena) []wire.Rule
+	// Rules are the welcome's rules; never modified by sessions.
+	Rules []wire.Rule
+	// Clock times the sessions' deadlines and rate limits; the wall clock
+	// if nil. Connection deadlines are computed from its Now, and a
+	// net.Conn reads them as wall-clock times, so a clock that is not the
+	// wall clock suits only a connection that keeps its time. (Inside a
+	// testing/synctest bubble the wall clock is the bubble's fake one, which
+	// net.Pipe's deadlines follow too.)
+	Clock sim.Clock
+
+	dropLog dropLog // throttles the drop log lines of every session
 }
 
 // Conn is one WebSocket connection and the session it plays.
 type Conn struct {
-	env  *Env
-	cfg  Config
-	log  *slog.Logger
-	conn net.Conn
-	br   *bufio.Reader // owned by the reader
+	env   *Env
+	cfg   Config
+	log   *slog.Logger
+	clock sim.Clock // Env.Clock, or the wall clock
+	conn  net.Conn
+	br    *bufio.Reader // owned by the reader
 
 	// Signals to the writer. wake holds at most one "frame ready"; reliable
 	// is the bounded queue; pongs carries the payloads of client pings to
@@ -173,7 +184,8 @@ type Conn struct {
 	lastTick uint64
 
 	// Metrics resolved once per connection.
-	mSnap, mReliable [outError + 1]prometheus.Counter
+	mSnap     prometheus.Counter
+	mReliable [outError + 1]prometheus.Counter
 }
 
 // readBufferSize is a session's read buffer: client messages are small
@@ -198,8 +210,12 @@ func SmallReader(upgraded *bufio.Reader, conn net.Conn) *bufio.Reader {
 // to conn directly, a whole frame per write.
 func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	cfg := env.Config.withDefaults()
+	clock := env.Clock
+	if clock == nil {
+		clock = sim.RealClock{}
+	}
 	c := &Conn{
-		env: env, cfg: cfg, conn: conn, br: br,
+		env: env, cfg: cfg, clock: clock, conn: conn, br: br,
 		log:        env.Logger.With("remote", conn.RemoteAddr().String()),
 		wake:       make(chan struct{}, 1),
 		reliable:   make(chan outMsg, cfg.ReliableQueue),
@@ -211,7 +227,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	if tc, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
 		_ = tc.SetWriteBuffer(cfg.SendBuffer)
 	}
-	c.mSnap[0] = env.Metrics.MessagesOut.WithLabelValues("snap")
+	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
 	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error"} {
 		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
 	}
@@ -262,7 +278,7 @@ func (c *Conn) finish(reason CloseReason, code ws.StatusCode, text string, errMs
 		close(c.closing)
 		// A write in progress may be stuck on a client that does not read;
 		// from now on the session's writes get CloseTimeout, not more.
-		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
+		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 	})
 }
 
@@ -344,7 +360,7 @@ func (c *Conn) readLoop() {
 	rd.OnIntermediate = func(h ws.Header, r io.Reader) error { return c.control(h, r) }
 	var msg [wire.MaxClientFrameSize]byte
 	h := newHandler(c)
-	_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.HelloTimeout))
+	_ = c.conn.SetReadDeadline(c.clock.Now().Add(c.cfg.HelloTimeout))
 	for {
 		hdr, err := rd.NextFrame()
 		if err != nil {
@@ -435,6 +451,7 @@ func (c *Conn) control(hdr ws.Header, r io.Reader) error {
 		select {
 		case c.pongs <- append([]byte(nil), payload[:n]...):
 		default: // pings beyond a few pending are dropped
+			c.recordDrop(DropWSPingQueueFull)
 		}
 	case ws.OpClose:
 		code, _ := ws.ParseCloseFrameData(payload[:n])

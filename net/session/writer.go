@@ -2,7 +2,6 @@ package session
 
 import (
 	"sync"
-	"time"
 
 	"github.com/gobwas/ws"
 
@@ -82,7 +81,7 @@ func (c *Conn) writeSnap() bool {
 	b := c.enc.AppendSnap(c.buffer(), &c.snap)
 	f.Release()
 	c.trimSnap()
-	c.mSnap[0].Inc()
+	c.mSnap.Inc()
 	return c.writeMessage(ws.OpBinary, b)
 }
 
@@ -98,7 +97,7 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 		b = c.enc.AppendWelcome(b, &wire.Welcome{
 			Version: wire.Version, Session: seat.ID, Token: seat.Token, Tick: a.Tick(), Rate: cfg.TickRate,
 			ArenaWidth: cfg.ArenaWidth, ArenaHeight: cfg.ArenaHeight,
-			TerrainSize: n, Terrain: heights, Rules: c.env.Rules(a),
+			TerrainSize: n, Terrain: heights, Rules: c.env.Rules,
 		})
 	case outDied:
 		b = c.enc.AppendDied(b, m.ref.(*sim.Died))
@@ -185,14 +184,14 @@ func (c *Conn) write(frame []byte) bool {
 		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
 	default:
 	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
+	_ = c.conn.SetWriteDeadline(c.clock.Now().Add(timeout))
 	n, err := c.conn.Write(frame)
 	if err == nil {
 		return true
 	}
 	if isTimeout(err) {
 		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
-		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
+		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 		rest := append(append([]byte(nil), frame[n:]...), closeFrame(wire.CloseSlowConsumer, wire.SlowConsumerReason)...)
 		_, _ = c.conn.Write(rest)
 	} else {
@@ -217,7 +216,7 @@ func (c *Conn) writeClose() {
 			return
 		}
 	}
-	_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.CloseTimeout))
+	_ = c.conn.SetReadDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 }
 
 // appendFrameHeader appends an unmasked, final frame header (RFC 6455
