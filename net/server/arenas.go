@@ -1,0 +1,69 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
+)
+
+// newArena builds arena id with its metrics hook and replay log.
+func (s *Server) newArena(id int) (*sim.Arena, error) {
+	seed := s.cfg.Seed + uint64(id)
+	if s.cfg.Seed == 0 {
+		seed = randomSeed()
+	}
+	opts := sim.Options{ID: id, Config: s.cfg.Arena, Seed: seed, Clock: s.cfg.Clock, Logger: s.log}
+	if s.cfg.RecordDir != "" {
+		if err := os.MkdirAll(s.cfg.RecordDir, 0o755); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(s.cfg.RecordDir, fmt.Sprintf("arena-%d-seed-%d-%s.jsonl", id, seed, time.Now().UTC().Format("20060102T150405")))
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		opts.Record = sim.NewRecorder(f, 30)
+		s.log.Info("recording arena", "arena", id, "path", path)
+	}
+	var observe func(float64, []float64, int)
+	var perSystem []float64 // reused every tick, on the arena goroutine
+	opts.OnTick = func(t *sim.TickStats) {
+		perSystem = perSystem[:0]
+		for _, d := range t.Systems {
+			perSystem = append(perSystem, d.Seconds())
+		}
+		observe(t.Duration.Seconds(), perSystem, t.Movers)
+	}
+	a, err := sim.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	observe = s.metrics.TickObserver(id, a.SystemNames())
+	return a, nil
+}
+
+// RulesOf lists the config's rules for the welcome message, named by their
+// rule tags, in field order.
+func RulesOf(cfg *sim.Config) []wire.Rule {
+	var rules []wire.Rule
+	for _, r := range cfg.Rules() {
+		rules = append(rules, wire.Rule{Name: r.Name, Value: r.Value()})
+	}
+	return rules
+}
+
+// randomSeed draws an arena seed. The seed is logged in the replay log's
+// name and header, so a random seed never prevents a replay.
+func randomSeed() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("server: crypto/rand failed: " + err.Error())
+	}
+	return binary.LittleEndian.Uint64(b[:]) | 1
+}
