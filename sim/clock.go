@@ -76,7 +76,9 @@ func (m *ManualClock) Now() time.Time {
 	return time.Time{}.Add(m.elapsed)
 }
 
-// NewTicker implements Clock. Every ticker of the clock shares one channel.
+// NewTicker implements Clock. Every ticker of the clock shares one channel,
+// whatever its period, and each Tick reaches one of them: drive one Run
+// loop per ManualClock (an arena's, or a lobby's janitor), never several.
 func (m *ManualClock) NewTicker(time.Duration) Ticker { return manualTicker{m.ch} }
 
 // Tick delivers one tick, blocking until a running arena receives it.
