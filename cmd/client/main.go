@@ -137,6 +137,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (summary,
 		InputsSent: st.InputsSent, InputsAcked: st.InputsAcked,
 		Deaths: pr.deaths, Moved: pr.moved, EndedBy: c.Err(),
 	}
+	if errors.Is(sum.EndedBy, client.ErrClosed) && ctx.Err() != nil {
+		// We closed because ctx ended, possibly before the client's own
+		// watch on ctx could record why: the cause is the reason.
+		sum.EndedBy = context.Cause(ctx)
+	}
 	sum.AckMean, sum.AckMax = acks.mean(), acks.max
 	out.printf("closed: %s", endReason(sum.EndedBy))
 	out.printf("summary: session %d, %d snaps, %d inputs sent, %d acknowledged (mean %v, max %v), %d deaths, moved %.0f units",
