@@ -10,6 +10,15 @@ type Death struct {
 	Mass    float64 // the victim's final mass
 }
 
+// Departure records a session that left with CmdDepart: whether its
+// marble was alive, and its name and exact mass when it was removed.
+type Departure struct {
+	Session uint32
+	Alive   bool
+	Name    string
+	Mass    float64
+}
+
 // BoardEntry is one row of the leaderboard.
 type BoardEntry struct {
 	ID   uint32

@@ -48,6 +48,9 @@ type State struct {
 	// Deaths are appended by the collision system during a tick; the driver
 	// reads and clears them after the systems ran.
 	Deaths []Death
+	// Departures are appended by the input system (CmdDepart); the driver
+	// reads and clears them after the systems ran.
+	Departures []Departure
 	// HitObstacles are appended by the collision system; the population
 	// system relocates them and clears the list.
 	HitObstacles []arche.Entity

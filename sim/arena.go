@@ -66,7 +66,8 @@ type Arena struct {
 	builder frameBuilder
 	stats   TickStats
 
-	seats   atomic.Int32 // sessions reserved or joined; see Reserve
+	board   atomic.Pointer[Board] // the latest leaderboard, nil before the first
+	seats   atomic.Int32          // sessions reserved or joined; see Reserve
 	tick    atomic.Uint64
 	stopped atomic.Bool
 	history tickHistory
@@ -132,6 +133,11 @@ func (a *Arena) Config() Config { return a.cfg }
 func (a *Arena) Terrain() (n int, heights []byte) {
 	return a.state.Terrain.N, a.state.Terrain.Heights
 }
+
+// Board returns the latest leaderboard (made once a second), or nil before
+// the first. It is shared and must not be modified. Safe from any
+// goroutine.
+func (a *Arena) Board() *Board { return a.board.Load() }
 
 // Tick returns the number of the last completed tick. Safe from any
 // goroutine.
@@ -315,8 +321,8 @@ func (a *Arena) step() error {
 	return recordErr
 }
 
-// notifyEvents hands the tick's deaths and leaderboard to the sessions'
-// sinks.
+// notifyEvents hands the tick's deaths, departures and leaderboard to the
+// sessions' sinks.
 func (a *Arena) notifyEvents() {
 	st := a.state
 	for _, d := range st.Deaths {
@@ -325,9 +331,18 @@ func (a *Arena) notifyEvents() {
 		}
 	}
 	st.Deaths = st.Deaths[:0]
-	if st.BoardTick == st.Tick && len(a.sinks) > 0 {
-		// One copy a second, shared by all sessions.
+	for _, d := range st.Departures {
+		if sink := a.sinks[d.Session]; sink != nil {
+			sink.Departed(Departed{Tick: st.Tick, Alive: d.Alive, Name: d.Name, Mass: d.Mass})
+		}
+		// Kept until now so that it could hear of its departure.
+		delete(a.sinks, d.Session)
+	}
+	st.Departures = st.Departures[:0]
+	if st.BoardTick == st.Tick {
+		// One copy a second, shared by all sessions and Board's callers.
 		ev := newBoard(&st.Board)
+		a.board.Store(ev)
 		for i := range st.Sessions {
 			if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
 				sink.Board(ev)

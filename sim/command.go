@@ -11,7 +11,7 @@ type Config = ecs.Config
 func DefaultConfig() Config { return ecs.DefaultConfig() }
 
 // Command is a session's request to its arena, made by one of Join,
-// Detach, Leave, Spawn and Input and posted with Arena.Post or
+// Detach, Leave, Depart, Arrive, Spawn and Input and posted with Arena.Post or
 // Arena.PostControl. Commands are applied at the start of the next tick in
 // arrival order, which is what the replay log records.
 type Command struct {
@@ -41,6 +41,21 @@ func Detach(session uint32) Command {
 // inbox.
 func Leave(session uint32) Command {
 	return Command{cmd: ecs.Command{Kind: ecs.CmdLeave, Session: session}}
+}
+
+// Depart removes a session and its marble for good, like Leave, and tells
+// its sink what left (Sink.Departed: alive or not, name, exact mass), so
+// the marble can continue on another node. Post it on the control inbox.
+func Depart(session uint32) Command {
+	return Command{cmd: ecs.Command{Kind: ecs.CmdDepart, Session: session}}
+}
+
+// Arrive gives a joined session a marble of the given mass, carried from
+// the node it played on (a drain, or a crashed node's checkpoint); ignored
+// while it has one. Post it on the control inbox after the session's Join.
+// The replay log records it, so a replay reproduces the arrival.
+func Arrive(session uint32, mass float64) Command {
+	return Command{cmd: ecs.Command{Kind: ecs.CmdArrive, Session: session, Mass: mass}}
 }
 
 // Spawn gives the session a marble; ignored while it has one.

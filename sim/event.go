@@ -13,6 +13,17 @@ type Sink interface {
 	// Board delivers the leaderboard, once a second. The event is shared by
 	// every session and must not be modified.
 	Board(*Board)
+	// Departed answers the session's Depart: the session has left the
+	// arena, and this is what left with it. It is the sink's last event.
+	Departed(Departed)
+}
+
+// Departed is what a Depart removed from the arena.
+type Departed struct {
+	Tick  uint64
+	Alive bool    // whether the session had a living marble
+	Name  string  // the session's name
+	Mass  float64 // the marble's exact mass, 0 if not alive
 }
 
 // Died tells a session its marble was busted. It is the `died` message

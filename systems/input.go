@@ -14,6 +14,7 @@ type Input struct {
 	state    *ecs.State
 	world    *arche.World
 	steering generic.Map[ecs.Steering]
+	masses   generic.Map[ecs.Mass]
 }
 
 // Name implements System.
@@ -24,6 +25,7 @@ func (s *Input) Initialize(w *arche.World) {
 	s.state = ecs.StateOf(w)
 	s.world = w
 	s.steering = generic.NewMap[ecs.Steering](w)
+	s.masses = generic.NewMap[ecs.Mass](w)
 }
 
 // Update implements System.
@@ -44,7 +46,23 @@ func (s *Input) apply(c *ecs.Command) {
 	case ecs.CmdLeave:
 		a.RemoveSession(c.Session)
 	case ecs.CmdSpawn:
-		s.spawn(c.Session)
+		s.spawn(c.Session, a.Config.StartMass)
+	case ecs.CmdArrive:
+		mass := c.Mass
+		if math.IsNaN(mass) || math.IsInf(mass, 0) || mass <= 0 {
+			mass = a.Config.StartMass
+		}
+		s.spawn(c.Session, mass)
+	case ecs.CmdDepart:
+		d := ecs.Departure{Session: c.Session}
+		if sess := a.Session(c.Session); sess != nil {
+			d.Name = sess.Name
+			if !sess.Marble.IsZero() {
+				d.Alive, d.Mass = true, s.masses.Get(sess.Marble).Value
+			}
+		}
+		a.Departures = append(a.Departures, d)
+		a.RemoveSession(c.Session)
 	case ecs.CmdInput:
 		sess := a.Session(c.Session)
 		if sess == nil || c.Seq <= sess.Ack || math.IsNaN(c.Angle) || math.IsInf(c.Angle, 0) {
@@ -62,10 +80,10 @@ func (s *Input) apply(c *ecs.Command) {
 	}
 }
 
-// spawn gives a session a new marble at a safe spot. While the arena is at
-// its population cap, a zombie makes room; players are never refused for
-// zombies' sake.
-func (s *Input) spawn(session uint32) {
+// spawn gives a session a new marble of the given mass at a safe spot.
+// While the arena is at its population cap, a zombie makes room; players
+// are never refused for zombies' sake.
+func (s *Input) spawn(session uint32, mass float64) {
 	a := s.state
 	sess := a.Session(session)
 	if sess == nil || !sess.Marble.IsZero() {
@@ -74,8 +92,8 @@ func (s *Input) spawn(session uint32) {
 	if a.MoverCount >= a.Config.MaxPlayers && !s.removeSmallestZombie() {
 		return
 	}
-	x, y := SafeSpot(a, a.Config.StartMass)
-	sess.Marble = a.NewMarble(session, sess.Name, x, y, a.Config.StartMass)
+	x, y := SafeSpot(a, mass)
+	sess.Marble = a.NewMarble(session, sess.Name, x, y, mass)
 }
 
 // removeSmallestZombie removes the lightest zombie (the first one found
