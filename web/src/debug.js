@@ -16,6 +16,18 @@ export function installDebug(game) {
     get reconnects() {
       return game.connection?.reconnects ?? 0;
     },
+    // Welcomes that followed a `moved`, and the last `moved` ({url, why}).
+    get moves() {
+      return game.connection?.moves ?? 0;
+    },
+    get lastMove() {
+      return game.stats.lastMove && { ...game.stats.lastMove };
+    },
+    // The WebSocket URL of the node of the last welcome (also
+    // document.body.dataset.server).
+    get server() {
+      return game.connection?.server ?? '';
+    },
     get snapshots() {
       return game.stats.snapshots;
     },
@@ -35,11 +47,21 @@ export function installDebug(game) {
     get positions() {
       return game.stats.positions.map((p) => ({ ...p }));
     },
+    // global and online are null when the server sends none (one node).
     get board() {
-      return { count: game.board.count, top: game.board.top.map((row) => [...row]) };
+      const b = game.board;
+      return {
+        count: b.count,
+        top: b.top.map((row) => [...row]),
+        global: b.global && b.global.map((row) => [...row]),
+        online: b.online,
+      };
     },
     get boardRows() {
       return game.hud.boardRowCount();
+    },
+    get globalRows() {
+      return game.hud.globalRowCount();
     },
     // The largest reconciliation error since the last welcome, in arena
     // units: small means the prediction matches the server.
@@ -54,6 +76,10 @@ export function installDebug(game) {
     },
     get pingMs() {
       return game.pingMs;
+    },
+    // The performance.now() of the last frame that drew our marble.
+    get ownDrawnAt() {
+      return game.stats.ownDrawnAt;
     },
     get fps() {
       return game.stats.fps;

@@ -1,7 +1,8 @@
 // Wires the client together: the connection's messages update the world
 // model, and each display frame turns the pointer into inputs, advances
 // the prediction and draws the interpolated scene.
-import { Connection, socketURL, CLOSE_TRY_AGAIN_LATER, CLOSE_GOING_AWAY } from './net.js';
+import { Connection, socketURL, CLOSE_TRY_AGAIN_LATER, CLOSE_GOING_AWAY, CLOSE_KICKED } from './net.js';
+import { BoardState } from './board.js';
 import { makeRules, viewHalfSize } from './rules.js';
 import { Terrain, paintTerrain } from './terrain.js';
 import { TickClock } from './clock.js';
@@ -45,9 +46,10 @@ class Game {
     this.seq = 0;
     this.resendInput = false;
     this.pingMs = null;
-    this.board = { top: [], count: 0 };
+    this.board = new BoardState();
+    this.kicked = null; // the `kicked` error's message, once removed
     this.camera = { x: 0, y: 0, scale: 1 };
-    this.stats = { snapshots: 0, inputsSent: 0, positions: [], errors: [], deaths: 0, fps: 0 };
+    this.stats = { snapshots: 0, inputsSent: 0, positions: [], errors: [], deaths: 0, fps: 0, lastMove: null, ownDrawnAt: 0 };
     this.frames = { count: 0, since: 0, last: 0 };
     this.hudUpdatedAt = 0;
   }
@@ -94,8 +96,13 @@ class Game {
       case 'died':
         return this.died(msg);
       case 'board':
-        this.board = { top: msg.top ?? [], count: msg.count ?? 0 };
-        return this.hud.setBoard(this.board.top, this.board.count, this.name);
+        this.board.update(msg, performance.now());
+        return this.hud.setBoard(this.board, this.name);
+      case 'moved':
+        // The connection follows it; the player sees the notice of its
+        // 'moving' state, and the next welcome starts afresh.
+        this.stats.lastMove = { url: String(msg.url ?? ''), why: String(msg.why ?? '') };
+        return;
       case 'pong':
         this.pingMs = performance.now() - msg.c;
         return;
@@ -165,19 +172,37 @@ class Game {
 
   serverError({ code, msg }) {
     this.stats.errors.push({ code, msg });
+    if (code === 'kicked') this.kicked = String(msg ?? '');
     const text = {
       resume_expired: 'Your session expired while you were away: joining as a new player.',
+      // The seat of a move was gone; the new server goes on regardless.
+      bad_seat: 'Joining as a new player.',
       full: 'Every arena is full right now: retrying shortly.',
       shutdown: 'The server is restarting: reconnecting.',
+      kicked: `You were removed from the game${msg ? `: ${msg}` : '.'}`,
     }[code];
-    this.hud.toast(text ?? `Server error (${code}): ${msg}`, code === 'resume_expired' ? 'info' : 'error');
+    const calm = code === 'resume_expired' || code === 'bad_seat';
+    this.hud.toast(text ?? `Server error (${code}): ${msg}`, calm ? 'info' : 'error');
   }
 
   connectionChanged(state, detail) {
-    if (state === 'open') return this.hud.setBanner('');
+    if (state === 'moving') {
+      // Nothing is wrong: no banner, just a word about the short wait.
+      this.hud.setBanner('');
+      return this.hud.showNotice('Moving to another server…');
+    }
+    this.hud.hideNotice();
+    if (state === 'open') {
+      // The node that serves the game now, for tests and the curious.
+      document.body.dataset.server = detail.url;
+      return this.hud.setBanner('');
+    }
     if (state === 'connecting') return this.hud.setBanner('Connecting…');
     if (state === 'reconnecting') return this.hud.setBanner('Reconnecting…');
     if (state === 'closed') {
+      if (detail.code === CLOSE_KICKED || this.kicked !== null) {
+        return this.hud.setBanner(`Removed from the game${this.kicked ? `: ${this.kicked}` : ''}. Reload the page to play again.`);
+      }
       return this.hud.setBanner(`Disconnected${detail.reason ? `: ${detail.reason}` : ''}. Reload the page to try again.`);
     }
     const seconds = Math.ceil(detail.retryMs / 1000);
@@ -243,6 +268,7 @@ class Game {
       // The server may have replaced a name it did not accept.
       const name = this.table.entities.get(this.ownId)?.name || this.name;
       own = { id: this.ownId, kind: Kind.PLAYER, name, x: p.x, y: p.y, mass: this.ownMass };
+      this.stats.ownDrawnAt = now;
     }
     this.follow(own ?? biggestMarble(entities), own !== null, seconds);
     this.renderer.draw({

@@ -1,8 +1,9 @@
 // End-to-end: Chromium plays the game through the real page. Runs against
 // the Go server when SHATTER_SERVER_BIN names its binary, else against the
-// mock of test/mock-server.mjs (and then also covers death and reconnects,
-// which only the mock can provoke). Everything is on loopback and every
-// wait is bounded.
+// mock of test/mock-server.mjs (and then also covers death, reconnects and
+// the fleet: moves between two mock nodes, a dying node, a kick, which only
+// the mock can provoke). Everything is on loopback and every wait is
+// bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startMockServer } from './mock-server.mjs';
+import { startMockServer, MockFleet } from './mock-server.mjs';
 
 const WEB_DIR = fileURLToPath(new URL('..', import.meta.url));
 const DIST_DIR = join(WEB_DIR, 'dist');
@@ -27,7 +28,8 @@ const MAX_CORRECTION_UNITS = 20;
 // The whole file must end well inside a CI step's patience, whatever hangs.
 const WATCHDOG_MS = 85_000;
 
-let server; // { url, stop(), mock? }
+let server; // { url, stop(), mock?, fleet?, nodes? }
+let nodeB; // the second mock node, once the fleet tests start it
 let context;
 let page;
 let profileDir;
@@ -162,12 +164,145 @@ test('a shutdown and a full server are shown, and the client gets back in', { sk
   assert.ok(await page.isHidden('#banner'));
 });
 
+const MOCK_ONLY = { skip: SERVER_BIN ? 'needs the mock server' : false };
+
+test('a player moved to another node plays on there, told only by a short notice', MOCK_ONLY, async () => {
+  nodeB = await startMockServer({ webDir: DIST_DIR, fleet: server.fleet, seed: 11 });
+  server.nodes.push(nodeB);
+  await page.waitForFunction(() => window.__shatter.alive && window.__shatter.connection === 'open');
+  const before = await debugState();
+  assert.equal(before.server, server.mock.wsUrl);
+  assert.equal(await page.evaluate(() => document.body.dataset.server), server.mock.wsUrl);
+  await watchOverlays();
+  const massBefore = server.mock.players().find((p) => p.name === 'Tester').mass;
+
+  server.mock.drainTo(nodeB);
+  await page.waitForSelector('#notice:not([hidden])');
+  await page.waitForFunction((url) => document.body.dataset.server === url && window.__shatter.alive, nodeB.wsUrl);
+  await page.waitForSelector('#notice', { state: 'hidden' });
+  const arrived = await debugState();
+  const pageNow = await page.evaluate(() => performance.now());
+  await page.waitForTimeout(1000);
+  await page.waitForFunction((t) => window.__shatter.ownDrawnAt > t + 500, pageNow);
+  const after = await debugState();
+  const seen = await page.evaluate(() => window.__seen);
+
+  assert.equal(after.server, nodeB.wsUrl);
+  assert.equal(after.connection, 'open');
+  assert.equal(after.moves, before.moves + 1);
+  assert.deepEqual(after.lastMove, { url: nodeB.wsUrl, why: 'drain' });
+  assert.equal(after.reconnects, before.reconnects, 'a move is no reconnect');
+  assert.ok(after.alive, 'the marble arrived alive');
+  assert.ok(after.snapshots - arrived.snapshots >= 10, `snapshots kept coming from node B (${after.snapshots - arrived.snapshots})`);
+  assert.ok(after.entities > 0, 'node B fills the view');
+  assert.deepEqual(server.mock.players(), [], 'node A let the player go');
+  const onB = nodeB.players();
+  assert.deepEqual(onB.map((p) => [p.name, p.connected]), [['Tester', true]]);
+  assert.ok(onB[0].mass >= massBefore, `the mass came along (${massBefore} -> ${onB[0].mass})`);
+  assert.ok(seen.notice, 'the notice was shown');
+  assert.match(seen.noticeText, /moving to another server/i);
+  assert.deepEqual({ death: seen.death, menu: seen.menu, banner: seen.banner }, { death: false, menu: false, banner: false }, 'no death card, title screen or connection banner');
+  assert.ok(!after.errors.slice(before.errors.length).length, `no errors: ${JSON.stringify(after.errors.slice(before.errors.length))}`);
+});
+
+test('the fleet board and the online count show when the node sends them', MOCK_ONLY, async () => {
+  // Until now the mock fleet sent neither: the board looked as on one node.
+  assert.ok(await page.isHidden('#board-fleet'));
+  assert.ok(await page.isHidden('#board-online'));
+  assert.equal(await page.textContent('#board-title'), 'Leaderboard');
+  assert.equal((await debugState()).board.global, null);
+
+  server.fleet.boards = true;
+  await page.waitForFunction(() => window.__shatter.globalRows > 0 && window.__shatter.board.online !== null);
+  const state = await debugState();
+  assert.equal(state.board.global.length, 10, 'the top 10 of both nodes');
+  assert.equal(state.globalRows, state.board.global.length, 'every global row is rendered');
+  assert.equal(state.board.online, 1, 'one page is online in the fleet');
+  assert.equal(await page.textContent('#board-online'), '1 online');
+  assert.equal(await page.textContent('#board-title'), 'This arena');
+  assert.ok(await page.isVisible('#board-fleet'));
+  assert.ok(state.boardRows > 0 && state.boardRows === state.board.top.length, 'the arena column is still there');
+  await mkdir(OUTPUT_DIR, { recursive: true });
+  await page.screenshot({ path: join(OUTPUT_DIR, 'fleet-board.png') });
+  server.fleet.boards = false;
+});
+
+test('when its node dies, the player comes back through the page origin, alive with its mass', MOCK_ONLY, async () => {
+  const before = await debugState();
+  assert.equal(before.server, nodeB.wsUrl);
+  const massBefore = nodeB.players().find((p) => p.name === 'Tester').mass;
+  await nodeB.kill();
+  await page.waitForFunction(
+    (url) => document.body.dataset.server === url && window.__shatter.connection === 'open' && window.__shatter.alive,
+    server.mock.wsUrl,
+  );
+  const after = await debugState();
+  assert.equal(after.reconnects, before.reconnects + 1);
+  const codes = after.errors.slice(before.errors.length).map((e) => e.code);
+  assert.deepEqual(codes, [], 'the token was honoured');
+  const onA = server.mock.players();
+  assert.deepEqual(onA.map((p) => [p.name, p.connected]), [['Tester', true]]);
+  assert.ok(onA[0].mass >= massBefore, `the mass came back (${massBefore} -> ${onA[0].mass})`);
+});
+
+test('a moved URL that cannot be reached sends the player back after 5 s with its token', MOCK_ONLY, async () => {
+  const before = await debugState();
+  const unreachable = nodeB.wsUrl; // node B is dead
+  assert.ok(server.mock.sendMoved('Tester', unreachable, 'drain'));
+  const movedAt = Date.now();
+  await page.waitForSelector('#notice:not([hidden])');
+  await page.waitForFunction((n) => window.__shatter.reconnects > n && window.__shatter.connection === 'open', before.reconnects);
+  const waited = Date.now() - movedAt;
+  const after = await debugState();
+  assert.ok(waited >= 4500, `it tried the moved URL for 5 s first (back after ${waited} ms)`);
+  assert.equal(after.server, server.mock.wsUrl);
+  assert.equal(after.session, before.session, 'the session was resumed');
+  assert.equal(after.moves, before.moves);
+  await page.waitForFunction(() => window.__shatter.alive);
+});
+
+test('a kicked player is told why and is not reconnected', MOCK_ONLY, async () => {
+  const hellos = server.mock.hellos();
+  assert.ok(server.mock.kick('Tester', 'removed by the test'));
+  await page.waitForFunction(() => window.__shatter.connection === 'closed');
+  assert.match(await page.textContent('#banner'), /removed by the test/);
+  assert.ok(await page.isVisible('.toast.error'));
+  await page.waitForTimeout(2000);
+  assert.equal((await debugState()).connection, 'closed');
+  assert.equal(server.mock.hellos(), hellos, 'no new connection');
+  assert.ok(await page.isHidden('#death'));
+  assert.ok(await page.isHidden('#menu'));
+});
+
+// Records, from now on, whether the death card, the title screen, the
+// connection banner or the notice was ever visible.
+async function watchOverlays() {
+  await page.evaluate(() => {
+    const seen = (window.__seen = { death: false, menu: false, banner: false, notice: false, noticeText: '' });
+    const check = () => {
+      const visible = (id) => !document.getElementById(id).hidden;
+      seen.death ||= visible('death');
+      seen.menu ||= visible('menu');
+      seen.banner ||= visible('banner');
+      if (visible('notice')) {
+        seen.notice = true;
+        seen.noticeText = document.getElementById('notice').textContent;
+      }
+    };
+    check();
+    new MutationObserver(check).observe(document.body, { attributes: true, childList: true, subtree: true });
+  });
+}
+
 async function debugState() {
   return page.evaluate(() => {
     const d = window.__shatter;
     return {
       connection: d.connection,
       session: d.session,
+      server: d.server,
+      moves: d.moves,
+      lastMove: d.lastMove,
       reconnects: d.reconnects,
       snapshots: d.snapshots,
       inputsSent: d.inputsSent,
@@ -176,6 +311,8 @@ async function debugState() {
       positions: d.positions,
       board: d.board,
       boardRows: d.boardRows,
+      globalRows: d.globalRows,
+      entities: d.entities,
       errors: d.errors,
       pingMs: d.pingMs,
       largestCorrection: d.largestCorrection,
@@ -183,10 +320,13 @@ async function debugState() {
   });
 }
 
+// Node A serves the page; the fleet tests add node B to its fleet.
 async function startMock() {
-  const mock = await startMockServer({ webDir: DIST_DIR });
+  const fleet = new MockFleet();
+  const mock = await startMockServer({ webDir: DIST_DIR, fleet });
   console.log(`e2e: SHATTER_SERVER_BIN is not set, testing against the mock server at ${mock.url}`);
-  return { url: mock.url, mock, stop: () => mock.close() };
+  const nodes = [mock];
+  return { url: mock.url, mock, fleet, nodes, stop: () => Promise.all(nodes.map((n) => n.close())) };
 }
 
 async function startRealServer(bin) {

@@ -2,10 +2,20 @@
 // web/dist/ at "/", /healthz, and speaks PROTOCOL.md at /ws with a toy
 // arena (terrain, fragments, spike balls, wandering zombies, players that
 // roll toward their heading). Its controls let a test bust a player, drop
-// every connection, expire resume tokens, announce a shutdown or refuse
-// newcomers as full, which the real server offers no handle for.
+// every connection, expire resume tokens, announce a shutdown, refuse
+// newcomers as full or kick a player, which the real server offers no
+// handle for.
 //
-// Run by hand: node test/mock-server.mjs [port]
+// Several mock servers sharing a MockFleet are the nodes of a fleet
+// (PROTOCOL.md "Fleet"): a node can drain its players to another with
+// `moved`, send one player a `moved` to any URL, or die, after which any
+// node honours the dead node's tokens; a hello's seat is claimed, or
+// answered with bad_seat; a token of a session on another node is answered
+// with `moved` (why resume); and the fleet's boards can carry `global` and
+// `online`.
+//
+// Run by hand: node test/mock-server.mjs [port]     (one node)
+//              node test/mock-server.mjs 4000 4001  (a fleet of two)
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -28,29 +38,105 @@ const RULES = {
 const ZOMBIES = ['Grim', 'Rotter', 'Moaner', 'Shambles', 'Ghoul', 'Husk', 'Lurch', 'Gnasher', 'Wretch', 'Bonesy', 'Creep', 'Drool'];
 const KIND = { PLAYER: 0, ZOMBIE: 1, FRAGMENT: 2, OBSTACLE: 3 };
 const RESUME_GRACE_MS = 10_000;
+const SEAT_MS = 15_000;
 const CONTENT_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml' };
 
-export async function startMockServer({ webDir, port = 0, host = '127.0.0.1', seed = 7 }) {
-  const arena = new Arena(seed);
+// The directory the nodes of a mock fleet share: seats, the tokens of dead
+// nodes, and the fleet-wide board.
+export class MockFleet {
+  constructor() {
+    this.nodes = new Set(); // live Arenas
+    this.seats = new Map(); // seat -> { node, carry, expires }
+    this.orphans = new Map(); // token -> { name, mass, alive } of a dead node's sessions
+    this.boards = false; // test control: boards carry `global` and `online`
+  }
+
+  // A seat on node for one connection within SEAT_MS; carry is what the
+  // node seats: { name, mass, alive } or { resume: session }.
+  reserve(node, carry) {
+    const seat = randomBytes(16).toString('hex');
+    this.seats.set(seat, { node, carry, expires: Date.now() + SEAT_MS });
+    return seat;
+  }
+
+  // What the seat carries, once; null for a seat unknown, expired, used or
+  // issued for another node.
+  claim(node, seat) {
+    const s = this.seats.get(seat);
+    if (!s || s.node !== node || s.expires < Date.now()) return null;
+    this.seats.delete(seat);
+    return s.carry;
+  }
+
+  // The live node other than `except` that holds a session with `token`.
+  holder(token, except) {
+    for (const node of this.nodes) {
+      if (node === except) continue;
+      const session = node.byToken(token);
+      if (session) return { node, session };
+    }
+    return null;
+  }
+
+  global() {
+    const movers = [];
+    for (const node of this.nodes) movers.push(...node.movers());
+    return movers.sort((a, b) => b.mass - a.mass).slice(0, RULES.leaderboard_size).map((m) => [m.name, Math.round(m.mass)]);
+  }
+
+  online() {
+    let n = 0;
+    for (const node of this.nodes) n += node.online();
+    return n;
+  }
+}
+
+export async function startMockServer({ webDir, port = 0, host = '127.0.0.1', seed = 7, fleet = null }) {
+  const arena = new Arena(seed, fleet);
   const server = http.createServer((req, res) => serveStatic(webDir, req, res));
   const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 1024 });
   wss.on('connection', (ws) => arena.connect(ws));
   await new Promise((resolve) => server.listen(port, host, resolve));
   const timer = setInterval(() => arena.tick(), 1000 / RULES.tick_rate);
   const address = server.address();
+  arena.wsUrl = `ws://${host}:${address.port}/ws`;
+  fleet?.nodes.add(arena);
+  let closed = null;
+  const close = () => {
+    closed ??= (async () => {
+      fleet?.nodes.delete(arena);
+      clearInterval(timer);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(() => server.close(resolve)));
+    })();
+    return closed;
+  };
   return {
     url: `http://${host}:${address.port}/`,
+    wsUrl: arena.wsUrl,
+    arena,
     bust: (name) => arena.bust(name),
     dropConnections: () => arena.dropConnections(),
     expireTokens: () => arena.expireTokens(),
     playerNames: () => arena.playerNames(),
+    players: () => arena.players(),
+    hellos: () => arena.hellos,
     shutdown: () => arena.shutdown(),
     setFull: (full) => (arena.full = full),
-    async close() {
-      clearInterval(timer);
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise((resolve) => wss.close(() => server.close(resolve)));
+    kick: (name, why) => arena.kick(name, why),
+    // Fleet controls (the node must have been started with a fleet).
+    drainTo: (other) => arena.drainTo(other.arena),
+    sendMoved: (name, url, why) => arena.sendMoved(name, url, why),
+    // The node dies: its port closes, and the fleet keeps its players'
+    // tokens, names and masses for any node to revive them.
+    async kill() {
+      for (const s of arena.sessions) {
+        const marble = arena.entities.get(s.marbleId);
+        fleet.orphans.set(s.token, { name: s.name, mass: marble ? Math.round(marble.mass) : 0, alive: Boolean(marble) });
+      }
+      await close();
     },
+    close,
   };
 }
 
@@ -68,7 +154,10 @@ async function serveStatic(webDir, req, res) {
 }
 
 class Arena {
-  constructor(seed) {
+  constructor(seed, fleet) {
+    this.fleet = fleet;
+    this.wsUrl = '';
+    this.hellos = 0;
     this.random = mulberry32(seed);
     this.tickNo = 0;
     this.nextId = 1;
@@ -126,14 +215,54 @@ class Arena {
     });
   }
 
+  newSession(name) {
+    const session = { id: this.nextSession++, token: randomBytes(12).toString('hex'), name: String(name).trim().slice(0, 16) || 'player', marbleId: 0, ack: 0 };
+    this.sessions.add(session);
+    return session;
+  }
+
+  // Returns the session the hello joins, or null when it was refused or
+  // sent on with `moved`.
   hello(ws, msg, fail) {
-    if (this.full) return fail('full', 'every arena is full', 1013);
-    let session = msg.token ? [...this.sessions].find((s) => s.token === msg.token && !s.ws) : null;
-    if (msg.token && !session) fail('resume_expired', 'that session is gone');
-    if (!session) {
-      session = { id: this.nextSession++, token: randomBytes(12).toString('hex'), name: String(msg.name).trim().slice(0, 16) || 'player', marbleId: 0, ack: 0 };
-      this.sessions.add(session);
+    this.hellos++;
+    if (typeof msg.seat === 'string' && this.fleet) {
+      const carry = this.fleet.claim(this, msg.seat);
+      if (carry) return this.welcome(ws, this.seated(carry));
+      fail('bad_seat', 'unknown, expired or used seat');
     }
+    if (this.full) return fail('full', 'every arena is full', 1013);
+    let session = msg.token ? this.byToken(msg.token) : null;
+    if (session?.ws) session = null; // this mock does not replace a live connection
+    if (msg.token && !session && this.fleet) {
+      const held = this.fleet.holder(msg.token, this);
+      if (held) {
+        const seat = this.fleet.reserve(held.node, { resume: held.session });
+        ws.send(encode({ t: 'moved', url: held.node.wsUrl, seat, why: 'resume' }));
+        ws.close(4003, 'moved');
+        return null;
+      }
+      const orphan = this.fleet.orphans.get(msg.token);
+      if (orphan) {
+        // A dead node's player: alive again here, with its mass.
+        this.fleet.orphans.delete(msg.token);
+        return this.welcome(ws, this.seated(orphan));
+      }
+    }
+    if (msg.token && !session) fail('resume_expired', 'that session is gone');
+    session ??= this.newSession(msg.name);
+    return this.welcome(ws, session);
+  }
+
+  // The session a claimed seat (or a dead node's token) brings.
+  seated(carry) {
+    if (carry.resume) return carry.resume;
+    const session = this.newSession(carry.name);
+    if (carry.alive) session.marbleId = this.add(KIND.PLAYER, Math.max(carry.mass, 1), session.name).id;
+    return session;
+  }
+
+  welcome(ws, session) {
+    session.ws?.close(4002, 'replaced');
     session.ws = ws;
     session.detachedAt = 0;
     session.sent = new Map();
@@ -254,7 +383,12 @@ class Arena {
 
   sendBoard(movers) {
     const top = movers.sort((a, b) => b.mass - a.mass).slice(0, RULES.leaderboard_size).map((m) => [m.name, Math.round(m.mass)]);
-    const frame = encode({ t: 'board', top, count: movers.length });
+    const board = { t: 'board', top, count: movers.length };
+    if (this.fleet?.boards) {
+      board.global = this.fleet.global();
+      board.online = this.fleet.online();
+    }
+    const frame = encode(board);
     for (const s of this.sessions) s.ws?.send(frame);
   }
 
@@ -269,6 +403,59 @@ class Arena {
   forget(session) {
     this.entities.delete(session.marbleId);
     this.sessions.delete(session);
+  }
+
+  byToken(token) {
+    for (const s of this.sessions) if (s.token === token) return s;
+    return null;
+  }
+
+  movers() {
+    return [...this.entities.values()].filter((e) => e.kind === KIND.PLAYER || e.kind === KIND.ZOMBIE);
+  }
+
+  online() {
+    return [...this.sessions].filter((s) => s.ws?.readyState === WebSocket.OPEN).length;
+  }
+
+  // Test control: every player's session and marble, for assertions.
+  players() {
+    return [...this.sessions].map((s) => ({ name: s.name, session: s.id, connected: s.ws?.readyState === WebSocket.OPEN, mass: Math.round(this.entities.get(s.marbleId)?.mass ?? 0) }));
+  }
+
+  // Test control: this node shuts down and moves every connected player to
+  // `to` with its name, mass and alive state (PROTOCOL.md why: drain).
+  drainTo(to) {
+    for (const s of [...this.sessions]) {
+      if (s.ws?.readyState !== WebSocket.OPEN) continue;
+      const marble = this.entities.get(s.marbleId);
+      const seat = this.fleet.reserve(to, { name: s.name, mass: marble ? marble.mass : 0, alive: Boolean(marble) });
+      s.ws.send(encode({ t: 'moved', url: to.wsUrl, seat, why: 'drain' }));
+      s.ws.close(4003, 'moved');
+      s.ws = null;
+      this.forget(s);
+    }
+  }
+
+  // Test control: send the named player a `moved` to any URL with a seat
+  // nobody issued. Its session stays here, resumable with its token.
+  sendMoved(name, url, why = 'drain') {
+    const s = [...this.sessions].find((x) => x.name === name && x.ws);
+    if (!s) return false;
+    s.ws.send(encode({ t: 'moved', url, seat: randomBytes(16).toString('hex'), why }));
+    s.ws.close(4003, 'moved');
+    return true;
+  }
+
+  // Test control: an operator removes the named player (PROTOCOL.md kicked).
+  kick(name, why) {
+    const s = [...this.sessions].find((x) => x.name === name && x.ws);
+    if (!s) return false;
+    s.ws.send(encode({ t: 'error', code: 'kicked', msg: why }));
+    s.ws.close(4004, 'kicked');
+    s.ws = null;
+    this.forget(s);
+    return true;
   }
 
   // Test control: the biggest zombie busts the named player.
@@ -371,6 +558,11 @@ function mulberry32(seed) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const webDir = fileURLToPath(new URL('../dist/', import.meta.url));
-  const mock = await startMockServer({ webDir, port: Number(process.argv[2] ?? 4000) });
-  console.log(`mock Shatter server at ${mock.url}`);
+  const ports = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [4000];
+  const fleet = ports.length > 1 ? new MockFleet() : null;
+  if (fleet) fleet.boards = true;
+  for (const [i, port] of ports.entries()) {
+    const mock = await startMockServer({ webDir, port, fleet, seed: 7 + i });
+    console.log(`mock Shatter server at ${mock.url}`);
+  }
 }
