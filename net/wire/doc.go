@@ -21,11 +21,13 @@
 //     AppendHello, AppendSpawn, AppendInput and AppendPing for Go clients,
 //     and Decoder.DecodeClient for the server.
 //   - servermsg.go: the server-to-client messages (ServerMessage with
-//     Welcome, Snap, Died, Board, Pong, ErrorMessage): their structs, the
-//     Encoder's Append methods for the server, and Decoder.DecodeServer for
-//     Go clients. Died and Board are the arena's own events (sim.Died,
-//     sim.Board): the arena emits them, and they are encoded and decoded
-//     as they are, with no copy into a wire shape on the way.
+//     Welcome, Snap, Died, Board, Pong, ErrorMessage): their structs and
+//     the Encoder's Append methods for the server. Died and Board are the
+//     arena's own events (sim.Died, sim.Board): the arena emits them, and
+//     they are encoded and decoded as they are, with no copy into a wire
+//     shape on the way.
+//   - serverdecode.go: Decoder.DecodeServer, for Go clients, and the
+//     decoding of each server message's fields.
 //   - encoder.go: Encoder and the msgpack writing primitives that every
 //     Append method uses.
 //   - decoder.go: Decoder, DecodeError with its sentinel errors, and what
