@@ -7,8 +7,8 @@ import (
 )
 
 // DecodeServer decodes one server frame's payload into m, for Go clients.
-// On success m.Type and the part of m it names are set, reusing that part's
-// slices; nothing else in m changes. It is as lenient and as strict as
+// On success m.Type and the part of m it names are set (for a board, both
+// Board and Fleet), reusing that part's slices; nothing else in m changes. It is as lenient and as strict as
 // DecodeClient: unknown keys are skipped, missing fields decode as zero
 // values, and anything else off the protocol is a *DecodeError, after which
 // m is left as DecodeClient leaves it. Strings are copied: m keeps no
@@ -35,13 +35,17 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 		err = d.fields(t, n, func(key []byte) error { return d.diedField(key, &m.Died) })
 	case TypeBoard:
 		m.Board = sim.Board{Top: m.Board.Top[:0]}
-		err = d.fields(t, n, func(key []byte) error { return d.boardField(key, &m.Board) })
+		m.Fleet = FleetBoard{Global: m.Fleet.Global[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.boardField(key, &m.Board, &m.Fleet) })
 	case TypePong:
 		m.Pong = Pong{}
 		err = d.fields(t, n, func(key []byte) error { return d.pongField(key, &m.Pong) })
 	case TypeError:
 		m.Error = ErrorMessage{}
 		err = d.fields(t, n, func(key []byte) error { return d.errorField(key, &m.Error) })
+	case TypeMoved:
+		m.Moved = Moved{}
+		err = d.fields(t, n, func(key []byte) error { return d.movedField(key, &m.Moved) })
 	}
 	if err := d.finish(err); err != nil {
 		return err
@@ -206,13 +210,19 @@ func (d *Decoder) diedField(key []byte, m *sim.Died) error {
 	return err
 }
 
-func (d *Decoder) boardField(key []byte, b *sim.Board) error {
+func (d *Decoder) boardField(key []byte, b *sim.Board, f *FleetBoard) error {
 	var err error
 	switch string(key) {
 	case "top":
 		b.Top, err = list(d, b.Top, (*Decoder).boardEntry)
 	case "count":
 		b.Count, err = d.int()
+	case "global":
+		f.HasGlobal = true
+		f.Global, err = list(d, f.Global, (*Decoder).globalRow)
+	case "online":
+		f.HasOnline = true
+		f.Online, err = d.int()
 	default:
 		err = d.skip()
 	}
@@ -229,6 +239,28 @@ func (d *Decoder) boardEntry(e *sim.BoardRow) error {
 	}
 	e.Mass, err = uintField[uint32](d)
 	return err
+}
+
+// globalRow decodes a row of the fleet's board, [name, mass]. Being new, it
+// follows PROTOCOL.md's rule that records may grow at the end: elements
+// after the two it knows are skipped.
+func (d *Decoder) globalRow(r *GlobalRow) error {
+	extra, err := d.record(2)
+	if err != nil {
+		return err
+	}
+	if r.Name, err = d.string(r.Name); err != nil {
+		return err
+	}
+	if r.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	for range extra {
+		if err := d.skip(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *Decoder) pongField(key []byte, p *Pong) error {
@@ -254,6 +286,24 @@ func (d *Decoder) errorField(key []byte, e *ErrorMessage) error {
 		}
 	case "msg":
 		e.Msg, err = d.string(e.Msg)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+func (d *Decoder) movedField(key []byte, m *Moved) error {
+	var err error
+	switch string(key) {
+	case "url":
+		m.URL, err = d.string(m.URL)
+	case "seat":
+		m.Seat, err = d.string(m.Seat)
+	case "why":
+		var b []byte
+		if b, err = d.stringBytes(); err == nil {
+			m.Why = moveReasonNamed(b)
+		}
 	default:
 		err = d.skip()
 	}

@@ -10,9 +10,12 @@ type ServerMessage struct {
 	Welcome Welcome
 	Snap    Snap
 	Died    sim.Died
-	Board   sim.Board
-	Pong    Pong
-	Error   ErrorMessage
+	// Board and Fleet are a board: the arena's part and the fleet's.
+	Board sim.Board
+	Fleet FleetBoard
+	Pong  Pong
+	Error ErrorMessage
+	Moved Moved
 }
 
 // Welcome answers a hello: the session and the arena it plays in.
@@ -103,6 +106,41 @@ type Pong struct {
 	C int64
 	// Tick is the arena's tick when the ping was answered.
 	Tick uint64
+}
+
+// FleetBoard is the fleet-wide part of a board, which the network side
+// adds to the arena's sim.Board: `global` and `online`, each optional
+// (PROTOCOL.md leaves them out when the fleet's figures are older than
+// 2 s). The zero FleetBoard has neither.
+type FleetBoard struct {
+	// HasGlobal reports whether Global is sent; it may be sent empty.
+	HasGlobal bool
+	// Global is the top of every arena of every node, biggest first (at
+	// most 10).
+	Global []GlobalRow
+	// HasOnline reports whether Online is sent.
+	HasOnline bool
+	// Online counts the welcomed open sessions of the whole fleet.
+	Online int
+}
+
+// GlobalRow is one line of the fleet's board: [name, mass] on the wire.
+type GlobalRow struct {
+	Name string
+	Mass uint32
+}
+
+// Moved sends the player to another node: connect to URL and say hello
+// with Seat (PROTOCOL.md, Fleet). It is the last message of its
+// connection; close CloseMoved follows.
+type Moved struct {
+	// URL is the ws:// or wss:// URL of a node's WebSocket.
+	URL string
+	// Seat is the seat reserved there, for the next hello's Seat.
+	Seat string
+	// Why is MoveFull, MoveResume or MoveDrain, or a reason this package
+	// does not know, kept as sent.
+	Why MoveReason
 }
 
 // ErrorMessage is the error message: a refusal, sent before the server
@@ -212,9 +250,21 @@ func (e *Encoder) AppendDied(dst []byte, m *sim.Died) []byte {
 
 // AppendBoard appends a board to dst and returns the extended slice. The
 // arena's event is the message: it is written as it is (a row's ID is not
-// on the wire yet).
-func (e *Encoder) AppendBoard(dst []byte, b *sim.Board) []byte {
-	e.begin(dst, TypeBoard, 2)
+// on the wire yet), followed by the fleet's part when f is not nil: its
+// `global` if f.HasGlobal and its `online` if f.HasOnline. With a nil f
+// (or one that has neither) the board is the same bytes as a board of a
+// server without a fleet.
+func (e *Encoder) AppendBoard(dst []byte, b *sim.Board, f *FleetBoard) []byte {
+	fields := 2
+	if f != nil {
+		if f.HasGlobal {
+			fields++
+		}
+		if f.HasOnline {
+			fields++
+		}
+	}
+	e.begin(dst, TypeBoard, fields)
 	e.str("top")
 	e.arrayLen(len(b.Top))
 	for _, entry := range b.Top {
@@ -224,6 +274,22 @@ func (e *Encoder) AppendBoard(dst []byte, b *sim.Board) []byte {
 	}
 	e.str("count")
 	e.int(int64(b.Count))
+	if f == nil {
+		return e.end()
+	}
+	if f.HasGlobal {
+		e.str("global")
+		e.arrayLen(len(f.Global))
+		for _, row := range f.Global {
+			e.arrayLen(2)
+			e.str(row.Name)
+			e.uint(uint64(row.Mass))
+		}
+	}
+	if f.HasOnline {
+		e.str("online")
+		e.int(int64(f.Online))
+	}
 	return e.end()
 }
 
@@ -245,5 +311,17 @@ func (e *Encoder) AppendError(dst []byte, m *ErrorMessage) []byte {
 	e.str(string(m.Code))
 	e.str("msg")
 	e.str(m.Msg)
+	return e.end()
+}
+
+// AppendMoved appends a moved to dst and returns the extended slice.
+func (e *Encoder) AppendMoved(dst []byte, m *Moved) []byte {
+	e.begin(dst, TypeMoved, 3)
+	e.str("url")
+	e.str(m.URL)
+	e.str("seat")
+	e.str(m.Seat)
+	e.str("why")
+	e.str(string(m.Why))
 	return e.end()
 }
