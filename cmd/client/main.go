@@ -4,9 +4,12 @@
 // can watch a server from a terminal or a test can check one.
 //
 // How much it prints is set by -v: 0 prints the summary lines (welcome,
-// deaths, the first leaderboard, errors, the close and a final summary);
-// 1 adds entities entering and leaving the view, spawns, every leaderboard
-// and the bot's changes of goal; 2 adds every entity update. It stops after
+// deaths, the first leaderboard, errors, moves to other nodes, the close
+// and a final summary); 1 adds entities entering and leaving the view,
+// spawns, every leaderboard, the bot's changes of goal and the arrival
+// after each move; 2 adds every entity update. A move (PROTOCOL.md, Fleet)
+// is followed as net/client does: the bot plays on at the other node,
+// which sends a new welcome. It stops after
 // -duration, or on SIGINT or SIGTERM, closing the connection with a normal
 // close frame.
 //
@@ -51,6 +54,7 @@ type summary struct {
 	InputsSent   uint64
 	InputsAcked  uint64
 	Deaths       int
+	Moves        uint64  // moved messages received (PROTOCOL.md, Fleet)
 	Moved        float64 // arena units the bot's marble travelled
 	AckMean      time.Duration
 	AckMax       time.Duration
@@ -95,6 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (summary,
 		Client: client.Options{
 			OnMessage: func(_ *client.Client, m *wire.ServerMessage) { pr.message(m) },
 			OnAck:     func(_ *client.Client, _ uint32, latency time.Duration) { acks.add(latency) },
+			OnMove:    func(_ *client.Client, m client.Move) { pr.arrived(m) },
 		},
 	})
 	if err != nil {
@@ -106,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (summary,
 	var lastGoal bot.Goal
 	var lastErr string
 	pacer := bot.NewPacer(*inputRate, 1, func(_ *bot.Player, a bot.Action, err error) {
-		if err != nil && !errors.Is(err, bot.ErrDisconnected) && err.Error() != lastErr {
+		if err != nil && !errors.Is(err, bot.ErrDisconnected) && !errors.Is(err, client.ErrMoving) && err.Error() != lastErr {
 			lastErr = err.Error()
 			out.printf("send failed: %v", err)
 		}
@@ -135,7 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (summary,
 	sum := summary{
 		Session: c.Welcome().Session, Snaps: st.SnapsReceived,
 		InputsSent: st.InputsSent, InputsAcked: st.InputsAcked,
-		Deaths: pr.deaths, Moved: pr.moved, EndedBy: c.Err(),
+		Deaths: pr.deaths, Moves: st.Moves.Total(), Moved: pr.moved, EndedBy: c.Err(),
 	}
 	if errors.Is(sum.EndedBy, client.ErrClosed) && ctx.Err() != nil {
 		// We closed because ctx ended, possibly before the client's own
@@ -144,8 +149,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (summary,
 	}
 	sum.AckMean, sum.AckMax = acks.mean(), acks.max
 	out.printf("closed: %s", endReason(sum.EndedBy))
-	out.printf("summary: session %d, %d snaps, %d inputs sent, %d acknowledged (mean %v, max %v), %d deaths, moved %.0f units",
-		sum.Session, sum.Snaps, sum.InputsSent, sum.InputsAcked, sum.AckMean.Round(time.Microsecond), sum.AckMax.Round(time.Microsecond), sum.Deaths, sum.Moved)
+	out.printf("summary: session %d, %d snaps, %d inputs sent, %d acknowledged (mean %v, max %v), %d deaths, moved %.0f units, %d moves to other nodes",
+		sum.Session, sum.Snaps, sum.InputsSent, sum.InputsAcked, sum.AckMean.Round(time.Microsecond), sum.AckMax.Round(time.Microsecond), sum.Deaths, sum.Moved, sum.Moves)
 	sum.PrintedLines = out.lines
 	if errors.Is(sum.EndedBy, errDurationElapsed) || errors.Is(sum.EndedBy, context.Canceled) || errors.Is(sum.EndedBy, client.ErrClosed) {
 		return sum, nil
@@ -156,7 +161,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (summary,
 // endReason says in words why a connection ended.
 func endReason(err error) string {
 	var closed client.CloseError
+	var moveErr *client.MoveError
 	switch {
+	case errors.As(err, &moveErr):
+		return fmt.Sprintf("move failed: %v", moveErr.Err)
 	case errors.Is(err, errDurationElapsed):
 		return "duration elapsed, normal close sent"
 	case errors.Is(err, context.Canceled):
@@ -222,9 +230,11 @@ type printer struct {
 func (p *printer) message(m *wire.ServerMessage) {
 	switch m.Type {
 	case wire.TypeWelcome:
+		// A welcome after a move starts the view afresh, as the client's.
 		w := &m.Welcome
 		p.arenaW, p.arenaH = w.ArenaWidth, w.ArenaHeight
 		p.view = make(map[uint32]client.Entity)
+		p.you = wire.UpdEntity{}
 		rules := bot.RulesFromWelcome(w)
 		p.out.printf("welcome {session:%d tick:%d rate:%d arena:%.0fx%.0f terrain:%dx%d boost_floor:%g rules:%d}",
 			w.Session, w.Tick, w.Rate, w.ArenaWidth, w.ArenaHeight, w.TerrainSize, w.TerrainSize, rules.BoostFloor, len(w.Rules))
@@ -253,6 +263,15 @@ func (p *printer) message(m *wire.ServerMessage) {
 		}
 	case wire.TypeError:
 		p.out.printf("error {code:%s msg:%q}", m.Error.Code, m.Error.Msg)
+	case wire.TypeMoved:
+		p.out.printf("moved {why:%s url:%s}", m.Moved.Why, m.Moved.URL)
+	}
+}
+
+// arrived prints where a move ended and what it took, at -v 1.
+func (p *printer) arrived(m client.Move) {
+	if p.verbosity >= 1 {
+		p.out.printf("arrived {url:%s hops:%d fell_back:%v moved_to_snap:%v}", m.To, m.Hops, m.FellBack, m.ToSnap.Round(time.Millisecond))
 	}
 }
 

@@ -5,8 +5,11 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shatter/shatter/net/client"
 	"github.com/shatter/shatter/net/server/servertest"
+	"github.com/shatter/shatter/net/wire"
 )
 
 func TestClientPlays(t *testing.T) {
@@ -70,5 +73,28 @@ func TestClientBadFlags(t *testing.T) {
 		if _, err := run(t.Context(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run %v: no error", args)
 		}
+	}
+}
+
+// A move prints its line, and the view starts afresh with the new welcome.
+func TestPrinterMoves(t *testing.T) {
+	var out bytes.Buffer
+	p := &printer{out: &lineWriter{w: &out}, verbosity: 1}
+	welcome := &wire.ServerMessage{Type: wire.TypeWelcome, Welcome: wire.Welcome{Session: 1, ArenaWidth: 3000, ArenaHeight: 3000}}
+	p.message(welcome)
+	p.message(&wire.ServerMessage{Type: wire.TypeSnap, Snap: wire.Snap{Tick: 1, HasYou: true, You: wire.UpdEntity{ID: 4, Mass: 20},
+		Add: []wire.AddEntity{{ID: 4, Kind: wire.KindPlayer, Mass: 20, Name: "me"}}}})
+	p.message(&wire.ServerMessage{Type: wire.TypeMoved, Moved: wire.Moved{URL: "ws://b:4000/ws", Seat: "s", Why: wire.MoveDrain}})
+	welcome.Welcome.Session = 2
+	p.message(welcome)
+	p.arrived(client.Move{To: "ws://b:4000/ws", Hops: 1, ToSnap: 42 * time.Millisecond})
+	text := out.String()
+	for _, want := range []string{"moved {why:drain url:ws://b:4000/ws}", "welcome {session:2", "arrived {url:ws://b:4000/ws hops:1 fell_back:false moved_to_snap:42ms}"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if len(p.view) != 0 || p.you.ID != 0 {
+		t.Errorf("after the second welcome: view %v, you %+v; want both empty", p.view, p.you)
 	}
 }

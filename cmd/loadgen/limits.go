@@ -72,9 +72,12 @@ func dialFailure(err error) string {
 // endReason names how a connection ended, for the close counts.
 func endReason(err error) string {
 	var closed client.CloseError
+	var moveErr *client.MoveError
 	switch {
 	case err == nil:
 		return "still open"
+	case errors.As(err, &moveErr):
+		return "move failed"
 	case errors.Is(err, client.ErrClosed), errors.Is(err, errRunOver):
 		return "1000 closed by loadgen"
 	case errors.As(err, &closed):

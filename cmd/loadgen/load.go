@@ -35,7 +35,7 @@ const onTimeFactor = 1.5
 
 // loadConfig describes one load run.
 type loadConfig struct {
-	URL         string        // ws://HOST:PORT/ws
+	URLs        []string      // ws://HOST:PORT/ws of each node; bot i dials URLs[i % len(URLs)]
 	Admin       string        // the server's admin HOST:PORT, or "" to measure the clients only
 	Clients     int           // bot sessions to open
 	Idle        bool          // the bots never spawn or send input: they only read, spectating
@@ -76,10 +76,17 @@ type result struct {
 	InputsPerClient float64 // inputs sent a second per client
 	Deaths          uint64
 	DeltaErrors     uint64
-	SendErrors      uint64
-	PacerMissed     uint64
-	OpenAtEnd       int            // connections still open when the window closed
-	Closes          map[string]int // how connections ended, by endReason
+
+	// Moves counts the bots' moves between nodes over the whole run, and
+	// MoveToSnap* the time from a moved to the first snap at the other
+	// node (PROTOCOL.md, Fleet).
+	Moves                        client.MoveStats
+	MoveSamples                  uint64
+	MoveToSnapP50, MoveToSnapP99 time.Duration
+	SendErrors                   uint64
+	PacerMissed                  uint64
+	OpenAtEnd                    int            // connections still open when the window closed
+	Closes                       map[string]int // how connections ended, by endReason
 
 	LoadgenCPU  float64 // cores the load generator used in the window
 	LoadgenRSS  uint64
@@ -105,6 +112,7 @@ type loadRun struct {
 
 	measuring  atomic.Bool // set for the window; bots count only then
 	acks       histogram
+	moveToSnap histogram    // over the whole run
 	tickRate   atomic.Int64 // from the first welcome
 	maxPlayers atomic.Int64 // max_players from the first welcome
 	deaths     atomic.Uint64
@@ -162,7 +170,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 	botsCtx, stopBots := context.WithCancelCause(ctx)
 	defer stopBots(errRunOver)
 	r.pacer = bot.NewPacer(cfg.InputRate, cfg.Workers, func(_ *bot.Player, _ bot.Action, err error) {
-		if err != nil && !errors.Is(err, bot.ErrDisconnected) {
+		if err != nil && !errors.Is(err, bot.ErrDisconnected) && !errors.Is(err, client.ErrMoving) {
 			r.sendErrors.Add(1)
 		}
 	})
@@ -247,10 +255,15 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 	res.Window = wEnd.Sub(wStart)
 	res.Deaths, res.SendErrors, res.PacerMissed = r.deaths.Load(), r.sendErrors.Load(), r.pacer.Missed()
 	res.Acks, res.AckP50, res.AckP95, res.AckP99 = r.ackQuantiles()
+	var moveQ []time.Duration
+	res.MoveSamples, moveQ = r.moveToSnap.quantiles(0.50, 0.99)
+	res.MoveToSnapP50, res.MoveToSnapP99 = moveQ[0], moveQ[1]
 	for _, b := range bots {
-		if b.player.Client().Stats().SnapsReceived == 0 {
+		st := b.player.Client().Stats()
+		if st.SnapsReceived == 0 {
 			res.Silent++
 		}
+		res.Moves = res.Moves.Add(st.Moves)
 		res.Gaps += b.gaps.Load()
 		res.OnTime += b.onTime.Load()
 		res.SkippedTicks += b.skipped.Load()
@@ -314,7 +327,7 @@ func (r *loadRun) ramp(ctx context.Context) {
 // dial opens bot i and hands it to the pacer.
 func (r *loadRun) dial(ctx context.Context, i int) {
 	b := &loadBot{}
-	p, err := bot.Dial(ctx, r.cfg.URL, bot.Options{
+	p, err := bot.Dial(ctx, r.cfg.URLs[i%len(r.cfg.URLs)], bot.Options{
 		Name: fmt.Sprintf("%s%d", r.cfg.Name, i),
 		Seed: r.cfg.Seed + uint64(i),
 		Client: client.Options{
@@ -325,6 +338,7 @@ func (r *loadRun) dial(ctx context.Context, i int) {
 					r.acks.add(latency)
 				}
 			},
+			OnMove: func(_ *client.Client, m client.Move) { r.moveToSnap.add(m.ToSnap) },
 		},
 	})
 	if err != nil {
@@ -352,6 +366,9 @@ func (r *loadRun) fail(reason string, n int) {
 func (r *loadRun) observe(b *loadBot, m *wire.ServerMessage) {
 	switch m.Type {
 	case wire.TypeWelcome:
+		// After a move, the other node's ticks are not the ones before:
+		// the gap across the move is not a snap gap.
+		b.lastSnap, b.lastTick = 0, 0
 		rate := max(1, m.Welcome.Rate)
 		b.onTimeLimit = time.Duration(onTimeFactor * float64(time.Second) / float64(rate))
 		r.tickRate.CompareAndSwap(0, int64(rate))

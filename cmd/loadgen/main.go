@@ -7,6 +7,12 @@
 // how the sessions spread over arenas), prints a summary table, and with
 // -out appends its row to a markdown table.
 //
+// -addr may list several servers, the nodes of a fleet, separated by
+// commas: bot i dials the (i mod n)th. Bots follow the fleet's moves from
+// node to node (net/client), and the summary counts the moves, those that
+// fell back or failed, and the time from each moved to the first snap at
+// the other node.
+//
 // With -scenarios 100,500,1000,2000 it instead builds and starts its own
 // server on free loopback ports for each client count in turn, and writes
 // the tables, the machine and the definitions of every figure into -out
@@ -49,7 +55,7 @@ const defaultReport = "docs/PERFORMANCE.md"
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:4000", "server: HOST:PORT or a ws:// URL")
+	addr := fs.String("addr", "127.0.0.1:4000", "server: HOST:PORT or a ws:// URL; several, comma-separated, spread the bots round-robin over the nodes of a fleet")
 	adminAddr := fs.String("admin", "", "server admin HOST:PORT to read tick time, memory and CPU from (optional)")
 	var cfg loadConfig
 	fs.IntVar(&cfg.Clients, "clients", 100, "bot sessions to open")
@@ -102,11 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runScenarios(ctx, sc, stdout)
 	}
 
-	url, err := bot.ServerURL(*addr)
+	urls, err := parseAddrs(*addr)
 	if err != nil {
 		return err
 	}
-	cfg.URL, cfg.Admin = url, *adminAddr
+	cfg.URLs, cfg.Admin = urls, *adminAddr
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = planned(cfg) + time.Minute
 	}
@@ -127,6 +133,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("no session connected")
 	}
 	return nil
+}
+
+// parseAddrs parses -addr: one server address or several, comma-separated,
+// each as bot.ServerURL takes it.
+func parseAddrs(s string) ([]string, error) {
+	var urls []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			return nil, fmt.Errorf("-addr %q: an empty address", s)
+		}
+		url, err := bot.ServerURL(f)
+		if err != nil {
+			return nil, fmt.Errorf("-addr: %w", err)
+		}
+		urls = append(urls, url)
+	}
+	return urls, nil
 }
 
 // parseScenarios parses "100,500,idle1000".

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shatter/shatter/net/server/servertest"
-
+	"github.com/shatter/shatter/net/client"
 	"github.com/shatter/shatter/net/server"
+	"github.com/shatter/shatter/net/server/servertest"
 )
 
 // A short load against an in-process server: every bot connects, gets
@@ -20,7 +21,7 @@ import (
 func TestShortLoad(t *testing.T) {
 	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas = 2 })
 	res, err := runLoad(t.Context(), loadConfig{
-		URL: "ws://" + s.Addr() + "/ws", Admin: s.AdminAddr(),
+		URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
 		Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
 		Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
 		Progress: &progress{},
@@ -61,7 +62,7 @@ func TestShortLoad(t *testing.T) {
 func TestIdleLoad(t *testing.T) {
 	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas = 1 })
 	res, err := runLoad(t.Context(), loadConfig{
-		URL: "ws://" + s.Addr() + "/ws", Clients: 10, Idle: true, Ramp: 100, Duration: time.Second, InputRate: 20,
+		URLs: []string{"ws://" + s.Addr() + "/ws"}, Clients: 10, Idle: true, Ramp: 100, Duration: time.Second, InputRate: 20,
 		Timeout: 10 * time.Second, DialTimeout: 5 * time.Second, Name: "i", Workers: 1, Progress: &progress{},
 	})
 	if err != nil {
@@ -96,7 +97,7 @@ func TestDialFailuresAreCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := runLoad(t.Context(), loadConfig{
-		URL: "ws://" + addr + "/ws", Clients: 5, Ramp: 100, Duration: 500 * time.Millisecond, InputRate: 20,
+		URLs: []string{"ws://" + addr + "/ws"}, Clients: 5, Ramp: 100, Duration: 500 * time.Millisecond, InputRate: 20,
 		Timeout: 10 * time.Second, DialTimeout: time.Second, Name: "f", Workers: 1, Progress: &progress{},
 	})
 	if err != nil {
@@ -104,6 +105,60 @@ func TestDialFailuresAreCounted(t *testing.T) {
 	}
 	if res.Connected != 0 || res.Failed != 5 || res.Failures["connection refused"] != 5 {
 		t.Fatalf("connected %d, failed %d, failures %v; want 5 refused", res.Connected, res.Failed, res.Failures)
+	}
+}
+
+func TestParseAddrs(t *testing.T) {
+	got, err := parseAddrs("127.0.0.1:4000, ws://b:4001,wss://c/game/ws")
+	want := []string{"ws://127.0.0.1:4000/ws", "ws://b:4001/ws", "wss://c/game/ws"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("parseAddrs = %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{"", "a:1,", ",a:1", "a:1,http://b", "ws://"} {
+		if _, err := parseAddrs(bad); err == nil {
+			t.Errorf("parseAddrs(%q): no error", bad)
+		}
+	}
+}
+
+// Bots are spread round-robin over the addresses: with a live node and a
+// port nothing listens on, every other bot connects.
+func TestLoadSpreadsOverAddrs(t *testing.T) {
+	s := servertest.Start(t, nil)
+	dead, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runLoad(t.Context(), loadConfig{
+		URLs:    []string{"ws://" + s.Addr() + "/ws", "ws://" + dead + "/ws"},
+		Clients: 6, Idle: true, Ramp: 100, Duration: 500 * time.Millisecond, InputRate: 20,
+		Timeout: 10 * time.Second, DialTimeout: time.Second, Name: "rr", Workers: 1, Progress: &progress{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != 3 || res.Failed != 3 || res.Failures["connection refused"] != 3 {
+		t.Fatalf("connected %d, failed %d (%v); want 3 and 3 refused", res.Connected, res.Failed, res.Failures)
+	}
+	if res.Moves.Total() != 0 {
+		t.Errorf("moves %+v without a fleet", res.Moves)
+	}
+}
+
+func TestSummaryCountsMoves(t *testing.T) {
+	res := &result{
+		Config:      loadConfig{Clients: 4, InputRate: 20},
+		Moves:       client.MoveStats{Drain: 3, Full: 1, FellBack: 1, Failed: 1},
+		MoveSamples: 3, MoveToSnapP50: 40 * time.Millisecond, MoveToSnapP99: 90 * time.Millisecond,
+	}
+	var out bytes.Buffer
+	printSummary(&out, res)
+	want := "4 moves (full 1, resume 0, drain 3, other 0), 1 fell back, 1 failed; moved→first snap p50 40.0 / p99 90.0 ms over 3"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, out.String())
+	}
+	if got := endReason(&client.MoveError{Err: io.EOF}); got != "move failed" {
+		t.Errorf("endReason(MoveError) = %q, want \"move failed\"", got)
 	}
 }
 

@@ -119,7 +119,11 @@ func printSummary(w io.Writer, r *result) {
 	if r.Config.Idle {
 		inputs = "idle: no spawn, no input"
 	}
-	fmt.Fprintf(w, "\n%d clients, ramp %g/s, %v measured, %s\n\n", r.Config.Clients, r.Config.Ramp, r.Window.Round(time.Millisecond), inputs)
+	nodes := ""
+	if n := len(r.Config.URLs); n > 1 {
+		nodes = fmt.Sprintf(" over %d nodes", n)
+	}
+	fmt.Fprintf(w, "\n%d clients%s, ramp %g/s, %v measured, %s\n\n", r.Config.Clients, nodes, r.Config.Ramp, r.Window.Round(time.Millisecond), inputs)
 	io.WriteString(w, resultsHeader+resultsRow(r)+"\n"+detailsHeader+detailsRow(r))
 	if r.Server != nil && r.Server.ProfileErr != nil {
 		fmt.Fprintf(w, "\nserver profile failed: %v\n", r.Server.ProfileErr)
@@ -127,9 +131,23 @@ func printSummary(w io.Writer, r *result) {
 	if r.Silent > 0 {
 		fmt.Fprintf(w, "\n%d connected bots never received a snap\n", r.Silent)
 	}
+	if m := r.Moves; m.Total() > 0 {
+		fmt.Fprintf(w, "\n%s\n", movesLine(r))
+	}
 	if r.DeltaErrors > 0 || r.SendErrors > 0 {
 		fmt.Fprintf(w, "\n%d snap entries contradicted a client's table (server bugs), %d sends failed\n", r.DeltaErrors, r.SendErrors)
 	}
+}
+
+// movesLine describes the bots' moves between nodes.
+func movesLine(r *result) string {
+	m := r.Moves
+	line := fmt.Sprintf("%d moves (full %d, resume %d, drain %d, other %d), %d fell back, %d failed",
+		m.Total(), m.Full, m.Resume, m.Drain, m.Other, m.FellBack, m.Failed)
+	if r.MoveSamples > 0 {
+		line += fmt.Sprintf("; moved→first snap p50 %s / p99 %s ms over %d", ms(r.MoveToSnapP50), ms(r.MoveToSnapP99), r.MoveSamples)
+	}
+	return line
 }
 
 // appendRow appends a run's row to the results table in path, writing the

@@ -28,7 +28,7 @@ type scenarioConfig struct {
 	ProfileDir string // a server CPU profile per scenario goes here if set
 	Out        string
 	Command    string     // the command line, quoted in the report
-	Load       loadConfig // everything but URL, Admin, Clients, Timeout and ProfileFile
+	Load       loadConfig // everything but URLs, Admin, Clients, Timeout and ProfileFile
 }
 
 // scenario is one run of -scenarios: a client count, playing or idle.
@@ -80,7 +80,7 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", name, err)
 		}
-		cfg.URL = "ws://" + srv.addr + "/ws"
+		cfg.URLs = []string{"ws://" + srv.addr + "/ws"}
 		cfg.Admin = srv.admin
 		cfg.Timeout = planned(cfg) + time.Minute
 		if sc.ProfileDir != "" {

@@ -162,6 +162,18 @@ func NewBrain(seed uint64, rules Rules) *Brain {
 // Rules returns the rules the brain follows.
 func (b *Brain) Rules() Rules { return b.rules }
 
+// Reset makes the brain follow rules in a new arena, after a move to
+// another node (PROTOCOL.md, Fleet). It forgets what it remembered by
+// tick, a pending spawn and where it was wandering, since ticks count per
+// arena: a spawn asked for at tick 90000 of the old arena would otherwise
+// hold the bot waiting until the new one reaches it. Its random source
+// goes on.
+func (b *Brain) Reset(rules Rules) {
+	b.rules = rules
+	b.spawnAsked, b.spawnTick = false, 0
+	b.wanderUntil = 0
+}
+
 // Decide returns the action for a view: the tick it shows, whether the
 // session's marble is alive and, if so, the marble (you); and every entity
 // in view, the marble itself included or not.

@@ -185,6 +185,30 @@ func TestDecideSpawns(t *testing.T) {
 	}
 }
 
+// After a move the new arena's ticks may be far below the old one's: a
+// reset brain asks for a spawn at once rather than wait for the old tick,
+// and wanders by the new arena's size.
+func TestBrainReset(t *testing.T) {
+	b := NewBrain(1, DefaultRules())
+	none := maps.All(map[uint32]client.Entity{})
+	if got := b.Decide(90000, false, wire.UpdEntity{}, none).Goal; got != GoalSpawn {
+		t.Fatalf("goal %s at tick 90000; want spawn", got)
+	}
+	small := DefaultRules()
+	small.ArenaWidth, small.ArenaHeight = 500, 500
+	b.Reset(small)
+	if b.Rules() != small {
+		t.Errorf("Rules() = %+v after Reset, want %+v", b.Rules(), small)
+	}
+	if got := b.Decide(10, false, wire.UpdEntity{}, none).Goal; got != GoalSpawn {
+		t.Errorf("goal %s at tick 10 of the new arena; want spawn", got)
+	}
+	b.Decide(11, true, wire.UpdEntity{ID: 1, X: 32768, Y: 32768, Mass: 20}, none)
+	if b.wanderX > 500 || b.wanderY > 500 {
+		t.Errorf("wandering to (%.0f, %.0f), outside the new 500x500 arena", b.wanderX, b.wanderY)
+	}
+}
+
 // The same seed and views give the same actions, whatever order the view
 // is iterated in; another seed wanders elsewhere.
 func TestDecideIsDeterministic(t *testing.T) {

@@ -43,7 +43,8 @@ type Player struct {
 
 // Dial connects a player to url (see ServerURL), says hello and waits for
 // the welcome, as client.Dial does; ctx bounds the player's whole life.
-// The player does not spawn until its first Step.
+// The player does not spawn until its first Step. Like its client, it
+// follows moves to other nodes, and plays on there.
 func Dial(ctx context.Context, url string, opts Options) (*Player, error) {
 	p := &Player{}
 	co := opts.Client
@@ -68,12 +69,16 @@ func Dial(ctx context.Context, url string, opts Options) (*Player, error) {
 }
 
 // observe applies a server message to the table. It runs on the client's
-// read loop.
+// read loop. A welcome after the first one comes with a move to another
+// node: the table starts afresh and the brain takes the new arena's rules.
 func (p *Player) observe(m *wire.ServerMessage) {
 	switch m.Type {
 	case wire.TypeWelcome:
 		p.mu.Lock()
-		p.table.Tick = m.Welcome.Tick
+		p.table.Reset(m.Welcome.Tick)
+		if p.brain != nil { // nil during Dial: Dial makes the brain.
+			p.brain.Reset(RulesFromWelcome(&m.Welcome))
+		}
 		p.mu.Unlock()
 		// The client keeps its own copy of the terrain (Client.Welcome);
 		// the message's is the decoder's buffer, kept for a second welcome
@@ -92,8 +97,9 @@ func (p *Player) observe(m *wire.ServerMessage) {
 func (p *Player) Client() *client.Client { return p.client }
 
 // Step decides on the latest view and sends the decision: a spawn, an
-// input, or nothing while a spawn is pending. After the connection has
-// ended it returns ErrDisconnected.
+// input, or nothing while a spawn is pending. During a move to another
+// node it returns client.ErrMoving, having sent nothing; after the
+// connection has ended, ErrDisconnected.
 func (p *Player) Step() (Action, error) {
 	select {
 	case <-p.client.Done():

@@ -57,6 +57,14 @@ func (t *Table) Apply(s *wire.Snap) {
 	}
 }
 
+// Reset empties the view and sets Tick to tick, for a new welcome: after a
+// move (PROTOCOL.md, Fleet) the snaps start again from an empty table. It
+// keeps the table's storage.
+func (t *Table) Reset(tick uint64) {
+	t.rows.Clear()
+	t.Tick, t.Alive, t.You = tick, false, wire.UpdEntity{}
+}
+
 // Len returns the number of entities in view.
 func (t *Table) Len() int { return t.rows.Len() }
 

@@ -57,6 +57,21 @@ func TestTableApply(t *testing.T) {
 	}
 }
 
+func TestTableReset(t *testing.T) {
+	var tb Table
+	tb.Apply(&wire.Snap{Tick: 90, HasYou: true, You: wire.UpdEntity{ID: 1, Mass: 20},
+		Add: []wire.AddEntity{{ID: 1, Mass: 20}, {ID: 2, Mass: 1}}})
+	tb.Reset(7)
+	if tb.Len() != 0 || tb.Tick != 7 || tb.Alive || tb.You != (wire.UpdEntity{}) {
+		t.Fatalf("after Reset(7): len %d, tick %d, alive %v, you %+v; want an empty view at tick 7", tb.Len(), tb.Tick, tb.Alive, tb.You)
+	}
+	// The new connection's snaps add ids the old view had.
+	tb.Apply(&wire.Snap{Tick: 8, Add: []wire.AddEntity{{ID: 2, Kind: wire.KindZombie, Mass: 30}}})
+	if got, want := maps.Collect(tb.All()), map[uint32]client.Entity{2: {Kind: wire.KindZombie, Mass: 30}}; !maps.Equal(got, want) {
+		t.Errorf("after Reset and a snap: %v; want %v", got, want)
+	}
+}
+
 func TestServerURL(t *testing.T) {
 	tests := []struct {
 		addr, want string

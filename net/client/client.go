@@ -1,13 +1,10 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +22,9 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultMaxMessageSize   = 1 << 20
+	// DefaultMoveTimeout is PROTOCOL.md's: a moved's URL that cannot be
+	// reached for 5 seconds sends the client back where it came from.
+	DefaultMoveTimeout = 5 * time.Second
 )
 
 // ackRing is how many sent inputs the client remembers for measuring
@@ -41,13 +41,23 @@ type Options struct {
 	Token string
 
 	// HandshakeTimeout bounds the dial, the upgrade, the hello and the wait
-	// for the welcome together. Default DefaultHandshakeTimeout.
+	// for the welcome together, on each connection. Default
+	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds the write of each frame. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// MaxMessageSize bounds one server message, in bytes; a larger one ends
 	// the connection. Default DefaultMaxMessageSize.
 	MaxMessageSize int64
+	// MoveTimeout bounds how long the client tries to reach the URL of a
+	// moved before it goes back to the node it came from with its token
+	// (see Client). Default DefaultMoveTimeout.
+	MoveTimeout time.Duration
+	// DisableFollowMoves leaves moves to the caller: a moved is delivered
+	// to OnMessage like any message, and the close 4003 that follows it
+	// ends the client with a CloseError (Dial, when the moved comes
+	// instead of the welcome, returns a *MoveError).
+	DisableFollowMoves bool
 
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
@@ -63,6 +73,11 @@ type Options struct {
 	// snap. A snap whose ack jumps over several inputs acknowledges all of
 	// them. The same rules as for OnMessage apply.
 	OnAck func(c *Client, seq uint32, latency time.Duration)
+	// OnMove, if set, is called when the first snap arrives on the
+	// connection a followed move ended on, before OnMessage sees that
+	// snap, with what the move took. The same rules as for OnMessage
+	// apply.
+	OnMove func(c *Client, m Move)
 }
 
 // Entity is what the client knows of one entity in its view.
@@ -74,6 +89,9 @@ type Entity struct {
 }
 
 // Snapshot is a copy of the client's state, filled by Client.Snapshot.
+// After a move the view starts afresh with the new welcome: Tick, Alive,
+// You, Entities and Board are those of the new connection, while Ack and
+// the counts of deaths and errors go on.
 type Snapshot struct {
 	// Tick is the tick of the last snap, or of the welcome before any snap.
 	Tick uint64
@@ -109,6 +127,9 @@ type Stats struct {
 	// an id already in view, an upd or del of one that is not. PROTOCOL.md
 	// says there are none, so any is a server bug.
 	DeltaErrors uint64
+	// Moves counts the moved messages received and how following them
+	// went.
+	Moves MoveStats
 }
 
 // ErrClosed is the end reason of a client stopped by Close.
@@ -144,20 +165,43 @@ func (e *RefusedError) Error() string {
 // Unwrap returns Err.
 func (e *RefusedError) Unwrap() error { return e.Err }
 
-// Client is one connection to a Shatter server, playing as one session.
+// Client is one player's session with a Shatter fleet, over one
+// connection at a time.
 //
 // Dial starts one goroutine, the read loop, which decodes every server
 // message, applies it to the client's state and calls the Options callbacks.
-// It exits when the connection ends: the server closes it, a read or decode
-// fails, Close is called, or Dial's context is done. Done is closed when it
-// has exited, and Err then tells why. The Send methods, Snapshot, Stats,
-// Welcome, Done and Err are safe to call from any goroutine.
+// It exits when the client ends: the server closes the connection (other
+// than to move the client), a read or decode fails, a move fails, Close is
+// called, or Dial's context is done. Done is closed when it has exited, and
+// Err then tells why. The Send methods, Snapshot, Stats, Welcome, Done and
+// Err are safe to call from any goroutine.
+//
+// # Moves
+//
+// A moved message (PROTOCOL.md, Fleet), whether it comes instead of a
+// welcome or during play, is followed unless Options.DisableFollowMoves is
+// set: once the connection that carried it ends (with close 4003), the
+// client connects to its URL and says hello with its seat and the name,
+// without a token. The caller sees the moved and then a new welcome
+// through OnMessage, Welcome returns the new one, and the view starts
+// afresh; Done is not closed, and Err stays nil. From the moved to that
+// welcome the Send methods return ErrMoving and send nothing. Input seqs
+// go on increasing across moves.
+//
+// A URL that cannot be reached (or that refuses the hello) within
+// Options.MoveTimeout sends the client back to the node it came from, with
+// the token of its latest welcome; a node that answers with a moved again
+// is followed again, up to maxMoves in a row without a welcome. If the
+// way back fails too, the client ends with a *MoveError.
+//
+// Stats.Moves counts the moves, and OnMove reports each followed one with
+// the time from its moved to the first snap on the new connection.
 type Client struct {
 	// Static after Dial.
-	conn    net.Conn
-	opts    Options
-	welcome wire.Welcome
-	start   time.Time // origin of the monotonic send times in sent
+	opts       Options
+	start      time.Time               // origin of the monotonic send times in sent
+	life       context.Context         // done once the client stops: Dial's context, Close
+	cancelLife context.CancelCauseFunc // cancels life
 
 	// Owned by the reading goroutine: Dial's caller, then readLoop.
 	rd      wsutil.Reader
@@ -166,19 +210,25 @@ type Client struct {
 	msg     wire.ServerMessage
 	acked   []ackSample // this snap's measured inputs, passed to OnAck
 	control [125]byte   // a control frame's payload: RFC 6455 allows no more
+	url     string      // the URL of the connection that spoke last
+	move    move        // the move under way, if any
 
 	// writeMu guards the fields below and every write to conn, so that
 	// frames from the Send methods and the read loop's control replies
-	// never interleave.
+	// never interleave. The reading goroutine is the only one that changes
+	// conn, which it may therefore read without writeMu.
 	writeMu sync.Mutex
+	conn    net.Conn // the current connection
 	enc     wire.Encoder
 	out     []byte
 	wr      *wsutil.Writer
 	lastSeq uint32
+	moving  bool // from a followed moved to the next welcome: sends refused
 
 	// mu guards the fields below.
-	mu    sync.Mutex
-	state Snapshot // all but Entities, which is nil: the view is in entities
+	mu      sync.Mutex
+	welcome wire.Welcome // the latest
+	state   Snapshot     // all but Entities, which is nil: the view is in entities
 	// entities is the view the snaps build; Snapshot copies it out into
 	// Snapshot.Entities.
 	entities idtable.Table[Entity]
@@ -207,16 +257,19 @@ type counters struct {
 	messagesReceived, snapsReceived, bytesReceived atomic.Uint64
 	messagesSent, bytesSent, inputsSent            atomic.Uint64
 	inputsAcked, deltaErrors                       atomic.Uint64
+	movesFull, movesResume, movesDrain, movesOther atomic.Uint64
+	movesFellBack, movesFailed                     atomic.Uint64
 }
 
 // Dial connects to url (ws://HOST:PORT/ws), sends the hello and waits for
-// the welcome, then starts the read loop.
+// the welcome, following any moved that comes instead (see Client), then
+// starts the read loop.
 //
 // ctx bounds the client's whole life, not only the dial: when it is done,
 // the connection is closed and the read loop exits with context.Cause(ctx)
-// as its Err. The handshake is further bounded by opts.HandshakeTimeout.
-// If the server answers the hello with an error and a close, the error is a
-// *RefusedError.
+// as its Err. Each connection's handshake is further bounded by
+// opts.HandshakeTimeout. If the server answers the hello with an error and
+// a close, the error is a *RefusedError.
 func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = DefaultHandshakeTimeout
@@ -227,15 +280,18 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	if opts.MaxMessageSize <= 0 {
 		opts.MaxMessageSize = DefaultMaxMessageSize
 	}
-	hsCtx, cancel := context.WithTimeout(ctx, opts.HandshakeTimeout)
-	defer cancel()
-	conn, br, _, err := ws.Dialer{}.Dial(hsCtx, url)
-	if err != nil {
-		return nil, fmt.Errorf("client: dial %s: %w", url, err)
+	if opts.MoveTimeout <= 0 {
+		opts.MoveTimeout = DefaultMoveTimeout
 	}
-	c := newClient(conn, br, opts)
-	if err := c.handshake(hsCtx); err != nil {
-		conn.Close()
+	c := &Client{
+		opts:  opts,
+		start: time.Now(),
+		wr:    wsutil.NewWriterSize(nil, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize),
+		done:  make(chan struct{}),
+	}
+	c.life, c.cancelLife = context.WithCancelCause(ctx)
+	if err := c.join(ctx, url); err != nil {
+		c.cancelLife(err)
 		return nil, err
 	}
 	c.unwatchCtx = context.AfterFunc(ctx, func() { c.stop(context.Cause(ctx)) })
@@ -243,91 +299,14 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	return c, nil
 }
 
-func newClient(conn net.Conn, br *bufio.Reader, opts Options) *Client {
-	// The dialer returns a buffered reader only when the server's first
-	// bytes arrived with the upgrade response; it must be read first.
-	var src io.Reader = br
-	if br == nil {
-		src = bufio.NewReader(conn)
-	}
-	c := &Client{
-		conn:  conn,
-		opts:  opts,
-		start: time.Now(),
-		rd: wsutil.Reader{
-			Source:         src,
-			State:          ws.StateClientSide,
-			MaxFrameSize:   opts.MaxMessageSize,
-			MaxMessageSize: opts.MaxMessageSize,
-		},
-		wr:   wsutil.NewWriterSize(conn, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize),
-		done: make(chan struct{}),
-	}
-	c.rd.OnIntermediate = c.handleControl
-	return c
-}
-
-// handshake sends the hello and reads up to the welcome. Error messages may
-// come first: resume_expired is followed by a welcome, anything else by a
-// close, which makes a RefusedError.
-func (c *Client) handshake(ctx context.Context) error {
-	// When ctx is done, whether cancelled or past its deadline, a deadline
-	// in the past interrupts the reads and writes below.
-	interrupt := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-
-	err := c.sendHello()
-	var refusal *wire.ErrorMessage
-	for welcomed := false; err == nil && !welcomed; {
-		if err = c.next(); err != nil {
-			break
-		}
-		switch c.msg.Type {
-		case wire.TypeWelcome:
-			welcomed = true
-			c.welcome = c.msg.Welcome
-			c.welcome.Terrain = slices.Clone(c.welcome.Terrain)
-			c.welcome.Rules = slices.Clone(c.welcome.Rules)
-			c.mu.Lock()
-			c.state.Tick = c.welcome.Tick
-			c.mu.Unlock()
-		case wire.TypeError:
-			e := c.msg.Error
-			refusal = &e
-		default:
-			err = fmt.Errorf("client: %s before the welcome", c.msg.Type)
-			continue
-		}
-		c.apply()
-	}
-	if !interrupt() && err == nil {
-		err = context.Cause(ctx) // Expired just as the welcome arrived.
-	}
-	if err != nil {
-		if cause := context.Cause(ctx); cause != nil {
-			err = cause // The interrupt made the read fail.
-		}
-		if refusal != nil {
-			return &RefusedError{Code: refusal.Code, Msg: refusal.Msg, Err: err}
-		}
-		return fmt.Errorf("client: handshake: %w", err)
-	}
-	return nil
-}
-
-// readLoop reads and applies messages until the connection ends, then
-// records why and closes the connection.
+// readLoop reads and applies messages until the client ends, following
+// moves on the way, then records why and closes the connection.
 func (c *Client) readLoop() {
 	defer close(c.done)
-	var err error
-	for err == nil {
-		if err = c.next(); err == nil {
-			if c.msg.Type == wire.TypeWelcome {
-				err = errors.New("client: a second welcome")
-			} else {
-				c.apply()
-			}
-		}
-	}
+	err := c.play()
+	c.writeMu.Lock()
+	c.moving = false // A failed move is over too: sends fail as on any ended client.
+	c.writeMu.Unlock()
 	c.unwatchCtx()
 	c.mu.Lock()
 	if c.stopped != nil {
@@ -336,86 +315,43 @@ func (c *Client) readLoop() {
 	c.err = err
 	c.mu.Unlock()
 	c.conn.Close()
+	c.cancelLife(err)
 }
 
-// next reads the next data message into c.msg, answering control frames on
-// the way.
-func (c *Client) next() error {
+// play reads and applies the messages of each connection until it ends,
+// and follows the moved that ended it, if one did.
+func (c *Client) play() error {
 	for {
-		hdr, err := c.rd.NextFrame()
-		if err != nil {
+		err := c.read()
+		if c.move.next == nil || c.life.Err() != nil {
 			return err
 		}
-		if hdr.OpCode.IsControl() {
-			if err := c.handleControl(hdr, &c.rd); err != nil {
-				return err
-			}
-			continue
+		c.conn.Close()
+		if err := c.follow(c.life); err != nil {
+			return err
 		}
-		if hdr.OpCode != ws.OpBinary {
-			return fmt.Errorf("client: a %v frame; the protocol has only binary ones", hdr.OpCode)
-		}
-		// The reader's MaxMessageSize bounds how far this grows; a fragmented
-		// message may need more than its first frame's length.
-		c.payload = slices.Grow(c.payload[:0], int(hdr.Length))
-		for {
-			if len(c.payload) == cap(c.payload) {
-				c.payload = slices.Grow(c.payload, 4096)
-			}
-			n, err := c.rd.Read(c.payload[len(c.payload):cap(c.payload)])
-			c.payload = c.payload[:len(c.payload)+n]
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-		}
-		c.counters.messagesReceived.Add(1)
-		c.counters.bytesReceived.Add(uint64(len(c.payload)))
-		if err := c.dec.DecodeServer(c.payload, &c.msg); err != nil {
-			return fmt.Errorf("client: server message: %w", err)
-		}
-		return nil
 	}
 }
 
-// handleControl answers a ping, ignores a pong, and answers a close frame,
-// returning its CloseError. It replies to the close itself, rather than
-// through wsutil.ControlHandler, so that the server's code and reason are
-// kept even when the reply cannot be written because the server has already
-// hung up.
-func (c *Client) handleControl(hdr ws.Header, r io.Reader) error {
-	if hdr.Length > int64(len(c.control)) {
-		return ws.ErrProtocolControlPayloadOverflow
-	}
-	payload := c.control[:hdr.Length]
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return err
-	}
-	switch hdr.OpCode {
-	case ws.OpPing:
-		return c.writeControl(ws.OpPong, payload)
-	case ws.OpClose:
-		closed := CloseError{Code: ws.StatusNoStatusRcvd}
-		var reply []byte
-		if len(payload) >= 2 {
-			closed.Code, closed.Reason = ws.ParseCloseFrameData(payload)
-			reply = ws.NewCloseFrameBody(closed.Code, "")
+// read reads and applies the messages of the current connection until it
+// ends. After a moved that is to be followed, it gives the server
+// movedCloseWait to close.
+func (c *Client) read() error {
+	for {
+		if err := c.next(); err != nil {
+			return err
 		}
-		_ = c.writeControl(ws.OpClose, reply) // The server may be gone already.
-		return closed
+		switch {
+		case c.msg.Type == wire.TypeWelcome:
+			return errors.New("client: a second welcome")
+		case c.move.next != nil:
+			continue // Nothing comes after a moved; ignore what does.
+		}
+		c.apply()
+		if c.move.next != nil {
+			c.conn.SetReadDeadline(time.Now().Add(movedCloseWait))
+		}
 	}
-	return nil
-}
-
-// writeControl writes a control frame.
-func (c *Client) writeControl(op ws.OpCode, payload []byte) error {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	// Masking works in place, and payload may be the caller's.
-	return ws.WriteFrame(c.conn, ws.MaskFrameInPlace(ws.NewFrame(op, true, slices.Clone(payload))))
 }
 
 // apply updates the state from c.msg and calls the callbacks.
@@ -437,7 +373,8 @@ func (c *Client) apply() {
 	}
 	c.mu.Unlock()
 
-	if m.Type == wire.TypeSnap {
+	switch m.Type {
+	case wire.TypeSnap:
 		c.counters.snapsReceived.Add(1)
 		c.counters.inputsAcked.Add(uint64(len(c.acked)))
 		if c.opts.OnAck != nil {
@@ -445,6 +382,9 @@ func (c *Client) apply() {
 				c.opts.OnAck(c, a.seq, a.latency)
 			}
 		}
+		c.arrived()
+	case wire.TypeMoved:
+		c.moved(&m.Moved)
 	}
 	if c.opts.OnMessage != nil {
 		c.opts.OnMessage(c, m)
@@ -508,18 +448,13 @@ func (c *Client) applySnap(s *wire.Snap) {
 	c.measured = s.Ack
 }
 
-// sendHello sends the hello; only the handshake does.
-func (c *Client) sendHello() error {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	c.out = c.enc.AppendHello(c.out[:0], &wire.Hello{Version: wire.Version, Name: c.opts.Name, Token: c.opts.Token})
-	return c.write(wire.TypeHello)
-}
-
 // SendSpawn asks to enter the arena, or to re-enter it after a died.
 func (c *Client) SendSpawn() error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if c.moving {
+		return ErrMoving
+	}
 	c.out = c.enc.AppendSpawn(c.out[:0])
 	return c.write(wire.TypeSpawn)
 }
@@ -527,10 +462,14 @@ func (c *Client) SendSpawn() error {
 // SendInput sends a heading (radians: 0 along +x, growing toward +y) and
 // boost wish, numbered with the next seq, which it returns. The send time
 // is recorded so that OnAck can report the latency once a snap acknowledges
-// the seq. Keeping under 60 inputs a second is the caller's job.
+// the seq. Keeping under 60 inputs a second is the caller's job. During a
+// move it returns ErrMoving and uses no seq.
 func (c *Client) SendInput(angle float64, boost bool) (uint32, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if c.moving {
+		return 0, ErrMoving
+	}
 	c.lastSeq++
 	seq := c.lastSeq
 	c.out = c.enc.AppendInput(c.out[:0], &wire.Input{Seq: seq, Angle: angle, Boost: boost})
@@ -546,31 +485,21 @@ func (c *Client) SendInput(angle float64, boost bool) (uint32, error) {
 func (c *Client) SendPing(n int64) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if c.moving {
+		return ErrMoving
+	}
 	c.out = c.enc.AppendPing(c.out[:0], &wire.Ping{C: n})
 	return c.write(wire.TypePing)
 }
 
-// write sends c.out as one binary frame. c.writeMu must be held.
-func (c *Client) write(typ wire.Type) error {
-	if len(c.out) > wire.MaxClientFrameSize {
-		return fmt.Errorf("client: %s of %d bytes is over the server's limit of %d", typ, len(c.out), wire.MaxClientFrameSize)
-	}
-	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	if _, err := c.wr.Write(c.out); err != nil {
-		return fmt.Errorf("client: send %s: %w", typ, err)
-	}
-	if err := c.wr.Flush(); err != nil {
-		return fmt.Errorf("client: send %s: %w", typ, err)
-	}
-	c.counters.messagesSent.Add(1)
-	c.counters.bytesSent.Add(uint64(len(c.out)))
-	return nil
+// Welcome returns the server's latest welcome (a move brings a new one):
+// the session, its resume token, the tick rate, the arena size, the
+// terrain and the rules. Its slices are shared; do not modify them.
+func (c *Client) Welcome() wire.Welcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome
 }
-
-// Welcome returns the server's welcome: the session, its resume token, the
-// tick rate, the arena size, the terrain and the rules. Its slices are
-// shared; do not modify them.
-func (c *Client) Welcome() wire.Welcome { return c.welcome }
 
 // Snapshot copies the client's state into dst, reusing dst's map and board
 // slice.
@@ -602,6 +531,10 @@ func (c *Client) Stats() Stats {
 		InputsSent:       k.inputsSent.Load(),
 		InputsAcked:      k.inputsAcked.Load(),
 		DeltaErrors:      k.deltaErrors.Load(),
+		Moves: MoveStats{
+			Full: k.movesFull.Load(), Resume: k.movesResume.Load(), Drain: k.movesDrain.Load(), Other: k.movesOther.Load(),
+			FellBack: k.movesFellBack.Load(), Failed: k.movesFailed.Load(),
+		},
 	}
 }
 
@@ -609,8 +542,9 @@ func (c *Client) Stats() Stats {
 func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Err returns why the read loop exited: a CloseError when the server closed
-// the connection, ErrClosed after Close, the cause of Dial's context, or
-// the read or decode error. It is nil while the loop runs.
+// the connection, a *MoveError when a move failed, ErrClosed after Close,
+// the cause of Dial's context, or the read or decode error. It is nil while
+// the loop runs, moves included.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -639,6 +573,13 @@ func (c *Client) stop(reason error) {
 	if !first {
 		return
 	}
+	// Cancelling life interrupts a move's dial or handshake.
+	c.cancelLife(reason)
 	_ = c.writeControl(ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, "")) // Best effort.
-	c.conn.Close()
+	// After stopped is set, install refuses new connections; so the one
+	// read here under writeMu is the last.
+	c.writeMu.Lock()
+	conn := c.conn
+	c.writeMu.Unlock()
+	conn.Close()
 }

@@ -212,7 +212,7 @@ func TestScriptedSession(t *testing.T) {
 		if op, payload := fc.frame(); op != ws.OpPong || string(payload) != "hi" {
 			fc.fail("ping answered with %v %q, want a pong \"hi\"", op, payload)
 		}
-		fc.send(fc.enc.AppendBoard(nil, &board))
+		fc.send(fc.enc.AppendBoard(nil, &board, nil))
 		fc.errorMsg(wire.CodeBadMessage, "third bad message")
 		serverBytes = fc.bytesSent
 		fc.close(ws.StatusProtocolError, "bad messages")

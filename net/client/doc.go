@@ -11,8 +11,18 @@
 // and load figures through Stats and the OnAck latency callback. The
 // package plays no game: choosing a heading is the caller's business.
 //
+// A Client follows the fleet's moves by itself (PROTOCOL.md, Fleet): on a
+// moved it connects to the node named and carries on there with a new
+// welcome, going back to where it came from if that node cannot be reached
+// in 5 seconds. OnMove and Stats.Moves report the moves.
+//
 // Outline:
-//   - client.go: Options, Dial, Client and its Send methods, Snapshot,
-//     Stats, and the errors a connection can end with (CloseError,
-//     RefusedError, ErrClosed).
+//   - client.go: Options, Dial, Client and its read loop and Send methods,
+//     Snapshot, Stats, and the errors a connection can end with
+//     (CloseError, RefusedError, ErrClosed).
+//   - conn.go: the current connection: installing it, the handshake, and
+//     reading and writing its frames.
+//   - move.go: following moves: Move, MoveStats, MoveError, ErrMoving, and
+//     the dialling that Dial and a move share (join, follow, reach,
+//     attempt).
 package client

@@ -52,3 +52,26 @@ func ExampleDial() {
 	<-c.Done()
 	log.Printf("session %d ended: %v; %+v", c.Welcome().Session, c.Err(), c.Stats())
 }
+
+// A client follows moves between the nodes of a fleet by itself; a load
+// generator times them with OnMove and counts them with Stats. (Not run:
+// it needs a fleet.)
+func ExampleDial_moves() {
+	opts := client.Options{
+		Name: "bot",
+		OnMessage: func(_ *client.Client, m *wire.ServerMessage) {
+			if m.Type == wire.TypeMoved {
+				log.Printf("moved {why:%s url:%s}", m.Moved.Why, m.Moved.URL)
+			}
+		},
+		OnMove: func(c *client.Client, m client.Move) {
+			log.Printf("now on %s as session %d, %v after the moved", m.To, c.Welcome().Session, m.ToSnap)
+		},
+	}
+	c, err := client.Dial(context.Background(), "ws://127.0.0.1:4000/ws", opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	<-c.Done()
+	log.Printf("moves: %+v; ended: %v", c.Stats().Moves, c.Err())
+}

@@ -102,7 +102,7 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 	case outDied:
 		b = c.enc.AppendDied(b, m.ref.(*sim.Died))
 	case outBoard:
-		b = c.enc.AppendBoard(b, m.ref.(*sim.Board))
+		b = c.enc.AppendBoard(b, m.ref.(*sim.Board), nil)
 	case outPong:
 		b = c.enc.AppendPong(b, &m.pong)
 	case outError:

@@ -3,6 +3,8 @@ package wire
 import (
 	"fmt"
 	"testing"
+
+	"github.com/shatter/shatter/sim"
 )
 
 // snapOf returns a snap with the given numbers of added and updated
@@ -17,6 +19,37 @@ func snapOf(adds, upds int) *Snap {
 	}
 	s.Del = []uint32{5, 6, 70000}
 	return s
+}
+
+// boardOf returns a board of rows rows and a fleet part with as many.
+func boardOf(rows int) (*sim.Board, *FleetBoard) {
+	b := &sim.Board{Count: 40}
+	f := &FleetBoard{HasGlobal: true, HasOnline: true, Online: 2500}
+	for i := range rows {
+		b.Top = append(b.Top, sim.BoardRow{ID: uint32(i + 1), Name: "player", Mass: uint32(1000 - i)})
+		f.Global = append(f.Global, GlobalRow{Name: "player", Mass: uint32(5000 - i)})
+	}
+	return b, f
+}
+
+// BenchmarkEncodeBoard measures the once-a-second board, with and without
+// the fleet's part.
+func BenchmarkEncodeBoard(b *testing.B) {
+	board, fleet := boardOf(10)
+	for _, bc := range []struct {
+		name  string
+		fleet *FleetBoard
+	}{{"arena", nil}, {"fleet", fleet}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var e Encoder
+			buf := e.AppendBoard(nil, board, bc.fleet)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = e.AppendBoard(buf[:0], board, bc.fleet)
+			}
+		})
+	}
 }
 
 // BenchmarkEncodeSnap measures the per-session encode of the server's

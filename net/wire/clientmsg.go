@@ -24,6 +24,10 @@ type Hello struct {
 	// Token is the resume token of a recent session, or "" for a new one.
 	// The encoder leaves the key out when it is "".
 	Token string
+	// Seat is a seat reserved for this connection by a moved message or
+	// GET /join (PROTOCOL.md, Fleet), or "" for none; it wins over Token.
+	// The encoder leaves the key out when it is "".
+	Seat string
 }
 
 // Input is the player's heading and boost wish.
@@ -46,10 +50,14 @@ type Ping struct {
 }
 
 // AppendHello appends a hello to dst and returns the extended slice. The
-// token key is left out when h.Token is "".
+// token and seat keys are left out when h.Token and h.Seat are "", so that
+// a hello without them is the same bytes as before seats existed.
 func (e *Encoder) AppendHello(dst []byte, h *Hello) []byte {
 	fields := 2
 	if h.Token != "" {
+		fields++
+	}
+	if h.Seat != "" {
 		fields++
 	}
 	e.begin(dst, TypeHello, fields)
@@ -60,6 +68,10 @@ func (e *Encoder) AppendHello(dst []byte, h *Hello) []byte {
 	if h.Token != "" {
 		e.str("token")
 		e.str(h.Token)
+	}
+	if h.Seat != "" {
+		e.str("seat")
+		e.str(h.Seat)
 	}
 	return e.end()
 }
@@ -93,8 +105,8 @@ func (e *Encoder) AppendPing(dst []byte, p *Ping) []byte {
 // DecodeClient decodes one client frame's payload into m. On success m.Type
 // and the part of m it names are set; nothing else in m changes. Unknown keys
 // are skipped, keys may come in any order, and integers of any width and
-// sign are accepted where they fit the field. Names and tokens are returned
-// as sent: validating them is the server's job.
+// sign are accepted where they fit the field. Names, tokens and seats are
+// returned as sent: validating them is the server's job.
 //
 // The error is a *DecodeError for every frame PROTOCOL.md calls a
 // bad_message: not msgpack, not a map, missing or unknown `t` (server types
@@ -161,6 +173,8 @@ func (d *Decoder) helloField(key []byte, h *Hello) error {
 		h.Name, err = d.string(h.Name)
 	case "token":
 		h.Token, err = d.string(h.Token)
+	case "seat":
+		h.Seat, err = d.string(h.Seat)
 	default:
 		err = d.skip()
 	}

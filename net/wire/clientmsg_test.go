@@ -16,6 +16,7 @@ func clientExamples() []struct {
 		msg  ClientMessage
 	}{
 		{"hello", ClientMessage{Type: TypeHello, Hello: Hello{Version: Version, Name: "Marble", Token: "dG9rZW4tNDI"}}},
+		{"hello_seat", ClientMessage{Type: TypeHello, Hello: Hello{Version: Version, Name: "Marble", Seat: "q7Vx0ZpL3cYb9u2mWnE4sA"}}},
 		{"spawn", ClientMessage{Type: TypeSpawn}},
 		{"input", ClientMessage{Type: TypeInput, Input: Input{Seq: 1234, Angle: 1.5707963267948966, Boost: true}}},
 		{"ping", ClientMessage{Type: TypePing, Ping: Ping{C: 1700000000123}}},
@@ -44,6 +45,8 @@ func TestClientRoundTrip(t *testing.T) {
 	}{
 		{"hello", ClientMessage{Type: TypeHello, Hello: Hello{Version: 1, Name: "Marble"}}},
 		{"hello with token", ClientMessage{Type: TypeHello, Hello: Hello{Version: 1, Name: "Marble", Token: "c2VjcmV0LXRva2Vu"}}},
+		{"hello with seat", ClientMessage{Type: TypeHello, Hello: Hello{Version: 1, Name: "Marble", Seat: "c2VhdA"}}},
+		{"hello with token and seat", ClientMessage{Type: TypeHello, Hello: Hello{Version: 1, Name: "Marble", Token: "dG9r", Seat: "c2VhdA"}}},
 		{"hello odd version", ClientMessage{Type: TypeHello, Hello: Hello{Version: -300, Name: ""}}},
 		{"spawn", ClientMessage{Type: TypeSpawn}},
 		{"input", ClientMessage{Type: TypeInput, Input: Input{Seq: 1, Angle: 0.5, Boost: true}}},
@@ -209,6 +212,9 @@ func TestDecodeClientBadMessage(t *testing.T) {
 		{"hello name bin", foreign(t, "t", "hello", "v", 1, "name", []byte("x")), "name", ErrWrongType},
 		{"hello name too long", foreign(t, "t", "hello", "v", 1, "name", strings.Repeat("a", MaxStringLen+1)), "name", ErrTooLong},
 		{"hello token nil", foreign(t, "t", "hello", "v", 1, "name", "x", "token", nil), "token", ErrWrongType},
+		{"hello seat bin", foreign(t, "t", "hello", "v", 1, "name", "x", "seat", []byte("s")), "seat", ErrWrongType},
+		{"hello seat too long", foreign(t, "t", "hello", "v", 1, "name", "x", "seat", strings.Repeat("s", MaxStringLen+1)), "seat", ErrTooLong},
+		{"moved from a client", foreign(t, "t", "moved", "url", "ws://x/ws"), "t", ErrUnknownType},
 		{"ping c float", foreign(t, "t", "ping", "c", 1.5), "c", ErrWrongType},
 		{"ping c over int64", foreign(t, "t", "ping", "c", uint64(math.MaxInt64)+1), "c", ErrOutOfRange},
 		{"trailing byte", append(valid[:len(valid):len(valid)], 0x00), "", ErrTrailing},

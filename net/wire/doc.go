@@ -14,18 +14,22 @@
 // never panic, whatever the bytes.
 //
 // Outline, by direction and then by layer:
-//   - protocol.go: the protocol's constants, Type with the wire names of the
-//     message types, and ErrorCode with the error codes.
+//   - protocol.go: the protocol's constants (the close codes of its own
+//     among them), Type with the wire names of the message types, ErrorCode
+//     with the error codes, and MoveReason with the `why`s of a moved.
 //   - clientmsg.go: the client-to-server messages (ClientMessage with Hello,
 //     Input, Ping; a spawn has no fields): their structs, the Encoder's
 //     AppendHello, AppendSpawn, AppendInput and AppendPing for Go clients,
 //     and Decoder.DecodeClient for the server.
 //   - servermsg.go: the server-to-client messages (ServerMessage with
-//     Welcome, Snap, Died, Board, Pong, ErrorMessage): their structs, the
-//     Encoder's Append methods for the server, and Decoder.DecodeServer for
-//     Go clients. Died and Board are the arena's own events (sim.Died,
-//     sim.Board): the arena emits them, and they are encoded and decoded
-//     as they are, with no copy into a wire shape on the way.
+//     Welcome, Snap, Died, Board, Pong, ErrorMessage, Moved): their structs
+//     and the Encoder's Append methods for the server. Died and Board are
+//     the arena's own events (sim.Died, sim.Board): the arena emits them,
+//     and they are encoded and decoded as they are, with no copy into a
+//     wire shape on the way. A board's fleet-wide part, which the network
+//     side adds, is a FleetBoard beside it.
+//   - serverdecode.go: Decoder.DecodeServer, for Go clients, and the
+//     decoding of each server message's fields.
 //   - encoder.go: Encoder and the msgpack writing primitives that every
 //     Append method uses.
 //   - decoder.go: Decoder, DecodeError with its sentinel errors, and what

@@ -14,6 +14,7 @@ import (
 func FuzzDecodeClient(f *testing.F) {
 	var e Encoder
 	f.Add(e.AppendHello(nil, &Hello{Version: 1, Name: "Marble", Token: "tok"}))
+	f.Add(e.AppendHello(nil, &Hello{Version: 1, Name: "Marble", Seat: "seat"}))
 	f.Add(e.AppendSpawn(nil))
 	f.Add(e.AppendInput(nil, &Input{Seq: 3, Angle: -1.5, Boost: true}))
 	f.Add(e.AppendPing(nil, &Ping{C: 12345}))

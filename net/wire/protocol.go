@@ -15,18 +15,29 @@ const MaxStringLen = 1024
 
 // CloseSlowConsumer is the WebSocket close code the server sends to a client
 // that reads too slowly for its bounded queue, with the reason
-// SlowConsumerReason. The other close codes of PROTOCOL.md are standard ones.
+// SlowConsumerReason. Most other close codes of PROTOCOL.md are standard
+// ones; 4002 "replaced" is net/session's CloseReplaced.
 const CloseSlowConsumer = 4001
 
 // SlowConsumerReason is the close reason that goes with CloseSlowConsumer.
 const SlowConsumerReason = "slow consumer"
+
+// CloseMoved is the WebSocket close code that follows a moved message: the
+// player continues on the node the moved names (PROTOCOL.md, Fleet). Its
+// reason is MovedReason.
+const CloseMoved = 4003
+
+// MovedReason is the close reason that goes with CloseMoved.
+const MovedReason = "moved"
 
 // Type names a message: the value of its `t` key.
 // The zero Type is no message at all; decoders never return it.
 type Type uint8
 
 // The message types of PROTOCOL.md. Hello, spawn, input and ping go from
-// client to server; the rest from server to client.
+// client to server; the rest from server to client. New types go at the
+// end of their direction's run, so that fromClient and fromServer stay
+// ranges.
 const (
 	TypeHello Type = iota + 1
 	TypeSpawn
@@ -38,6 +49,7 @@ const (
 	TypeBoard
 	TypePong
 	TypeError
+	TypeMoved
 )
 
 // typeNames holds each Type's name on the wire, indexed by Type: the one
@@ -53,6 +65,7 @@ var typeNames = [...]string{
 	TypeBoard:   "board",
 	TypePong:    "pong",
 	TypeError:   "error",
+	TypeMoved:   "moved",
 }
 
 // String returns the type's name on the wire, or "" for a Type that names no
@@ -82,7 +95,7 @@ func typeNamed(name []byte) Type {
 func (t Type) fromClient() bool { return t >= TypeHello && t <= TypePing }
 
 // fromServer reports whether t is sent by the server.
-func (t Type) fromServer() bool { return t >= TypeWelcome && t <= TypeError }
+func (t Type) fromServer() bool { return t >= TypeWelcome && t <= TypeMoved }
 
 // ErrorCode is the `code` of an error message: why the server refused
 // something (PROTOCOL.md, "Errors and closing").
@@ -99,6 +112,17 @@ const (
 	CodeResumeExpired ErrorCode = "resume_expired"
 	CodeFull          ErrorCode = "full"
 	CodeShutdown      ErrorCode = "shutdown"
+	// CodeBadSeat answers a hello whose seat is unknown, expired or used;
+	// the hello then goes on as if it carried only its token.
+	CodeBadSeat ErrorCode = "bad_seat"
+	// CodeIdle ends a session that stayed dead without spawn, input or
+	// watch for the server's idle timeout.
+	CodeIdle ErrorCode = "idle"
+	// CodeInternal ends a session that a fault inside the server stopped.
+	CodeInternal ErrorCode = "internal"
+	// CodeKicked ends a session an operator removed; a client does not
+	// reconnect by itself after it.
+	CodeKicked ErrorCode = "kicked"
 )
 
 // errorCodes lists every ErrorCode constant, for errorCodeNamed.
@@ -112,6 +136,10 @@ var errorCodes = [...]ErrorCode{
 	CodeResumeExpired,
 	CodeFull,
 	CodeShutdown,
+	CodeBadSeat,
+	CodeIdle,
+	CodeInternal,
+	CodeKicked,
 }
 
 // errorCodeNamed returns the ErrorCode spelled name, sharing the constant's
@@ -123,4 +151,36 @@ func errorCodeNamed(name []byte) ErrorCode {
 		}
 	}
 	return ErrorCode(name)
+}
+
+// MoveReason is the `why` of a moved message: why the server sends the
+// player to another node (PROTOCOL.md, Fleet).
+type MoveReason string
+
+// The move reasons of PROTOCOL.md.
+const (
+	// MoveFull is sent instead of a welcome when this node has no room and
+	// another has; the player arrives there as a new session.
+	MoveFull MoveReason = "full"
+	// MoveResume is sent instead of a welcome when the hello's token
+	// belongs to a session on another node; the seat takes it over there.
+	MoveResume MoveReason = "resume"
+	// MoveDrain is sent during a session when this node shuts down; the
+	// seat carries the marble, alive or not, to the other node.
+	MoveDrain MoveReason = "drain"
+)
+
+// moveReasons lists every MoveReason constant, for moveReasonNamed.
+var moveReasons = [...]MoveReason{MoveFull, MoveResume, MoveDrain}
+
+// moveReasonNamed returns the MoveReason spelled name, sharing the
+// constant's storage for known reasons so that decoding them does not
+// allocate.
+func moveReasonNamed(name []byte) MoveReason {
+	for i := range moveReasons {
+		if string(name) == string(moveReasons[i]) {
+			return moveReasons[i]
+		}
+	}
+	return MoveReason(name)
 }

@@ -115,6 +115,20 @@ func (d *Decoder) tuple(n int) error {
 	return err
 }
 
+// record reads the header of an array of at least n elements, a record
+// that may have grown at the end, and returns how many elements follow the
+// n the caller knows.
+func (d *Decoder) record(n int) (extra int, err error) {
+	got, err := d.arrayLen()
+	if err != nil {
+		return 0, err
+	}
+	if got < n {
+		return 0, ErrWrongType
+	}
+	return got - n, nil
+}
+
 // key reads a map key. A key that is not a string cannot be one of ours, so
 // it is skipped and returned as nil, which matches no field.
 func (d *Decoder) key() ([]byte, error) {

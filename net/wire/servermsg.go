@@ -1,10 +1,6 @@
 package wire
 
-import (
-	"github.com/vmihailenco/msgpack/v5/msgpcode"
-
-	"github.com/shatter/shatter/sim"
-)
+import "github.com/shatter/shatter/sim"
 
 // ServerMessage is one decoded server frame. Only the part that Type names
 // is meaningful; the others keep their earlier contents and slice
@@ -14,9 +10,12 @@ type ServerMessage struct {
 	Welcome Welcome
 	Snap    Snap
 	Died    sim.Died
-	Board   sim.Board
-	Pong    Pong
-	Error   ErrorMessage
+	// Board and Fleet are a board: the arena's part and the fleet's.
+	Board sim.Board
+	Fleet FleetBoard
+	Pong  Pong
+	Error ErrorMessage
+	Moved Moved
 }
 
 // Welcome answers a hello: the session and the arena it plays in.
@@ -107,6 +106,41 @@ type Pong struct {
 	C int64
 	// Tick is the arena's tick when the ping was answered.
 	Tick uint64
+}
+
+// FleetBoard is the fleet-wide part of a board, which the network side
+// adds to the arena's sim.Board: `global` and `online`, each optional
+// (PROTOCOL.md leaves them out when the fleet's figures are older than
+// 2 s). The zero FleetBoard has neither.
+type FleetBoard struct {
+	// HasGlobal reports whether Global is sent; it may be sent empty.
+	HasGlobal bool
+	// Global is the top of every arena of every node, biggest first (at
+	// most 10).
+	Global []GlobalRow
+	// HasOnline reports whether Online is sent.
+	HasOnline bool
+	// Online counts the welcomed open sessions of the whole fleet.
+	Online int
+}
+
+// GlobalRow is one line of the fleet's board: [name, mass] on the wire.
+type GlobalRow struct {
+	Name string
+	Mass uint32
+}
+
+// Moved sends the player to another node: connect to URL and say hello
+// with Seat (PROTOCOL.md, Fleet). It is the last message of its
+// connection; close CloseMoved follows.
+type Moved struct {
+	// URL is the ws:// or wss:// URL of a node's WebSocket.
+	URL string
+	// Seat is the seat reserved there, for the next hello's Seat.
+	Seat string
+	// Why is MoveFull, MoveResume or MoveDrain, or a reason this package
+	// does not know, kept as sent.
+	Why MoveReason
 }
 
 // ErrorMessage is the error message: a refusal, sent before the server
@@ -216,9 +250,21 @@ func (e *Encoder) AppendDied(dst []byte, m *sim.Died) []byte {
 
 // AppendBoard appends a board to dst and returns the extended slice. The
 // arena's event is the message: it is written as it is (a row's ID is not
-// on the wire yet).
-func (e *Encoder) AppendBoard(dst []byte, b *sim.Board) []byte {
-	e.begin(dst, TypeBoard, 2)
+// on the wire yet), followed by the fleet's part when f is not nil: its
+// `global` if f.HasGlobal and its `online` if f.HasOnline. With a nil f
+// (or one that has neither) the board is the same bytes as a board of a
+// server without a fleet.
+func (e *Encoder) AppendBoard(dst []byte, b *sim.Board, f *FleetBoard) []byte {
+	fields := 2
+	if f != nil {
+		if f.HasGlobal {
+			fields++
+		}
+		if f.HasOnline {
+			fields++
+		}
+	}
+	e.begin(dst, TypeBoard, fields)
 	e.str("top")
 	e.arrayLen(len(b.Top))
 	for _, entry := range b.Top {
@@ -228,6 +274,22 @@ func (e *Encoder) AppendBoard(dst []byte, b *sim.Board) []byte {
 	}
 	e.str("count")
 	e.int(int64(b.Count))
+	if f == nil {
+		return e.end()
+	}
+	if f.HasGlobal {
+		e.str("global")
+		e.arrayLen(len(f.Global))
+		for _, row := range f.Global {
+			e.arrayLen(2)
+			e.str(row.Name)
+			e.uint(uint64(row.Mass))
+		}
+	}
+	if f.HasOnline {
+		e.str("online")
+		e.int(int64(f.Online))
+	}
 	return e.end()
 }
 
@@ -252,256 +314,14 @@ func (e *Encoder) AppendError(dst []byte, m *ErrorMessage) []byte {
 	return e.end()
 }
 
-// DecodeServer decodes one server frame's payload into m, for Go clients.
-// On success m.Type and the part of m it names are set, reusing that part's
-// slices; nothing else in m changes. It is as lenient and as strict as
-// DecodeClient: unknown keys are skipped, missing fields decode as zero
-// values, and anything else off the protocol is a *DecodeError, after which
-// m is left as DecodeClient leaves it. Strings are copied: m keeps no
-// reference to frame.
-func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
-	t, n, err := d.open(frame, Type.fromServer)
-	if err != nil {
-		return err
-	}
-	switch t {
-	case TypeWelcome:
-		w := &m.Welcome
-		*w = Welcome{Terrain: w.Terrain[:0], Rules: w.Rules[:0]}
-		err = d.fields(t, n, func(key []byte) error { return d.welcomeField(key, w) })
-		if err == nil && len(w.Terrain) != w.TerrainSize*w.TerrainSize {
-			err = badMessage("terrain", ErrTerrainSize)
-		}
-	case TypeSnap:
-		s := &m.Snap
-		*s = Snap{Add: s.Add[:0], Upd: s.Upd[:0], Del: s.Del[:0]}
-		err = d.fields(t, n, func(key []byte) error { return d.snapField(key, s) })
-	case TypeDied:
-		m.Died = sim.Died{}
-		err = d.fields(t, n, func(key []byte) error { return d.diedField(key, &m.Died) })
-	case TypeBoard:
-		m.Board = sim.Board{Top: m.Board.Top[:0]}
-		err = d.fields(t, n, func(key []byte) error { return d.boardField(key, &m.Board) })
-	case TypePong:
-		m.Pong = Pong{}
-		err = d.fields(t, n, func(key []byte) error { return d.pongField(key, &m.Pong) })
-	case TypeError:
-		m.Error = ErrorMessage{}
-		err = d.fields(t, n, func(key []byte) error { return d.errorField(key, &m.Error) })
-	}
-	if err := d.finish(err); err != nil {
-		return err
-	}
-	m.Type = t
-	return nil
-}
-
-func (d *Decoder) welcomeField(key []byte, w *Welcome) error {
-	var err error
-	switch string(key) {
-	case "v":
-		w.Version, err = d.int()
-	case "session":
-		w.Session, err = uintField[uint32](d)
-	case "token":
-		w.Token, err = d.string(w.Token)
-	case "tick":
-		w.Tick, err = uintField[uint64](d)
-	case "rate":
-		w.Rate, err = d.int()
-	case "arena":
-		err = d.mapFields(func(key []byte) error {
-			switch string(key) {
-			case "w":
-				w.ArenaWidth, err = d.number()
-			case "h":
-				w.ArenaHeight, err = d.number()
-			default:
-				return d.skip()
-			}
-			return err
-		})
-	case "terrain":
-		err = d.mapFields(func(key []byte) error {
-			switch string(key) {
-			case "n":
-				// Bounded so that n*n cannot overflow in the length check.
-				var n uint16
-				n, err = uintField[uint16](d)
-				w.TerrainSize = int(n)
-			case "h":
-				w.Terrain, err = d.bin(w.Terrain)
-			default:
-				return d.skip()
-			}
-			return err
-		})
-	case "rules":
-		err = d.rules(w)
-	default:
-		err = d.skip()
-	}
-	return err
-}
-
-// rules decodes the welcome's rules map, reusing w.Rules and the names
-// already in it.
-func (d *Decoder) rules(w *Welcome) error {
-	n, err := d.mapLen()
-	if err != nil {
-		return err
-	}
-	w.Rules = grow(w.Rules, n)
-	for i := range w.Rules {
-		r := &w.Rules[i]
-		if r.Name, err = d.string(r.Name); err != nil {
-			return err
-		}
-		if r.Value, err = d.number(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (d *Decoder) snapField(key []byte, s *Snap) error {
-	var err error
-	switch string(key) {
-	case "tick":
-		s.Tick, err = uintField[uint64](d)
-	case "ack":
-		s.Ack, err = uintField[uint32](d)
-	case "you":
-		if d.nextIs(msgpcode.Nil) {
-			s.HasYou = false
-			return d.advance(1)
-		}
-		s.HasYou = true
-		err = d.updEntity(&s.You)
-	case "add":
-		s.Add, err = list(d, s.Add, (*Decoder).addEntity)
-	case "upd":
-		s.Upd, err = list(d, s.Upd, (*Decoder).updEntity)
-	case "del":
-		s.Del, err = list(d, s.Del, func(d *Decoder, id *uint32) (err error) {
-			*id, err = uintField[uint32](d)
-			return err
-		})
-	default:
-		err = d.skip()
-	}
-	return err
-}
-
-func (d *Decoder) addEntity(e *AddEntity) error {
-	err := d.tuple(6)
-	if err != nil {
-		return err
-	}
-	if e.ID, err = uintField[uint32](d); err != nil {
-		return err
-	}
-	if e.Kind, err = uintField[uint8](d); err != nil {
-		return err
-	}
-	if e.X, err = uintField[uint16](d); err != nil {
-		return err
-	}
-	if e.Y, err = uintField[uint16](d); err != nil {
-		return err
-	}
-	if e.Mass, err = uintField[uint32](d); err != nil {
-		return err
-	}
-	e.Name, err = d.string(e.Name)
-	return err
-}
-
-func (d *Decoder) updEntity(e *UpdEntity) error {
-	err := d.tuple(4)
-	if err != nil {
-		return err
-	}
-	if e.ID, err = uintField[uint32](d); err != nil {
-		return err
-	}
-	if e.X, err = uintField[uint16](d); err != nil {
-		return err
-	}
-	if e.Y, err = uintField[uint16](d); err != nil {
-		return err
-	}
-	e.Mass, err = uintField[uint32](d)
-	return err
-}
-
-func (d *Decoder) diedField(key []byte, m *sim.Died) error {
-	var err error
-	switch string(key) {
-	case "tick":
-		m.Tick, err = uintField[uint64](d)
-	case "by":
-		m.By, err = uintField[uint32](d)
-	case "name":
-		m.ByName, err = d.string(m.ByName)
-	case "mass":
-		m.Mass, err = uintField[uint32](d)
-	default:
-		err = d.skip()
-	}
-	return err
-}
-
-func (d *Decoder) boardField(key []byte, b *sim.Board) error {
-	var err error
-	switch string(key) {
-	case "top":
-		b.Top, err = list(d, b.Top, (*Decoder).boardEntry)
-	case "count":
-		b.Count, err = d.int()
-	default:
-		err = d.skip()
-	}
-	return err
-}
-
-func (d *Decoder) boardEntry(e *sim.BoardRow) error {
-	err := d.tuple(2)
-	if err != nil {
-		return err
-	}
-	if e.Name, err = d.string(e.Name); err != nil {
-		return err
-	}
-	e.Mass, err = uintField[uint32](d)
-	return err
-}
-
-func (d *Decoder) pongField(key []byte, p *Pong) error {
-	var err error
-	switch string(key) {
-	case "c":
-		p.C, err = d.int64()
-	case "tick":
-		p.Tick, err = uintField[uint64](d)
-	default:
-		err = d.skip()
-	}
-	return err
-}
-
-func (d *Decoder) errorField(key []byte, e *ErrorMessage) error {
-	var err error
-	switch string(key) {
-	case "code":
-		var b []byte
-		if b, err = d.stringBytes(); err == nil {
-			e.Code = errorCodeNamed(b)
-		}
-	case "msg":
-		e.Msg, err = d.string(e.Msg)
-	default:
-		err = d.skip()
-	}
-	return err
+// AppendMoved appends a moved to dst and returns the extended slice.
+func (e *Encoder) AppendMoved(dst []byte, m *Moved) []byte {
+	e.begin(dst, TypeMoved, 3)
+	e.str("url")
+	e.str(m.URL)
+	e.str("seat")
+	e.str(m.Seat)
+	e.str("why")
+	e.str(string(m.Why))
+	return e.end()
 }

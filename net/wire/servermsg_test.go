@@ -38,9 +38,17 @@ func serverExamples() []struct {
 		{"died", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 90070, By: 300, ByName: "zed", Mass: 212}}},
 		{"died_obstacle", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 5}}},
 		{"board", ServerMessage{Type: TypeBoard, Board: sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 150}, {Name: "Marble", Mass: 20}}, Count: 25}}},
+		{"board_fleet", ServerMessage{Type: TypeBoard,
+			Board: sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 150}}, Count: 25},
+			Fleet: FleetBoard{
+				HasGlobal: true, Global: []GlobalRow{{Name: "Boulder", Mass: 70000}, {Name: "zed", Mass: 150}},
+				HasOnline: true, Online: 1234,
+			}}},
 		{"pong", ServerMessage{Type: TypePong, Pong: Pong{C: -7, Tick: 90063}}},
 		{"error", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: CodeRateLimited, Msg: "too many inputs"}}},
 		{"error_unknown_code", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: "teapot", Msg: ""}}},
+		{"error_bad_seat", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: CodeBadSeat, Msg: "seat expired"}}},
+		{"moved", ServerMessage{Type: TypeMoved, Moved: Moved{URL: "ws://10.0.0.2:4000/ws", Seat: "q7Vx0ZpL3cYb9u2mWnE4sA", Why: MoveDrain}}},
 	}
 }
 
@@ -54,11 +62,13 @@ func appendServer(e *Encoder, dst []byte, m *ServerMessage) []byte {
 	case TypeDied:
 		return e.AppendDied(dst, &m.Died)
 	case TypeBoard:
-		return e.AppendBoard(dst, &m.Board)
+		return e.AppendBoard(dst, &m.Board, &m.Fleet)
 	case TypePong:
 		return e.AppendPong(dst, &m.Pong)
 	case TypeError:
 		return e.AppendError(dst, &m.Error)
+	case TypeMoved:
+		return e.AppendMoved(dst, &m.Moved)
 	}
 	panic("not a server message: " + m.Type.String())
 }
@@ -73,11 +83,16 @@ func serverPart(m *ServerMessage) any {
 	case TypeDied:
 		return m.Died
 	case TypeBoard:
-		return m.Board
+		return struct {
+			Board sim.Board
+			Fleet FleetBoard
+		}{m.Board, m.Fleet}
 	case TypePong:
 		return m.Pong
 	case TypeError:
 		return m.Error
+	case TypeMoved:
+		return m.Moved
 	}
 	return nil
 }
@@ -146,6 +161,31 @@ func TestDecodeServerForeign(t *testing.T) {
 	if m.Type != TypeSnap || !reflect.DeepEqual(m.Snap, wantSnap) {
 		t.Errorf("DecodeServer = %v %+v, want snap %+v", m.Type, m.Snap, wantSnap)
 	}
+
+	// The fleet's rows may grow at the end; keys come in any order.
+	board := foreign(t, "online", uint16(3), "global", []any{[]any{"a", int64(9), "future", []any{1}}, []any{"b", uint8(1)}}, "count", 2, "t", "board")
+	if err := d.DecodeServer(board, &m); err != nil {
+		t.Fatalf("DecodeServer: %v", err)
+	}
+	wantFleet := FleetBoard{HasGlobal: true, Global: []GlobalRow{{"a", 9}, {"b", 1}}, HasOnline: true, Online: 3}
+	if m.Type != TypeBoard || m.Board.Count != 2 || !reflect.DeepEqual(m.Fleet, wantFleet) {
+		t.Errorf("DecodeServer = %v %+v %+v, want board of count 2 and %+v", m.Type, m.Board, m.Fleet, wantFleet)
+	}
+	// A board without the fleet's keys leaves none set from the last one.
+	if err := d.DecodeServer(foreign(t, "t", "board", "count", 1), &m); err != nil {
+		t.Fatalf("DecodeServer: %v", err)
+	}
+	if m.Fleet.HasGlobal || m.Fleet.HasOnline || len(m.Fleet.Global) != 0 || m.Fleet.Online != 0 {
+		t.Errorf("board without global and online: Fleet = %+v, want none", m.Fleet)
+	}
+
+	moved := foreign(t, "why", "rebalance", "extra", 1, "seat", "s", "url", "wss://b/ws", "t", "moved")
+	if err := d.DecodeServer(moved, &m); err != nil {
+		t.Fatalf("DecodeServer: %v", err)
+	}
+	if want := (Moved{URL: "wss://b/ws", Seat: "s", Why: "rebalance"}); m.Type != TypeMoved || m.Moved != want {
+		t.Errorf("DecodeServer = %v %+v, want moved %+v", m.Type, m.Moved, want)
+	}
 }
 
 func TestDecodeServerBadMessage(t *testing.T) {
@@ -169,6 +209,13 @@ func TestDecodeServerBadMessage(t *testing.T) {
 		{"del nil", foreign(t, "t", "snap", "del", nil), "del", ErrWrongType},
 		{"del string", foreign(t, "t", "snap", "del", []any{"1"}), "del", ErrWrongType},
 		{"board entry reversed", foreign(t, "t", "board", "top", []any{[]any{10, "a"}}), "top", ErrWrongType},
+		{"global row short", foreign(t, "t", "board", "global", []any{[]any{"a"}}), "global", ErrWrongType},
+		{"global nil", foreign(t, "t", "board", "global", nil), "global", ErrWrongType},
+		{"global mass negative", foreign(t, "t", "board", "global", []any{[]any{"a", -1}}), "global", ErrOutOfRange},
+		{"global extra truncated", foreign(t, "t", "board", "global", rawBytes{0x91, 0x93, 0xa1, 'a', 0x01}), "global", ErrTruncated},
+		{"online string", foreign(t, "t", "board", "online", "5"), "online", ErrWrongType},
+		{"moved url int", foreign(t, "t", "moved", "url", 1), "url", ErrWrongType},
+		{"moved why nil", foreign(t, "t", "moved", "why", nil), "why", ErrWrongType},
 		{"error code int", foreign(t, "t", "error", "code", 1), "code", ErrWrongType},
 		{"pong tick negative", foreign(t, "t", "pong", "tick", -1), "tick", ErrOutOfRange},
 		{"died trailing", append(foreign(t, "t", "died"), 0xc0), "", ErrTrailing},

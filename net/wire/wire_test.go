@@ -80,16 +80,28 @@ func TestZeroAllocs(t *testing.T) {
 	var e Encoder
 	var d Decoder
 	var m ClientMessage
+	var sm ServerMessage
 	snap := snapOf(50, 100)
 	buf := e.AppendSnap(nil, snap)
 	input := e.AppendInput(nil, &Input{Seq: 5, Angle: 1.5})
+	board, fleet := boardOf(10)
+	boardFrame := e.AppendBoard(nil, board, fleet)
+	moved := &Moved{URL: "ws://10.0.0.2:4000/ws", Seat: "q7Vx0ZpL3cYb9u2mWnE4sA", Why: MoveDrain}
 	tests := []struct {
 		name string
 		run  func()
 	}{
 		{"AppendSnap", func() { buf = e.AppendSnap(buf[:0], snap) }},
+		{"AppendBoard", func() { buf = e.AppendBoard(buf[:0], board, nil) }},
+		{"AppendBoard with the fleet's part", func() { buf = e.AppendBoard(buf[:0], board, fleet) }},
+		{"AppendMoved", func() { buf = e.AppendMoved(buf[:0], moved) }},
 		{"DecodeClient input", func() {
 			if err := d.DecodeClient(input, &m); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"DecodeServer board into a warm message", func() {
+			if err := d.DecodeServer(boardFrame, &sm); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -112,12 +124,12 @@ func TestEncoderAppends(t *testing.T) {
 }
 
 func TestTypeNames(t *testing.T) {
-	for typ := TypeHello; typ <= TypeError; typ++ {
+	for typ := TypeHello; typ <= TypeMoved; typ++ {
 		if got := typeNamed([]byte(typ.String())); got != typ {
 			t.Errorf("typeNamed(%q) = %v, want %v", typ.String(), got, typ)
 		}
 	}
-	for _, typ := range []Type{0, TypeError + 1, 255} {
+	for _, typ := range []Type{0, TypeMoved + 1, 255} {
 		if s := typ.String(); s != "" {
 			t.Errorf("Type(%d).String() = %q, want \"\"", typ, s)
 		}
@@ -135,5 +147,19 @@ func TestErrorCodeNames(t *testing.T) {
 	}
 	if got := errorCodeNamed([]byte("teapot")); got != "teapot" {
 		t.Errorf("errorCodeNamed(\"teapot\") = %q, want \"teapot\"", got)
+	}
+}
+
+func TestMoveReasonNames(t *testing.T) {
+	for _, why := range moveReasons {
+		name := []byte(why)
+		var got MoveReason
+		allocs := testing.AllocsPerRun(10, func() { got = moveReasonNamed(name) })
+		if got != why || allocs != 0 {
+			t.Errorf("moveReasonNamed(%q) = %q with %v allocs, want %q with 0", name, got, allocs, why)
+		}
+	}
+	if got := moveReasonNamed([]byte("whim")); got != "whim" {
+		t.Errorf("moveReasonNamed(\"whim\") = %q, want \"whim\"", got)
 	}
 }

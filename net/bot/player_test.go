@@ -1,0 +1,120 @@
+package bot
+
+import (
+	"context"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/shatter/shatter/net/client"
+	"github.com/shatter/shatter/net/wire"
+)
+
+// node starts a fake server that runs script on its one WebSocket
+// connection, with send writing a server message and recv reading the
+// next client message, then closes with the code script returns. It
+// returns the server's URL.
+func node(t *testing.T, script func(send func([]byte), recv func() wire.ClientMessage) ws.StatusCode) string {
+	t.Helper()
+	var running sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		running.Add(1)
+		defer running.Done()
+		conn, rw, _, err := ws.UpgradeHTTP(r, w)
+		if err != nil {
+			t.Errorf("upgrade: %v", err)
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		rd := wsutil.Reader{Source: rw.Reader, State: ws.StateServerSide, MaxFrameSize: wire.MaxClientFrameSize, OnIntermediate: wsutil.ControlFrameHandler(conn, ws.StateServerSide)}
+		var dec wire.Decoder
+		send := func(frame []byte) {
+			if err := wsutil.WriteServerMessage(conn, ws.OpBinary, frame); err != nil {
+				t.Errorf("write: %v", err)
+			}
+		}
+		recv := func() wire.ClientMessage {
+			var m wire.ClientMessage
+			for {
+				hdr, err := rd.NextFrame()
+				if err != nil {
+					t.Errorf("read: %v", err)
+					return m
+				}
+				payload, _ := io.ReadAll(&rd)
+				if hdr.OpCode != ws.OpBinary {
+					continue
+				}
+				if err := dec.DecodeClient(payload, &m); err != nil {
+					t.Errorf("decode: %v", err)
+				}
+				return m
+			}
+		}
+		code := script(send, recv)
+		_ = ws.WriteFrame(conn, ws.NewCloseFrame(ws.NewCloseFrameBody(code, "")))
+	}))
+	t.Cleanup(func() { srv.Close(); running.Wait() })
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+}
+
+// TestPlayerFollowsMove checks that a player moved to another node plays
+// on there from a fresh table.
+func TestPlayerFollowsMove(t *testing.T) {
+	var enc wire.Encoder
+	welcome := func(session uint32, tick uint64) []byte {
+		return enc.AppendWelcome(nil, &wire.Welcome{Version: 1, Session: session, Token: "t", Tick: tick, Rate: 30, ArenaWidth: 3000, ArenaHeight: 3000})
+	}
+	b := node(t, func(send func([]byte), recv func() wire.ClientMessage) ws.StatusCode {
+		if h := recv().Hello; h.Seat != "seat" || h.Name != "bot" {
+			t.Errorf("hello on B = %+v, want the seat and the name", h)
+		}
+		send(welcome(2, 10))
+		send(enc.AppendSnap(nil, &wire.Snap{Tick: 11, HasYou: true, You: wire.UpdEntity{ID: 5, X: 100, Y: 100, Mass: 30},
+			Add: []wire.AddEntity{{ID: 5, Kind: wire.KindPlayer, X: 100, Y: 100, Mass: 30}}}))
+		if m := recv(); m.Type != wire.TypeInput {
+			t.Errorf("got %s on B, want an input", m.Type)
+		}
+		return ws.StatusNormalClosure
+	})
+	a := node(t, func(send func([]byte), recv func() wire.ClientMessage) ws.StatusCode {
+		recv()
+		send(welcome(1, 90000))
+		send(enc.AppendSnap(nil, &wire.Snap{Tick: 90001, Add: []wire.AddEntity{{ID: 7, Kind: wire.KindFragment, Mass: 1}}}))
+		send(enc.AppendMoved(nil, &wire.Moved{URL: b, Seat: "seat", Why: wire.MoveDrain}))
+		return wire.CloseMoved
+	})
+	moved := make(chan struct{})
+	p, err := Dial(context.Background(), a, Options{Name: "bot", Client: client.Options{OnMove: func(*client.Client, client.Move) { close(moved) }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	select {
+	case <-moved:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the player did not move")
+	}
+	p.mu.Lock()
+	view := maps.Collect(p.table.All())
+	tick, alive := p.table.Tick, p.table.Alive
+	p.mu.Unlock()
+	if want := map[uint32]client.Entity{5: {Kind: wire.KindPlayer, X: 100, Y: 100, Mass: 30}}; !maps.Equal(view, want) || tick != 11 || !alive {
+		t.Errorf("table after the move: %v at tick %d, alive %v; want B's view %v at tick 11, alive", view, tick, alive, want)
+	}
+	if a, err := p.Step(); err != nil || a.Goal == GoalSpawn || a.Goal == GoalWait {
+		t.Errorf("Step after the move = %+v, %v; want an input", a, err)
+	}
+	if got := p.Client().Welcome().Session; got != 2 {
+		t.Errorf("session %d after the move, want B's 2", got)
+	}
+}

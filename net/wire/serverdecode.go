@@ -1,0 +1,311 @@
+package wire
+
+import (
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/shatter/shatter/sim"
+)
+
+// DecodeServer decodes one server frame's payload into m, for Go clients.
+// On success m.Type and the part of m it names are set (for a board, both
+// Board and Fleet), reusing that part's slices; nothing else in m changes. It is as lenient and as strict as
+// DecodeClient: unknown keys are skipped, missing fields decode as zero
+// values, and anything else off the protocol is a *DecodeError, after which
+// m is left as DecodeClient leaves it. Strings are copied: m keeps no
+// reference to frame.
+func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
+	t, n, err := d.open(frame, Type.fromServer)
+	if err != nil {
+		return err
+	}
+	switch t {
+	case TypeWelcome:
+		w := &m.Welcome
+		*w = Welcome{Terrain: w.Terrain[:0], Rules: w.Rules[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.welcomeField(key, w) })
+		if err == nil && len(w.Terrain) != w.TerrainSize*w.TerrainSize {
+			err = badMessage("terrain", ErrTerrainSize)
+		}
+	case TypeSnap:
+		s := &m.Snap
+		*s = Snap{Add: s.Add[:0], Upd: s.Upd[:0], Del: s.Del[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.snapField(key, s) })
+	case TypeDied:
+		m.Died = sim.Died{}
+		err = d.fields(t, n, func(key []byte) error { return d.diedField(key, &m.Died) })
+	case TypeBoard:
+		m.Board = sim.Board{Top: m.Board.Top[:0]}
+		m.Fleet = FleetBoard{Global: m.Fleet.Global[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.boardField(key, &m.Board, &m.Fleet) })
+	case TypePong:
+		m.Pong = Pong{}
+		err = d.fields(t, n, func(key []byte) error { return d.pongField(key, &m.Pong) })
+	case TypeError:
+		m.Error = ErrorMessage{}
+		err = d.fields(t, n, func(key []byte) error { return d.errorField(key, &m.Error) })
+	case TypeMoved:
+		m.Moved = Moved{}
+		err = d.fields(t, n, func(key []byte) error { return d.movedField(key, &m.Moved) })
+	}
+	if err := d.finish(err); err != nil {
+		return err
+	}
+	m.Type = t
+	return nil
+}
+
+func (d *Decoder) welcomeField(key []byte, w *Welcome) error {
+	var err error
+	switch string(key) {
+	case "v":
+		w.Version, err = d.int()
+	case "session":
+		w.Session, err = uintField[uint32](d)
+	case "token":
+		w.Token, err = d.string(w.Token)
+	case "tick":
+		w.Tick, err = uintField[uint64](d)
+	case "rate":
+		w.Rate, err = d.int()
+	case "arena":
+		err = d.mapFields(func(key []byte) error {
+			switch string(key) {
+			case "w":
+				w.ArenaWidth, err = d.number()
+			case "h":
+				w.ArenaHeight, err = d.number()
+			default:
+				return d.skip()
+			}
+			return err
+		})
+	case "terrain":
+		err = d.mapFields(func(key []byte) error {
+			switch string(key) {
+			case "n":
+				// Bounded so that n*n cannot overflow in the length check.
+				var n uint16
+				n, err = uintField[uint16](d)
+				w.TerrainSize = int(n)
+			case "h":
+				w.Terrain, err = d.bin(w.Terrain)
+			default:
+				return d.skip()
+			}
+			return err
+		})
+	case "rules":
+		err = d.rules(w)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+// rules decodes the welcome's rules map, reusing w.Rules and the names
+// already in it.
+func (d *Decoder) rules(w *Welcome) error {
+	n, err := d.mapLen()
+	if err != nil {
+		return err
+	}
+	w.Rules = grow(w.Rules, n)
+	for i := range w.Rules {
+		r := &w.Rules[i]
+		if r.Name, err = d.string(r.Name); err != nil {
+			return err
+		}
+		if r.Value, err = d.number(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) snapField(key []byte, s *Snap) error {
+	var err error
+	switch string(key) {
+	case "tick":
+		s.Tick, err = uintField[uint64](d)
+	case "ack":
+		s.Ack, err = uintField[uint32](d)
+	case "you":
+		if d.nextIs(msgpcode.Nil) {
+			s.HasYou = false
+			return d.advance(1)
+		}
+		s.HasYou = true
+		err = d.updEntity(&s.You)
+	case "add":
+		s.Add, err = list(d, s.Add, (*Decoder).addEntity)
+	case "upd":
+		s.Upd, err = list(d, s.Upd, (*Decoder).updEntity)
+	case "del":
+		s.Del, err = list(d, s.Del, func(d *Decoder, id *uint32) (err error) {
+			*id, err = uintField[uint32](d)
+			return err
+		})
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+func (d *Decoder) addEntity(e *AddEntity) error {
+	err := d.tuple(6)
+	if err != nil {
+		return err
+	}
+	if e.ID, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	if e.Kind, err = uintField[uint8](d); err != nil {
+		return err
+	}
+	if e.X, err = uintField[uint16](d); err != nil {
+		return err
+	}
+	if e.Y, err = uintField[uint16](d); err != nil {
+		return err
+	}
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	e.Name, err = d.string(e.Name)
+	return err
+}
+
+func (d *Decoder) updEntity(e *UpdEntity) error {
+	err := d.tuple(4)
+	if err != nil {
+		return err
+	}
+	if e.ID, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	if e.X, err = uintField[uint16](d); err != nil {
+		return err
+	}
+	if e.Y, err = uintField[uint16](d); err != nil {
+		return err
+	}
+	e.Mass, err = uintField[uint32](d)
+	return err
+}
+
+func (d *Decoder) diedField(key []byte, m *sim.Died) error {
+	var err error
+	switch string(key) {
+	case "tick":
+		m.Tick, err = uintField[uint64](d)
+	case "by":
+		m.By, err = uintField[uint32](d)
+	case "name":
+		m.ByName, err = d.string(m.ByName)
+	case "mass":
+		m.Mass, err = uintField[uint32](d)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+func (d *Decoder) boardField(key []byte, b *sim.Board, f *FleetBoard) error {
+	var err error
+	switch string(key) {
+	case "top":
+		b.Top, err = list(d, b.Top, (*Decoder).boardEntry)
+	case "count":
+		b.Count, err = d.int()
+	case "global":
+		f.HasGlobal = true
+		f.Global, err = list(d, f.Global, (*Decoder).globalRow)
+	case "online":
+		f.HasOnline = true
+		f.Online, err = d.int()
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+func (d *Decoder) boardEntry(e *sim.BoardRow) error {
+	err := d.tuple(2)
+	if err != nil {
+		return err
+	}
+	if e.Name, err = d.string(e.Name); err != nil {
+		return err
+	}
+	e.Mass, err = uintField[uint32](d)
+	return err
+}
+
+// globalRow decodes a row of the fleet's board, [name, mass]. Being new, it
+// follows PROTOCOL.md's rule that records may grow at the end: elements
+// after the two it knows are skipped.
+func (d *Decoder) globalRow(r *GlobalRow) error {
+	extra, err := d.record(2)
+	if err != nil {
+		return err
+	}
+	if r.Name, err = d.string(r.Name); err != nil {
+		return err
+	}
+	if r.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	for range extra {
+		if err := d.skip(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) pongField(key []byte, p *Pong) error {
+	var err error
+	switch string(key) {
+	case "c":
+		p.C, err = d.int64()
+	case "tick":
+		p.Tick, err = uintField[uint64](d)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+func (d *Decoder) errorField(key []byte, e *ErrorMessage) error {
+	var err error
+	switch string(key) {
+	case "code":
+		var b []byte
+		if b, err = d.stringBytes(); err == nil {
+			e.Code = errorCodeNamed(b)
+		}
+	case "msg":
+		e.Msg, err = d.string(e.Msg)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+func (d *Decoder) movedField(key []byte, m *Moved) error {
+	var err error
+	switch string(key) {
+	case "url":
+		m.URL, err = d.string(m.URL)
+	case "seat":
+		m.Seat, err = d.string(m.Seat)
+	case "why":
+		var b []byte
+		if b, err = d.stringBytes(); err == nil {
+			m.Why = moveReasonNamed(b)
+		}
+	default:
+		err = d.skip()
+	}
+	return err
+}
