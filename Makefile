@@ -28,9 +28,10 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 	cd web && npm run build
 web: web/dist/index.html
 
-## test: gofmt, vet, staticcheck, every Go test with the race detector, a short fuzz run,
-## and the browser client's tests in headless Chromium
-test: vet test-go fuzz-short test-web
+## test: gofmt, vet, staticcheck, every Go test with the race detector (net/fleet's
+## against a real redis-server), a short fuzz run, and the browser client's tests in
+## headless Chromium
+test: deps vet test-go fuzz-short test-web
 
 test-go:
 	$(GO) test -race -shuffle=on -count=1 ./...
@@ -39,7 +40,8 @@ fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 10s ./net/wire
 
 ## test-web: the browser client's unit tests and its end-to-end test in
-## Debian's Chromium (installed by scripts/install-deps.sh if missing)
+## Debian's Chromium (installed by scripts/install-deps.sh if missing, as is
+## the redis-server that net/fleet's tests start)
 test-web: build web deps
 	cd web && npm test
 	cd web && SHATTER_SERVER_BIN=../$(SERVER) npm test

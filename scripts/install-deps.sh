@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs beyond Go and Node: Debian's chromium for
-# the browser tests. Idempotent: does nothing when it is already there.
+# Installs what `make test` needs beyond Go and Node, from Debian:
+#   - chromium, for the browser tests;
+#   - redis-server, which net/fleet's tests start on a free loopback port
+#     (never 6379) with persistence off.
+# Idempotent: installs only what is missing, and does nothing when both are
+# there.
 set -euo pipefail
 
-if command -v chromium >/dev/null 2>&1; then
+pkgs=()
+if ! command -v chromium >/dev/null 2>&1; then
+  pkgs+=(chromium fonts-liberation)
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  pkgs+=(redis-server)
+fi
+if [ "${#pkgs[@]}" -eq 0 ]; then
   exit 0
 fi
+
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: chromium is missing and this is not a Debian system; install Chromium and put it on PATH as 'chromium'" >&2
+  echo "install-deps: missing ${pkgs[*]} and this is not a Debian system; install Chromium as 'chromium' and Redis 7 as 'redis-server' on PATH" >&2
   exit 1
 fi
 sudo=""
@@ -15,10 +27,35 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
     sudo="sudo"
   else
-    echo "install-deps: chromium is missing; run as root: apt-get update && apt-get install -y chromium" >&2
+    echo "install-deps: missing ${pkgs[*]}; run as root: apt-get update && apt-get install -y ${pkgs[*]}" >&2
     exit 1
   fi
 fi
-echo "install-deps: installing chromium from Debian"
+
+# Debian's redis-server package starts a system service on 6379 where the
+# init system lets it. The tests never use it (each starts its own server
+# on a free port), so where a policy-rc.d is not already in place, forbid
+# service starts during this install and restore the old state after.
+policy=/usr/sbin/policy-rc.d
+added_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  added_policy=1
+fi
+cleanup() {
+  if [ -n "$added_policy" ]; then
+    $sudo rm -f "$policy"
+  fi
+}
+trap cleanup EXIT
+
+echo "install-deps: installing ${pkgs[*]} from Debian"
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+
+# Belt and braces: if a service did start anyway (an init system that
+# ignores policy-rc.d), stop it and keep it from starting at boot.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+  $sudo systemctl disable --now redis-server || true
+fi

@@ -62,11 +62,16 @@ type Lease struct {
 	// Players is the seats taken on the node when it built this lease
 	// (sessions seated, detached ones included).
 	Players int `json:"players"`
-	// Admitted counts every Admit and Claim this node has seen succeed
-	// since it started, as of building this lease. The directory counts
-	// them too, so a heartbeat that crosses a Claim in flight still
-	// counts that seat: Players as stored is Players plus the admissions
-	// the directory saw that this lease had not.
+	// Admitted counts every Admit, and every Claim of a seat whose Why is
+	// not WhyResume, that this node has seen succeed since it started, as
+	// of building this lease. The directory counts them too, so a
+	// heartbeat that crosses a Claim in flight still counts that seat:
+	// Players as stored is Players plus the admissions the directory saw
+	// that this lease had not. A directory that counts fewer (it restarted
+	// empty) takes the lease's count as its own. Admissions the lease still
+	// lacks a whole ttl after the last one are taken as never seen by the
+	// node (an Admit whose answer was lost) and dropped, so such a loss
+	// overcounts the node for one ttl at most, not for ever.
 	Admitted uint64 `json:"admitted"`
 	// Online is the node's welcomed open sessions (PROTOCOL.md board.online
 	// sums it over the fleet).
@@ -120,37 +125,54 @@ type BoardRow struct {
 // ErrUnavailable. Everything it stores has a TTL or is removed by Reap, so
 // a node that crashes leaves nothing behind that lasts; a directory
 // restarted empty is rebuilt by the nodes' next heartbeats and checkpoints.
+// Arguments a caller got wrong (an empty node id, a ttl under a
+// millisecond, an unknown Why, a seat id in use, a NaN mass) fail at once,
+// with an error that wraps none of the sentinels.
 type Directory interface {
 	// Heartbeat writes the node's lease, live for ttl, and puts the node
 	// in the index of nodes that take seats (or out of it when it is
 	// draining). It is also how a node comes back after the directory
 	// lost everything.
 	Heartbeat(ctx context.Context, l Lease, ttl time.Duration) error
-	// Remove deletes the node's lease and its index entries at once (a
-	// clean shutdown); its seats and records expire by themselves.
+	// Remove deletes the node's lease, its index entries and its rows of
+	// the global board at once (a clean shutdown); its seats and records
+	// expire by themselves.
 	Remove(ctx context.Context, node string) error
 	// Nodes lists the live nodes, sorted by id, with each lease's Age.
 	Nodes(ctx context.Context) ([]Lease, error)
 
 	// Reserve stores seat for seat.Node, live for ttl, in one atomic step
-	// that first checks the node is live (else ErrNodeGone) and, unless
-	// seat.Why is WhyResume (which takes over a seat already held),
-	// ready with room (else ErrNoRoom). Room is Capacity minus Players
-	// minus the node's reserved seats not yet claimed or expired.
+	// that first checks the node is live (else ErrNodeGone) and ready
+	// (else ErrNoRoom, whatever seat.Why: a draining node moves its
+	// players itself, resumed ones included, so none is sent to it), then,
+	// unless seat.Why is WhyResume, that it has room (else ErrNoRoom).
+	// Room is Capacity minus Players minus the node's reserved seats not
+	// yet claimed or expired. A resume seat takes over a seat the session
+	// already holds there, so it needs no room and takes none.
+	// seat.ID must be new (NewSeatID makes one).
 	Reserve(ctx context.Context, seat Seat, ttl time.Duration) error
 	// ReserveAny reserves seat, as Reserve does, on a live, ready node
 	// other than exclude, preferring the node with the most room, and
 	// returns that node's lease with seat.Node set to it. ErrNoRoom when
-	// no other node has room.
+	// no other node has room. The room compared is the node's as of its
+	// last heartbeat, admission, reservation or claim (seats that expired
+	// since count until then; ties go to the greatest id), which keeps
+	// the pick O(log n); the chosen node's room is checked exactly.
+	// seat.Why may not be WhyResume (a resumed session has one node).
 	ReserveAny(ctx context.Context, exclude string, seat Seat, ttl time.Duration) (Lease, Seat, error)
-	// Claim uses up a seat reserved for node and returns it; the seat
-	// becomes one of the node's Players at once (its Admitted grows by
-	// one). ErrBadSeat when the seat is unknown, expired, already claimed
-	// or for another node.
+	// Claim uses up a seat reserved for node and returns it; unless its
+	// Why is WhyResume (a session already counted), the seat becomes one
+	// of the node's Players at once (its Admitted grows by one). A seat
+	// for another node is left for that node. ErrBadSeat when the seat is
+	// unknown, expired, already claimed or for another node. A seat is
+	// honoured even when the node's own lease has lapsed; it then counts
+	// from the node's next Heartbeat.
 	Claim(ctx context.Context, node, seatID string) (Seat, error)
 	// Admit takes a place on node for a player who came without a seat:
 	// ErrNoRoom when the node has no room (its reserved seats count as
-	// taken), else Players and Admitted grow by one.
+	// taken) or is draining, ErrNodeGone when it has no live lease (the
+	// node seats on its own count and its next Heartbeat fixes the
+	// directory's), else Players and Admitted grow by one.
 	Admit(ctx context.Context, node string) error
 
 	// Checkpoint writes resume records, each live for ttl.
@@ -163,8 +185,9 @@ type Directory interface {
 	// PublishBoard replaces the node's rows of the global leaderboard;
 	// they last ttl unless published again.
 	PublishBoard(ctx context.Context, node string, rows []BoardRow, ttl time.Duration) error
-	// GlobalBoard returns the fleet's top n rows by mass, biggest first,
-	// over every node whose rows are live.
+	// GlobalBoard returns the fleet's top n rows by mass, biggest first
+	// (equal masses in an unspecified but stable order), over every node
+	// whose rows are live.
 	GlobalBoard(ctx context.Context, n int) ([]BoardRow, error)
 
 	// Reap removes what dead nodes (no live lease) left in shared indexes
