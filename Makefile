@@ -5,11 +5,16 @@ SERVER   := $(BIN)/shatter-server
 GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 WEB_SRC   = $(shell find web/src web/public web/build.mjs web/package.json -type f 2>/dev/null)
 
-.PHONY: server client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest clean
+.PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest clean
 
 ## server: build the browser client and the server, start it on :4000 (admin on 127.0.0.1:6060)
 server: build web
 	$(SERVER)
+
+## fleet: redis-server and three nodes on loopback (public 4000-4002, admin
+## 6060-6062); Ctrl-C stops them all
+fleet: build web deps
+	scripts/fleet.sh
 
 ## client: one headless bot against the local server
 client:

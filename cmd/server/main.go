@@ -7,16 +7,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/shatter/shatter/cmd/internal/flagenv"
+	"github.com/shatter/shatter/net/fleet"
+	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/server"
 	"github.com/shatter/shatter/sim"
 )
@@ -43,6 +47,12 @@ func run(args []string, stdout io.Writer) error {
 	fs.DurationVar(&sc.Grace, "resume-grace", 10*time.Second, "how long a dropped player waits for its resume token")
 	fs.IntVar(&sc.MaxConns, "max-conns", 10000, "most open WebSocket connections; more are refused with HTTP 503")
 	fs.IntVar(&sc.MaxConnsPerIP, "max-conns-per-ip", 0, "most open WebSocket connections from one address (0: no limit; keep 0 behind a reverse proxy)")
+	redisURL := fs.String("redis", "", "share a fleet directory in this Redis (redis:// or rediss://, with user and password if needed); empty: a fleet of one, nothing else to run")
+	fs.StringVar(&sc.Fleet.Node, "node-id", "", "this node's id in the fleet (default: a new random id at each start, printed)")
+	fs.StringVar(&sc.Fleet.URL, "public-url", "", "the full URL of this node's WebSocket as players reach it, path included (e.g. ws://10.0.0.5:4001/ws), sent in moved and /join (default ws://127.0.0.1:PORT/ws; required with -redis when -addr is not loopback)")
+	fs.DurationVar(&sc.Fleet.Heartbeat, "fleet-heartbeat", time.Second, "how often this node writes its lease, checkpoints and leaderboard to the fleet directory")
+	fs.DurationVar(&sc.Fleet.LeaseTTL, "fleet-lease", 3*time.Second, "how long a node's lease lives without a heartbeat; a node silent this long is dead to the others (keep it at least twice -fleet-heartbeat)")
+	drainTimeout := fs.Duration("drain-timeout", 15*time.Second, "on SIGTERM with other nodes ready: how long moving every player to them may take before the node stops anyway")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	var h headlessOptions
@@ -61,8 +71,24 @@ func run(args []string, stdout io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if *redisURL != "" && sc.Fleet.URL == "" && !loopback(sc.Addr) {
+		return fmt.Errorf("-public-url is required with -redis when -addr (%s) is not a loopback address: other nodes send players to it", sc.Addr)
+	}
+	// Signals: the first starts a drain (or a shutdown), a second during a
+	// drain cuts it short; either way the node stops gracefully, replay
+	// logs flushed.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	go func() { // exits at the first signal or when run returns
+		select {
+		case <-signals:
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 	if *headless {
 		if h.seed == 0 {
 			h.seed = 1
@@ -79,13 +105,44 @@ func run(args []string, stdout io.Writer) error {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, hopts))
 	}
 	sc.Arena, sc.Seed, sc.RecordDir, sc.Logger = cfg, h.seed, h.recordDir, logger
+	if *redisURL != "" {
+		dir, err := fleet.NewRedis(fleet.RedisOptions{URL: *redisURL})
+		if err != nil {
+			return fmt.Errorf("-redis: %w", err)
+		}
+		defer dir.Close()
+		sc.Fleet.Directory, sc.Fleet.Shared = dir, true
+	}
 	srv, err := server.New(sc)
 	if err != nil {
 		return err
 	}
 	srv.Serve()
+	node, url := srv.Lobby().Node()
+	fmt.Fprintf(stdout, "node %s serving %s admin %s (public URL %s)\n", node, srv.Addr(), srv.AdminAddr(), url)
 	<-ctx.Done()
-	stop() // a second signal kills the process the default way
+	if *redisURL != "" {
+		logger.Info("draining: moving players to other nodes", "timeout", *drainTimeout)
+		dctx, cancelDrain := context.WithTimeout(context.Background(), *drainTimeout)
+		go func() { // exits at a second signal or when the drain ends
+			select {
+			case <-signals:
+				logger.Info("second signal: stopping without finishing the drain")
+				cancelDrain()
+			case <-dctx.Done():
+			}
+		}()
+		err := srv.Drain(dctx)
+		cancelDrain()
+		switch {
+		case errors.Is(err, lobby.ErrAlone):
+			logger.Info("no other node is ready: shutting down as a single node")
+		case err != nil:
+			logger.Warn("drain ended early", "err", err)
+		default:
+			logger.Info("drained")
+		}
+	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
@@ -94,4 +151,17 @@ func run(args []string, stdout io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// loopback reports whether a listen address binds only loopback.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

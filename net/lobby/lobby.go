@@ -2,7 +2,10 @@
 // arenas as players arrive (up to a maximum), stops empty extra arenas after
 // a while, and holds each session's seat through a disconnect for a grace
 // period so that a new connection carrying its resume token can take it
-// over.
+// over. It is also this node's part in the fleet (fleet.go, drain.go): it
+// sends players to other nodes when it is full, honours seats and tokens
+// from other nodes, keeps its lease, checkpoints and leaderboard in the
+// fleet's directory, and moves its players away when it drains.
 package lobby
 
 import (
@@ -16,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/sim"
 )
 
@@ -26,17 +30,53 @@ var ErrFull = errors.New("all arenas are full")
 var ErrClosed = errors.New("lobby closed")
 
 // Conn is what the lobby needs of a connection: the arena's event sink,
-// and the two moments the lobby tells it of. Both are called with the
-// lobby's lock held and must not block.
+// and the moments the lobby tells it of. Seated and Replaced are called
+// with the lobby's lock held; none of them may block.
 type Conn interface {
 	sim.Sink
 	// Seated gives the connection its seat, before the arena can send it
-	// any event, so the connection can queue its welcome first.
-	// tokenRefused says a token was given but is unknown or expired.
-	Seated(s *Seat, tokenRefused bool)
+	// any event, so the connection can queue its welcome first, after the
+	// errors for what was refused.
+	Seated(s *Seat, refused Refusals)
 	// Replaced ends the connection because a newer one resumed its seat.
 	Replaced()
+	// Shutdown ends the connection because the server stops.
+	Shutdown()
+	// Move ends the connection because its player continues on another
+	// node (a drain): the connection sends everything queued, then m's
+	// moved, then closes with 4003.
+	Move(m *Moved)
 }
+
+// JoinRequest is what a hello asks of the lobby.
+type JoinRequest struct {
+	Name  string // the cleaned display name
+	Token string // a resume token, "" for none
+	Seat  string // a seat reserved for this connection, "" for none
+}
+
+// Refusals say what of a JoinRequest was refused before the session went
+// on as a new one.
+type Refusals uint8
+
+// What a JoinRequest can have refused.
+const (
+	// TokenRefused: the token is unknown or expired (resume_expired).
+	TokenRefused Refusals = 1 << iota
+	// SeatRefused: the seat is unknown, expired, used, or for another
+	// node (bad_seat).
+	SeatRefused
+)
+
+// Moved is the error Join returns when the player continues on another
+// node, and what Conn.Move carries: the connection sends Refused's errors,
+// then a moved {URL, Seat, Why}, and closes with 4003.
+type Moved struct {
+	URL, Seat, Why string
+	Refused        Refusals
+}
+
+func (m *Moved) Error() string { return "moved (" + m.Why + ") to " + m.URL }
 
 // Seat is one session's place in an arena. ID, Token, Name and Arena are
 // static after the seat is made; the rest is guarded by the lobby's mutex.
@@ -52,6 +92,8 @@ type Seat struct {
 	// no resume (and no later detach) came since it was set.
 	detachGen uint64
 	expired   bool
+	// departing is set once the seat's marble was told to Depart (drain).
+	departing bool
 }
 
 // Config configures a lobby.
@@ -72,6 +114,8 @@ type Config struct {
 	// releases detached seats, so with a sim.ManualClock they wait for
 	// Advance.
 	Clock sim.Clock
+	// Fleet is this node's place in the fleet: its directory, id and URL.
+	Fleet FleetConfig
 }
 
 // running is an arena and its Run goroutine.
@@ -86,6 +130,7 @@ type running struct {
 type Lobby struct {
 	cfg Config
 	log *slog.Logger
+	dir fleet.Directory
 
 	mu       sync.Mutex // guards everything below
 	arenas   []*running
@@ -93,6 +138,7 @@ type Lobby struct {
 	seats    map[string]*Seat // by token
 	nextSeat uint32
 	closed   bool
+	fleetState
 }
 
 // New returns a lobby and starts its first arena.
@@ -106,12 +152,18 @@ func New(cfg Config) (*Lobby, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = sim.RealClock{}
 	}
-	l := &Lobby{cfg: cfg, log: cfg.Logger, seats: map[string]*Seat{}}
+	cfg.Fleet = cfg.Fleet.withDefaults()
+	l := &Lobby{cfg: cfg, log: cfg.Logger, seats: map[string]*Seat{}, dir: cfg.Fleet.Directory}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, err := l.startArena(); err != nil {
+	r, err := l.startArena()
+	if err != nil {
 		return nil, err
 	}
+	l.capacity = cfg.MaxArenas * r.arena.Config().MaxPlayers
+	// Room for a departure of every seat the node can hold, so Departed
+	// never blocks an arena.
+	l.departures = make(chan departure, l.capacity+16)
 	return l, nil
 }
 
@@ -148,39 +200,157 @@ func (l *Lobby) Arenas() []*sim.Arena {
 	return out
 }
 
-// Join seats a connection. With a token of a seat that is still held, the
-// connection takes that seat over (resumed; a connection still playing it
-// is Replaced). With no token, or one that is unknown or expired, it gets a
-// new seat in the first arena with room, starting an arena if all are
-// full. conn is Seated first, then the arena is told through a Join
-// command carrying conn as its event sink.
-func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+// Join seats a connection, on this node or, by returning a *Moved, on
+// another (PROTOCOL.md "Fleet"):
+//   - a Seat reserved for this node is used up: it takes over the session
+//     it names (resume), or makes a new one, with the marble it carries
+//     (drain, or a crashed node's player); a bad seat is refused
+//     (SeatRefused) and the request goes on as if it had only its token;
+//   - a Token of a seat held here takes that seat over (a connection still
+//     playing it is Replaced); a token of a session on another live node
+//     is answered with a seat there (moved, resume); a token of a dead
+//     node's session brings its marble back here, alive, with the mass of
+//     its last checkpoint; an unknown or expired token is refused
+//     (TokenRefused);
+//   - otherwise the player gets a new seat here when the node has room
+//     (the directory counts seats reserved here by others as taken), or a
+//     seat on another node with room (moved, full), or ErrFull.
+//
+// When the directory cannot be reached, seats and tokens from elsewhere
+// are refused and new players are seated here while local arenas have
+// room. conn is Seated first, then the arena is told through a Join
+// command carrying conn as its event sink (and an Arrive, for a carried
+// marble). Join blocks on the directory for at most the context's time;
+// it never holds the lobby's lock while it does.
+func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, error) {
+	if l.isClosed() {
 		return nil, ErrClosed
 	}
-	tokenRefused := false
-	if token != "" {
-		if s := l.seats[token]; s != nil && !s.expired {
-			if s.expiry != nil {
-				s.expiry.Stop()
-				s.expiry = nil
+	var (
+		refused  Refusals
+		carried  *fleet.Seat // a marble that comes along, and its name
+		admitted bool        // the directory counts this player here
+		resuming bool        // a resume seat was used up: no lookup
+	)
+	if req.Seat != "" {
+		cctx, cancel := l.call(ctx)
+		seat, err := l.dir.Claim(cctx, l.cfg.Fleet.Node, req.Seat)
+		cancel()
+		switch {
+		case err != nil:
+			refused |= SeatRefused
+			l.fleetMetrics().seatRefused(err)
+			l.directoryFailed("claim", err)
+		case seat.Why == fleet.WhyResume:
+			// It takes over a seat held here, already counted.
+			l.fleetMetrics().FleetSeats.WithLabelValues("used").Inc()
+			req.Token, resuming = seat.Token, true
+		default:
+			l.fleetMetrics().FleetSeats.WithLabelValues("used").Inc()
+			admitted = true
+			req.Token, carried = "", &seat
+			if seat.Name != "" {
+				req.Name = seat.Name
 			}
-			s.detachGen++
-			if s.conn != nil {
-				s.conn.Replaced()
-			}
-			s.conn = conn
-			conn.Seated(s, false)
-			if err := s.Arena.PostControl(sim.Join(s.ID, s.Name, conn)); err != nil {
-				s.conn = nil
-				l.detachLocked(s)
-				return nil, err
-			}
-			return s, nil
 		}
-		tokenRefused = true
+	}
+	if req.Token != "" {
+		if s, err, ok := l.takeOver(req.Token, conn, refused, admitted); ok {
+			return s, err
+		}
+		switch {
+		case resuming:
+			// The session expired between the seat and its use.
+			refused |= TokenRefused
+		default:
+			m, rec, err := l.resumeElsewhere(ctx, req.Token)
+			switch {
+			case m != nil:
+				m.Refused = refused
+				return nil, m
+			case rec != nil:
+				// Its node is dead: the marble comes back here.
+				carried = &fleet.Seat{Name: rec.Name, Alive: rec.Alive, Mass: rec.Mass}
+				req.Name = rec.Name
+				l.forgetLater(rec.Token)
+			default:
+				refused |= TokenRefused
+				if err != nil {
+					l.log.Debug("resume lookup failed", "err", err)
+				}
+			}
+		}
+	}
+	if !admitted {
+		err := errNoRoomWhileDraining
+		if !l.isDraining() {
+			cctx, cancel := l.call(ctx)
+			err = l.dir.Admit(cctx, l.cfg.Fleet.Node)
+			cancel()
+		}
+		switch {
+		case err == nil:
+			admitted = true
+		case errors.Is(err, fleet.ErrNoRoom):
+			return nil, l.spill(ctx, req.Name, carried, refused)
+		default:
+			// The directory is out of reach: seat locally while there is room.
+			l.directoryFailed("admit", err)
+		}
+	}
+	return l.seatNew(req.Name, conn, refused, admitted, carried)
+}
+
+// errNoRoomWhileDraining makes a draining node treat a new player as a
+// full node does.
+var errNoRoomWhileDraining = fmt.Errorf("draining: %w", fleet.ErrNoRoom)
+
+// takeOver gives the seat of token, if this node holds it, to conn. ok
+// reports whether it did (or failed trying).
+func (l *Lobby) takeOver(token string, conn Conn, refused Refusals, admitted bool) (_ *Seat, _ error, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.seats[token]
+	if s == nil || s.expired {
+		return nil, nil, false
+	}
+	if admitted {
+		l.admitted++
+	}
+	if l.closed {
+		return nil, ErrClosed, true
+	}
+	if s.expiry != nil {
+		s.expiry.Stop()
+		s.expiry = nil
+	}
+	s.detachGen++
+	if s.conn != nil {
+		s.conn.Replaced()
+	}
+	s.conn = conn
+	conn.Seated(s, refused)
+	if err := s.Arena.PostControl(sim.Join(s.ID, s.Name, conn)); err != nil {
+		s.conn = nil
+		l.detachLocked(s)
+		return nil, err, true
+	}
+	if l.draining {
+		l.departLocked(s)
+	}
+	return s, nil, true
+}
+
+// seatNew gives conn a new seat in the first arena with room, starting an
+// arena if all are full, with the carried marble if any.
+func (l *Lobby) seatNew(name string, conn Conn, refused Refusals, admitted bool, carried *fleet.Seat) (*Seat, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if admitted {
+		l.admitted++
+	}
+	if l.closed {
+		return nil, ErrClosed
 	}
 	r, err := l.roomLocked()
 	if err != nil {
@@ -188,14 +358,20 @@ func (l *Lobby) Join(name, token string, conn Conn) (*Seat, error) {
 	}
 	l.nextSeat++
 	s := &Seat{ID: l.nextSeat, Token: newToken(), Name: name, Arena: r.arena, conn: conn}
-	conn.Seated(s, tokenRefused)
+	conn.Seated(s, refused)
 	if err := r.arena.PostControl(sim.Join(s.ID, name, conn)); err != nil {
 		s.conn = nil // so a later Leave by conn does not release it twice
 		r.arena.Unreserve()
 		return nil, err
 	}
+	if carried != nil && carried.Alive {
+		l.post(r.arena, sim.Arrive(s.ID, carried.Mass), func() bool { return !s.expired })
+	}
 	r.emptySince = time.Time{}
 	l.seats[s.Token] = s
+	if l.draining {
+		l.departLocked(s)
+	}
 	return s, nil
 }
 
@@ -275,6 +451,7 @@ func (l *Lobby) releaseLocked(s *Seat) {
 	}
 	s.expired = true
 	delete(l.seats, s.Token)
+	l.forgetLocked(s.Token)
 	l.post(s.Arena, sim.Leave(s.ID), func() bool { return true })
 	s.Arena.Unreserve()
 	if s.Arena.Seats() == 0 {

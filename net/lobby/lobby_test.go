@@ -19,15 +19,24 @@ type fakeConn struct {
 	refused          bool
 }
 
-func (c *fakeConn) Seated(s *Seat, tokenRefused bool) {
+func (c *fakeConn) Seated(s *Seat, refused Refusals) {
+	tokenRefused := refused&TokenRefused != 0
 	c.seated.Add(1)
 	c.seat, c.refused = s, tokenRefused
 }
 
-func (c *fakeConn) FrameReady(uint64) {}
-func (c *fakeConn) Died(sim.Died)     {}
-func (c *fakeConn) Board(*sim.Board)  {}
-func (c *fakeConn) Replaced()         { c.replaced.Add(1) }
+func (c *fakeConn) FrameReady(uint64)     {}
+func (c *fakeConn) Died(sim.Died)         {}
+func (c *fakeConn) Board(*sim.Board)      {}
+func (c *fakeConn) Replaced()             { c.replaced.Add(1) }
+func (c *fakeConn) Shutdown()             {}
+func (c *fakeConn) Move(*Moved)           {}
+func (c *fakeConn) Departed(sim.Departed) {}
+
+// join is Join with a name and a token, as a hello without a seat.
+func join(l *Lobby, name, token string, c Conn) (*Seat, error) {
+	return l.Join(context.Background(), JoinRequest{Name: name, Token: token}, c)
+}
 
 func newLobby(t *testing.T, maxArenas, maxPlayers int, grace time.Duration) *Lobby {
 	t.Helper()
@@ -58,7 +67,7 @@ func TestJoinFillsArenasThenRefuses(t *testing.T) {
 	ids, tokens := map[uint32]bool{}, map[string]bool{}
 	for i := range 4 {
 		c := &fakeConn{}
-		s, err := l.Join("p", "", c)
+		s, err := join(l, "p", "", c)
 		// Every join is a new seat (not a resumed one): its own id and token.
 		if err != nil || c.seated.Load() != 1 || c.seat != s || ids[s.ID] || tokens[s.Token] || c.refused {
 			t.Fatalf("join %d: seated %d with its seat %v, new seat %v, refused %v, err %v", i, c.seated.Load(), c.seat == s, s != nil && !ids[s.ID] && !tokens[s.Token], c.refused, err)
@@ -69,7 +78,7 @@ func TestJoinFillsArenasThenRefuses(t *testing.T) {
 	if len(arenaOf) != 2 || arenaOf[0] != 2 || arenaOf[1] != 2 {
 		t.Fatalf("seats by arena %v, want two arenas of two", arenaOf)
 	}
-	if _, err := l.Join("p", "", &fakeConn{}); !errors.Is(err, ErrFull) {
+	if _, err := join(l, "p", "", &fakeConn{}); !errors.Is(err, ErrFull) {
 		t.Fatalf("fifth join: %v, want ErrFull", err)
 	}
 }
@@ -98,7 +107,7 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 		const grace = 10 * time.Second
 		l := newLobby(t, 1, 10, grace)
 		first := &fakeConn{}
-		seat, err := l.Join("ann", "", first)
+		seat, err := join(l, "ann", "", first)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +115,7 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 		// A second connection with the token takes the seat over while the
 		// first still plays it: the first is told it was replaced.
 		second := &fakeConn{}
-		again, err := l.Join("ann", seat.Token, second)
+		again, err := join(l, "ann", seat.Token, second)
 		if err != nil || second.seat != seat || second.refused || again != seat || first.replaced.Load() != 1 {
 			t.Fatalf("takeover: same seat %v (given %v) refused %v replaced %d err %v", again == seat, second.seat == seat, second.refused, first.replaced.Load(), err)
 		}
@@ -120,7 +129,7 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 		time.Sleep(grace - time.Millisecond)
 		synctest.Wait()
 		third := &fakeConn{}
-		if s, err := l.Join("ann", seat.Token, third); err != nil || third.seat != seat || third.refused || s != seat {
+		if s, err := join(l, "ann", seat.Token, third); err != nil || third.seat != seat || third.refused || s != seat {
 			t.Fatalf("resume within grace: same seat %v (given %v) refused %v err %v", s == seat, third.seat == seat, third.refused, err)
 		}
 		// The resume stopped the grace timer: the seat outlives it.
@@ -143,7 +152,7 @@ func TestResumeWithinGraceAndAfter(t *testing.T) {
 			t.Fatal("seat not released after the grace period")
 		}
 		late := &fakeConn{}
-		s, err := l.Join("ann", seat.Token, late)
+		s, err := join(l, "ann", seat.Token, late)
 		newSeat := s != nil && s != seat && s.ID != seat.ID && s.Token != seat.Token
 		if err != nil || late.seat != s || !late.refused || !newSeat {
 			t.Fatalf("expired token: refused %v, new seat %v (given %v), err %v", late.refused, newSeat, late.seat == s, err)
@@ -160,7 +169,7 @@ func TestGraceOnTheLobbyClock(t *testing.T) {
 		clock := sim.NewManualClock()
 		l := newLobbyClock(t, 1, 10, time.Second, clock)
 		c := &fakeConn{}
-		seat, err := l.Join("ann", "", c)
+		seat, err := join(l, "ann", "", c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,8 +191,8 @@ func TestGraceOnTheLobbyClock(t *testing.T) {
 func TestEmptyExtraArenaStops(t *testing.T) {
 	l := newLobby(t, 2, 1, time.Millisecond)
 	c1, c2 := &fakeConn{}, &fakeConn{}
-	s1, _ := l.Join("a", "", c1)
-	s2, _ := l.Join("b", "", c2)
+	s1, _ := join(l, "a", "", c1)
+	s2, _ := join(l, "b", "", c2)
 	if s2.Arena == s1.Arena || len(l.Arenas()) != 2 {
 		t.Fatalf("second player not in a second arena")
 	}
@@ -219,8 +228,8 @@ func TestRunStopsEmptyExtraArena(t *testing.T) {
 		}()
 		defer func() { cancel(); <-done }()
 		c1, c2 := &fakeConn{}, &fakeConn{}
-		s1, _ := l.Join("a", "", c1)
-		s2, _ := l.Join("b", "", c2)
+		s1, _ := join(l, "a", "", c1)
+		s2, _ := join(l, "b", "", c2)
 		if s2.Arena == s1.Arena || len(l.Arenas()) != 2 {
 			t.Fatalf("second player not in a second arena")
 		}
@@ -244,7 +253,7 @@ func TestSeatWithoutMarbleIsNotHeld(t *testing.T) {
 	l := newLobby(t, 1, 1, time.Minute)
 	for i := range 5 {
 		c := &fakeConn{}
-		seat, err := l.Join("spectator", "", c)
+		seat, err := join(l, "spectator", "", c)
 		if err != nil {
 			t.Fatalf("join %d: %v", i, err)
 		}

@@ -27,6 +27,13 @@ type Metrics struct {
 	Closes           *prometheus.CounterVec // reason
 	Errors           *prometheus.CounterVec // code
 	Drops            *prometheus.CounterVec // reason: messages dropped without closing
+
+	// The fleet directory, as this node sees it.
+	FleetHeartbeatSeconds prometheus.Histogram   // one heartbeat's round trip
+	FleetErrors           *prometheus.CounterVec // op: directory calls that failed
+	FleetSeats            *prometheus.CounterVec // event: reserved (for others), used, refused
+	FleetMoves            *prometheus.CounterVec // why: players sent to another node
+	FleetNodes            prometheus.Gauge       // live nodes in the directory
 }
 
 // New creates the collectors on a fresh registry, with the Go runtime and
@@ -64,9 +71,24 @@ func New() *Metrics {
 		Drops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shatter_messages_dropped_total", Help: "Client messages dropped without closing the session, by reason.",
 		}, []string{"reason"}),
+		FleetHeartbeatSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "shatter_fleet_heartbeat_seconds", Help: "Round trip of this node's heartbeats to the fleet directory.",
+			Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3},
+		}),
+		FleetErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_fleet_errors_total", Help: "Fleet directory calls that failed (Redis unreachable, frozen or timing out), by operation.",
+		}, []string{"op"}),
+		FleetSeats: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_fleet_seats_total", Help: "Seats this node reserved on other nodes (reserved), used when players arrived here (used), or refused as bad (refused).",
+		}, []string{"event"}),
+		FleetMoves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_fleet_moves_total", Help: "Players this node sent to another node, by why (full, resume, drain).",
+		}, []string{"why"}),
+		FleetNodes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shatter_fleet_nodes", Help: "Live nodes in the fleet directory, this one included."}),
 	}
 	reg.MustRegister(m.TickSeconds, m.ArenaPopulation, m.Sessions, m.SessionsStarted, m.BytesOut, m.MessagesOut,
 		m.BytesIn, m.MessagesIn, m.SnapshotsSkipped, m.Closes, m.Errors, m.Drops,
+		m.FleetHeartbeatSeconds, m.FleetErrors, m.FleetSeats, m.FleetMoves, m.FleetNodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

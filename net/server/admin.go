@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shatter/shatter/net/fleet"
 )
 
 // adminMux routes the admin listener: metrics, profiles and arena status.
@@ -19,6 +21,7 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/arenas", s.handleArenas)
+	mux.HandleFunc("/fleet", s.handleFleet)
 	return mux
 }
 
@@ -50,3 +53,33 @@ func (s *Server) handleArenas(w http.ResponseWriter, r *http.Request) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// NodeStatus is one row of /fleet.
+type NodeStatus struct {
+	ID             string            `json:"id"`
+	URL            string            `json:"url"`
+	State          string            `json:"state"`
+	Capacity       int               `json:"capacity"`
+	Players        int               `json:"players"`
+	Online         int               `json:"online"`
+	Arenas         []fleet.ArenaLoad `json:"arenas"`
+	HeartbeatAgeMs float64           `json:"heartbeat_age_ms"`
+}
+
+// handleFleet lists the fleet's live nodes, as the directory has them
+// (PROTOCOL.md: dead nodes are not listed).
+func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
+	nodes, err := s.lobby.Nodes(r.Context())
+	if err != nil {
+		http.Error(w, "fleet directory unreachable: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	self, _ := s.lobby.Node()
+	out := make([]NodeStatus, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, NodeStatus{ID: n.Node, URL: n.URL, State: string(n.State), Capacity: n.Capacity,
+			Players: n.Players, Online: n.Online, Arenas: n.Arenas, HeartbeatAgeMs: ms(n.Age)})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"self": self, "nodes": out})
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,20 +20,40 @@ func (s *Server) publicMux() *http.ServeMux {
 	mux.HandleFunc("/ws", s.handleWS)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		closing := s.closing
+		closing, draining := s.closing, s.draining
 		s.mu.Unlock()
-		if closing {
+		switch {
+		case closing:
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
+		case draining:
+			http.Error(w, "draining: moving its players to other nodes", http.StatusServiceUnavailable)
+		default:
+			fmt.Fprintln(w, "ok")
 		}
-		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("/join", s.handleJoin)
 	if st, err := os.Stat(filepath.Join(s.cfg.WebDir, "index.html")); err == nil && !st.IsDir() {
 		mux.Handle("/", http.FileServer(http.Dir(s.cfg.WebDir)))
 	} else {
 		mux.HandleFunc("/", s.helpPage)
 	}
 	return mux
+}
+
+// handleJoin reserves a seat for a player on a node of the fleet with
+// room, this node first (PROTOCOL.md "HTTP"): {"url", "seat"}, or 503
+// {"error": "full"}. For matchmakers and load balancers that place
+// players before they connect.
+func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	url, seat, err := s.lobby.ReserveSeat(r.Context())
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "full"})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"url": url, "seat": seat})
 }
 
 // helpPage stands in for the browser client when its files are not built.

@@ -67,3 +67,13 @@ func randomSeed() uint64 {
 	}
 	return binary.LittleEndian.Uint64(b[:]) | 1
 }
+
+// NewNodeID returns a fresh node id: "node-" and 48 random bits in hex,
+// short enough to read in logs and /fleet, unique enough for a fleet.
+func NewNodeID() string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("server: crypto/rand failed: " + err.Error())
+	}
+	return fmt.Sprintf("node-%x", b)
+}

@@ -41,6 +41,11 @@ type Config struct {
 	// Clock paces the arenas; the wall clock if nil. Tests pass a
 	// sim.ManualClock to step arenas one tick at a time.
 	Clock sim.Clock
+	// Fleet is this node's place in the fleet (directory, id, public URL,
+	// TTLs); the zero value is a fleet of one. An empty Fleet.URL becomes
+	// ws://127.0.0.1:PORT/ws for the public listener's port, and an empty
+	// Fleet.Node a random id.
+	Fleet lobby.FleetConfig
 }
 
 // Server is a running Shatter server.
@@ -62,6 +67,7 @@ type Server struct {
 	conns    map[*session.Conn]struct{}
 	perIP    map[string]int // open connections by remote host
 	closing  bool
+	draining bool
 	sessions sync.WaitGroup // one per served connection
 	serving  sync.WaitGroup // the listeners' Serve goroutines and the lobby janitor
 }
@@ -89,19 +95,27 @@ func New(cfg Config) (*Server, error) {
 	s.rules = RulesOf(&cfg.Arena)
 	s.lobbyCtx, s.cancelLobby = context.WithCancel(context.Background())
 	var err error
+	// The public listener first: its port makes the default public URL.
+	if s.publicLn, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("public listener: %w", err)
+	}
+	fc := cfg.Fleet
+	if fc.URL == "" {
+		fc.URL = fmt.Sprintf("ws://127.0.0.1:%d/ws", s.publicLn.Addr().(*net.TCPAddr).Port)
+	}
+	if fc.Node == "" {
+		fc.Node = NewNodeID()
+	}
+	fc.Metrics = s.metrics
 	s.lobby, err = lobby.New(lobby.Config{
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
-		NewArena: s.newArena, Logger: cfg.Logger,
+		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc,
 	})
 	if err != nil {
+		s.publicLn.Close()
 		return nil, err
 	}
 	s.env = &session.Env{Config: cfg.Session, Lobby: s.lobby, Metrics: s.metrics, Logger: cfg.Logger, Rules: s.rules}
-
-	if s.publicLn, err = net.Listen("tcp", cfg.Addr); err != nil {
-		s.lobby.Close(context.Background())
-		return nil, fmt.Errorf("public listener: %w", err)
-	}
 	s.public = &http.Server{Handler: s.publicMux(), ReadHeaderTimeout: 5 * time.Second}
 	if cfg.AdminAddr != "" {
 		if s.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
@@ -131,13 +145,17 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 // Lobby returns the server's lobby.
 func (s *Server) Lobby() *lobby.Lobby { return s.lobby }
 
-// Serve starts the listeners and the lobby's janitor in goroutines owned
-// by the server; they stop in Shutdown.
+// Serve starts the listeners, the lobby's janitor and its fleet round in
+// goroutines owned by the server; they stop in Shutdown.
 func (s *Server) Serve() {
-	s.serving.Add(2)
+	s.serving.Add(3)
 	go func() {
 		defer s.serving.Done()
 		s.lobby.Run(s.lobbyCtx, 10*time.Second)
+	}()
+	go func() {
+		defer s.serving.Done()
+		s.lobby.RunFleet(s.lobbyCtx)
 	}()
 	go func() {
 		defer s.serving.Done()
@@ -155,7 +173,26 @@ func (s *Server) Serve() {
 			}
 		}()
 	}
-	s.log.Info("serving", "addr", s.Addr(), "admin", s.AdminAddr(), "web", s.cfg.WebDir)
+	node, url := s.lobby.Node()
+	s.log.Info("serving", "addr", s.Addr(), "admin", s.AdminAddr(), "web", s.cfg.WebDir, "node", node, "url", url)
+}
+
+// Drain moves every player to other nodes of the fleet and leaves routing
+// (lobby.Drain), returning when all have been handled or ctx is done; the
+// caller then calls Shutdown. While it runs, /healthz answers 503 and new
+// players are sent elsewhere. lobby.ErrAlone when no other node is ready:
+// nothing was touched, and Shutdown stops the node as a single one.
+func (s *Server) Drain(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	err := s.lobby.Drain(ctx)
+	if errors.Is(err, lobby.ErrAlone) {
+		s.mu.Lock()
+		s.draining = false
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // arenaStopBudget is kept from Shutdown's deadline for stopping the arenas
@@ -198,6 +235,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancelLobby()
 	if e := s.lobby.Close(ctx); e != nil && err == nil {
 		err = fmt.Errorf("arenas: %w", e)
+	}
+	// The others stop routing here at once, and honour this node's
+	// detached players' tokens from their last checkpoints.
+	if e := s.lobby.LeaveFleet(ctx); e != nil {
+		s.log.Warn("could not remove this node's lease; it lapses by itself", "err", e)
 	}
 	_ = s.public.Shutdown(ctx)
 	if s.admin != nil {

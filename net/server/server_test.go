@@ -329,8 +329,18 @@ func TestSlowConsumer(t *testing.T) {
 	if code != wire.CloseSlowConsumer {
 		t.Fatalf("stalled client closed with %d, want 4001", code)
 	}
-	if got := counterValue(t, s, "shatter_session_closes_total", `reason="slow_consumer"`); got != 1 {
-		t.Fatalf("slow_consumer closes = %v, want 1", got)
+	// The close is counted when the session's goroutine has finished,
+	// which may be just after the client saw the close frame.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got := counterValue(t, s, "shatter_session_closes_total", `reason="slow_consumer"`)
+		if got == 1 {
+			break
+		}
+		if got > 1 || time.Now().After(deadline) {
+			t.Fatalf("slow_consumer closes = %v, want 1", got)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

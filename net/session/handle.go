@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -103,8 +104,14 @@ func (h *handler) hello(m *wire.Hello) bool {
 		c.refuse(ReasonVersion, ws.StatusProtocolError, wire.CodeVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", m.Version, wire.Version))
 		return false
 	}
-	seat, err := c.env.Lobby.Join(CleanName(m.Name), m.Token, c)
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.HelloTimeout)
+	defer cancel()
+	seat, err := c.env.Lobby.Join(ctx, lobby.JoinRequest{Name: CleanName(m.Name), Token: m.Token, Seat: m.Seat}, c)
+	var moved *lobby.Moved
 	switch {
+	case errors.As(err, &moved):
+		c.move(moved)
+		return false
 	case errors.Is(err, lobby.ErrFull):
 		c.refuse(ReasonFull, CloseTryAgainLater, wire.CodeFull, "every arena is full; try again later")
 		return false
@@ -123,10 +130,13 @@ func (h *handler) hello(m *wire.Hello) bool {
 }
 
 // Seated implements lobby.Conn. The lobby calls it before the arena knows
-// the sink, so resume_expired and the welcome are queued before any event
-// of the arena can be.
-func (c *Conn) Seated(seat *lobby.Seat, tokenRefused bool) {
-	if tokenRefused {
+// the sink, so bad_seat, resume_expired and the welcome are queued before
+// any event of the arena can be.
+func (c *Conn) Seated(seat *lobby.Seat, refused lobby.Refusals) {
+	if refused&lobby.SeatRefused != 0 {
+		c.sendError(wire.CodeBadSeat, "that seat is unknown, expired or used; playing as a new session")
+	}
+	if refused&lobby.TokenRefused != 0 {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}
 	c.enqueue(outMsg{kind: outWelcome, ref: seat})

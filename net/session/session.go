@@ -95,6 +95,7 @@ const (
 	ReasonShutdown     CloseReason = "shutdown"
 	ReasonReplaced     CloseReason = "replaced" // its seat was resumed on another connection
 	ReasonPanic        CloseReason = "panic"
+	ReasonMoved        CloseReason = "moved" // the player continues on another node
 )
 
 // Close codes that gobwas/ws does not name.
@@ -115,6 +116,7 @@ const (
 	outBoard
 	outPong
 	outError
+	outMoved // only ever the last message, from finalMoved
 )
 
 // outMsg is a reliable message waiting for the writer. It is kept small,
@@ -172,6 +174,7 @@ type Conn struct {
 	closeReason CloseReason
 	closeText   string
 	finalErr    *wire.ErrorMessage
+	finalMoved  *wire.Moved // the moved that ends the session, if it moves
 	writerDone  chan struct{}
 
 	seat atomic.Pointer[lobby.Seat] // set by the reader after hello
@@ -182,10 +185,13 @@ type Conn struct {
 	pooled   *[]byte // the buffer borrowed for the message being written
 	snap     wire.Snap
 	lastTick uint64
+	// fleetFrom is the lobby's fleet board that fleetWire was made from.
+	fleetFrom *lobby.FleetBoard
+	fleetWire wire.FleetBoard
 
 	// Metrics resolved once per connection.
 	mSnap     prometheus.Counter
-	mReliable [outError + 1]prometheus.Counter
+	mReliable [outMoved + 1]prometheus.Counter
 }
 
 // readBufferSize is a session's read buffer: client messages are small
@@ -228,7 +234,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 		_ = tc.SetWriteBuffer(cfg.SendBuffer)
 	}
 	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
-	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error"} {
+	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outMoved: "moved"} {
 		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
 	}
 	return c
@@ -256,7 +262,8 @@ func (c *Conn) Serve() {
 	<-c.writerDone
 	c.conn.Close()
 	if s := c.seat.Load(); s != nil {
-		c.env.Lobby.Leave(s, c, c.closeReason == ReasonShutdown)
+		// A moved player's seat here is over: it continues elsewhere.
+		c.env.Lobby.Leave(s, c, c.closeReason == ReasonShutdown || c.closeReason == ReasonMoved)
 	}
 	c.env.Metrics.Closes.WithLabelValues(string(c.closeReason)).Inc()
 	var id uint32
@@ -280,6 +287,36 @@ func (c *Conn) finish(reason CloseReason, code ws.StatusCode, text string, errMs
 		// from now on the session's writes get CloseTimeout, not more.
 		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 	})
+}
+
+// move ends the session by sending its player to another node: the
+// errors for what the lobby refused, everything queued before, then the
+// moved, then close 4003 (PROTOCOL.md "Fleet": moved is the last message).
+func (c *Conn) move(m *lobby.Moved) {
+	if m.Refused&lobby.SeatRefused != 0 {
+		c.sendError(wire.CodeBadSeat, "that seat is unknown, expired or used")
+	}
+	if m.Refused&lobby.TokenRefused != 0 {
+		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
+	}
+	c.closeOnce.Do(func() {
+		c.finalMoved = &wire.Moved{URL: m.URL, Seat: m.Seat, Why: wire.MoveReason(m.Why)}
+		c.closeReason, c.closeCode, c.closeText = ReasonMoved, wire.CloseMoved, wire.MovedReason
+		close(c.closing)
+		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
+	})
+}
+
+// Move implements lobby.Conn: the node drains, and the player continues
+// on another one.
+func (c *Conn) Move(m *lobby.Moved) { c.move(m) }
+
+// Departed implements sim.Sink: the session's marble left its arena for a
+// drain; the lobby finds it a seat elsewhere.
+func (c *Conn) Departed(ev sim.Departed) {
+	if s := c.seat.Load(); s != nil {
+		c.env.Lobby.Departed(s, c, ev)
+	}
 }
 
 // refuse ends the session with an error message and a close frame.

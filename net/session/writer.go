@@ -102,7 +102,7 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 	case outDied:
 		b = c.enc.AppendDied(b, m.ref.(*sim.Died))
 	case outBoard:
-		b = c.enc.AppendBoard(b, m.ref.(*sim.Board), nil)
+		b = c.enc.AppendBoard(b, m.ref.(*sim.Board), c.fleetBoard())
 	case outPong:
 		b = c.enc.AppendPong(b, &m.pong)
 	case outError:
@@ -110,6 +110,26 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 	}
 	c.mReliable[m.kind].Inc()
 	return c.writeMessage(ws.OpBinary, b)
+}
+
+// fleetBoard returns the fleet's part of the board message, nil on a node
+// that shares no directory or has not read the fleet's board lately. The
+// lobby's board is shared; this session's wire copy of it is remade only
+// when the lobby has a new one, reusing its slice.
+func (c *Conn) fleetBoard() *wire.FleetBoard {
+	fb := c.env.Lobby.FleetBoard()
+	if fb == nil {
+		return nil
+	}
+	if fb != c.fleetFrom {
+		c.fleetFrom = fb
+		c.fleetWire.Global = c.fleetWire.Global[:0]
+		for _, r := range fb.Top {
+			c.fleetWire.Global = append(c.fleetWire.Global, wire.GlobalRow{Name: r.Name, Mass: sim.RoundMass(r.Mass)})
+		}
+		c.fleetWire.HasGlobal, c.fleetWire.HasOnline, c.fleetWire.Online = true, true, fb.Online
+	}
+	return &c.fleetWire
 }
 
 // Buffers. An idle session holds none: each message is encoded into a
@@ -203,8 +223,19 @@ func (c *Conn) write(frame []byte) bool {
 
 // writeClose sends the final error message, if any, and the close frame,
 // then gives the client CloseTimeout to answer before the reader is cut
-// off. Reliable messages still queued are dropped: the session is over.
+// off. Reliable messages still queued are dropped (the session is over),
+// except before a moved, which is the last message after everything
+// queued (PROTOCOL.md "Fleet").
 func (c *Conn) writeClose() {
+	if c.finalMoved != nil {
+		if !c.drainReliable() {
+			return
+		}
+		c.mReliable[outMoved].Inc()
+		if !c.writeMessage(ws.OpBinary, c.enc.AppendMoved(c.buffer(), c.finalMoved)) {
+			return
+		}
+	}
 	if c.finalErr != nil {
 		c.mReliable[outError].Inc()
 		if !c.writeMessage(ws.OpBinary, c.enc.AppendError(c.buffer(), c.finalErr)) {

@@ -1,0 +1,455 @@
+package lobby
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/shatter/shatter/net/fleet"
+	"github.com/shatter/shatter/net/metrics"
+	"github.com/shatter/shatter/sim"
+)
+
+// FleetConfig is this node's place in the fleet (DESIGN.md "The fleet").
+// The zero value is a fleet of one: an in-process directory that only this
+// node uses.
+type FleetConfig struct {
+	// Directory is shared with the other nodes; fleet.NewMemory() if nil.
+	Directory fleet.Directory
+	// Shared says the directory is shared with other nodes (Redis), so the
+	// fleet's leaderboard and player count go out with every board.
+	Shared bool
+	// Node is this node's id, unique in the fleet ("local" if empty).
+	Node string
+	// URL is this node's public WebSocket URL, sent verbatim in moved.
+	URL string
+	// Metrics receives the directory's figures; a fresh set if nil.
+	Metrics *metrics.Metrics
+	// Heartbeat is the period of the fleet round: lease, checkpoints,
+	// leaderboard, peers (1 s). LeaseTTL is how long a lease lives without
+	// a heartbeat (3 s: one missed heartbeat is not death). SeatTTL is how
+	// long a reserved seat waits for its player (15 s). ResumeTTL is how
+	// long a session's resume record outlives its last checkpoint (33 s:
+	// a crashed node's players may come back for 30 s after its lease
+	// lapsed). CallTimeout bounds one directory call (1 s), so a frozen
+	// directory never holds a join or a round for long.
+	Heartbeat, LeaseTTL, SeatTTL, ResumeTTL, CallTimeout time.Duration
+}
+
+func (c FleetConfig) withDefaults() FleetConfig {
+	if c.Directory == nil {
+		c.Directory = fleet.NewMemory()
+	}
+	if c.Node == "" {
+		c.Node = "local"
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New()
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Heartbeat, time.Second)
+	def(&c.LeaseTTL, 3*time.Second)
+	def(&c.SeatTTL, 15*time.Second)
+	def(&c.ResumeTTL, c.LeaseTTL+30*time.Second)
+	def(&c.CallTimeout, time.Second)
+	return c
+}
+
+// fleetState is the lobby's fleet bookkeeping. Guarded by Lobby.mu.
+type fleetState struct {
+	// capacity is the seats this node can hold: MaxArenas times MaxPlayers.
+	capacity int
+	// admitted counts the directory's Admits and Claims that succeeded
+	// here (see fleet.Lease.Admitted); it grows in the same critical
+	// section that makes the seat, so a lease's Players and Admitted agree.
+	admitted uint64
+	draining bool
+	// departing counts seats told to Depart whose Departed has not been
+	// handled yet.
+	departing int
+	// forget lists the tokens of seats released for good, whose resume
+	// records the next round deletes.
+	forget []string
+	// peers are the live nodes of the last round.
+	peers []fleet.Lease
+	// healthySince is when the directory last became reachable after
+	// failing; zero while it fails. No peer is declared dead until it has
+	// been reachable for a whole lease.
+	healthySince time.Time
+	failing      bool
+
+	// Not guarded: set once in New.
+	departures chan departure
+	board      atomic.Pointer[FleetBoard]
+}
+
+// FleetBoard is the fleet's leaderboard and player count, for the board
+// message's global and online (PROTOCOL.md).
+type FleetBoard struct {
+	Top    []fleet.BoardRow
+	Online int
+	At     time.Time // when it was read
+}
+
+// FleetBoard returns the fleet's leaderboard if this node shares a
+// directory with others and read it less than 2 s ago, else nil.
+func (l *Lobby) FleetBoard() *FleetBoard {
+	b := l.board.Load()
+	if b == nil || l.cfg.Clock.Now().Sub(b.At) > 2*time.Second {
+		return nil
+	}
+	return b
+}
+
+// Node returns this node's id and URL.
+func (l *Lobby) Node() (id, url string) { return l.cfg.Fleet.Node, l.cfg.Fleet.URL }
+
+// Directory returns the fleet directory the lobby uses.
+func (l *Lobby) Directory() fleet.Directory { return l.dir }
+
+func (l *Lobby) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+func (l *Lobby) isDraining() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.draining
+}
+
+// fleetMetrics returns the lobby's view of the fleet metrics.
+func (l *Lobby) fleetMetrics() fleetMetrics { return fleetMetrics{l.cfg.Fleet.Metrics} }
+
+type fleetMetrics struct{ *metrics.Metrics }
+
+func (m fleetMetrics) seatRefused(error) { m.FleetSeats.WithLabelValues("refused").Inc() }
+func (m fleetMetrics) moved(why string)  { m.FleetMoves.WithLabelValues(why).Inc() }
+
+// call bounds one directory call by CallTimeout.
+func (l *Lobby) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, l.cfg.Fleet.CallTimeout)
+}
+
+// directoryFailed notes a failed directory call: counted, logged when the
+// directory starts failing, and no peer is declared dead until it has
+// been reachable again for a whole lease.
+func (l *Lobby) directoryFailed(op string, err error) {
+	if errors.Is(err, fleet.ErrNoRoom) || errors.Is(err, fleet.ErrNotFound) ||
+		errors.Is(err, fleet.ErrBadSeat) || errors.Is(err, fleet.ErrNodeGone) {
+		return // answers, not failures
+	}
+	l.cfg.Fleet.Metrics.FleetErrors.WithLabelValues(op).Inc()
+	l.mu.Lock()
+	first := !l.failing
+	l.failing, l.healthySince = true, time.Time{}
+	l.mu.Unlock()
+	if first {
+		l.log.Warn("fleet directory unreachable; playing and seating locally", "op", op, "err", err)
+	}
+}
+
+// directoryOK notes a directory call that worked.
+func (l *Lobby) directoryOK() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failing {
+		l.log.Info("fleet directory reachable again")
+	}
+	if l.failing || l.healthySince.IsZero() {
+		l.failing, l.healthySince = false, l.cfg.Clock.Now()
+	}
+}
+
+// trustsAbsence reports whether a node missing from the directory may be
+// taken for dead: only once the directory has been reachable for a whole
+// lease, so that every live node has written its lease again after the
+// directory froze or lost everything.
+func (l *Lobby) trustsAbsence() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.failing && !l.healthySince.IsZero() && l.cfg.Clock.Now().Sub(l.healthySince) >= l.cfg.Fleet.LeaseTTL
+}
+
+// forgetLater queues a token whose resume record the next round deletes.
+func (l *Lobby) forgetLater(token string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forgetLocked(token)
+}
+
+func (l *Lobby) forgetLocked(token string) { l.forget = append(l.forget, token) }
+
+// resumeElsewhere looks a token up in the directory. A session on another
+// live node gets a seat there (a *Moved); a session whose node is dead
+// comes back as its record (its marble continues here); anything else
+// refuses the token.
+func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fleet.Resume, error) {
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	rec, err := l.dir.LookupResume(cctx, token)
+	if err != nil {
+		l.directoryFailed("lookup_resume", err)
+		return nil, nil, err
+	}
+	if rec.Node == l.cfg.Fleet.Node {
+		return nil, nil, nil // ours, and released: expired
+	}
+	seat := fleet.Seat{ID: newToken(), Node: rec.Node, Why: fleet.WhyResume, Name: rec.Name, Session: rec.Session, Token: rec.Token}
+	err = l.dir.Reserve(cctx, seat, l.cfg.Fleet.SeatTTL)
+	switch {
+	case err == nil:
+		if url := l.peerURL(cctx, rec.Node); url != "" {
+			l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
+			l.fleetMetrics().moved(fleet.WhyResume)
+			return &Moved{URL: url, Seat: seat.ID, Why: fleet.WhyResume}, nil, nil
+		}
+		return nil, nil, fleet.ErrNodeGone
+	case errors.Is(err, fleet.ErrNodeGone) && l.trustsAbsence(),
+		// A draining node moves its connected players itself; one who
+		// dropped and comes back elsewhere keeps its marble here.
+		errors.Is(err, fleet.ErrNoRoom):
+		return nil, &rec, nil
+	}
+	l.directoryFailed("reserve", err)
+	return nil, nil, err
+}
+
+// peerURL returns the URL of a live node, from the last round's peers or,
+// failing that, from the directory.
+func (l *Lobby) peerURL(ctx context.Context, node string) string {
+	l.mu.Lock()
+	peers := l.peers
+	l.mu.Unlock()
+	for _, p := range peers {
+		if p.Node == node {
+			return p.URL
+		}
+	}
+	nodes, err := l.dir.Nodes(ctx)
+	if err != nil {
+		l.directoryFailed("nodes", err)
+		return ""
+	}
+	for _, p := range nodes {
+		if p.Node == node {
+			return p.URL
+		}
+	}
+	return ""
+}
+
+// spill reserves a seat on another node with room for a player this node
+// cannot take, carrying its marble if it has one.
+func (l *Lobby) spill(ctx context.Context, name string, carried *fleet.Seat, refused Refusals) error {
+	seat := fleet.Seat{ID: newToken(), Why: fleet.WhyFull, Name: name}
+	if carried != nil {
+		seat.Alive, seat.Mass = carried.Alive, carried.Mass
+	}
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	lease, seat, err := l.dir.ReserveAny(cctx, l.cfg.Fleet.Node, seat, l.cfg.Fleet.SeatTTL)
+	if err != nil {
+		l.directoryFailed("reserve_any", err)
+		return ErrFull
+	}
+	l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
+	l.fleetMetrics().moved(fleet.WhyFull)
+	return &Moved{URL: lease.URL, Seat: seat.ID, Why: fleet.WhyFull, Refused: refused}
+}
+
+// ReserveSeat reserves a seat for a player who has not connected yet (GET
+// /join): on this node when it has room, else on another node with room.
+// ErrFull when the fleet has none.
+func (l *Lobby) ReserveSeat(ctx context.Context) (url, seat string, err error) {
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	if !l.isDraining() {
+		s := fleet.Seat{ID: newToken(), Node: l.cfg.Fleet.Node, Why: fleet.WhyFull}
+		err := l.dir.Reserve(cctx, s, l.cfg.Fleet.SeatTTL)
+		if err == nil {
+			return l.cfg.Fleet.URL, s.ID, nil
+		}
+		if !errors.Is(err, fleet.ErrNoRoom) {
+			l.directoryFailed("reserve", err)
+			return "", "", ErrFull
+		}
+	}
+	lease, s, err := l.dir.ReserveAny(cctx, l.cfg.Fleet.Node, fleet.Seat{ID: newToken(), Why: fleet.WhyFull}, l.cfg.Fleet.SeatTTL)
+	if err != nil {
+		l.directoryFailed("reserve_any", err)
+		return "", "", ErrFull
+	}
+	l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
+	return lease.URL, s.ID, nil
+}
+
+// Nodes lists the fleet's live nodes (admin /fleet).
+func (l *Lobby) Nodes(ctx context.Context) ([]fleet.Lease, error) {
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	return l.dir.Nodes(cctx)
+}
+
+// RunFleet keeps this node's part of the directory current, every
+// Heartbeat, until ctx is done: its lease (which is also how it comes
+// back after the directory lost everything), its sessions' resume
+// records, its leaderboard; it reads the fleet's leaderboard and peers,
+// and reaps dead nodes. A directory that fails is noted and tried again
+// next round; nothing here ever stops a tick or a player.
+func (l *Lobby) RunFleet(ctx context.Context) {
+	t := l.cfg.Clock.NewTicker(l.cfg.Fleet.Heartbeat)
+	defer t.Stop()
+	l.FleetRound(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			l.FleetRound(ctx)
+		}
+	}
+}
+
+// FleetRound runs one round of RunFleet now.
+func (l *Lobby) FleetRound(ctx context.Context) {
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	lease, recs, rows, forget := l.fleetSnapshot()
+	start := time.Now()
+	if err := l.dir.Heartbeat(cctx, lease, l.cfg.Fleet.LeaseTTL); err != nil {
+		l.requeueForget(forget)
+		l.directoryFailed("heartbeat", err)
+		return
+	}
+	l.cfg.Fleet.Metrics.FleetHeartbeatSeconds.Observe(time.Since(start).Seconds())
+	l.directoryOK()
+	if len(recs) > 0 {
+		if err := l.dir.Checkpoint(cctx, recs, l.cfg.Fleet.ResumeTTL); err != nil {
+			l.directoryFailed("checkpoint", err)
+		}
+	}
+	if len(forget) > 0 {
+		if err := l.dir.Forget(cctx, forget...); err != nil {
+			l.requeueForget(forget)
+			l.directoryFailed("forget", err)
+		}
+	}
+	if err := l.dir.PublishBoard(cctx, l.cfg.Fleet.Node, rows, l.cfg.Fleet.LeaseTTL); err != nil {
+		l.directoryFailed("publish_board", err)
+	}
+	nodes, err := l.dir.Nodes(cctx)
+	if err != nil {
+		l.directoryFailed("nodes", err)
+		return
+	}
+	l.cfg.Fleet.Metrics.FleetNodes.Set(float64(len(nodes)))
+	l.mu.Lock()
+	l.peers = nodes
+	l.mu.Unlock()
+	if l.cfg.Fleet.Shared {
+		top, err := l.dir.GlobalBoard(cctx, boardSize)
+		if err != nil {
+			l.directoryFailed("global_board", err)
+		} else {
+			online := 0
+			for _, n := range nodes {
+				online += n.Online
+			}
+			l.board.Store(&FleetBoard{Top: top, Online: online, At: l.cfg.Clock.Now()})
+		}
+	}
+	if l.trustsAbsence() {
+		reaped, err := l.dir.Reap(cctx)
+		if err != nil {
+			l.directoryFailed("reap", err)
+		}
+		for _, n := range reaped {
+			l.log.Info("fleet node lease lapsed: reaped", "node", n)
+		}
+	}
+}
+
+// boardSize is the length of the fleet's leaderboard (PROTOCOL.md).
+const boardSize = 10
+
+func (l *Lobby) requeueForget(tokens []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forget = append(tokens, l.forget...)
+}
+
+// fleetSnapshot gathers, under the lock, what a round writes: the lease,
+// a resume record for every seat (with its marble from the latest frame),
+// the node's best leaderboard rows, and the tokens to forget.
+func (l *Lobby) fleetSnapshot() (fleet.Lease, []fleet.Resume, []fleet.BoardRow, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	state := fleet.Ready
+	if l.draining {
+		state = fleet.Draining
+	}
+	lease := fleet.Lease{
+		Node: l.cfg.Fleet.Node, URL: l.cfg.Fleet.URL, State: state,
+		Capacity: l.capacity, Players: len(l.seats), Admitted: l.admitted,
+	}
+	frames := make(map[*sim.Arena]*sim.Frame, len(l.arenas))
+	var rows []fleet.BoardRow
+	for _, r := range l.arenas {
+		lease.Arenas = append(lease.Arenas, fleet.ArenaLoad{ID: r.arena.ID(), Players: r.arena.Seats()})
+		frames[r.arena] = r.arena.Acquire()
+		if b := r.arena.Board(); b != nil {
+			for _, row := range b.Top {
+				rows = append(rows, fleet.BoardRow{Name: row.Name, Mass: float64(row.Mass)})
+			}
+		}
+	}
+	defer func() {
+		for _, f := range frames {
+			f.Release()
+		}
+	}()
+	recs := make([]fleet.Resume, 0, len(l.seats))
+	for _, s := range l.seats {
+		if s.conn != nil {
+			lease.Online++
+		}
+		rec := fleet.Resume{Token: s.Token, Node: l.cfg.Fleet.Node, Session: s.ID, Name: s.Name}
+		if f := frames[s.Arena]; f != nil {
+			if p := f.Player(s.ID); p != nil && p.Alive {
+				rec.Alive, rec.Mass = true, float64(p.Entity.Mass)
+			}
+		}
+		recs = append(recs, rec)
+	}
+	slices.SortFunc(rows, func(a, b fleet.BoardRow) int {
+		switch {
+		case a.Mass > b.Mass:
+			return -1
+		case a.Mass < b.Mass:
+			return 1
+		}
+		return 0
+	})
+	if len(rows) > boardSize {
+		rows = rows[:boardSize]
+	}
+	forget := l.forget
+	l.forget = nil
+	return lease, recs, rows, forget
+}
+
+// LeaveFleet removes this node's lease from the directory (a clean exit:
+// the others stop routing to it at once).
+func (l *Lobby) LeaveFleet(ctx context.Context) error {
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	return l.dir.Remove(cctx, l.cfg.Fleet.Node)
+}

@@ -1,0 +1,305 @@
+package lobby
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shatter/shatter/net/fleet"
+	"github.com/shatter/shatter/sim"
+)
+
+// moveConn is a connection that records what the lobby tells it of the
+// fleet, and hands its departures to its lobby as a session does.
+type moveConn struct {
+	fakeConn
+	l        *Lobby
+	mu       sync.Mutex
+	refusals Refusals
+	moved    *Moved
+	shutdown bool
+	departed *sim.Departed
+}
+
+func (c *moveConn) Seated(s *Seat, refused Refusals) {
+	c.fakeConn.Seated(s, refused)
+	c.mu.Lock()
+	c.refusals = refused
+	c.mu.Unlock()
+}
+
+func (c *moveConn) Move(m *Moved) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.moved = m
+}
+
+func (c *moveConn) Shutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shutdown = true
+}
+
+func (c *moveConn) Departed(ev sim.Departed) {
+	c.mu.Lock()
+	c.departed = &ev
+	c.mu.Unlock()
+	c.l.Departed(c.seat, c, ev)
+}
+
+func (c *moveConn) lastMove() *Moved {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.moved
+}
+
+// fleetLobby is a node of a fleet whose directory is dir.
+func fleetLobby(t *testing.T, dir fleet.Directory, node string, maxArenas, maxPlayers int) *Lobby {
+	t.Helper()
+	cfg := sim.DefaultConfig()
+	cfg.MaxPlayers, cfg.MinPopulation = maxPlayers, 0
+	l, err := New(Config{
+		MaxArenas: maxArenas, Grace: 10 * time.Second, EmptyArenaTTL: time.Minute,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		NewArena: func(id int) (*sim.Arena, error) { return sim.New(sim.Options{ID: id, Config: cfg, Seed: 1}) },
+		Fleet:    FleetConfig{Directory: dir, Node: node, URL: "ws://" + node + "/ws", Shared: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	l.FleetRound(context.Background())
+	return l
+}
+
+func joinReq(l *Lobby, req JoinRequest, c Conn) (*Seat, error) {
+	return l.Join(context.Background(), req, c)
+}
+
+// waitAlive spawns the seat's marble and waits until a frame shows it.
+func waitAlive(t *testing.T, s *Seat) sim.Player {
+	t.Helper()
+	if err := s.Arena.Post(sim.Spawn(s.ID)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		f := s.Arena.Acquire()
+		p := f.Player(s.ID)
+		if p != nil && p.Alive {
+			out := *p
+			f.Release()
+			return out
+		}
+		f.Release()
+		if time.Now().After(deadline) {
+			t.Fatalf("seat %d not alive", s.ID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestFullNodeMovesNewPlayersToARoomyOne(t *testing.T) {
+	dir := fleet.NewMemory()
+	a := fleetLobby(t, dir, "a", 1, 1)
+	b := fleetLobby(t, dir, "b", 1, 2)
+	a.FleetRound(context.Background())
+	if _, err := joinReq(a, JoinRequest{Name: "first"}, &moveConn{l: a}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := joinReq(a, JoinRequest{Name: "second", Token: "nobody's"}, &moveConn{l: a})
+	var m *Moved
+	if !errors.As(err, &m) || m.Why != fleet.WhyFull || m.URL != "ws://b/ws" || m.Seat == "" || m.Refused != TokenRefused {
+		t.Fatalf("join on a full node: %v, want moved full to ws://b/ws with a seat, the token refused first", err)
+	}
+	c := &moveConn{l: b}
+	s, err := joinReq(b, JoinRequest{Name: "ignored", Seat: m.Seat}, c)
+	if err != nil || c.refusals != 0 || s.Name != "second" {
+		t.Fatalf("arriving with the seat: %+v refused %v err %v, want a new seat named second", s, c.refusals, err)
+	}
+	// The seat is used up.
+	c2 := &moveConn{l: b}
+	if _, err := joinReq(b, JoinRequest{Name: "again", Seat: m.Seat}, c2); err != nil || c2.refusals != SeatRefused {
+		t.Fatalf("a used seat: refused %v err %v, want bad_seat then a new session", c2.refusals, err)
+	}
+	// Now the fleet is full.
+	if _, err := joinReq(b, JoinRequest{Name: "late"}, &moveConn{l: b}); !errors.Is(err, ErrFull) {
+		t.Fatalf("join on a full fleet: %v, want ErrFull", err)
+	}
+}
+
+func TestTokenOfAnotherNodeMovesOrComesBack(t *testing.T) {
+	dir := fleet.NewMemory()
+	a := fleetLobby(t, dir, "a", 1, 4)
+	b := fleetLobby(t, dir, "b", 1, 4)
+	c := &moveConn{l: a}
+	s, err := joinReq(a, JoinRequest{Name: "roamer"}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := waitAlive(t, s)
+	a.FleetRound(context.Background()) // checkpoint
+	a.Leave(s, c, false)               // dropped: the seat waits for its token
+
+	_, err = joinReq(b, JoinRequest{Name: "x", Token: s.Token}, &moveConn{l: b})
+	var m *Moved
+	if !errors.As(err, &m) || m.Why != fleet.WhyResume || m.URL != "ws://a/ws" {
+		t.Fatalf("token of a live node's session: %v, want moved resume to ws://a/ws", err)
+	}
+	back := &moveConn{l: a}
+	if got, err := joinReq(a, JoinRequest{Seat: m.Seat}, back); err != nil || got != s || back.refusals != 0 {
+		t.Fatalf("resume seat: seat %v (want %v) refused %v err %v", got, s, back.refusals, err)
+	}
+
+	// Node a dies (its lease goes); its token brings the marble to b.
+	a.FleetRound(context.Background())
+	if err := dir.Remove(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.healthySince = time.Now().Add(-time.Hour) // b has trusted the directory for long
+	b.mu.Unlock()
+	c3 := &moveConn{l: b}
+	s3, err := joinReq(b, JoinRequest{Name: "impostor", Token: s.Token}, c3)
+	if err != nil || s3.Name != "roamer" || s3.Token == s.Token {
+		t.Fatalf("token of a dead node: %+v err %v, want a new session named roamer", s3, err)
+	}
+	got := waitArrived(t, s3)
+	if got.Entity.Mass != p.Entity.Mass {
+		t.Fatalf("came back with mass %d, had %d", got.Entity.Mass, p.Entity.Mass)
+	}
+}
+
+// waitArrived waits until a frame shows the seat's marble (posted by the
+// lobby as an Arrive).
+func waitArrived(t *testing.T, s *Seat) sim.Player {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		f := s.Arena.Acquire()
+		p := f.Player(s.ID)
+		if p != nil && p.Alive {
+			out := *p
+			f.Release()
+			return out
+		}
+		f.Release()
+		if time.Now().After(deadline) {
+			t.Fatalf("seat %d's marble never arrived", s.ID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDrainMovesEveryMarble(t *testing.T) {
+	dir := fleet.NewMemory()
+	a := fleetLobby(t, dir, "a", 1, 4)
+	b := fleetLobby(t, dir, "b", 2, 4)
+	var conns []*moveConn
+	for i := range 3 {
+		c := &moveConn{l: a}
+		s, err := joinReq(a, JoinRequest{Name: fmt.Sprintf("p%d", i)}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			waitAlive(t, s)
+		}
+		conns = append(conns, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := joinReq(a, JoinRequest{Name: "newcomer"}, &moveConn{l: a}); !isMove(err, fleet.WhyFull) {
+		t.Fatalf("a new player on a draining node: %v, want moved full", err)
+	}
+	for _, c := range conns {
+		m := c.lastMove()
+		if m == nil || m.Why != fleet.WhyDrain || m.URL != "ws://b/ws" {
+			t.Fatalf("seat %s: moved %+v, want drain to ws://b/ws", c.seat.Name, m)
+		}
+		nc := &moveConn{l: b}
+		s, err := joinReq(b, JoinRequest{Seat: m.Seat}, nc)
+		if err != nil || s.Name != c.seat.Name {
+			t.Fatalf("arrival of %s: %+v err %v", c.seat.Name, s, err)
+		}
+		c.mu.Lock()
+		d := c.departed
+		c.mu.Unlock()
+		if d == nil || d.Name != s.Name {
+			t.Fatalf("%s: departure %+v", s.Name, d)
+		}
+		if !d.Alive {
+			continue // the spectator arrives spectating
+		}
+		// The marble arrives with the exact mass it left with; its first
+		// tick there may already feed it a fragment or two.
+		want := sim.RoundMass(d.Mass)
+		if got := waitArrived(t, s).Entity.Mass; got < want || got > want+2 {
+			t.Fatalf("%s arrived with mass %d, left with %v", s.Name, got, d.Mass)
+		}
+	}
+	a.mu.Lock()
+	left := len(a.seats)
+	a.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d seats left on the drained node", left)
+	}
+}
+
+func isMove(err error, why string) bool {
+	var m *Moved
+	return errors.As(err, &m) && m.Why == why
+}
+
+func TestDrainAloneTouchesNothing(t *testing.T) {
+	a := fleetLobby(t, fleet.NewMemory(), "a", 1, 4)
+	c := &moveConn{l: a}
+	if _, err := joinReq(a, JoinRequest{Name: "stay"}, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Drain(context.Background()); !errors.Is(err, ErrAlone) {
+		t.Fatalf("drain without other nodes: %v, want ErrAlone", err)
+	}
+	if c.lastMove() != nil || a.isDraining() {
+		t.Fatal("a lone node's drain moved someone or left routing")
+	}
+}
+
+// downDirectory fails every call, as a Redis that is down does.
+type downDirectory struct{ fleet.Directory }
+
+func (downDirectory) err() error { return fmt.Errorf("down: %w", fleet.ErrUnavailable) }
+func (d downDirectory) Admit(context.Context, string) error {
+	return d.err()
+}
+func (d downDirectory) Claim(context.Context, string, string) (fleet.Seat, error) {
+	return fleet.Seat{}, d.err()
+}
+func (d downDirectory) LookupResume(context.Context, string) (fleet.Resume, error) {
+	return fleet.Resume{}, d.err()
+}
+func (d downDirectory) Heartbeat(context.Context, fleet.Lease, time.Duration) error { return d.err() }
+
+func TestDirectoryDownSeatsLocally(t *testing.T) {
+	a := fleetLobby(t, downDirectory{fleet.NewMemory()}, "a", 1, 2)
+	for i := range 2 {
+		c := &moveConn{l: a}
+		if _, err := joinReq(a, JoinRequest{Name: "local", Seat: "unverifiable", Token: "unknowable"}, c); err != nil || c.refusals != SeatRefused|TokenRefused {
+			t.Fatalf("join %d with the directory down: refused %v err %v, want a local seat with seat and token refused", i, c.refusals, err)
+		}
+	}
+	if _, err := joinReq(a, JoinRequest{Name: "one too many"}, &moveConn{l: a}); !errors.Is(err, ErrFull) {
+		t.Fatalf("local arenas full with the directory down: %v, want ErrFull", err)
+	}
+	if a.trustsAbsence() {
+		t.Fatal("a node whose directory is down trusts its absences")
+	}
+}
