@@ -106,6 +106,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	sc.Arena, sc.Seed, sc.RecordDir, sc.Logger = cfg, h.seed, h.recordDir, logger
 	if *redisURL != "" {
+		fleet.LogRedisTo(logger)
 		dir, err := fleet.NewRedis(fleet.RedisOptions{URL: *redisURL})
 		if err != nil {
 			return fmt.Errorf("-redis: %w", err)

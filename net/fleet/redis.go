@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -732,4 +733,17 @@ func num(v any) int64 {
 		return n
 	}
 	return 0
+}
+
+// LogRedisTo sends go-redis's own log lines (dial failures and the like,
+// which it writes to stderr by default, once per attempt while Redis is
+// down) to logger at debug level: a node already logs one warning per
+// outage, and counts every failed call in its metrics. go-redis's logger
+// is process-wide, so the binary calls this once, at start.
+func LogRedisTo(logger *slog.Logger) { redis.SetLogger(redisLogger{logger}) }
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
