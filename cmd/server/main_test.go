@@ -23,7 +23,10 @@ func TestHeadlessPrintsTickStatistics(t *testing.T) {
 }
 
 func TestBadFlagsAreErrors(t *testing.T) {
-	for _, args := range [][]string{{"-tick-rate", "500"}, {"-log-level", "loud"}, {"-no-such-flag"}} {
+	for _, args := range [][]string{{"-tick-rate", "500"}, {"-log-level", "loud"}, {"-no-such-flag"},
+		// Other nodes could not reach this one at a guessed loopback URL.
+		{"-redis", "redis://127.0.0.1:1", "-addr", ":0"},
+		{"-redis", "not a url", "-addr", "127.0.0.1:0", "-admin-addr", ""}} {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run %v: no error", args)
 		}
