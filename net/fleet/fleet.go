@@ -53,9 +53,12 @@ type ArenaLoad struct {
 // whose lease lapses (no heartbeat within its TTL) is dead: no seat goes to
 // it, and it drops out of Nodes.
 type Lease struct {
-	Node  string `json:"node"`  // the node's id
-	URL   string `json:"url"`   // its public WebSocket URL, sent verbatim in moved and /join
-	State State  `json:"state"` // Ready or Draining
+	Node string `json:"node"` // the node's id
+	// Incarnation is new at every start of the node's process, so that a
+	// node restarted under the same id knows its predecessor's records.
+	Incarnation string `json:"incarnation,omitempty"`
+	URL         string `json:"url"`   // its public WebSocket URL, sent verbatim in moved and /join
+	State       State  `json:"state"` // Ready or Draining
 	// Capacity is the seats the node can hold: its maximum arenas times
 	// their maximum players.
 	Capacity int `json:"capacity"`
@@ -101,12 +104,18 @@ type Seat struct {
 // node it plays on, and the latest checkpoint of its marble, rewritten
 // every second while the session lives.
 type Resume struct {
-	Token   string  `json:"token"`
-	Node    string  `json:"node"`
-	Session uint32  `json:"session"`
-	Name    string  `json:"name"`
-	Alive   bool    `json:"alive"`
-	Mass    float64 `json:"mass"`
+	Token string `json:"token"`
+	// Node is the node the session plays on; "" for a session no node
+	// holds any more (its node drained it without finding it a seat
+	// elsewhere), which any node may honour.
+	Node string `json:"node"`
+	// Incarnation is the node's start (see Lease.Incarnation): a record
+	// of an earlier incarnation of a live node is a crashed node's.
+	Incarnation string  `json:"incarnation,omitempty"`
+	Session     uint32  `json:"session"`
+	Name        string  `json:"name"`
+	Alive       bool    `json:"alive"`
+	Mass        float64 `json:"mass"`
 }
 
 // BoardRow is one line of the fleet's leaderboard.
@@ -179,6 +188,10 @@ type Directory interface {
 	Checkpoint(ctx context.Context, recs []Resume, ttl time.Duration) error
 	// LookupResume returns the record of a token, or ErrNotFound.
 	LookupResume(ctx context.Context, token string) (Resume, error)
+	// TakeResume returns the record of a token and deletes it, in one
+	// atomic step, or ErrNotFound: of several nodes asked to honour the
+	// same orphaned token at once, exactly one gets the record.
+	TakeResume(ctx context.Context, token string) (Resume, error)
 	// Forget deletes the records of these tokens (sessions ended for good).
 	Forget(ctx context.Context, tokens ...string) error
 

@@ -422,6 +422,20 @@ func (m *memory) LookupResume(ctx context.Context, token string) (Resume, error)
 	return r.rec, nil
 }
 
+func (m *memory) TakeResume(ctx context.Context, token string) (Resume, error) {
+	now, err := m.begin(ctx, "take resume")
+	if err != nil {
+		return Resume{}, err
+	}
+	defer m.mu.Unlock()
+	r, ok := m.resumes[token]
+	delete(m.resumes, token)
+	if !ok || now.After(r.exp) {
+		return Resume{}, ErrNotFound
+	}
+	return r.rec, nil
+}
+
 func (m *memory) Forget(ctx context.Context, tokens ...string) error {
 	_, err := m.begin(ctx, "forget")
 	if err != nil {

@@ -566,6 +566,26 @@ func (d *redisDir) LookupResume(ctx context.Context, token string) (Resume, erro
 	return r, nil
 }
 
+func (d *redisDir) TakeResume(ctx context.Context, token string) (Resume, error) {
+	ctx, cancel, err := d.call(ctx, "take resume")
+	if err != nil {
+		return Resume{}, err
+	}
+	defer cancel()
+	b, err := d.c.GetDel(ctx, d.key("resume", token)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Resume{}, ErrNotFound
+	}
+	if err != nil {
+		return Resume{}, unavailable("take resume", err)
+	}
+	var r Resume
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Resume{}, fmt.Errorf("fleet: resume record: %w", err)
+	}
+	return r, nil
+}
+
 func (d *redisDir) Forget(ctx context.Context, tokens ...string) error {
 	ctx, cancel, err := d.call(ctx, "forget")
 	if err != nil {

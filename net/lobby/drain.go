@@ -3,6 +3,7 @@ package lobby
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/sim"
@@ -16,19 +17,21 @@ var ErrAlone = errors.New("no other node is ready")
 // for a seat on another node.
 type departure struct {
 	seat *Seat
-	conn Conn
 	ev   sim.Departed
 }
 
 // Drain moves every player of this node to other nodes (PROTOCOL.md
-// "Fleet", why drain): the node leaves routing (its lease says draining,
-// new players are sent elsewhere), then each connected session's marble
-// departs its arena in one tick, a seat carrying it (name, mass, alive) is
-// reserved on the node with the most room, and the session is sent moved.
-// A session whose seat cannot be reserved is shut down. Drain returns
-// once every session it started moving has been handled, or ctx is done;
-// ErrAlone, before anything is touched, when no other node is ready.
-// Sessions that connect during the drain are moved the same way.
+// "Fleet", why drain). The node leaves routing (its lease says draining,
+// new players are sent elsewhere); each connected session's marble
+// departs its arena in one tick, a seat carrying it (name, mass, alive)
+// is reserved on the node with the most room, and the session is sent
+// moved. Sessions that dropped (detached, in their grace period) are
+// given up as resume records that name no node, so that their tokens
+// bring their marbles back on any node. A marble that finds no seat
+// elsewhere is given up the same way, and its session shut down. Drain
+// returns once every departure is handled, or ctx is done; ErrAlone,
+// before anything is touched, when no other node is ready. Sessions that
+// connect while it runs are moved the same way.
 func (l *Lobby) Drain(ctx context.Context) error {
 	cctx, cancel := l.call(ctx)
 	nodes, err := l.dir.Nodes(cctx)
@@ -45,16 +48,17 @@ func (l *Lobby) Drain(ctx context.Context) error {
 		return ErrAlone
 	}
 	l.mu.Lock()
-	l.draining = true
+	l.draining, l.drainActive = true, true
 	for _, s := range l.seats {
 		if s.conn != nil {
 			l.departLocked(s)
 		}
 	}
 	l.mu.Unlock()
-	// Tell the fleet at once, and checkpoint the detached seats a last
-	// time: their tokens will be honoured elsewhere once this node is gone.
+	defer l.endDrain()
+	// Tell the fleet at once, then give the dropped sessions up.
 	l.FleetRound(ctx)
+	l.handOffDetached(ctx)
 	for {
 		l.mu.Lock()
 		left := l.departing
@@ -71,10 +75,68 @@ func (l *Lobby) Drain(ctx context.Context) error {
 	}
 }
 
+// endDrain stops departing new sessions, and gives up the marbles that
+// departed but were not handled before the drain's time ran out, so that
+// their tokens still bring them back elsewhere.
+func (l *Lobby) endDrain() {
+	l.mu.Lock()
+	l.drainActive = false
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for {
+		select {
+		case d := <-l.departures:
+			l.settle(ctx, d, nil, nil)
+		default:
+			return
+		}
+	}
+}
+
+// handOffDetached gives up every detached seat as a record naming no node,
+// with its marble as the latest frame shows it.
+func (l *Lobby) handOffDetached(ctx context.Context) {
+	l.roundMu.Lock()
+	defer l.roundMu.Unlock()
+	l.mu.Lock()
+	var seats []*Seat
+	var recs []fleet.Resume
+	for _, s := range l.seats {
+		if s.conn != nil || s.departing {
+			continue
+		}
+		rec := fleet.Resume{Token: s.Token, Session: s.ID, Name: s.Name}
+		f := s.Arena.Acquire()
+		if p := f.Player(s.ID); p != nil && p.Alive {
+			rec.Alive, rec.Mass = true, float64(p.Entity.Mass)
+		}
+		f.Release()
+		seats, recs = append(seats, s), append(recs, rec)
+	}
+	l.mu.Unlock()
+	if len(recs) == 0 {
+		return
+	}
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	if err := l.dir.Checkpoint(cctx, recs, l.cfg.Fleet.ResumeTTL); err != nil {
+		l.directoryFailed("checkpoint", err)
+		return // they stay detached; their tokens work here until the node stops
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range seats {
+		if s.conn == nil {
+			l.handOffLocked(s)
+		}
+	}
+}
+
 // departLocked tells the seat's arena to let its marble depart; the
 // arena's Departed event brings it to Drain. Called with mu held.
 func (l *Lobby) departLocked(s *Seat) {
-	if s.departing {
+	if s.departing || s.expired {
 		return
 	}
 	if err := s.Arena.PostControl(sim.Depart(s.ID)); err != nil {
@@ -90,13 +152,13 @@ func (l *Lobby) departLocked(s *Seat) {
 
 // Departed hands a departed seat to the drain. Called by the seat's
 // connection from the arena's goroutine: it never blocks.
-func (l *Lobby) Departed(s *Seat, conn Conn, ev sim.Departed) {
+func (l *Lobby) Departed(s *Seat, ev sim.Departed) {
 	select {
-	case l.departures <- departure{seat: s, conn: conn, ev: ev}:
+	case l.departures <- departure{seat: s, ev: ev}:
 	default:
 		// Cannot happen (the channel holds every seat the node can have),
-		// but a drain must never stall an arena.
-		conn.Shutdown()
+		// but a drain must never stall an arena: the marble is lost.
+		l.log.Error("drain: departure queue full; a marble is lost", "session", s.ID)
 		l.mu.Lock()
 		l.departing--
 		l.mu.Unlock()
@@ -104,7 +166,7 @@ func (l *Lobby) Departed(s *Seat, conn Conn, ev sim.Departed) {
 }
 
 // moveDeparted reserves a seat elsewhere for a departed marble and sends
-// its session there; the seat here is released for good.
+// whoever plays the seat now there.
 func (l *Lobby) moveDeparted(ctx context.Context, d departure) {
 	cctx, cancel := l.call(ctx)
 	defer cancel()
@@ -112,20 +174,54 @@ func (l *Lobby) moveDeparted(ctx context.Context, d departure) {
 	lease, seat, err := l.dir.ReserveAny(cctx, l.cfg.Fleet.Node, seat, l.cfg.Fleet.SeatTTL)
 	if err != nil {
 		l.directoryFailed("reserve_any", err)
-		l.log.Warn("drain: no seat elsewhere; shutting the session down", "session", d.seat.ID, "err", err)
-		d.conn.Shutdown()
-	} else {
-		l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
-		l.fleetMetrics().moved(fleet.WhyDrain)
-		d.conn.Move(&Moved{URL: lease.URL, Seat: seat.ID, Why: fleet.WhyDrain})
+		l.log.Warn("drain: no seat elsewhere; the marble waits for its token", "session", d.seat.ID, "err", err)
+		l.settle(ctx, d, nil, nil)
+		return
 	}
+	l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
+	l.settle(ctx, d, &lease, &seat)
+}
+
+// settle ends a departed seat here. With a seat elsewhere and a
+// connection playing it, the connection is moved there and the old token
+// forgotten at once (the player continues under a new one); otherwise the
+// marble is given up as a record naming no node, and a connection is shut
+// down.
+func (l *Lobby) settle(ctx context.Context, d departure, lease *fleet.Lease, seat *fleet.Seat) {
+	// No fleet round may write this seat's record between the hand-off
+	// and the write below.
+	l.roundMu.Lock()
+	defer l.roundMu.Unlock()
+	l.mu.Lock()
+	l.departing--
+	conn := d.seat.conn // whoever plays it now, maybe a resumed connection
+	d.seat.conn = nil
+	l.handOffLocked(d.seat)
+	l.mu.Unlock()
+	cctx, cancel := l.call(context.WithoutCancel(ctx))
+	defer cancel()
+	if lease != nil && conn != nil {
+		l.fleetMetrics().moved(fleet.WhyDrain)
+		conn.Move(&Moved{URL: lease.URL, Seat: seat.ID, Why: fleet.WhyDrain})
+		if err := l.dir.Forget(cctx, d.seat.Token); err != nil {
+			l.directoryFailed("forget", err)
+			l.forgetLater(d.seat.Token)
+		}
+		return
+	}
+	rec := fleet.Resume{Token: d.seat.Token, Session: d.seat.ID, Name: d.ev.Name, Alive: d.ev.Alive, Mass: d.ev.Mass}
+	if err := l.dir.Checkpoint(cctx, []fleet.Resume{rec}, l.cfg.Fleet.ResumeTTL); err != nil {
+		l.directoryFailed("checkpoint", err)
+	}
+	if conn != nil {
+		conn.Shutdown()
+	}
+}
+
+// forgetLater queues a token whose resume record the next round (or
+// LeaveFleet) deletes.
+func (l *Lobby) forgetLater(token string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.departing--
-	if d.seat.conn == d.conn {
-		d.seat.conn = nil
-	}
-	if !d.seat.expired {
-		l.releaseLocked(d.seat)
-	}
+	l.forgetLocked(token)
 }

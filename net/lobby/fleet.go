@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,10 +84,19 @@ type fleetState struct {
 	// been reachable for a whole lease.
 	healthySince time.Time
 	failing      bool
+	// beaten is set once a heartbeat has worked: after that, this node's
+	// lease missing from the directory means the directory lost it.
+	beaten bool
+	// drainActive is set while Drain handles departures.
+	drainActive bool
 
-	// Not guarded: set once in New.
-	departures chan departure
-	board      atomic.Pointer[FleetBoard]
+	// Not guarded by mu.
+	departures  chan departure // set once in New
+	board       atomic.Pointer[FleetBoard]
+	incarnation string // set once in New: this start of the node
+	// roundMu serialises the fleet rounds with the drain's hand-offs, so
+	// that an older round's checkpoint never lands after a newer write.
+	roundMu sync.Mutex
 }
 
 // FleetBoard is the fleet's leaderboard and player count, for the board
@@ -178,19 +188,15 @@ func (l *Lobby) trustsAbsence() bool {
 	return !l.failing && !l.healthySince.IsZero() && l.cfg.Clock.Now().Sub(l.healthySince) >= l.cfg.Fleet.LeaseTTL
 }
 
-// forgetLater queues a token whose resume record the next round deletes.
-func (l *Lobby) forgetLater(token string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.forgetLocked(token)
-}
-
 func (l *Lobby) forgetLocked(token string) { l.forget = append(l.forget, token) }
 
 // resumeElsewhere looks a token up in the directory. A session on another
-// live node gets a seat there (a *Moved); a session whose node is dead
-// comes back as its record (its marble continues here); anything else
-// refuses the token.
+// live node gets a seat there (a *Moved). A session that no live node
+// holds — its node is dead, is an earlier start of this node, or gave the
+// session up while draining — comes back as its record, taken from the
+// directory so that no other node can honour it too: its marble continues
+// here (the caller restores the record if it cannot seat the player).
+// Anything else refuses the token.
 func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fleet.Resume, error) {
 	cctx, cancel := l.call(ctx)
 	defer cancel()
@@ -199,7 +205,10 @@ func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fle
 		l.directoryFailed("lookup_resume", err)
 		return nil, nil, err
 	}
-	if rec.Node == l.cfg.Fleet.Node {
+	switch {
+	case rec.Node == "" || (rec.Node == l.cfg.Fleet.Node && rec.Incarnation != l.incarnation):
+		return l.takeOrphan(cctx, token)
+	case rec.Node == l.cfg.Fleet.Node:
 		return nil, nil, nil // ours, and released: expired
 	}
 	seat := fleet.Seat{ID: newToken(), Node: rec.Node, Why: fleet.WhyResume, Name: rec.Name, Session: rec.Session, Token: rec.Token}
@@ -212,14 +221,39 @@ func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fle
 			return &Moved{URL: url, Seat: seat.ID, Why: fleet.WhyResume}, nil, nil
 		}
 		return nil, nil, fleet.ErrNodeGone
-	case errors.Is(err, fleet.ErrNodeGone) && l.trustsAbsence(),
-		// A draining node moves its connected players itself; one who
-		// dropped and comes back elsewhere keeps its marble here.
-		errors.Is(err, fleet.ErrNoRoom):
-		return nil, &rec, nil
+	case errors.Is(err, fleet.ErrNodeGone) && l.trustsAbsence():
+		return l.takeOrphan(cctx, token)
+	case errors.Is(err, fleet.ErrNoRoom):
+		// Its node is draining: it moves its connected players itself,
+		// and gives its dropped ones up as records with no node.
+		return nil, nil, err
 	}
 	l.directoryFailed("reserve", err)
 	return nil, nil, err
+}
+
+// takeOrphan takes the record of a session no live node holds.
+func (l *Lobby) takeOrphan(ctx context.Context, token string) (*Moved, *fleet.Resume, error) {
+	rec, err := l.dir.TakeResume(ctx, token)
+	if err != nil {
+		l.directoryFailed("take_resume", err)
+		return nil, nil, err
+	}
+	return nil, &rec, nil
+}
+
+// restore puts back an orphan's record that Join took but could not seat,
+// so the player can try again (here, elsewhere, later).
+func (l *Lobby) restore(ctx context.Context, rec *fleet.Resume) {
+	if rec == nil {
+		return
+	}
+	cctx, cancel := l.call(context.WithoutCancel(ctx))
+	defer cancel()
+	if err := l.dir.Checkpoint(cctx, []fleet.Resume{*rec}, l.cfg.Fleet.ResumeTTL); err != nil {
+		l.directoryFailed("checkpoint", err)
+		l.log.Warn("could not restore a resume record; that player's marble is lost", "err", err)
+	}
 }
 
 // peerURL returns the URL of a live node, from the last round's peers or,
@@ -320,8 +354,20 @@ func (l *Lobby) RunFleet(ctx context.Context) {
 
 // FleetRound runs one round of RunFleet now.
 func (l *Lobby) FleetRound(ctx context.Context) {
+	l.roundMu.Lock()
+	defer l.roundMu.Unlock()
 	cctx, cancel := l.call(ctx)
 	defer cancel()
+	// The peers first: a lease of this node missing from the directory
+	// means the directory lost it (a restart or a failover), and then no
+	// peer's absence means anything until every node has written its
+	// lease again.
+	before, err := l.dir.Nodes(cctx)
+	if err != nil {
+		l.directoryFailed("nodes", err)
+		return
+	}
+	l.noteOwnLease(before)
 	lease, recs, rows, forget := l.fleetSnapshot()
 	start := time.Now()
 	if err := l.dir.Heartbeat(cctx, lease, l.cfg.Fleet.LeaseTTL); err != nil {
@@ -331,6 +377,9 @@ func (l *Lobby) FleetRound(ctx context.Context) {
 	}
 	l.cfg.Fleet.Metrics.FleetHeartbeatSeconds.Observe(time.Since(start).Seconds())
 	l.directoryOK()
+	l.mu.Lock()
+	l.beaten = true
+	l.mu.Unlock()
 	if len(recs) > 0 {
 		if err := l.dir.Checkpoint(cctx, recs, l.cfg.Fleet.ResumeTTL); err != nil {
 			l.directoryFailed("checkpoint", err)
@@ -345,11 +394,8 @@ func (l *Lobby) FleetRound(ctx context.Context) {
 	if err := l.dir.PublishBoard(cctx, l.cfg.Fleet.Node, rows, l.cfg.Fleet.LeaseTTL); err != nil {
 		l.directoryFailed("publish_board", err)
 	}
-	nodes, err := l.dir.Nodes(cctx)
-	if err != nil {
-		l.directoryFailed("nodes", err)
-		return
-	}
+	// The peers as of just before this heartbeat: a second old at most.
+	nodes := before
 	l.cfg.Fleet.Metrics.FleetNodes.Set(float64(len(nodes)))
 	l.mu.Lock()
 	l.peers = nodes
@@ -377,6 +423,22 @@ func (l *Lobby) FleetRound(ctx context.Context) {
 	}
 }
 
+// noteOwnLease restarts the wait before trusting absences when this
+// node's own lease is missing from nodes although it had been written.
+func (l *Lobby) noteOwnLease(nodes []fleet.Lease) {
+	for _, n := range nodes {
+		if n.Node == l.cfg.Fleet.Node {
+			return
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.beaten && !l.failing {
+		l.log.Warn("fleet directory lost this node's lease (restarted or failed over?); trusting no absence for a lease")
+		l.healthySince = l.cfg.Clock.Now()
+	}
+}
+
 // boardSize is the length of the fleet's leaderboard (PROTOCOL.md).
 const boardSize = 10
 
@@ -397,7 +459,7 @@ func (l *Lobby) fleetSnapshot() (fleet.Lease, []fleet.Resume, []fleet.BoardRow, 
 		state = fleet.Draining
 	}
 	lease := fleet.Lease{
-		Node: l.cfg.Fleet.Node, URL: l.cfg.Fleet.URL, State: state,
+		Node: l.cfg.Fleet.Node, Incarnation: l.incarnation, URL: l.cfg.Fleet.URL, State: state,
 		Capacity: l.capacity, Players: len(l.seats), Admitted: l.admitted,
 	}
 	frames := make(map[*sim.Arena]*sim.Frame, len(l.arenas))
@@ -421,7 +483,7 @@ func (l *Lobby) fleetSnapshot() (fleet.Lease, []fleet.Resume, []fleet.BoardRow, 
 		if s.conn != nil {
 			lease.Online++
 		}
-		rec := fleet.Resume{Token: s.Token, Node: l.cfg.Fleet.Node, Session: s.ID, Name: s.Name}
+		rec := fleet.Resume{Token: s.Token, Node: l.cfg.Fleet.Node, Incarnation: l.incarnation, Session: s.ID, Name: s.Name}
 		if f := frames[s.Arena]; f != nil {
 			if p := f.Player(s.ID); p != nil && p.Alive {
 				rec.Alive, rec.Mass = true, float64(p.Entity.Mass)
@@ -447,9 +509,22 @@ func (l *Lobby) fleetSnapshot() (fleet.Lease, []fleet.Resume, []fleet.BoardRow, 
 }
 
 // LeaveFleet removes this node's lease from the directory (a clean exit:
-// the others stop routing to it at once).
+// the others stop routing to it at once), after deleting the resume
+// records of the sessions released for good, so that no token of a player
+// who continued elsewhere brings its marble back a second time.
 func (l *Lobby) LeaveFleet(ctx context.Context) error {
+	l.roundMu.Lock()
+	defer l.roundMu.Unlock()
 	cctx, cancel := l.call(ctx)
 	defer cancel()
+	l.mu.Lock()
+	forget := l.forget
+	l.forget = nil
+	l.mu.Unlock()
+	if len(forget) > 0 {
+		if err := l.dir.Forget(cctx, forget...); err != nil {
+			l.directoryFailed("forget", err)
+		}
+	}
 	return l.dir.Remove(cctx, l.cfg.Fleet.Node)
 }

@@ -49,7 +49,7 @@ func (c *moveConn) Departed(ev sim.Departed) {
 	c.mu.Lock()
 	c.departed = &ev
 	c.mu.Unlock()
-	c.l.Departed(c.seat, c, ev)
+	c.l.Departed(c.seat, ev)
 }
 
 func (c *moveConn) lastMove() *Moved {

@@ -154,6 +154,7 @@ func New(cfg Config) (*Lobby, error) {
 	}
 	cfg.Fleet = cfg.Fleet.withDefaults()
 	l := &Lobby{cfg: cfg, log: cfg.Logger, seats: map[string]*Seat{}, dir: cfg.Fleet.Directory}
+	l.incarnation = newToken()[:16]
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r, err := l.startArena()
@@ -231,6 +232,7 @@ func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, er
 		carried  *fleet.Seat // a marble that comes along, and its name
 		admitted bool        // the directory counts this player here
 		resuming bool        // a resume seat was used up: no lookup
+		orphan   *fleet.Resume
 	)
 	if req.Seat != "" {
 		cctx, cancel := l.call(ctx)
@@ -269,10 +271,10 @@ func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, er
 				m.Refused = refused
 				return nil, m
 			case rec != nil:
-				// Its node is dead: the marble comes back here.
-				carried = &fleet.Seat{Name: rec.Name, Alive: rec.Alive, Mass: rec.Mass}
+				// Its node is dead (or gave it up): the marble comes back
+				// here. The record is taken: put it back if no seat is made.
+				carried, orphan = &fleet.Seat{Name: rec.Name, Alive: rec.Alive, Mass: rec.Mass}, rec
 				req.Name = rec.Name
-				l.forgetLater(rec.Token)
 			default:
 				refused |= TokenRefused
 				if err != nil {
@@ -292,13 +294,21 @@ func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, er
 		case err == nil:
 			admitted = true
 		case errors.Is(err, fleet.ErrNoRoom):
-			return nil, l.spill(ctx, req.Name, carried, refused)
+			err := l.spill(ctx, req.Name, carried, refused)
+			if errors.Is(err, ErrFull) {
+				l.restore(ctx, orphan)
+			}
+			return nil, err
 		default:
 			// The directory is out of reach: seat locally while there is room.
 			l.directoryFailed("admit", err)
 		}
 	}
-	return l.seatNew(req.Name, conn, refused, admitted, carried)
+	s, err := l.seatNew(req.Name, conn, refused, admitted, carried)
+	if err != nil {
+		l.restore(ctx, orphan)
+	}
+	return s, err
 }
 
 // errNoRoomWhileDraining makes a draining node treat a new player as a
@@ -335,7 +345,7 @@ func (l *Lobby) takeOver(token string, conn Conn, refused Refusals, admitted boo
 		l.detachLocked(s)
 		return nil, err, true
 	}
-	if l.draining {
+	if l.draining && l.drainActive {
 		l.departLocked(s)
 	}
 	return s, nil, true
@@ -369,7 +379,7 @@ func (l *Lobby) seatNew(name string, conn Conn, refused Refusals, admitted bool,
 	}
 	r.emptySince = time.Time{}
 	l.seats[s.Token] = s
-	if l.draining {
+	if l.draining && l.drainActive {
 		l.departLocked(s)
 	}
 	return s, nil
@@ -411,6 +421,10 @@ func (l *Lobby) Leave(s *Seat, conn Conn, now bool) {
 		return
 	}
 	s.conn = nil
+	if s.departing {
+		// Its marble has left for a drain: moveDeparted settles the seat.
+		return
+	}
 	if now || l.closed || !hasMarble(s) {
 		l.releaseLocked(s)
 		return
@@ -445,13 +459,25 @@ func (l *Lobby) detachLocked(s *Seat) {
 // releaseLocked gives a seat up for good: the arena removes the marble,
 // the seat is freed and its token forgotten.
 func (l *Lobby) releaseLocked(s *Seat) {
+	if !s.expired {
+		l.forgetLocked(s.Token)
+	}
+	l.handOffLocked(s)
+}
+
+// handOffLocked releases a seat like releaseLocked but keeps its token's
+// resume record, which then lets another node bring the marble back.
+// Releasing a seat twice does nothing. Called with mu held.
+func (l *Lobby) handOffLocked(s *Seat) {
+	if s.expired {
+		return
+	}
 	if s.expiry != nil {
 		s.expiry.Stop()
 		s.expiry = nil
 	}
 	s.expired = true
 	delete(l.seats, s.Token)
-	l.forgetLocked(s.Token)
 	l.post(s.Arena, sim.Leave(s.ID), func() bool { return true })
 	s.Arena.Unreserve()
 	if s.Arena.Seats() == 0 {

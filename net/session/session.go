@@ -315,7 +315,7 @@ func (c *Conn) Move(m *lobby.Moved) { c.move(m) }
 // drain; the lobby finds it a seat elsewhere.
 func (c *Conn) Departed(ev sim.Departed) {
 	if s := c.seat.Load(); s != nil {
-		c.env.Lobby.Departed(s, c, ev)
+		c.env.Lobby.Departed(s, ev)
 	}
 }
 

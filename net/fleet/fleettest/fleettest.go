@@ -698,6 +698,32 @@ func testResume(e *env) {
 	if err := e.d.Forget(ctx); err != nil {
 		e.t.Errorf("Forget of no token: %v", err)
 	}
+	// TakeResume hands a record to exactly one of many callers.
+	r3 := fleet.Resume{Token: "t3", Incarnation: "i1", Name: "cat", Alive: true, Mass: 50}
+	if err := e.d.Checkpoint(ctx, []fleet.Resume{r3}, e.long); err != nil {
+		e.t.Fatalf("Checkpoint: %v", err)
+	}
+	var mu sync.Mutex
+	var got []fleet.Resume
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if r, err := e.d.TakeResume(ctx, "t3"); err == nil {
+				mu.Lock()
+				got = append(got, r)
+				mu.Unlock()
+			} else if !errors.Is(err, fleet.ErrNotFound) {
+				e.t.Errorf("TakeResume(t3): %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(got) != 1 || got[0] != r3 {
+		e.t.Errorf("8 racing TakeResume(t3) got %+v, want exactly one %+v", got, r3)
+	}
+	if _, err := lookup("t3"); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("LookupResume(t3) after TakeResume: err = %v, want %v", err, fleet.ErrNotFound)
+	}
 }
 
 func testBoard(e *env) {
@@ -878,6 +904,7 @@ func testUnavailable(e *env) {
 		_, lookupErr := e.d.LookupResume(ctx, "t")
 		_, boardErr := e.d.GlobalBoard(ctx, 10)
 		_, reapErr := e.d.Reap(ctx)
+		_, takeErr := e.d.TakeResume(ctx, "t")
 		return map[string]error{
 			"Heartbeat":    e.d.Heartbeat(ctx, lease("a", 10, 0), e.ttl),
 			"Remove":       e.d.Remove(ctx, "a"),
@@ -888,6 +915,7 @@ func testUnavailable(e *env) {
 			"Admit":        e.d.Admit(ctx, "a"),
 			"Checkpoint":   e.d.Checkpoint(ctx, []fleet.Resume{{Token: "t"}}, e.ttl),
 			"LookupResume": lookupErr,
+			"TakeResume":   takeErr,
 			"Forget":       e.d.Forget(ctx, "t"),
 			"PublishBoard": e.d.PublishBoard(ctx, "a", []fleet.BoardRow{row("ann", 1)}, e.ttl),
 			"GlobalBoard":  boardErr,
