@@ -257,7 +257,7 @@ func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, er
 		}
 	}
 	if req.Token != "" {
-		if s, err, ok := l.takeOver(req.Token, conn, refused, admitted); ok {
+		if s, err, ok := l.takeOver(req.Token, conn, refused); ok {
 			return s, err
 		}
 		switch {
@@ -316,16 +316,14 @@ func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, er
 var errNoRoomWhileDraining = fmt.Errorf("draining: %w", fleet.ErrNoRoom)
 
 // takeOver gives the seat of token, if this node holds it, to conn. ok
-// reports whether it did (or failed trying).
-func (l *Lobby) takeOver(token string, conn Conn, refused Refusals, admitted bool) (_ *Seat, _ error, ok bool) {
+// reports whether it did (or failed trying). The seat is counted already,
+// so nothing is admitted.
+func (l *Lobby) takeOver(token string, conn Conn, refused Refusals) (_ *Seat, _ error, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.seats[token]
 	if s == nil || s.expired {
 		return nil, nil, false
-	}
-	if admitted {
-		l.admitted++
 	}
 	if l.closed {
 		return nil, ErrClosed, true
