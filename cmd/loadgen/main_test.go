@@ -175,7 +175,7 @@ func TestWriteSection(t *testing.T) {
 		if err := os.WriteFile(path, []byte(s.before), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeSection(path, s.section); err != nil {
+		if err := writeSection(path, sectionBegin, sectionEnd, s.section); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(path)
