@@ -323,7 +323,6 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	c := &Client{
 		opts:  opts,
 		start: time.Now(),
-		wr:    wsutil.NewWriterSize(nil, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize),
 		done:  make(chan struct{}),
 	}
 	c.life, c.cancelLife = context.WithCancelCause(ctx)

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -214,5 +216,32 @@ func TestNoReconnectAfterClose(t *testing.T) {
 		if !errors.As(c.Err(), &ce) || ce.Code != code || c.Stats().Drops != 0 {
 			t.Errorf("close %d: Err() = %v, drops %d; want the close and no drop", code, c.Err(), c.Stats().Drops)
 		}
+	}
+}
+
+// TestWriteErrorStaysWithItsConnection: a send that failed on a dropped
+// connection (the pacer's input, racing the read loop's notice of the
+// drop) must not fail the writes of the next connection, its hello
+// first: wsutil.Writer keeps a write error across Reset.
+func TestWriteErrorStaysWithItsConnection(t *testing.T) {
+	c := &Client{opts: Options{WriteTimeout: time.Second}}
+	dropped, peer := net.Pipe()
+	peer.Close()
+	if err := c.install(dropped, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.out = c.enc.AppendPing(c.out[:0], &wire.Ping{C: 1})
+	if err := c.write(wire.TypePing); err == nil {
+		t.Fatal("write on a dropped connection: no error")
+	}
+	next, server := net.Pipe()
+	defer server.Close()
+	go io.Copy(io.Discard, server)
+	if err := c.install(next, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.out = c.enc.AppendPing(c.out[:0], &wire.Ping{C: 2})
+	if err := c.write(wire.TypePing); err != nil {
+		t.Errorf("write on the next connection: %v, want none", err)
 	}
 }
