@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/sim"
 )
 
@@ -212,7 +216,7 @@ func (fr *fleetRun) waitReady(ctx context.Context) error {
 // during runs the window's events: it reads every node and Redis at the
 // start, drains node-1 at a third of the window, kills node-2 at two
 // thirds, and reads what is left at the end.
-func (fr *fleetRun) during(ctx context.Context, windowEnd <-chan struct{}) {
+func (fr *fleetRun) during(ctx context.Context, windowEnd <-chan struct{}, run *loadRun) {
 	fr.start = time.Now()
 	fr.mark(ctx, "3 nodes, until the drain")
 	for _, n := range fr.nodes {
@@ -252,6 +256,13 @@ func (fr *fleetRun) during(ctx context.Context, windowEnd <-chan struct{}) {
 			fr.show.event("fleet: SIGKILL to %s: %v", n.id, err)
 		} else {
 			fr.show.event("fleet: %v into the window, SIGKILL to %s (crash) with %d sessions", fr.res.KillAt.Round(time.Millisecond), n.id, fr.res.Killed.Sessions)
+			// Its checkpoints no longer change: what its players come
+			// back with must be what they say.
+			cps, err := readCheckpoints(fr.redis.addr, n.id, run.tokens())
+			if err != nil {
+				fr.show.event("fleet: reading %s's checkpoints: %v", n.id, err)
+			}
+			run.tally.setCheckpoints(cps)
 		}
 	}
 	select {
@@ -394,6 +405,48 @@ func (fr *fleetRun) node(id string) *fleetNode {
 		}
 	}
 	return nil
+}
+
+// readCheckpoints reads the resume records of tokens from Redis, in one
+// pipeline, and keeps those of node.
+func readCheckpoints(addr, node string, tokens []string) (map[string]checkpoint, error) {
+	cps := map[string]checkpoint{}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return cps, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	var req strings.Builder
+	for _, tok := range tokens {
+		fmt.Fprintf(&req, "GET {%s}:resume:%s\r\n", fleet.DefaultPrefix, tok)
+	}
+	if _, err := io.WriteString(c, req.String()); err != nil {
+		return cps, err
+	}
+	br := bufio.NewReader(c)
+	for _, tok := range tokens {
+		head, err := br.ReadString('\n')
+		if err != nil {
+			return cps, err
+		}
+		size, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
+		if !strings.HasPrefix(head, "$") || err != nil {
+			return cps, fmt.Errorf("redis GET: unexpected answer %q", strings.TrimSpace(head))
+		}
+		if size < 0 {
+			continue // no record
+		}
+		body := make([]byte, size+2)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return cps, err
+		}
+		var cp checkpoint
+		if json.Unmarshal(body[:size], &cp) == nil && cp.Node == node {
+			cps[tok] = cp
+		}
+	}
+	return cps, nil
 }
 
 // scanLog counts the warnings, errors and panics in a node's log.

@@ -69,8 +69,8 @@ func TestFleetScenario(t *testing.T) {
 	if c := res.Carry; c.Alive == 0 || c.Carried != c.Alive {
 		t.Errorf("carried %+v; want every drained marble carried", c)
 	}
-	if k := res.Crash; res.Drops == 0 || k.Back != res.Drops || k.Alive == 0 || k.ToSnap.N != k.Back {
-		t.Errorf("%d drops, crash %+v; want every dropped bot back, marbles alive, and timed", res.Drops, k)
+	if k := res.Crash; res.Drops == 0 || k.Back != res.Drops || k.Alive == 0 || k.ToSnap.N != k.Back || k.Checkpoints == 0 || k.Checked == 0 {
+		t.Errorf("%d drops, crash %+v; want every dropped bot back, marbles alive, timed, and checked against their checkpoints", res.Drops, k)
 	}
 	if len(f.Redis) != 3 {
 		t.Fatalf("Redis phases %+v; want 3", f.Redis)

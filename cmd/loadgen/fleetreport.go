@@ -10,7 +10,7 @@ import (
 )
 
 // fleetHeader heads the fleet's main table; fleetRow fills a row of it.
-const fleetHeader = `| bots | connected / failed | open at end | moves: drain / resume / full / other | fell back | failed moves | drain moved→first snap p50 / p99 ms | drained marbles carried (±1) | crash: dropped / back / back alive | crash mass: ±1 of last seen / in its last 2 s | crash drop→first snap p50 / p99 ms | snaps on time | input→ack p99 ms | loadgen CPU |
+const fleetHeader = `| bots | connected / failed | open at end | moves: drain / resume / full / other | fell back | failed moves | drain moved→first snap p50 / p99 ms | drained marbles carried (±1) | crash: dropped / back / back alive | crash mass: back = checkpoint (±1) / checkpoint in its last 2 s | crash drop→first snap p50 / p99 ms | snaps on time | input→ack p99 ms | loadgen CPU |
 |---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 `
 
@@ -27,7 +27,7 @@ func fleetRow(r *result) string {
 		timingCell(drain),
 		fmt.Sprintf("%d of %d (%s)", c.Carried, c.Alive, percent(c.Carried, c.Alive)),
 		fmt.Sprintf("%d / %d / %d", r.Drops, k.Back, k.Alive),
-		fmt.Sprintf("%d / %d of %d", k.Exact, k.InRange, k.Alive),
+		fmt.Sprintf("%d / %d of %d", k.Carried, k.Fresh, k.Checked),
 		timingCell(k.ToSnap),
 		percent(r.OnTime, r.Gaps),
 		"—",
@@ -66,6 +66,30 @@ func nodesRows(r *result) string {
 			scenarioName(r.Config), s.Node, s.Moment, s.At.Seconds(), s.Sessions, s.Arenas, tick, cpu)
 	}
 	return b.String()
+}
+
+// fleetDetailsLine says what explains the main row: where the drain
+// moves' time went, the carry of the drained bots seen at both ends, and
+// the crashed bots' arrivals.
+func fleetDetailsLine(r *result) string {
+	c, k := r.Carry, r.Crash
+	line := fmt.Sprintf("%s: drain moves: moved→welcome %s ms, welcome→first snap %s ms (p50 / p99 (count)); "+
+		"%d of %d drained bots' first snap there was of the tick that seated them; "+
+		"drained marbles seen at both ends (last snap within %d ticks of the moved, first snap of the arrival tick): %d of %d carried",
+		scenarioName(r.Config), timingCell(c.ToWelcome), timingCell(c.WelcomeToSnap), c.ArrivalTicks, c.Drained,
+		currentTicks, c.ExactCarried, c.ExactViews)
+	if c.Shown < c.Alive {
+		line += fmt.Sprintf("; %d drained alive arrived without their marble in the first snap", c.Alive-c.Shown)
+	}
+	line += fmt.Sprintf("; crash: %d checkpoints of the killed node read from Redis just after the kill; of %d bots alive before the drop, %d back alive, %d in their first snap",
+		k.Checkpoints, k.WasAlive, k.Alive, k.AtOnce)
+	if left := int64(r.Drops) - int64(k.Back) - int64(r.ReconnectsFailed); left > 0 {
+		line += fmt.Sprintf("; %d dropped bots still reconnecting at the window's end", left)
+	}
+	if k.SameSession > 0 {
+		line += fmt.Sprintf("; %d bots came back with the session they had", k.SameSession)
+	}
+	return line + ".\n"
 }
 
 // endsLine says how the drained and the killed node ended.
@@ -120,8 +144,8 @@ func redisTopLine(r *result) string {
 }
 
 // fleetGoalsHeader heads the table that checks the fleet's goals.
-const fleetGoalsHeader = `| bots | drained marbles carried 100% | drain moved→first snap p99 < 500 ms | no failed moves | crashed node's players back alive |
-|---:|---|---|---|---|
+const fleetGoalsHeader = `| bots | drained marbles carried 100% | drain moved→first snap p99 < 500 ms | no failed moves | crashed node's players back alive | crashed marbles back with their checkpoint's mass |
+|---:|---|---|---|---|---|
 `
 
 func fleetGoalsRow(r *result) string {
@@ -140,6 +164,7 @@ func fleetGoalsRow(r *result) string {
 		mark(r.Moves.Failed == 0 && r.ReconnectsFailed == 0, fmt.Sprintf("%d failed moves, %d failed reconnections", r.Moves.Failed, r.ReconnectsFailed)),
 		mark(k.WasAlive > 0 && k.Alive == k.WasAlive && k.Back == r.Drops,
 			fmt.Sprintf("%d dropped, %d back, %d of %d alive before back alive", r.Drops, k.Back, k.Alive, k.WasAlive)),
+		mark(k.Checked > 0 && k.Carried == k.Checked, fmt.Sprintf("%d of %d", k.Carried, k.Checked)),
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
 }
@@ -171,6 +196,10 @@ func fleetReport(sc scenarioConfig, version string, results []*result) string {
 	for _, r := range results {
 		b.WriteString(fleetRow(r))
 	}
+	b.WriteString("\n")
+	for _, r := range results {
+		b.WriteString(fleetDetailsLine(r))
+	}
 	b.WriteString("\n" + nodesHeader)
 	for _, r := range results {
 		b.WriteString(nodesRows(r))
@@ -198,16 +227,17 @@ func fleetReport(sc scenarioConfig, version string, results []*result) string {
 // printFleetSummary writes a fleet scenario's tables, and what the
 // report leaves out: the marbles not carried and the nodes' warnings.
 func printFleetSummary(w io.Writer, r *result) {
-	fmt.Fprintf(w, "\n%s%s\n%s%s\n%s\n%s%s\n%s\n%s%s", fleetHeader, fleetRow(r), nodesHeader, nodesRows(r), endsLine(r),
+	fmt.Fprintf(w, "\n%s%s\n%s\n%s%s\n%s\n%s%s\n%s\n%s%s", fleetHeader, fleetRow(r), fleetDetailsLine(r), nodesHeader, nodesRows(r), endsLine(r),
 		redisHeader, redisRows(r), redisTopLine(r), fleetGoalsHeader, fleetGoalsRow(r))
-	k := r.Crash
-	if k.Alive > 0 {
-		fmt.Fprintf(w, "\ncrash: mass back minus last seen, absolute: p50 %d, max %d; %d bots came back with the session they had\n",
-			k.DiffP50, k.DiffMax, k.SameSession)
-	}
 	if len(r.Carry.Misses) > 0 {
 		fmt.Fprintf(w, "\ndrained marbles not carried (first %d):\n", len(r.Carry.Misses))
 		for _, m := range r.Carry.Misses {
+			fmt.Fprintf(w, "  %s\n", m)
+		}
+	}
+	if len(r.Crash.Misses) > 0 {
+		fmt.Fprintf(w, "\ncrashed marbles not back as checkpointed (first %d):\n", len(r.Crash.Misses))
+		for _, m := range r.Crash.Misses {
 			fmt.Fprintf(w, "  %s\n", m)
 		}
 	}
@@ -229,7 +259,8 @@ How the fleet figures are measured:
 - **moves**: the moved messages the bots received, by why (net/client's counts, over the whole run). **fell back**: moves whose node could not be reached within the move timeout, after which the bot went back to the node that sent it, with its token. **failed moves**: moves that ended a bot (a ` + "`MoveError`" + `).
 - **drain moved→first snap**: from the arrival of a ` + "`moved`" + ` (why drain) to the first snap on the new node, as net/client's ` + "`Move.ToSnap`" + `: the close 4003, the dial, the hello with the seat, the welcome and the first tick there. Quantiles are bucket upper bounds, within 1.6%; the count is in brackets.
 - **drained marbles carried**: for each bot whose last snap before its ` + "`moved`" + ` (drain) showed its marble, the first snap on the new node must show it with the same mass within ±1 unit (masses travel rounded). The share is over those bots; a bot that was dead when drained arrives spectating and is not counted.
-- **crash**: **dropped** counts the bots' connections that ended without a close frame or with 1001 (net/client ` + "`Stats.Drops`" + `); **back** those whose reconnection reached a first snap; **back alive** those whose marble showed before the drop and shows again within 30 snaps of it. **Crash mass**: of those back alive, how many came back within ±1 of the last mass they saw, and how many within ±1 of the range of masses they saw in the 2 s before the drop (PROTOCOL.md promises a mass of at most 2 s before the crash). **drop→first snap**: from the drop to the first snap after the reconnection, as net/client's ` + "`Reconnect.ToSnap`" + `.
+- **drained marbles seen at both ends**: the same check, over the bots whose last snap came within 2 ticks of the moved and whose first snap on the new node was of the tick that seated them (the welcome's tick + 1), so that the masses compared are those of the departure and of the arrival. A session that cannot keep up skips ticks (snapshots are latest-wins), so its last snap may show the marble several ticks before it left and its first snap several ticks after it arrived, and the marble eats, boosts, hits spikes, busts or is busted in between: that difference is the client's late view, not mass lost in the move. Even at both ends the arrival tick is played: the marble is placed, then that tick's systems run (it eats the fragments it lands on), so its first snap may differ from the departure mass. **moved→welcome** and **welcome→first snap** split the drain moves' time.
+- **crash**: **dropped** counts the bots' connections that ended without a close frame or with 1001 (net/client ` + "`Stats.Drops`" + `); **back** those whose reconnection reached a first snap; **back alive** those whose marble showed before the drop and shows again within 30 snaps of coming back. **Crash mass**: just after the kill the load generator reads from Redis the resume record (the checkpoint) of every bot's token; of the marbles back alive in their first snap, how many came back with their checkpoint's mass (±1), and how many had a checkpoint within ±1 of the range of masses they saw in the 2 s before the drop (PROTOCOL.md promises the mass of at most 2 s before the crash). **drop→first snap**: from the drop to the first snap after the reconnection, as net/client's ` + "`Reconnect.ToSnap`" + `; the bots' first hello goes to the next node, which, while the dead node's lease lives, sends them back to it (` + "`moved`" + `, why resume), so this holds the move timeout spent on the dead node.
 - **nodes**: each node's ` + "`/arenas`" + ` just before the drain, just before the kill and at the window's end (for the nodes still running): sessions and arenas, and the worst arena's tick p50 / p99 over its last 1024 ticks (about 34 s). **node CPU**: ` + "`process_cpu_seconds_total`" + ` since the node's previous row (the first row: since the window's start), in cores.
 - **Redis**: ` + "`INFO commandstats`" + ` and ` + "`INFO cpu`" + ` read at the window's start, at the drain, at the kill and at the window's end. Commands are every node's (the load generator's own INFO calls are left out), and Redis counts each command a Lua script calls as well as the script's run itself (` + "`EVALSHA`" + `), so commands are what Redis executed, not round trips; script runs are the atomic directory operations (seats, admissions, claims, reaps). **commands/s per node** divides a phase's commands by its node-seconds: the seconds each node process was running in the phase, added up (node-1 counts until it exited, node-2 until its kill), so it is a fleet-wide average per node, not a per-node count. **Redis CPU**: ` + "`used_cpu_sys + used_cpu_user`" + ` over the phase.
 - **snaps on time**, **input→ack p99**, **loadgen CPU**: as in the load test section, over the whole window, moves and crashes included.

@@ -64,7 +64,7 @@ type loadConfig struct {
 	// windowEnd is closed when the window ends, ctx is the run's. runLoad
 	// waits for it to return before it closes the bots, so it may still
 	// read the servers then.
-	During func(ctx context.Context, windowEnd <-chan struct{})
+	During func(ctx context.Context, windowEnd <-chan struct{}, run *loadRun)
 }
 
 // result is what one run measured; see report.go for how it is shown.
@@ -243,7 +243,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 		windowEnd := make(chan struct{})
 		var during sync.WaitGroup
 		if cfg.During != nil {
-			during.Go(func() { cfg.During(ctx, windowEnd) })
+			during.Go(func() { cfg.During(ctx, windowEnd, r) })
 		}
 		select {
 		case <-time.After(cfg.Duration):
@@ -459,6 +459,18 @@ func (r *loadRun) observe(b *loadBot, m *wire.ServerMessage) {
 	case wire.TypeDied:
 		r.deaths.Add(1)
 	}
+}
+
+// tokens returns the resume token of every bot's latest welcome.
+func (r *loadRun) tokens() []string {
+	r.mu.Lock()
+	bots := r.bots
+	r.mu.Unlock()
+	out := make([]string, 0, len(bots))
+	for _, b := range bots {
+		out = append(out, b.player.Client().Welcome().Token)
+	}
+	return out
 }
 
 // sumStats adds up the clients' counters and counts the open connections.
