@@ -42,11 +42,6 @@ const (
 	carryTolerance = 1
 	// keptMisses is how many marbles not carried the summary describes.
 	keptMisses = 8
-	// currentTicks is how many tick periods before a moved a bot's last
-	// snap may have come for its view to count as current: a session that
-	// skipped ticks (latest-wins snapshots) shows the marble as it was
-	// several ticks before it left.
-	currentTicks = 2
 	// arrivalGap is the tick distance from a welcome to the snap of the
 	// tick that seated the session: the welcome carries the arena's tick
 	// when the join was posted, the join is applied in the next one.
@@ -60,7 +55,8 @@ type massTrack struct {
 	n           int                 // masses recorded; the latest is masses[(n-1)%massRing]
 	alive       bool                // the latest snap showed the marble
 	lastAt      time.Duration       // when the latest snap came, since the run's start
-	period      time.Duration       // a tick, from the latest welcome
+	lastTick    uint64              // of the latest snap
+	step        uint64              // ticks from the snap before the latest to the latest
 	session     uint32              // of the latest welcome
 	prev        uint32              // of the welcome before it
 	token       string              // of the latest welcome
@@ -108,6 +104,7 @@ type arrival struct {
 	at      time.Duration // drain: when the moved came; since the run's start
 	welcome time.Duration // drain: when the welcome on the new node came
 	age     time.Duration // how long before the moved or the drop the last snap came
+	step    uint64        // drain: ticks between the last two snaps before the moved
 }
 
 type arrivalKind uint8
@@ -152,11 +149,11 @@ type carryResult struct {
 	// whose first snap on the new node showed their marble; Carried those
 	// whose mass there was within carryTolerance of the last.
 	Drained, Alive, Shown, Carried uint64
-	// ExactViews counts the drained alive whose last snap came within
-	// currentTicks ticks of the moved and whose first snap on the new node
-	// was of the tick that seated them, so that the two masses compared
-	// are the departure's and the arrival's; ExactCarried those of them
-	// carried. ArrivalTicks counts the drained whose first snap was of
+	// ExactViews counts the drained alive whose last two snaps before
+	// the moved were of consecutive ticks and whose first snap on the new
+	// node was of the tick that seated them, so that the two masses
+	// compared are most likely the departure's and the arrival's;
+	// ExactCarried those of them carried. ArrivalTicks counts the drained whose first snap was of
 	// that tick.
 	ExactViews, ExactCarried, ArrivalTicks uint64
 	Misses                                 []string
@@ -205,8 +202,7 @@ func (f *fleetTally) observe(t *massTrack, m *wire.ServerMessage, now time.Durat
 		w := &m.Welcome
 		t.prev, t.session = t.session, w.Session
 		t.prevToken, t.token = t.token, w.Token
-		t.welcomeTick = w.Tick
-		t.period = time.Second / time.Duration(max(1, w.Rate))
+		t.welcomeTick, t.lastTick, t.step = w.Tick, 0, 0
 		if t.pending.kind == drainArrival {
 			t.pending.welcome = now
 			f.toWelcome.add(now - t.pending.at)
@@ -214,7 +210,7 @@ func (f *fleetTally) observe(t *massTrack, m *wire.ServerMessage, now time.Durat
 	case wire.TypeMoved:
 		if m.Moved.Why == wire.MoveDrain && t.pending.kind == noArrival {
 			f.drained.Add(1)
-			t.pending = arrival{kind: drainArrival, alive: t.alive, mass: t.last(), at: now, age: now - t.lastAt}
+			t.pending = arrival{kind: drainArrival, alive: t.alive, mass: t.last(), at: now, age: now - t.lastAt, step: t.step}
 			if t.alive {
 				f.drainedAlive.Add(1)
 			}
@@ -224,7 +220,10 @@ func (f *fleetTally) observe(t *massTrack, m *wire.ServerMessage, now time.Durat
 		if t.pending.kind != noArrival {
 			f.arrived(t, s, now)
 		}
-		t.alive, t.lastAt = s.HasYou, now
+		if t.lastTick > 0 {
+			t.step = s.Tick - t.lastTick
+		}
+		t.alive, t.lastAt, t.lastTick = s.HasYou, now, s.Tick
 		if s.HasYou {
 			t.masses[t.n%massRing] = timedMass{at: now, mass: s.You.Mass}
 			t.n++
@@ -257,7 +256,7 @@ func (f *fleetTally) arrived(t *massTrack, s *wire.Snap, now time.Duration) {
 	gap := s.Tick - t.welcomeTick
 	switch a.kind {
 	case drainArrival:
-		f.drainArrived(a, s, gap, t.period, now)
+		f.drainArrived(a, s, gap, now)
 	case crashArrival:
 		if !f.crashArrived(a, s, gap) {
 			return
@@ -267,7 +266,7 @@ func (f *fleetTally) arrived(t *massTrack, s *wire.Snap, now time.Duration) {
 }
 
 // drainArrived checks a drained marble's first snap on its new node.
-func (f *fleetTally) drainArrived(a *arrival, s *wire.Snap, gap uint64, period, now time.Duration) {
+func (f *fleetTally) drainArrived(a *arrival, s *wire.Snap, gap uint64, now time.Duration) {
 	if a.welcome > 0 {
 		f.welcomeToSnap.add(now - a.welcome)
 	}
@@ -277,11 +276,17 @@ func (f *fleetTally) drainArrived(a *arrival, s *wire.Snap, gap uint64, period, 
 	if !a.alive {
 		return
 	}
-	exact := a.age <= currentTicks*period && gap <= arrivalGap
+	// A session whose last two snaps were of consecutive ticks was keeping
+	// up as it left, so its last snap is most likely of the tick before
+	// the departure (a departed session gets no more frames, so the time
+	// from it to the moved, which waits for the seat's reservation, says
+	// nothing).
+	exact := a.step == 1 && gap <= arrivalGap
 	if exact {
 		f.exactViews.Add(1)
 	}
-	view := fmt.Sprintf("its last snap came %v before the moved, its first snap there %d ticks after the welcome's", a.age.Round(time.Millisecond), gap)
+	view := fmt.Sprintf("its last two snaps %d ticks apart, the last %v before the moved; its first snap there %d ticks after the welcome's",
+		a.step, a.age.Round(time.Millisecond), gap)
 	switch {
 	case !s.HasYou:
 		f.miss(&f.misses, fmt.Sprintf("drained with mass %d, first snap on the new node without the marble; %s", a.mass, view))
