@@ -5,7 +5,7 @@ SERVER   := $(BIN)/shatter-server
 GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 WEB_SRC   = $(shell find web/src web/public web/build.mjs web/package.json -type f 2>/dev/null)
 
-.PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest clean
+.PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest loadtest-fleet clean
 
 ## server: build the browser client and the server, start it on :4000 (admin on 127.0.0.1:6060)
 server: build web
@@ -86,6 +86,14 @@ replay:
 loadtest: build
 	$(BIN)/shatter-loadgen -scenarios 100,500,1000,2000,idle2000 -ramp 100 -duration 30s \
 		-server-bin $(SERVER) -build=false -profile-dir /tmp/shatter-profiles -out docs/PERFORMANCE.md
+
+## loadtest-fleet: 1,500 playing bots against a fleet of its own (redis-server
+## and three nodes, each allowed enough arenas to seat every bot): node-1 is
+## drained (SIGTERM) a third into the window, node-2 killed (SIGKILL) at two
+## thirds; rewrites the fleet section of docs/PERFORMANCE.md
+loadtest-fleet: build deps
+	$(BIN)/shatter-loadgen -scenarios fleet1500 -ramp 100 -duration 60s \
+		-server-bin $(SERVER) -build=false -out docs/PERFORMANCE.md
 
 clean:
 	rm -rf $(BIN) cpu.pprof web/dist web/test-output

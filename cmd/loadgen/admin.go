@@ -185,3 +185,27 @@ func (a *admin) download(ctx context.Context, path string, timeout time.Duration
 func cpuProfilePath(d time.Duration) string {
 	return "/debug/pprof/profile?seconds=" + strconv.Itoa(int(d.Seconds()))
 }
+
+// fleetNodes reads /fleet: the ids of the live nodes the server sees.
+func (a *admin) fleetNodes(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+	defer cancel()
+	body, err := a.get(ctx, "/fleet")
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	var out struct {
+		Nodes []struct {
+			ID string `json:"id"`
+		} `json:"nodes"`
+	}
+	if err := json.NewDecoder(body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("admin /fleet: %w", err)
+	}
+	ids := make([]string, len(out.Nodes))
+	for i, n := range out.Nodes {
+		ids[i] = n.ID
+	}
+	return ids, nil
+}

@@ -67,3 +67,15 @@ func (h *histogram) quantiles(qs ...float64) (n uint64, at []time.Duration) {
 	}
 	return n, at
 }
+
+// timing is a histogram's count and two quantiles, for the report.
+type timing struct {
+	N        uint64
+	P50, P99 time.Duration
+}
+
+// timing returns the count, p50 and p99.
+func (h *histogram) timing() timing {
+	n, q := h.quantiles(0.50, 0.99)
+	return timing{N: n, P50: q[0], P99: q[1]}
+}

@@ -51,6 +51,20 @@ type loadConfig struct {
 	ProfileFile string        // if set, a server CPU profile taken during the window goes here
 	HeapFile    string        // if set, a server heap profile taken at the window's end goes here
 	Progress    *progress     // how the run shows how far it is; not nil
+
+	// Reconnect has a bot whose connection drops resume with its token at
+	// the other URLs (client.Options.Reconnect).
+	Reconnect bool
+	// Fleet tracks each bot's mass across drains and crashes (carry.go).
+	Fleet bool
+	// MoveTimeout is the bots' client.Options.MoveTimeout; 0 for the
+	// client's default.
+	MoveTimeout time.Duration
+	// During, if set, runs on its own goroutine from the window's start;
+	// windowEnd is closed when the window ends, ctx is the run's. runLoad
+	// waits for it to return before it closes the bots, so it may still
+	// read the servers then.
+	During func(ctx context.Context, windowEnd <-chan struct{}, run *loadRun)
 }
 
 // result is what one run measured; see report.go for how it is shown.
@@ -83,10 +97,20 @@ type result struct {
 	Moves                        client.MoveStats
 	MoveSamples                  uint64
 	MoveToSnapP50, MoveToSnapP99 time.Duration
-	SendErrors                   uint64
-	PacerMissed                  uint64
-	OpenAtEnd                    int            // connections still open when the window closed
-	Closes                       map[string]int // how connections ended, by endReason
+	// MoveToSnapByWhy splits the move timings by the moved's why.
+	MoveToSnapByWhy map[string]timing
+	// Drops counts the bots' connections that dropped (with Reconnect),
+	// ReconnectsFailed those after which no node took the bot back.
+	Drops, ReconnectsFailed uint64
+	// Carry and Crash are what Fleet tracking found (carry.go).
+	Carry carryResult
+	Crash crashResult
+	// Fleet is what a fleet scenario measured of its nodes and Redis.
+	Fleet       *fleetResult
+	SendErrors  uint64
+	PacerMissed uint64
+	OpenAtEnd   int            // connections still open when the window closed
+	Closes      map[string]int // how connections ended, by endReason
 
 	LoadgenCPU  float64 // cores the load generator used in the window
 	LoadgenRSS  uint64
@@ -112,9 +136,11 @@ type loadRun struct {
 
 	measuring  atomic.Bool // set for the window; bots count only then
 	acks       histogram
-	moveToSnap histogram    // over the whole run
-	tickRate   atomic.Int64 // from the first welcome
-	maxPlayers atomic.Int64 // max_players from the first welcome
+	moveToSnap histogram                // over the whole run
+	moveByWhy  [len(moveWhys)]histogram // moveToSnap split by why, in moveWhys' order
+	tally      fleetTally               // with cfg.Fleet
+	tickRate   atomic.Int64             // from the first welcome
+	maxPlayers atomic.Int64             // max_players from the first welcome
 	deaths     atomic.Uint64
 	sendErrors atomic.Uint64
 	connected  atomic.Int64
@@ -136,6 +162,8 @@ type loadBot struct {
 
 	// Written by the read loop while measuring; read by the run.
 	gaps, onTime, skipped atomic.Uint64
+
+	track *massTrack // with cfg.Fleet; owned by the read loop
 }
 
 // runLoad opens cfg.Clients bot sessions at cfg.Ramp a second, lets them
@@ -212,14 +240,21 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 			}
 		}
 		show.startPlay(cfg.Duration, r.liveLine)
+		windowEnd := make(chan struct{})
+		var during sync.WaitGroup
+		if cfg.During != nil {
+			during.Go(func() { cfg.During(ctx, windowEnd, r) })
+		}
 		select {
 		case <-time.After(cfg.Duration):
 		case <-ctx.Done():
 		}
+		close(windowEnd)
 		r.measuring.Store(false)
 		wEnd = time.Now()
 		cpu1 = processCPU()
 		stats1, res.OpenAtEnd = r.sumStats()
+		during.Wait()
 		show.endPlay()
 		profiling.Wait()
 		if adm != nil {
@@ -258,12 +293,23 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 	var moveQ []time.Duration
 	res.MoveSamples, moveQ = r.moveToSnap.quantiles(0.50, 0.99)
 	res.MoveToSnapP50, res.MoveToSnapP99 = moveQ[0], moveQ[1]
+	res.MoveToSnapByWhy = map[string]timing{}
+	for i, why := range moveWhys {
+		if t := r.moveByWhy[i].timing(); t.N > 0 {
+			res.MoveToSnapByWhy[string(why)] = t
+		}
+	}
+	if cfg.Fleet {
+		res.Carry, res.Crash = r.tally.results()
+	}
 	for _, b := range bots {
 		st := b.player.Client().Stats()
 		if st.SnapsReceived == 0 {
 			res.Silent++
 		}
 		res.Moves = res.Moves.Add(st.Moves)
+		res.Drops += st.Drops
+		res.ReconnectsFailed += st.ReconnectsFailed
 		res.Gaps += b.gaps.Load()
 		res.OnTime += b.onTime.Load()
 		res.SkippedTicks += b.skipped.Load()
@@ -327,18 +373,35 @@ func (r *loadRun) ramp(ctx context.Context) {
 // dial opens bot i and hands it to the pacer.
 func (r *loadRun) dial(ctx context.Context, i int) {
 	b := &loadBot{}
+	if r.cfg.Fleet {
+		b.track = &massTrack{}
+	}
+	var reconnect []string
+	if r.cfg.Reconnect {
+		reconnect = r.cfg.URLs
+	}
 	p, err := bot.Dial(ctx, r.cfg.URLs[i%len(r.cfg.URLs)], bot.Options{
 		Name: fmt.Sprintf("%s%d", r.cfg.Name, i),
 		Seed: r.cfg.Seed + uint64(i),
 		Client: client.Options{
 			HandshakeTimeout: r.cfg.DialTimeout,
+			MoveTimeout:      r.cfg.MoveTimeout,
+			Reconnect:        reconnect,
 			OnMessage:        func(_ *client.Client, m *wire.ServerMessage) { r.observe(b, m) },
 			OnAck: func(_ *client.Client, _ uint32, latency time.Duration) {
 				if r.measuring.Load() {
 					r.acks.add(latency)
 				}
 			},
-			OnMove: func(_ *client.Client, m client.Move) { r.moveToSnap.add(m.ToSnap) },
+			OnMove: func(_ *client.Client, m client.Move) {
+				r.moveToSnap.add(m.ToSnap)
+				r.moveByWhy[whyIndex(m.Moved.Why)].add(m.ToSnap)
+			},
+			OnReconnect: func(_ *client.Client, rc client.Reconnect) {
+				if b.track != nil {
+					r.tally.reconnected(b.track, rc, time.Since(r.start))
+				}
+			},
 		},
 	})
 	if err != nil {
@@ -364,6 +427,9 @@ func (r *loadRun) fail(reason string, n int) {
 
 // observe times snaps and counts deaths. It runs on b's read loop.
 func (r *loadRun) observe(b *loadBot, m *wire.ServerMessage) {
+	if b.track != nil {
+		r.tally.observe(b.track, m, time.Since(r.start))
+	}
 	switch m.Type {
 	case wire.TypeWelcome:
 		// After a move, the other node's ticks are not the ones before:
@@ -393,6 +459,18 @@ func (r *loadRun) observe(b *loadBot, m *wire.ServerMessage) {
 	case wire.TypeDied:
 		r.deaths.Add(1)
 	}
+}
+
+// tokens returns the resume token of every bot's latest welcome.
+func (r *loadRun) tokens() []string {
+	r.mu.Lock()
+	bots := r.bots
+	r.mu.Unlock()
+	out := make([]string, 0, len(bots))
+	for _, b := range bots {
+		out = append(out, b.player.Client().Welcome().Token)
+	}
+	return out
 }
 
 // sumStats adds up the clients' counters and counts the open connections.

@@ -11,12 +11,26 @@
 // commas: bot i dials the (i mod n)th. Bots follow the fleet's moves from
 // node to node (net/client), and the summary counts the moves, those that
 // fell back or failed, and the time from each moved to the first snap at
-// the other node.
+// the other node. With -reconnect, a bot whose connection drops resumes
+// with its token at the next address.
 //
 // With -scenarios 100,500,1000,2000 it instead builds and starts its own
 // server on free loopback ports for each client count in turn, and writes
 // the tables, the machine and the definitions of every figure into -out
 // (docs/PERFORMANCE.md by default), between markers it replaces on a rerun.
+//
+// A scenario written fleetN (-scenarios fleet1500) runs N bots against a
+// fleet of its own instead: a redis-server (persistence off, a free
+// loopback port) and three nodes of -server-bin sharing it, the bots
+// spread over the nodes and reconnecting with their tokens when their
+// connection drops. A third into the window node-1 gets SIGTERM (it
+// drains its players to the others), two thirds in node-2 gets SIGKILL
+// (a crash). The report (its own section of -out) counts the moves by
+// why and those that failed, checks that every drained marble arrived
+// with its mass, times moved to first snap, says how the crashed node's
+// players came back, and gives each node's sessions, tick time and CPU
+// and Redis's commands a second per node. Everything it starts is
+// stopped at the end, on error and on Ctrl-C.
 //
 // A progress bar shows each phase when stdout is a terminal, unless
 // -quiet. Every flag has an environment twin: -clients is
@@ -70,9 +84,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Name, "name", "lg", "bot i is named this followed by i")
 	fs.IntVar(&cfg.Workers, "workers", 4, "goroutines sending the bots' inputs, paced by one shared ticker")
 	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
+	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "a bot whose connection drops (no close frame, or 1001) resumes with its token at the next -addr, then the others (always on in fleet scenarios)")
+	fs.DurationVar(&cfg.MoveTimeout, "move-timeout", 0, "how long a bot tries to reach a moved's node before it goes back with its token (0: net/client's 5 s)")
 	out := fs.String("out", "", "append the result row to this markdown table (with -scenarios: write the section, default "+defaultReport+")")
 	quiet := fs.Bool("quiet", false, "no progress bar or phase lines; the summary still prints")
-	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, e.g. 100,500,1000,2000,idle2000")
+	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, \"fleet\" runs them against a fleet of its own (redis-server and 3 nodes; a drain and a kill in the window), e.g. 100,500,1000,2000,idle2000 or fleet1500")
 	serverBin := fs.String("server-bin", "bin/shatter-server", "with -scenarios: the server binary")
 	build := fs.Bool("build", true, "with -scenarios: build -server-bin from ./cmd/server first")
 	profileDir := fs.String("profile-dir", "", "with -scenarios: write server CPU and heap profiles of each scenario here")
@@ -81,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.Clients < 1 || cfg.Ramp <= 0 || cfg.Duration <= 0 || cfg.Workers < 1 || cfg.DialTimeout <= 0 {
 		return errors.New("-clients, -ramp, -duration, -workers and -dial-timeout must be positive")
+	}
+	if cfg.MoveTimeout < 0 {
+		return errors.New("-move-timeout must not be negative")
 	}
 	if cfg.InputRate <= 0 || cfg.InputRate > 60 {
 		return fmt.Errorf("-input-rate %v: want more than 0 and at most 60", cfg.InputRate)
@@ -153,17 +172,18 @@ func parseAddrs(s string) ([]string, error) {
 	return urls, nil
 }
 
-// parseScenarios parses "100,500,idle1000".
+// parseScenarios parses "100,500,idle1000,fleet1500".
 func parseScenarios(s string) ([]scenario, error) {
 	var list []scenario
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		count, idle := strings.CutPrefix(f, "idle")
+		count, fleet := strings.CutPrefix(count, "fleet")
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("-scenarios %q: %q is not a positive client count, with or without \"idle\" before it", s, f)
+		if err != nil || n < 1 || idle && fleet {
+			return nil, fmt.Errorf("-scenarios %q: %q is not a positive client count, alone or after \"idle\" or \"fleet\"", s, f)
 		}
-		list = append(list, scenario{Clients: n, Idle: idle})
+		list = append(list, scenario{Clients: n, Idle: idle, Fleet: fleet})
 	}
 	return list, nil
 }

@@ -78,12 +78,12 @@ func TestIdleLoad(t *testing.T) {
 }
 
 func TestParseScenarios(t *testing.T) {
-	got, err := parseScenarios("100, 500,idle2000")
-	want := []scenario{{Clients: 100}, {Clients: 500}, {Clients: 2000, Idle: true}}
+	got, err := parseScenarios("100, 500,idle2000,fleet1500")
+	want := []scenario{{Clients: 100}, {Clients: 500}, {Clients: 2000, Idle: true}, {Clients: 1500, Fleet: true}}
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("parseScenarios = %v, %v; want %v", got, err, want)
 	}
-	for _, bad := range []string{"", "0", "idle", "100,x", "-5"} {
+	for _, bad := range []string{"", "0", "idle", "100,x", "-5", "fleet", "idlefleet10", "fleet0"} {
 		if _, err := parseScenarios(bad); err == nil {
 			t.Errorf("parseScenarios(%q): no error", bad)
 		}
@@ -175,7 +175,7 @@ func TestWriteSection(t *testing.T) {
 		if err := os.WriteFile(path, []byte(s.before), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeSection(path, s.section); err != nil {
+		if err := writeSection(path, sectionBegin, sectionEnd, s.section); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(path)
@@ -205,5 +205,15 @@ func TestProgressBarsEnd(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "ramp: done in 1s") || !strings.Contains(out.String(), "play: done") {
 		t.Errorf("output lacks the phase ends:\n%s", out.String())
+	}
+}
+
+func TestParseRedisInfo(t *testing.T) {
+	body := "# Commandstats\r\ncmdstat_evalsha:calls=12,usec=300,usec_per_call=25.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_set:calls=500,usec=900,usec_per_call=1.80,rejected_calls=0,failed_calls=0\r\ncmdstat_info:calls=3,usec=90\r\n" +
+		"\r\n# CPU\r\nused_cpu_sys:1.250000\r\nused_cpu_user:0.750000\r\nused_cpu_sys_children:9.000000\r\n"
+	s := parseRedisInfo(body, time.Time{})
+	if s.Calls["evalsha"] != 12 || s.Calls["set"] != 500 || len(s.Calls) != 2 || s.total() != 512 || s.CPU != 2 {
+		t.Errorf("parseRedisInfo = %+v (total %d); want evalsha 12, set 500, info left out, CPU 2 s", s, s.total())
 	}
 }

@@ -27,6 +27,9 @@ type progress struct {
 	figures atomic.Pointer[string] // the last figures update returned, drawn after the bar
 	stop    chan struct{}          // closed to stop the updater
 	updater sync.WaitGroup         // the updater goroutine
+
+	mu     sync.Mutex // guards events
+	events []string   // lines of event held back while a bar is drawn
 }
 
 // refresh is how often the bars and their figures are updated.
@@ -44,6 +47,23 @@ func (p *progress) note(format string, args ...any) {
 	if p.out != nil {
 		fmt.Fprintf(p.out, format+"\n", args...)
 	}
+}
+
+// event prints a line about something that happened during a phase: at
+// once without bars, after the phase's bar otherwise. Safe from any
+// goroutine.
+func (p *progress) event(format string, args ...any) {
+	if p.out == nil {
+		return
+	}
+	line := fmt.Sprintf(format, args...)
+	if !p.bars {
+		p.note("%s", line)
+		return
+	}
+	p.mu.Lock()
+	p.events = append(p.events, line)
+	p.mu.Unlock()
 }
 
 // startRamp shows the ramp: counts returns the sessions connected and
@@ -80,6 +100,13 @@ func (p *progress) startPlay(d time.Duration, live func() string) {
 
 func (p *progress) endPlay() {
 	p.end()
+	p.mu.Lock()
+	events := p.events
+	p.events = nil
+	p.mu.Unlock()
+	for _, line := range events {
+		p.note("%s", line)
+	}
 	p.note("play: done")
 }
 

@@ -13,11 +13,14 @@ import (
 	"time"
 )
 
-// The markers around the section -scenarios writes, so that a rerun
-// replaces its own figures and nothing else of the file.
+// The markers around the sections -scenarios writes, the single servers'
+// and the fleet's, so that a rerun replaces its own figures and nothing
+// else of the file.
 const (
 	sectionBegin = "<!-- loadgen:begin -->"
 	sectionEnd   = "<!-- loadgen:end -->"
+	fleetBegin   = "<!-- loadgen:fleet:begin -->"
+	fleetEnd     = "<!-- loadgen:fleet:end -->"
 )
 
 // resultsHeader is the head of the main results table; resultsRow fills a
@@ -83,10 +86,14 @@ func detailsRow(r *result) string {
 	return "| " + strings.Join(cells, " | ") + " |\n"
 }
 
-// scenarioName is a run's client count, marked when the bots were idle.
+// scenarioName is a run's client count, marked when the bots were idle
+// or played against a fleet scenario's nodes.
 func scenarioName(cfg loadConfig) string {
-	if cfg.Idle {
+	switch {
+	case cfg.Idle:
 		return fmt.Sprintf("%d idle", cfg.Clients)
+	case cfg.Fleet:
+		return fmt.Sprintf("%d fleet", cfg.Clients)
 	}
 	return fmt.Sprint(cfg.Clients)
 }
@@ -134,6 +141,12 @@ func printSummary(w io.Writer, r *result) {
 	if m := r.Moves; m.Total() > 0 {
 		fmt.Fprintf(w, "\n%s\n", movesLine(r))
 	}
+	if r.Drops > 0 {
+		fmt.Fprintf(w, "\n%d connections dropped, %d of them not taken back by any node\n", r.Drops, r.ReconnectsFailed)
+	}
+	if r.Fleet != nil {
+		printFleetSummary(w, r)
+	}
 	if r.DeltaErrors > 0 || r.SendErrors > 0 {
 		fmt.Fprintf(w, "\n%d snap entries contradicted a client's table (server bugs), %d sends failed\n", r.DeltaErrors, r.SendErrors)
 	}
@@ -170,20 +183,20 @@ func appendRow(path string, r *result) error {
 	return err
 }
 
-// writeSection puts section between the loadgen markers of path, replacing
-// what they held; a file without them gets the section appended, a missing
-// file is created.
-func writeSection(path, section string) error {
-	block := sectionBegin + "\n" + section + sectionEnd + "\n"
+// writeSection puts section between the markers beginMark and endMark of
+// path, replacing what they held; a file without them gets the section
+// appended, a missing file is created.
+func writeSection(path, beginMark, endMark, section string) error {
+	block := beginMark + "\n" + section + endMark + "\n"
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	text := string(old)
-	begin, end := strings.Index(text, sectionBegin), strings.Index(text, sectionEnd)
+	begin, end := strings.Index(text, beginMark), strings.Index(text, endMark)
 	switch {
 	case begin >= 0 && end > begin:
-		text = text[:begin] + block + strings.TrimPrefix(text[end+len(sectionEnd):], "\n")
+		text = text[:begin] + block + strings.TrimPrefix(text[end+len(endMark):], "\n")
 	case text == "":
 		text = block
 	default:

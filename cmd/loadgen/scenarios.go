@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -29,24 +28,31 @@ type scenarioConfig struct {
 	Out        string
 	Command    string     // the command line, quoted in the report
 	Load       loadConfig // everything but URLs, Admin, Clients, Timeout and ProfileFile
+	NodeArgs   []string   // extra flags for each node of a fleet scenario
 }
 
-// scenario is one run of -scenarios: a client count, playing or idle.
+// scenario is one run of -scenarios: a client count, playing or idle,
+// against one server or a fleet (fleet.go).
 type scenario struct {
 	Clients int
 	Idle    bool
+	Fleet   bool
 }
 
 // arenaHeadroom is how many arenas a scenario's server may start beyond
 // the ones its largest count fills, so that routing never refuses a bot.
 const arenaHeadroom = 2
 
-// runScenarios runs each scenario against its own server on loopback and
-// writes the results into sc.Out.
+// runScenarios runs each scenario against its own server, or its own
+// fleet, on loopback and writes the results into sc.Out: the single
+// servers' section and the fleet's, each between its own markers.
 func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) error {
-	largest := 0
+	largest, largestSingle := 0, 0
 	for _, sn := range sc.Scenarios {
 		largest = max(largest, sn.Clients)
+		if !sn.Fleet {
+			largestSingle = max(largestSingle, sn.Clients)
+		}
 	}
 	// Before the server starts, so that it inherits the limit too.
 	if limit, err := raiseOpenFiles(2 * largest); err != nil {
@@ -62,51 +68,77 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 		}
 	}
 	version := sourceVersion(ctx)
-	perArena := sim.DefaultConfig().MaxPlayers
-	maxArenas := int(math.Ceil(float64(largest)/float64(perArena))) + arenaHeadroom
+	maxArenas := arenasFor(largestSingle)
 	if sc.ProfileDir != "" {
 		if err := os.MkdirAll(sc.ProfileDir, 0o755); err != nil {
 			return err
 		}
 	}
 
-	var results []*result
+	var single, fleets []*result
 	for _, sn := range sc.Scenarios {
 		cfg := sc.Load
-		cfg.Clients, cfg.Idle = sn.Clients, sn.Idle
-		name := strings.ReplaceAll(scenarioName(cfg), " ", "-")
-		logPath := filepath.Join(os.TempDir(), "shatter-loadtest-server-"+name+".log")
-		srv, err := startServer(ctx, bin, maxArenas, logPath)
-		if err != nil {
-			return fmt.Errorf("scenario %s: %w", name, err)
-		}
-		cfg.URLs = []string{"ws://" + srv.addr + "/ws"}
-		cfg.Admin = srv.admin
-		cfg.Timeout = planned(cfg) + time.Minute
-		if sc.ProfileDir != "" {
-			cfg.ProfileFile = filepath.Join(sc.ProfileDir, "server-cpu-"+name+".pprof")
-			cfg.HeapFile = filepath.Join(sc.ProfileDir, "server-heap-"+name+".pprof")
-		}
-		sc.Load.Progress.note("scenario: %s clients against %s (max %d arenas, log %s)", scenarioName(cfg), srv.addr, maxArenas, logPath)
-		res, err := runLoad(ctx, cfg)
-		if serr := srv.stop(); serr != nil {
-			sc.Load.Progress.note("warning: server of scenario %s: %v (log %s)", scenarioName(cfg), serr, logPath)
+		cfg.Clients, cfg.Idle, cfg.Fleet = sn.Clients, sn.Idle, sn.Fleet
+		var res *result
+		var err error
+		if sn.Fleet {
+			res, err = runFleet(ctx, sc, cfg, bin)
+		} else {
+			res, err = runSingle(ctx, sc, cfg, bin, maxArenas)
 		}
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", scenarioName(cfg), err)
 		}
 		printSummary(stdout, res)
-		results = append(results, res)
+		if sn.Fleet {
+			fleets = append(fleets, res)
+		} else {
+			single = append(single, res)
+		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	section := scenarioReport(sc, maxArenas, version, results)
-	if err := writeSection(sc.Out, section); err != nil {
-		return err
+	if len(single) > 0 {
+		if err := writeSection(sc.Out, sectionBegin, sectionEnd, scenarioReport(sc, maxArenas, version, single)); err != nil {
+			return err
+		}
+	}
+	if len(fleets) > 0 {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stdout, "\nthe run was interrupted: the fleet section of %s is left as it was\n", sc.Out)
+			return context.Cause(ctx)
+		}
+		if err := writeSection(sc.Out, fleetBegin, fleetEnd, fleetReport(sc, version, fleets)); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "\nwrote %s\n", sc.Out)
 	return nil
+}
+
+// runSingle runs one scenario against a server of its own.
+func runSingle(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string, maxArenas int) (*result, error) {
+	name := strings.ReplaceAll(scenarioName(cfg), " ", "-")
+	logPath := filepath.Join(os.TempDir(), "shatter-loadtest-server-"+name+".log")
+	srv, err := startServer(ctx, bin, []string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "warn", "-seed", "1"},
+		logPath, syscall.SIGTERM)
+	if err != nil {
+		return nil, err
+	}
+	cfg.URLs = []string{"ws://" + srv.addr + "/ws"}
+	cfg.Admin = srv.admin
+	cfg.Timeout = planned(cfg) + time.Minute
+	if sc.ProfileDir != "" {
+		cfg.ProfileFile = filepath.Join(sc.ProfileDir, "server-cpu-"+name+".pprof")
+		cfg.HeapFile = filepath.Join(sc.ProfileDir, "server-heap-"+name+".pprof")
+	}
+	sc.Load.Progress.note("scenario: %s clients against %s (max %d arenas, log %s)", scenarioName(cfg), srv.addr, maxArenas, logPath)
+	res, err := runLoad(ctx, cfg)
+	if serr := srv.stop(); serr != nil {
+		sc.Load.Progress.note("warning: server of scenario %s: %v (log %s)", scenarioName(cfg), serr, logPath)
+	}
+	return res, err
 }
 
 // planned is how long a run should take: the ramp and the window.
@@ -145,11 +177,14 @@ type serverProcess struct {
 	addr, admin string
 	exited      chan struct{} // closed when the process has exited
 	err         error         // how it exited; set before exited is closed
+	exitedAt    time.Time     // when; set before exited is closed
 }
 
-// startServer starts bin on free loopback ports and waits until its admin
-// listener answers.
-func startServer(ctx context.Context, bin string, maxArenas int, logPath string) (*serverProcess, error) {
+// startServer starts bin with args on free loopback ports (-addr and
+// -admin-addr come first) and waits until its admin listener answers.
+// deathSig is the signal the process gets if the load generator dies
+// without stopping it.
+func startServer(ctx context.Context, bin string, args []string, logPath string, deathSig syscall.Signal) (*serverProcess, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -162,12 +197,11 @@ func startServer(ctx context.Context, bin string, maxArenas int, logPath string)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-addr", addr, "-admin-addr", admin, "-max-arenas", strconv.Itoa(maxArenas),
-		"-log-level", "warn", "-seed", "1")
+	cmd := exec.Command(bin, append([]string{"-addr", addr, "-admin-addr", admin}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// A load generator killed without a chance to stop its server takes
 	// the server with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: deathSig}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -176,6 +210,7 @@ func startServer(ctx context.Context, bin string, maxArenas int, logPath string)
 	// Owned by the serverProcess: exits when the process does.
 	go func() {
 		s.err = cmd.Wait()
+		s.exitedAt = time.Now()
 		logFile.Close()
 		close(s.exited)
 	}()

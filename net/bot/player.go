@@ -44,7 +44,10 @@ type Player struct {
 // Dial connects a player to url (see ServerURL), says hello and waits for
 // the welcome, as client.Dial does; ctx bounds the player's whole life.
 // The player does not spawn until its first Step. Like its client, it
-// follows moves to other nodes, and plays on there.
+// follows moves to other nodes, and plays on there; with
+// opts.Client.Reconnect set, it also resumes its session with its token at
+// another node when its connection drops (a crashed node), and plays on
+// there with the marble that node gives back.
 func Dial(ctx context.Context, url string, opts Options) (*Player, error) {
 	p := &Player{}
 	co := opts.Client

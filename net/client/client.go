@@ -58,6 +58,14 @@ type Options struct {
 	// ends the client with a CloseError (Dial, when the moved comes
 	// instead of the welcome, returns a *MoveError).
 	DisableFollowMoves bool
+	// Reconnect lists the WebSocket URLs of a fleet's nodes at which the
+	// client may resume its session when its connection drops (see
+	// Client); empty, a drop ends the client. Any node honours a token,
+	// a crashed node's included (PROTOCOL.md, Fleet).
+	Reconnect []string
+	// ReconnectTimeout bounds the reconnection after one drop. Default
+	// DefaultReconnectTimeout.
+	ReconnectTimeout time.Duration
 
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
@@ -78,6 +86,11 @@ type Options struct {
 	// snap, with what the move took. The same rules as for OnMessage
 	// apply.
 	OnMove func(c *Client, m Move)
+	// OnReconnect, if set, is called when the first snap arrives on the
+	// connection a reconnection after a drop ended on (after OnMove, if a
+	// moved answered the reconnecting hello), before OnMessage sees that
+	// snap. The same rules as for OnMessage apply.
+	OnReconnect func(c *Client, r Reconnect)
 }
 
 // Entity is what the client knows of one entity in its view.
@@ -130,6 +143,10 @@ type Stats struct {
 	// Moves counts the moved messages received and how following them
 	// went.
 	Moves MoveStats
+	// Drops counts the connections that dropped while Options.Reconnect
+	// was set; ReconnectsFailed those after which no node took the client
+	// back, ending it with a *ReconnectError.
+	Drops, ReconnectsFailed uint64
 }
 
 // ErrClosed is the end reason of a client stopped by Close.
@@ -171,8 +188,9 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // Dial starts one goroutine, the read loop, which decodes every server
 // message, applies it to the client's state and calls the Options callbacks.
 // It exits when the client ends: the server closes the connection (other
-// than to move the client), a read or decode fails, a move fails, Close is
-// called, or Dial's context is done. Done is closed when it has exited, and
+// than to move the client), a read or decode fails (other than by a drop
+// it reconnects after), a move or a reconnection fails, Close is called,
+// or Dial's context is done. Done is closed when it has exited, and
 // Err then tells why. The Send methods, Snapshot, Stats, Welcome, Done and
 // Err are safe to call from any goroutine.
 //
@@ -196,6 +214,20 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 //
 // Stats.Moves counts the moves, and OnMove reports each followed one with
 // the time from its moved to the first snap on the new connection.
+//
+// # Drops
+//
+// With Options.Reconnect set, a connection that ends without a close
+// frame (its node crashed, the network was cut) or with 1001 going away
+// is a drop, not the client's end: the client says hello with the token
+// of its latest welcome to each URL of Options.Reconnect in turn, the one
+// after the URL that dropped first, until a node welcomes it (or moves
+// it, which it follows as above) or Options.ReconnectTimeout has passed,
+// which ends it with a *ReconnectError. As during a move, the Send
+// methods return ErrMoving meanwhile, Done is not closed, and the view
+// starts afresh with the new welcome. Stats.Drops counts the drops, and
+// OnReconnect reports each reconnection with the time from the drop to
+// the first snap.
 type Client struct {
 	// Static after Dial.
 	opts       Options
@@ -212,6 +244,7 @@ type Client struct {
 	control [125]byte   // a control frame's payload: RFC 6455 allows no more
 	url     string      // the URL of the connection that spoke last
 	move    move        // the move under way, if any
+	reconn  reconn      // the reconnection under way, if any
 
 	// writeMu guards the fields below and every write to conn, so that
 	// frames from the Send methods and the read loop's control replies
@@ -259,6 +292,7 @@ type counters struct {
 	inputsAcked, deltaErrors                       atomic.Uint64
 	movesFull, movesResume, movesDrain, movesOther atomic.Uint64
 	movesFellBack, movesFailed                     atomic.Uint64
+	drops, reconnectsFailed                        atomic.Uint64
 }
 
 // Dial connects to url (ws://HOST:PORT/ws), sends the hello and waits for
@@ -283,10 +317,12 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	if opts.MoveTimeout <= 0 {
 		opts.MoveTimeout = DefaultMoveTimeout
 	}
+	if opts.ReconnectTimeout <= 0 {
+		opts.ReconnectTimeout = DefaultReconnectTimeout
+	}
 	c := &Client{
 		opts:  opts,
 		start: time.Now(),
-		wr:    wsutil.NewWriterSize(nil, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize),
 		done:  make(chan struct{}),
 	}
 	c.life, c.cancelLife = context.WithCancelCause(ctx)
@@ -319,16 +355,28 @@ func (c *Client) readLoop() {
 }
 
 // play reads and applies the messages of each connection until it ends,
-// and follows the moved that ended it, if one did.
+// and follows the moved that ended it, if one did, or reconnects after a
+// drop.
 func (c *Client) play() error {
 	for {
 		err := c.read()
-		if c.move.next == nil || c.life.Err() != nil {
+		if c.life.Err() != nil {
 			return err
 		}
-		c.conn.Close()
-		if err := c.follow(c.life); err != nil {
-			return err
+		if c.move.next == nil {
+			if !c.dropped(err) {
+				return err
+			}
+			c.conn.Close()
+			if err := c.reconnect(c.life, err); err != nil {
+				return err
+			}
+		}
+		if c.move.next != nil { // A moved ended the connection or answered the reconnection.
+			c.conn.Close()
+			if err := c.follow(c.life); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -383,6 +431,7 @@ func (c *Client) apply() {
 			}
 		}
 		c.arrived()
+		c.reconnected()
 	case wire.TypeMoved:
 		c.moved(&m.Moved)
 	}
@@ -535,6 +584,7 @@ func (c *Client) Stats() Stats {
 			Full: k.movesFull.Load(), Resume: k.movesResume.Load(), Drain: k.movesDrain.Load(), Other: k.movesOther.Load(),
 			FellBack: k.movesFellBack.Load(), Failed: k.movesFailed.Load(),
 		},
+		Drops: k.drops.Load(), ReconnectsFailed: k.reconnectsFailed.Load(),
 	}
 }
 
@@ -542,7 +592,8 @@ func (c *Client) Stats() Stats {
 func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Err returns why the read loop exited: a CloseError when the server closed
-// the connection, a *MoveError when a move failed, ErrClosed after Close,
+// the connection, a *MoveError when a move failed, a *ReconnectError when
+// no node took the client back after a drop, ErrClosed after Close,
 // the cause of Dial's context, or the read or decode error. It is nil while
 // the loop runs, moves included.
 func (c *Client) Err() error {

@@ -30,7 +30,10 @@ func (c *Client) install(conn net.Conn, br *bufio.Reader) error {
 		return stopped
 	}
 	c.conn = conn
-	c.wr.Reset(conn, ws.StateClientSide, ws.OpBinary)
+	// A new writer, not Reset: wsutil.Writer keeps the error of a failed
+	// write across Reset, so a send that failed on a dropped connection
+	// would fail every write on the next one, its hello first.
+	c.wr = wsutil.NewWriterSize(conn, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize)
 	// The dialer returns a buffered reader only when the server's first
 	// bytes arrived with the upgrade response; it must be read first.
 	var src io.Reader = br

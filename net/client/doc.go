@@ -14,7 +14,10 @@
 // A Client follows the fleet's moves by itself (PROTOCOL.md, Fleet): on a
 // moved it connects to the node named and carries on there with a new
 // welcome, going back to where it came from if that node cannot be reached
-// in 5 seconds. OnMove and Stats.Moves report the moves.
+// in 5 seconds. OnMove and Stats.Moves report the moves. Given the fleet's
+// node URLs (Options.Reconnect), it also resumes its session at another
+// node when its connection drops, with its token; OnReconnect and
+// Stats.Drops report those.
 //
 // Outline:
 //   - client.go: Options, Dial, Client and its read loop and Send methods,
@@ -25,4 +28,5 @@
 //   - move.go: following moves: Move, MoveStats, MoveError, ErrMoving, and
 //     the dialling that Dial and a move share (join, follow, reach,
 //     attempt).
+//   - reconnect.go: resuming after a drop: Reconnect, ReconnectError.
 package client

@@ -28,8 +28,9 @@ const (
 )
 
 // ErrMoving is returned by the Send methods while the client follows a
-// move: from the moved to the welcome on the new connection. Nothing is
-// sent; the caller may try again after the welcome (OnMessage sees it).
+// move, from the moved to the welcome on the new connection, and while it
+// reconnects after a drop. Nothing is sent; the caller may try again after
+// the welcome (OnMessage sees it).
 var ErrMoving = errors.New("client: moving to another node")
 
 // errTooManyMoves is a MoveError's Err when nodes answered with moved
@@ -120,7 +121,8 @@ type move struct {
 // moved counts a moved message and, unless moves are left to the caller,
 // records it as the one to follow when the connection ends, refusing
 // sends from now to the next welcome. A moved while no move is under way
-// starts one; one from a node that a move led to continues it.
+// (a reconnection's included) starts one; one from a node that a move led
+// to continues it.
 func (c *Client) moved(m *wire.Moved) {
 	k := &c.counters
 	switch m.Why {
@@ -137,8 +139,9 @@ func (c *Client) moved(m *wire.Moved) {
 		return
 	}
 	mv := *m
-	// Only the reading goroutine, which runs this, changes c.moving.
-	if !c.moving {
+	// Only the reading goroutine, which runs this, changes c.moving. A
+	// reconnection refuses sends already, but starts no move.
+	if !c.moving || c.move.at.IsZero() {
 		c.move = move{at: time.Now(), report: Move{Moved: mv, From: c.url}}
 		c.writeMu.Lock()
 		c.moving = true
