@@ -19,6 +19,14 @@ type Departure struct {
 	Mass    float64
 }
 
+// Arrival is a marble that arrives from another node (CmdArrive): it is
+// placed at the end of the tick, after eating and collisions, so that the
+// frame of its first tick shows exactly the mass it carried.
+type Arrival struct {
+	Session uint32
+	Mass    float64
+}
+
 // BoardEntry is one row of the leaderboard.
 type BoardEntry struct {
 	ID   uint32

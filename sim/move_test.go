@@ -113,3 +113,36 @@ func TestDepartOfASpectatorOrAStranger(t *testing.T) {
 		t.Fatalf("a session that never joined was told %+v", stranger.departed)
 	}
 }
+
+// TestArrivalsKeepTheirMass arrives marbles of several masses in a busy
+// arena: they are placed after the tick's eating and collisions, somewhere
+// quiet, so the first frame shows exactly the mass they carried (a
+// drained player's first snap).
+func TestArrivalsKeepTheirMass(t *testing.T) {
+	a := newTestArena(t, Options{Seed: 31})
+	step(t, a, 150) // zombies spread and grow
+	exact, total := 0, 0
+	for i, mass := range []float64{20, 35.5, 66, 94, 150, 158, 210, 320} {
+		for j := range 6 {
+			id := uint32(100 + i*10 + j)
+			if err := a.StepWith(Join(id, "arriving", nil), Arrive(id, mass)); err != nil {
+				t.Fatal(err)
+			}
+			f := a.Acquire()
+			p := f.Player(id)
+			if p == nil || !p.Alive {
+				t.Fatalf("arrival %d (mass %v) not alive in its first frame", id, mass)
+			}
+			total++
+			if p.Entity.Mass == RoundMass(mass) {
+				exact++
+			}
+			f.Release()
+			step(t, a, 5)
+		}
+	}
+	t.Logf("%d of %d arrivals showed exactly their mass in their first frame", exact, total)
+	if exact != total {
+		t.Fatalf("%d of %d arrivals kept their mass in their first tick, want all", exact, total)
+	}
+}

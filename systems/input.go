@@ -46,13 +46,9 @@ func (s *Input) apply(c *ecs.Command) {
 	case ecs.CmdLeave:
 		a.RemoveSession(c.Session)
 	case ecs.CmdSpawn:
-		s.spawn(c.Session, a.Config.StartMass)
+		s.spawn(c.Session)
 	case ecs.CmdArrive:
-		mass := c.Mass
-		if math.IsNaN(mass) || math.IsInf(mass, 0) || mass <= 0 {
-			mass = a.Config.StartMass
-		}
-		s.spawn(c.Session, mass)
+		s.arrive(c.Session, c.Mass)
 	case ecs.CmdDepart:
 		d := ecs.Departure{Session: c.Session}
 		if sess := a.Session(c.Session); sess != nil {
@@ -80,20 +76,49 @@ func (s *Input) apply(c *ecs.Command) {
 	}
 }
 
-// spawn gives a session a new marble of the given mass at a safe spot.
-// While the arena is at its population cap, a zombie makes room; players
-// are never refused for zombies' sake.
-func (s *Input) spawn(session uint32, mass float64) {
+// spawn gives a session a new marble at a safe spot. While the arena is
+// at its population cap, a zombie makes room; players are never refused
+// for zombies' sake.
+func (s *Input) spawn(session uint32) {
 	a := s.state
 	sess := a.Session(session)
-	if sess == nil || !sess.Marble.IsZero() {
+	if sess == nil || !sess.Marble.IsZero() || s.arriving(session) {
 		return
 	}
-	if a.MoverCount >= a.Config.MaxPlayers && !s.removeSmallestZombie() {
+	if a.MoverCount+len(a.Arrivals) >= a.Config.MaxPlayers && !s.removeSmallestZombie() {
 		return
 	}
-	x, y := SafeSpot(a, mass)
-	sess.Marble = a.NewMarble(session, sess.Name, x, y, mass)
+	x, y := SafeSpot(a, a.Config.StartMass)
+	sess.Marble = a.NewMarble(session, sess.Name, x, y, a.Config.StartMass)
+}
+
+// arrive queues a marble carried from another node, with its mass (the
+// start mass if the carried one is not a positive finite number), for the
+// population system to place at the end of the tick. Room is made as for
+// a spawn.
+func (s *Input) arrive(session uint32, mass float64) {
+	a := s.state
+	sess := a.Session(session)
+	if sess == nil || !sess.Marble.IsZero() || s.arriving(session) {
+		return
+	}
+	if math.IsNaN(mass) || math.IsInf(mass, 0) || mass <= 0 {
+		mass = a.Config.StartMass
+	}
+	if a.MoverCount+len(a.Arrivals) >= a.Config.MaxPlayers && !s.removeSmallestZombie() {
+		return
+	}
+	a.Arrivals = append(a.Arrivals, ecs.Arrival{Session: session, Mass: mass})
+}
+
+// arriving reports whether the session's marble is already on its way in.
+func (s *Input) arriving(session uint32) bool {
+	for _, ar := range s.state.Arrivals {
+		if ar.Session == session {
+			return true
+		}
+	}
+	return false
 }
 
 // removeSmallestZombie removes the lightest zombie (the first one found
@@ -112,6 +137,66 @@ func (s *Input) removeSmallestZombie() bool {
 	}
 	s.state.Remove(victim)
 	return true
+}
+
+// ArrivalSpot picks a random point for a marble that arrives from another
+// node with the mass it had there. It should arrive with exactly that
+// mass, so the spot is quiet as well as safe: no marble of any mass near
+// (it would bust or be busted), no spike ball within reach, and as few
+// fragments under it as can be found, so that its first tick here neither
+// feeds it nor costs it. It tries more candidates than SafeSpot and keeps
+// the quietest.
+func ArrivalSpot(a *ecs.State, mass float64) (x, y float64) {
+	const tries = 24
+	const clearance = 200
+	r := a.Config.Radius(mass)
+	best := math.Inf(1)
+	for i := 0; i < tries; i++ {
+		cx, cy := a.RandomPoint(r)
+		score := 0.0
+		c0, r0, c1, r1 := a.Movers.Span(cx, cy, clearance+r)
+		for row := r0; row <= r1; row++ {
+			for col := c0; col <= c1; col++ {
+				for _, it := range a.Movers.Cell(col, row) {
+					if it.Entity.IsZero() {
+						continue
+					}
+					if d := math.Hypot(it.X-cx, it.Y-cy); d < clearance+r+a.Config.Radius(it.Mass) {
+						score += 1000 + clearance + r - d
+					}
+				}
+			}
+		}
+		reach := r + a.Config.ObstacleRadius + 20
+		c0, r0, c1, r1 = a.Obstacles.Span(cx, cy, reach)
+		for row := r0; row <= r1; row++ {
+			for col := c0; col <= c1; col++ {
+				for _, it := range a.Obstacles.Cell(col, row) {
+					if math.Hypot(it.X-cx, it.Y-cy) < reach {
+						score += 1000
+					}
+				}
+			}
+		}
+		margin := r + 5 // what its first tick's roll may reach
+		c0, r0, c1, r1 = a.Fragments.Span(cx, cy, margin)
+		for row := r0; row <= r1; row++ {
+			for col := c0; col <= c1; col++ {
+				for _, it := range a.Fragments.Cell(col, row) {
+					if math.Hypot(it.X-cx, it.Y-cy) < margin {
+						score++
+					}
+				}
+			}
+		}
+		if score < best {
+			best, x, y = score, cx, cy
+		}
+		if score == 0 {
+			break
+		}
+	}
+	return x, y
 }
 
 // SafeSpot picks a random point where no marble that could bust a newcomer

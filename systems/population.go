@@ -12,9 +12,11 @@ var zombieNames = [...]string{
 	"Gravel", "Obsidian", "Jasper", "Flint", "Cobble", "Opal", "Crusher",
 }
 
-// Population keeps the arena lively: zombies fill it to MinPopulation
-// marbles (players count too), fragments are respawned up to FragmentCount,
-// and spike balls hit this tick move to random spots.
+// Population keeps the arena lively: marbles arriving from other nodes are
+// placed (after this tick's eating and collisions, so their first frame
+// shows the mass they carried), zombies fill it to MinPopulation marbles
+// (players count too), fragments are respawned up to FragmentCount, and
+// spike balls hit this tick move to random spots.
 type Population struct {
 	state *ecs.State
 }
@@ -31,6 +33,14 @@ func (s *Population) Initialize(w *arche.World) {
 func (s *Population) Update(w *arche.World) {
 	a := s.state
 	cfg := &a.Config
+	for _, ar := range a.Arrivals {
+		// The session may have left in the same tick.
+		if sess := a.Session(ar.Session); sess != nil && sess.Marble.IsZero() {
+			x, y := ArrivalSpot(a, ar.Mass)
+			sess.Marble = a.NewMarble(ar.Session, sess.Name, x, y, ar.Mass)
+		}
+	}
+	a.Arrivals = a.Arrivals[:0]
 	for a.MoverCount < cfg.MinPopulation {
 		x, y := SafeSpot(a, cfg.StartMass)
 		a.NewMarble(0, zombieNames[a.Rand.Intn(len(zombieNames))], x, y, cfg.StartMass)

@@ -485,11 +485,16 @@ func TestFleetCrash(t *testing.T) {
 	crash := time.Now()
 	a.signal(syscall.SIGKILL)
 	a.waitExit(2 * time.Second)
+	// At once, before its lease has lapsed: the node asked waits for the
+	// verdict instead of sending the player to a dead node.
+	q := mustDial(t, b, "someone else", token)
+	mass := q.waitAlive(t, 3*time.Second)
+	if back := time.Since(crash); back > 4*time.Second || len(q.lastMoves()) != 0 {
+		t.Fatalf("came back %v after the crash with moves %+v; want within a lease and no move", back, q.lastMoves())
+	}
 	if took := b.waitFleet(leaseWindow, b.id); took > leaseWindow {
 		t.Fatalf("dead node dropped from /fleet after %v", took)
 	}
-	q := mustDial(t, b, "someone else", token)
-	mass := q.waitAlive(t, 3*time.Second)
 	lo, hi, n := p.massesSince(crash.Add(-2 * time.Second))
 	if n == 0 || mass+1 < lo || mass > hi+1 {
 		t.Fatalf("came back with mass %d; in its last 2 s before the crash it had %d..%d (%d snaps)", mass, lo, hi, n)

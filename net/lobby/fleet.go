@@ -3,7 +3,10 @@ package lobby
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +40,10 @@ type FleetConfig struct {
 	// lapsed). CallTimeout bounds one directory call (1 s), so a frozen
 	// directory never holds a join or a round for long.
 	Heartbeat, LeaseTTL, SeatTTL, ResumeTTL, CallTimeout time.Duration
+	// Reachable reports whether a node answers at its public URL; an
+	// HTTP GET of its /healthz with a 300 ms timeout if nil (see
+	// awaitVerdict).
+	Reachable func(ctx context.Context, url string) bool
 }
 
 func (c FleetConfig) withDefaults() FleetConfig {
@@ -48,6 +55,9 @@ func (c FleetConfig) withDefaults() FleetConfig {
 	}
 	if c.Metrics == nil {
 		c.Metrics = metrics.New()
+	}
+	if c.Reachable == nil {
+		c.Reachable = reachable
 	}
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
@@ -211,6 +221,13 @@ func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fle
 	case rec.Node == l.cfg.Fleet.Node:
 		return nil, nil, nil // ours, and released: expired
 	}
+	if !l.awaitVerdict(ctx, rec.Node) {
+		// Its node stopped beating and its lease lapsed while we waited.
+		if l.trustsAbsence() {
+			return l.takeOrphan(cctx, token)
+		}
+		return nil, nil, fleet.ErrNodeGone
+	}
 	seat := fleet.Seat{ID: newToken(), Node: rec.Node, Why: fleet.WhyResume, Name: rec.Name, Session: rec.Session, Token: rec.Token}
 	err = l.dir.Reserve(cctx, seat, l.cfg.Fleet.SeatTTL)
 	switch {
@@ -230,6 +247,77 @@ func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fle
 	}
 	l.directoryFailed("reserve", err)
 	return nil, nil, err
+}
+
+// awaitVerdict reports whether node is alive, waiting while it is in
+// doubt: a node whose last heartbeat is older than two periods, or that
+// does not answer at its address, has probably crashed, and sending its
+// player there would cost the player a fruitless move (5 s before its
+// client gives up); its lease settles the question within a lease TTL,
+// either way. Returns true when the node
+// beats again (or the wait runs out: then the usual resume goes ahead),
+// false when its lease lapsed.
+func (l *Lobby) awaitVerdict(ctx context.Context, node string) bool {
+	beat := l.cfg.Fleet.Heartbeat
+	deadline := l.cfg.Clock.Now().Add(l.cfg.Fleet.LeaseTTL)
+	for {
+		cctx, cancel := l.call(ctx)
+		nodes, err := l.dir.Nodes(cctx)
+		cancel()
+		if err != nil {
+			return true
+		}
+		i := slices.IndexFunc(nodes, func(n fleet.Lease) bool { return n.Node == node })
+		if i < 0 {
+			return false
+		}
+		if l.cfg.Clock.Now().After(deadline) {
+			return true
+		}
+		// A fresh lease is not proof of life: a node killed a moment ago
+		// still has one. Knock on its door; a node that answers is alive.
+		if nodes[i].Age <= 2*beat && l.cfg.Fleet.Reachable(ctx, nodes[i].URL) {
+			return true
+		}
+		wake := make(chan struct{})
+		t := l.cfg.Clock.AfterFunc(beat/2, func() { close(wake) })
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return true
+		case <-wake:
+		}
+	}
+}
+
+// reachable reports whether a node answers HTTP at its public address
+// (its /healthz, whatever the status: a draining node answers 503), within
+// a short timeout. Only a node's own refusal or silence counts as
+// unreachable.
+func reachable(ctx context.Context, wsURL string) bool {
+	u, err := url.Parse(wsURL)
+	if err != nil {
+		return true // cannot tell: take it for alive
+	}
+	switch u.Scheme {
+	case "wss":
+		u.Scheme = "https"
+	default:
+		u.Scheme = "http"
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/ws") + "/healthz"
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return true
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
 }
 
 // takeOrphan takes the record of a session no live node holds.

@@ -67,7 +67,9 @@ func fleetLobby(t *testing.T, dir fleet.Directory, node string, maxArenas, maxPl
 		MaxArenas: maxArenas, Grace: 10 * time.Second, EmptyArenaTTL: time.Minute,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		NewArena: func(id int) (*sim.Arena, error) { return sim.New(sim.Options{ID: id, Config: cfg, Seed: 1}) },
-		Fleet:    FleetConfig{Directory: dir, Node: node, URL: "ws://" + node + "/ws", Shared: true},
+		Fleet: FleetConfig{Directory: dir, Node: node, URL: "ws://" + node + "/ws", Shared: true,
+			// The test's nodes have no address; every one of them is up.
+			Reachable: func(context.Context, string) bool { return true }},
 	})
 	if err != nil {
 		t.Fatal(err)
