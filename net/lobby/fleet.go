@@ -217,29 +217,32 @@ func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fle
 	}
 	switch {
 	case rec.Node == "" || (rec.Node == l.cfg.Fleet.Node && rec.Incarnation != l.incarnation):
-		return l.takeOrphan(cctx, token)
+		return l.takeOrphan(ctx, token)
 	case rec.Node == l.cfg.Fleet.Node:
 		return nil, nil, nil // ours, and released: expired
 	}
 	if !l.awaitVerdict(ctx, rec.Node) {
 		// Its node stopped beating and its lease lapsed while we waited.
 		if l.trustsAbsence() {
-			return l.takeOrphan(cctx, token)
+			return l.takeOrphan(ctx, token)
 		}
 		return nil, nil, fleet.ErrNodeGone
 	}
+	// A new deadline: the wait may have used up the lookup's.
+	rctx, rcancel := l.call(ctx)
+	defer rcancel()
 	seat := fleet.Seat{ID: newToken(), Node: rec.Node, Why: fleet.WhyResume, Name: rec.Name, Session: rec.Session, Token: rec.Token}
-	err = l.dir.Reserve(cctx, seat, l.cfg.Fleet.SeatTTL)
+	err = l.dir.Reserve(rctx, seat, l.cfg.Fleet.SeatTTL)
 	switch {
 	case err == nil:
-		if url := l.peerURL(cctx, rec.Node); url != "" {
+		if url := l.peerURL(rctx, rec.Node); url != "" {
 			l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
 			l.fleetMetrics().moved(fleet.WhyResume)
 			return &Moved{URL: url, Seat: seat.ID, Why: fleet.WhyResume}, nil, nil
 		}
 		return nil, nil, fleet.ErrNodeGone
 	case errors.Is(err, fleet.ErrNodeGone) && l.trustsAbsence():
-		return l.takeOrphan(cctx, token)
+		return l.takeOrphan(ctx, token)
 	case errors.Is(err, fleet.ErrNoRoom):
 		// Its node is draining: it moves its connected players itself,
 		// and gives its dropped ones up as records with no node.
@@ -322,7 +325,9 @@ func reachable(ctx context.Context, wsURL string) bool {
 
 // takeOrphan takes the record of a session no live node holds.
 func (l *Lobby) takeOrphan(ctx context.Context, token string) (*Moved, *fleet.Resume, error) {
-	rec, err := l.dir.TakeResume(ctx, token)
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	rec, err := l.dir.TakeResume(cctx, token)
 	if err != nil {
 		l.directoryFailed("take_resume", err)
 		return nil, nil, err

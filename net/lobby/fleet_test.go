@@ -305,3 +305,57 @@ func TestDirectoryDownSeatsLocally(t *testing.T) {
 		t.Fatal("a node whose directory is down trusts its absences")
 	}
 }
+
+// TestTokenOfANodeThatJustDied: the token's node stopped beating a moment
+// ago and does not answer at its address, but its lease still lives. The
+// node asked waits for the lease to lapse (longer than one directory
+// call's deadline) and brings the marble back, instead of sending the
+// player to a dead node.
+func TestTokenOfANodeThatJustDied(t *testing.T) {
+	dir := fleet.NewMemory()
+	mk := func(node string) *Lobby {
+		cfg := sim.DefaultConfig()
+		cfg.MaxPlayers, cfg.MinPopulation = 4, 0
+		l, err := New(Config{
+			MaxArenas: 1, Grace: 10 * time.Second, EmptyArenaTTL: time.Minute,
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			NewArena: func(id int) (*sim.Arena, error) { return sim.New(sim.Options{ID: id, Config: cfg, Seed: 1}) },
+			Fleet: FleetConfig{Directory: dir, Node: node, URL: "ws://" + node + "/ws",
+				Heartbeat: 100 * time.Millisecond, LeaseTTL: 800 * time.Millisecond, CallTimeout: 200 * time.Millisecond,
+				Reachable: func(_ context.Context, url string) bool { return url != "ws://a/ws" }},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close(context.Background()) })
+		l.FleetRound(context.Background())
+		return l
+	}
+	a, b := mk("a"), mk("b")
+	conn := &moveConn{l: a}
+	s, err := joinReq(a, JoinRequest{Name: "lazarus"}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAlive(t, s)
+	a.FleetRound(context.Background()) // a checkpoint; then a "dies"
+	time.Sleep(900 * time.Millisecond) // b has trusted the directory for a lease
+	b.FleetRound(context.Background())
+	a.FleetRound(context.Background()) // a fresh lease (and its last checkpoint): a looks alive to b
+	last, err := dir.LookupResume(context.Background(), s.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c := &moveConn{l: b}
+	got, err := joinReq(b, JoinRequest{Name: "x", Token: s.Token}, c)
+	if err != nil || c.refusals != 0 || got.Name != "lazarus" {
+		t.Fatalf("token of a node that just died: %+v refused %v err %v; want its marble back here", got, c.refusals, err)
+	}
+	if waited := time.Since(start); waited < 500*time.Millisecond || waited > 2*time.Second {
+		t.Fatalf("waited %v for the lease's verdict; want about a lease (800 ms)", waited)
+	}
+	if m := waitArrived(t, got).Entity.Mass; m != sim.RoundMass(last.Mass) {
+		t.Fatalf("came back with mass %d, its last checkpoint had %v", m, last.Mass)
+	}
+}
