@@ -147,12 +147,9 @@ func (s *Input) removeSmallestZombie() bool {
 // feeds it nor costs it. It tries more candidates than SafeSpot and keeps
 // the quietest.
 func ArrivalSpot(a *ecs.State, mass float64) (x, y float64) {
-	const tries = 24
 	const clearance = 200
 	r := a.Config.Radius(mass)
-	best := math.Inf(1)
-	for i := 0; i < tries; i++ {
-		cx, cy := a.RandomPoint(r)
+	return bestSpot(a, r, 24, func(cx, cy float64) float64 {
 		score := 0.0
 		c0, r0, c1, r1 := a.Movers.Span(cx, cy, clearance+r)
 		for row := r0; row <= r1; row++ {
@@ -189,10 +186,23 @@ func ArrivalSpot(a *ecs.State, mass float64) (x, y float64) {
 				}
 			}
 		}
-		if score < best {
-			best, x, y = score, cx, cy
+		return score
+	})
+}
+
+// bestSpot draws up to tries random points at least margin from the
+// arena's edges and returns the one that scores lowest, stopping at the
+// first that scores 0. Its draws from the arena's RNG are the replay's, so
+// its order must not change.
+func bestSpot(a *ecs.State, margin float64, tries int, score func(x, y float64) float64) (x, y float64) {
+	best := math.Inf(1)
+	for i := 0; i < tries; i++ {
+		cx, cy := a.RandomPoint(margin)
+		sc := score(cx, cy)
+		if sc < best {
+			best, x, y = sc, cx, cy
 		}
-		if score == 0 {
+		if sc <= 0 {
 			break
 		}
 	}
@@ -204,12 +214,8 @@ func ArrivalSpot(a *ecs.State, mass float64) (x, y float64) {
 // farthest from danger if none is clear. It reads the mover grid of the
 // previous rebuild, masses included.
 func SafeSpot(a *ecs.State, mass float64) (x, y float64) {
-	const tries = 8
 	const clearance = 200
-	margin := a.Config.Radius(mass)
-	bestDanger := math.Inf(1)
-	for i := 0; i < tries; i++ {
-		cx, cy := a.RandomPoint(margin)
+	return bestSpot(a, a.Config.Radius(mass), 8, func(cx, cy float64) float64 {
 		danger := 0.0
 		c0, r0, c1, r1 := a.Movers.Span(cx, cy, clearance)
 		for r := r0; r <= r1; r++ {
@@ -225,12 +231,6 @@ func SafeSpot(a *ecs.State, mass float64) (x, y float64) {
 				}
 			}
 		}
-		if danger < bestDanger {
-			bestDanger, x, y = danger, cx, cy
-		}
-		if danger <= 0 {
-			break
-		}
-	}
-	return x, y
+		return danger
+	})
 }

@@ -410,26 +410,24 @@ func (m *memory) Checkpoint(ctx context.Context, recs []Resume, ttl time.Duratio
 }
 
 func (m *memory) LookupResume(ctx context.Context, token string) (Resume, error) {
-	now, err := m.begin(ctx, "lookup resume")
-	if err != nil {
-		return Resume{}, err
-	}
-	defer m.mu.Unlock()
-	r, ok := m.resumes[token]
-	if !ok || now.After(r.exp) {
-		return Resume{}, ErrNotFound
-	}
-	return r.rec, nil
+	return m.readResume(ctx, "lookup resume", token, false)
 }
 
 func (m *memory) TakeResume(ctx context.Context, token string) (Resume, error) {
-	now, err := m.begin(ctx, "take resume")
+	return m.readResume(ctx, "take resume", token, true)
+}
+
+// readResume returns a token's live record, deleting it if take is set.
+func (m *memory) readResume(ctx context.Context, op, token string, take bool) (Resume, error) {
+	now, err := m.begin(ctx, op)
 	if err != nil {
 		return Resume{}, err
 	}
 	defer m.mu.Unlock()
 	r, ok := m.resumes[token]
-	delete(m.resumes, token)
+	if take {
+		delete(m.resumes, token)
+	}
 	if !ok || now.After(r.exp) {
 		return Resume{}, ErrNotFound
 	}

@@ -547,37 +547,26 @@ func (d *redisDir) Checkpoint(ctx context.Context, recs []Resume, ttl time.Durat
 }
 
 func (d *redisDir) LookupResume(ctx context.Context, token string) (Resume, error) {
-	ctx, cancel, err := d.call(ctx, "lookup resume")
-	if err != nil {
-		return Resume{}, err
-	}
-	defer cancel()
-	b, err := d.c.Get(ctx, d.key("resume", token)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return Resume{}, ErrNotFound
-	}
-	if err != nil {
-		return Resume{}, unavailable("lookup resume", err)
-	}
-	var r Resume
-	if err := json.Unmarshal(b, &r); err != nil {
-		return Resume{}, fmt.Errorf("fleet: resume record: %w", err)
-	}
-	return r, nil
+	return d.readResume(ctx, "lookup resume", token, d.c.Get)
 }
 
 func (d *redisDir) TakeResume(ctx context.Context, token string) (Resume, error) {
-	ctx, cancel, err := d.call(ctx, "take resume")
+	return d.readResume(ctx, "take resume", token, d.c.GetDel)
+}
+
+// readResume reads a token's record with get (GET, or GETDEL to take it).
+func (d *redisDir) readResume(ctx context.Context, op, token string, get func(context.Context, string) *redis.StringCmd) (Resume, error) {
+	ctx, cancel, err := d.call(ctx, op)
 	if err != nil {
 		return Resume{}, err
 	}
 	defer cancel()
-	b, err := d.c.GetDel(ctx, d.key("resume", token)).Bytes()
+	b, err := get(ctx, d.key("resume", token)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return Resume{}, ErrNotFound
 	}
 	if err != nil {
-		return Resume{}, unavailable("take resume", err)
+		return Resume{}, unavailable(op, err)
 	}
 	var r Resume
 	if err := json.Unmarshal(b, &r); err != nil {
