@@ -83,6 +83,10 @@ type Lease struct {
 	// Age is the time since the heartbeat that wrote this lease; set by
 	// Nodes, ignored by Heartbeat.
 	Age time.Duration `json:"-"`
+	// SeatsExpired counts the seats reserved on this node that expired
+	// without being claimed, since its lease was created; set by Nodes,
+	// ignored by Heartbeat.
+	SeatsExpired uint64 `json:"-"`
 }
 
 // Seat is a place reserved on a node for one connection (PROTOCOL.md

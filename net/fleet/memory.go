@@ -60,6 +60,7 @@ type memLease struct {
 	at, exp time.Time
 	adm     uint64    // Admits and Claims the directory counted
 	admAt   time.Time // the last of them
+	expired uint64    // seats reserved on the node that expired unclaimed
 }
 
 type memSeat struct {
@@ -136,10 +137,15 @@ func (m *memory) lease(node string, now time.Time) *memLease {
 	return l
 }
 
-// prune drops node's expired pending seats. Called with mu held.
+// prune drops node's expired pending seats, counting them on its lease.
+// Called with mu held.
 func (m *memory) prune(node string, now time.Time) {
 	p := m.pending[node]
+	before := len(p)
 	maps.DeleteFunc(p, func(_ string, exp time.Time) bool { return exp.Before(now) })
+	if l := m.leases[node]; l != nil && !now.After(l.exp) {
+		l.expired += uint64(before - len(p))
+	}
 	if len(p) == 0 {
 		delete(m.pending, node)
 	}
@@ -186,8 +192,9 @@ func (m *memory) Heartbeat(ctx context.Context, l Lease, ttl time.Duration) erro
 	defer m.mu.Unlock()
 	adm := l.Admitted
 	var admAt time.Time
+	var expired uint64
 	if old := m.lease(l.Node, now); old != nil {
-		admAt = old.admAt
+		admAt, expired = old.admAt, old.expired
 		if old.adm > adm && now.Sub(old.admAt) < ttl {
 			l.Players += int(old.adm - adm)
 			adm = old.adm
@@ -195,7 +202,8 @@ func (m *memory) Heartbeat(ctx context.Context, l Lease, ttl time.Duration) erro
 	}
 	l.Age = 0
 	l.Arenas = slices.Clone(l.Arenas) // the caller keeps its slice
-	nl := &memLease{lease: l, at: now, exp: now.Add(ttl), adm: adm, admAt: admAt}
+	l.SeatsExpired = 0
+	nl := &memLease{lease: l, at: now, exp: now.Add(ttl), adm: adm, admAt: admAt, expired: expired}
 	m.leases[l.Node] = nl
 	m.expiry[l.Node] = nl.exp
 	m.index(nl, m.free(nl, now))
@@ -239,6 +247,7 @@ func (l *memLease) view(now time.Time) Lease {
 	v := l.lease
 	v.Arenas = slices.Clone(v.Arenas)
 	v.Age = now.Sub(l.at)
+	v.SeatsExpired = l.expired
 	return v
 }
 

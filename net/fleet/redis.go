@@ -190,7 +190,10 @@ local function seat_key(id) return T .. ':seat:' .. id end
 -- room is the node's exact free seats; seats expired by now stop counting.
 local function room(node, now)
   local p = pending_key(node)
-  redis.call('ZREMRANGEBYSCORE', p, '-inf', '(' .. now)
+  local gone = redis.call('ZREMRANGEBYSCORE', p, '-inf', '(' .. now)
+  if gone > 0 and redis.call('EXISTS', lease_key(node)) == 1 then
+    redis.call('HINCRBY', lease_key(node), 'expired', gone)
+  end
   local v = redis.call('HMGET', lease_key(node), 'cap', 'players')
   return tonumber(v[1]) - tonumber(v[2]) - redis.call('ZCARD', p)
 end
@@ -290,11 +293,12 @@ var nodesScript = script(`
 local now = now_ms()
 local out = {now}
 for _, node in ipairs(redis.call('ZRANGEBYSCORE', EXPIRY, now, '+inf')) do
-  local v = redis.call('HMGET', lease_key(node), 'json', 'players', 'at')
+  local v = redis.call('HMGET', lease_key(node), 'json', 'players', 'at', 'expired')
   if v[1] then
     out[#out + 1] = v[1]
     out[#out + 1] = v[2]
     out[#out + 1] = v[3]
+    out[#out + 1] = v[4] or '0'
   end
 end
 return out
@@ -311,11 +315,12 @@ func (d *redisDir) Nodes(ctx context.Context) ([]Lease, error) {
 	}
 	now := num(a[0])
 	var out []Lease
-	for i := 1; i+2 < len(a); i += 3 {
+	for i := 1; i+3 < len(a); i += 4 {
 		l, err := decodeLease(a[i], a[i+1], a[i+2], now)
 		if err != nil {
 			return nil, err
 		}
+		l.SeatsExpired = uint64(num(a[i+3]))
 		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return strings.Compare(a.Node, b.Node) })

@@ -99,6 +99,9 @@ type fleetState struct {
 	beaten bool
 	// drainActive is set while Drain handles departures.
 	drainActive bool
+	// seatsExpired is the lease's SeatsExpired as last counted in the
+	// metrics.
+	seatsExpired uint64
 
 	// Not guarded by mu.
 	departures  chan departure // set once in New
@@ -516,16 +519,23 @@ func (l *Lobby) FleetRound(ctx context.Context) {
 	}
 }
 
-// noteOwnLease restarts the wait before trusting absences when this
-// node's own lease is missing from nodes although it had been written.
+// noteOwnLease counts the seats reserved here that expired unclaimed, and
+// restarts the wait before trusting absences when this node's own lease
+// is missing from nodes although it had been written.
 func (l *Lobby) noteOwnLease(nodes []fleet.Lease) {
-	for _, n := range nodes {
-		if n.Node == l.cfg.Fleet.Node {
-			return
-		}
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for _, n := range nodes {
+		if n.Node != l.cfg.Fleet.Node {
+			continue
+		}
+		if n.SeatsExpired < l.seatsExpired {
+			l.seatsExpired = 0 // a new lease: its count started again
+		}
+		l.cfg.Fleet.Metrics.FleetSeats.WithLabelValues("expired").Add(float64(n.SeatsExpired - l.seatsExpired))
+		l.seatsExpired = n.SeatsExpired
+		return
+	}
 	if l.beaten && !l.failing {
 		l.log.Warn("fleet directory lost this node's lease (restarted or failed over?); trusting no absence for a lease")
 		l.healthySince = l.cfg.Clock.Now()

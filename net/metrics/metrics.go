@@ -31,7 +31,7 @@ type Metrics struct {
 	// The fleet directory, as this node sees it.
 	FleetHeartbeatSeconds prometheus.Histogram   // one heartbeat's round trip
 	FleetErrors           *prometheus.CounterVec // op: directory calls that failed
-	FleetSeats            *prometheus.CounterVec // event: reserved (for others), used, refused
+	FleetSeats            *prometheus.CounterVec // event: reserved (for others), used, refused, expired
 	FleetMoves            *prometheus.CounterVec // why: players sent to another node
 	FleetNodes            prometheus.Gauge       // live nodes in the directory
 }
@@ -79,7 +79,7 @@ func New() *Metrics {
 			Name: "shatter_fleet_errors_total", Help: "Fleet directory calls that failed (Redis unreachable, frozen or timing out), by operation.",
 		}, []string{"op"}),
 		FleetSeats: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shatter_fleet_seats_total", Help: "Seats this node reserved on other nodes (reserved), used when players arrived here (used), or refused as bad (refused).",
+			Name: "shatter_fleet_seats_total", Help: "Seats this node reserved on other nodes (reserved), used when players arrived here (used), refused as bad (refused), or reserved here and never claimed (expired).",
 		}, []string{"event"}),
 		FleetMoves: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shatter_fleet_moves_total", Help: "Players this node sent to another node, by why (full, resume, drain).",

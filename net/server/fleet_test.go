@@ -24,6 +24,7 @@ func twoNodes(t *testing.T) (a, b *server.Server) {
 		return servertest.Start(t, func(c *server.Config) {
 			c.Fleet.Directory, c.Fleet.Node, c.Fleet.Shared = dir, id, true
 			c.Fleet.Heartbeat = 100 * time.Millisecond
+			c.Fleet.SeatTTL = 300 * time.Millisecond
 			c.Arena.MinPopulation = 2
 		})
 	}
@@ -151,5 +152,14 @@ func TestFleetEndpoints(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		return fb.HasGlobal && fb.HasOnline && fb.Online == 1 && len(fb.Global) >= 4
+	})
+	// A seat from /join that nobody uses expires, and is counted.
+	resp, err = http.Get("http://" + a.Addr() + "/join")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitUntil(t, "the unused seat counted as expired", func() bool {
+		return counterValue(t, a, "shatter_fleet_seats_total", `event="expired"`) == 1
 	})
 }

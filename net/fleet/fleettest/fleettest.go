@@ -380,6 +380,12 @@ func testRoomAndPendingSeats(e *env) {
 	e.wantErr("Admit after a pending seat expired", e.d.Admit(ctx, "a"), nil)
 	e.wantErr("Admit when full again", e.d.Admit(ctx, "a"), fleet.ErrNoRoom)
 	e.wantErr("Claim of the expired seat", claimErr(e, "a", short.ID), fleet.ErrBadSeat)
+	// The node's lease counts the seat that expired unclaimed, across
+	// heartbeats.
+	e.heartbeat(fleet.Lease{Node: "a", State: fleet.Ready, Capacity: 3, Players: 2, Admitted: 1}, e.long)
+	if nodes, err := e.d.Nodes(ctx); err != nil || len(nodes) != 1 || nodes[0].SeatsExpired != 1 {
+		e.t.Errorf("Nodes after one seat expired unclaimed: %+v, %v; want a with SeatsExpired 1", nodes, err)
+	}
 	// Claiming the kept seat turns it from pending into a player: still full.
 	e.claim("a", kept.ID)
 	e.wantPlayers("a", 3, "after an Admit and a Claim")
