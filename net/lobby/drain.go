@@ -168,17 +168,12 @@ func (l *Lobby) Departed(s *Seat, ev sim.Departed) {
 // moveDeparted reserves a seat elsewhere for a departed marble and sends
 // whoever plays the seat now there.
 func (l *Lobby) moveDeparted(ctx context.Context, d departure) {
-	cctx, cancel := l.call(ctx)
-	defer cancel()
-	seat := fleet.Seat{ID: newToken(), Why: fleet.WhyDrain, Name: d.ev.Name, Alive: d.ev.Alive, Mass: d.ev.Mass}
-	lease, seat, err := l.dir.ReserveAny(cctx, l.cfg.Fleet.Node, seat, l.cfg.Fleet.SeatTTL)
+	lease, seat, err := l.reserveElsewhere(ctx, fleet.Seat{Why: fleet.WhyDrain, Name: d.ev.Name, Alive: d.ev.Alive, Mass: d.ev.Mass})
 	if err != nil {
-		l.directoryFailed("reserve_any", err)
 		l.log.Warn("drain: no seat elsewhere; the marble waits for its token", "session", d.seat.ID, "err", err)
 		l.settle(ctx, d, nil, nil)
 		return
 	}
-	l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
 	l.settle(ctx, d, &lease, &seat)
 }
 
@@ -201,7 +196,7 @@ func (l *Lobby) settle(ctx context.Context, d departure, lease *fleet.Lease, sea
 	cctx, cancel := l.call(context.WithoutCancel(ctx))
 	defer cancel()
 	if lease != nil && conn != nil {
-		l.fleetMetrics().moved(fleet.WhyDrain)
+		l.countMove(fleet.WhyDrain)
 		conn.Move(&Moved{URL: lease.URL, Seat: seat.ID, Why: fleet.WhyDrain})
 		if err := l.dir.Forget(cctx, d.seat.Token); err != nil {
 			l.directoryFailed("forget", err)

@@ -51,19 +51,7 @@ func TestFaultDrainingTokenDuplicates(t *testing.T) {
 // waitUntilGone waits until the seat's arena no longer shows its marble.
 func waitUntilGone(t *testing.T, s *Seat) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		f := s.Arena.Acquire()
-		p := f.Player(s.ID)
-		f.Release()
-		if p == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("seat %d still in its arena: %+v", s.ID, p)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFrame(t, s, "gone from its arena", func(p *sim.Player) bool { return p == nil })
 }
 
 // A drained seat whose connection drops in the tick its Depart is posted:

@@ -133,9 +133,6 @@ func (l *Lobby) FleetBoard() *FleetBoard {
 // Node returns this node's id and URL.
 func (l *Lobby) Node() (id, url string) { return l.cfg.Fleet.Node, l.cfg.Fleet.URL }
 
-// Directory returns the fleet directory the lobby uses.
-func (l *Lobby) Directory() fleet.Directory { return l.dir }
-
 func (l *Lobby) isClosed() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -148,13 +145,11 @@ func (l *Lobby) isDraining() bool {
 	return l.draining
 }
 
-// fleetMetrics returns the lobby's view of the fleet metrics.
-func (l *Lobby) fleetMetrics() fleetMetrics { return fleetMetrics{l.cfg.Fleet.Metrics} }
+// seatEvent counts a seat reserved, used, refused or expired.
+func (l *Lobby) seatEvent(event string) { l.cfg.Fleet.Metrics.FleetSeats.WithLabelValues(event).Inc() }
 
-type fleetMetrics struct{ *metrics.Metrics }
-
-func (m fleetMetrics) seatRefused(error) { m.FleetSeats.WithLabelValues("refused").Inc() }
-func (m fleetMetrics) moved(why string)  { m.FleetMoves.WithLabelValues(why).Inc() }
+// countMove counts a player sent to another node.
+func (l *Lobby) countMove(why string) { l.cfg.Fleet.Metrics.FleetMoves.WithLabelValues(why).Inc() }
 
 // call bounds one directory call by CallTimeout.
 func (l *Lobby) call(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -239,8 +234,8 @@ func (l *Lobby) resumeElsewhere(ctx context.Context, token string) (*Moved, *fle
 	switch {
 	case err == nil:
 		if url := l.peerURL(rctx, rec.Node); url != "" {
-			l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
-			l.fleetMetrics().moved(fleet.WhyResume)
+			l.seatEvent("reserved")
+			l.countMove(fleet.WhyResume)
 			return &Moved{URL: url, Seat: seat.ID, Why: fleet.WhyResume}, nil, nil
 		}
 		return nil, nil, fleet.ErrNodeGone
@@ -379,20 +374,31 @@ func (l *Lobby) peerURL(ctx context.Context, node string) string {
 // spill reserves a seat on another node with room for a player this node
 // cannot take, carrying its marble if it has one.
 func (l *Lobby) spill(ctx context.Context, name string, carried *fleet.Seat, refused Refusals) error {
-	seat := fleet.Seat{ID: newToken(), Why: fleet.WhyFull, Name: name}
+	seat := fleet.Seat{Why: fleet.WhyFull, Name: name}
 	if carried != nil {
 		seat.Alive, seat.Mass = carried.Alive, carried.Mass
 	}
+	lease, seat, err := l.reserveElsewhere(ctx, seat)
+	if err != nil {
+		return ErrFull
+	}
+	l.countMove(fleet.WhyFull)
+	return &Moved{URL: lease.URL, Seat: seat.ID, Why: fleet.WhyFull, Refused: refused}
+}
+
+// reserveElsewhere reserves seat (given a fresh id) on the other node with
+// the most room, and counts it.
+func (l *Lobby) reserveElsewhere(ctx context.Context, seat fleet.Seat) (fleet.Lease, fleet.Seat, error) {
 	cctx, cancel := l.call(ctx)
 	defer cancel()
+	seat.ID = newToken()
 	lease, seat, err := l.dir.ReserveAny(cctx, l.cfg.Fleet.Node, seat, l.cfg.Fleet.SeatTTL)
 	if err != nil {
 		l.directoryFailed("reserve_any", err)
-		return ErrFull
+		return fleet.Lease{}, fleet.Seat{}, err
 	}
-	l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
-	l.fleetMetrics().moved(fleet.WhyFull)
-	return &Moved{URL: lease.URL, Seat: seat.ID, Why: fleet.WhyFull, Refused: refused}
+	l.seatEvent("reserved")
+	return lease, seat, nil
 }
 
 // ReserveSeat reserves a seat for a player who has not connected yet (GET
@@ -402,23 +408,21 @@ func (l *Lobby) ReserveSeat(ctx context.Context) (url, seat string, err error) {
 	cctx, cancel := l.call(ctx)
 	defer cancel()
 	if !l.isDraining() {
-		s := fleet.Seat{ID: newToken(), Node: l.cfg.Fleet.Node, Why: fleet.WhyFull}
-		err := l.dir.Reserve(cctx, s, l.cfg.Fleet.SeatTTL)
+		here := fleet.Seat{ID: newToken(), Node: l.cfg.Fleet.Node, Why: fleet.WhyFull}
+		err := l.dir.Reserve(cctx, here, l.cfg.Fleet.SeatTTL)
 		if err == nil {
-			return l.cfg.Fleet.URL, s.ID, nil
+			return l.cfg.Fleet.URL, here.ID, nil
 		}
 		if !errors.Is(err, fleet.ErrNoRoom) {
 			l.directoryFailed("reserve", err)
 			return "", "", ErrFull
 		}
 	}
-	lease, s, err := l.dir.ReserveAny(cctx, l.cfg.Fleet.Node, fleet.Seat{ID: newToken(), Why: fleet.WhyFull}, l.cfg.Fleet.SeatTTL)
+	lease, there, err := l.reserveElsewhere(ctx, fleet.Seat{Why: fleet.WhyFull})
 	if err != nil {
-		l.directoryFailed("reserve_any", err)
 		return "", "", ErrFull
 	}
-	l.fleetMetrics().FleetSeats.WithLabelValues("reserved").Inc()
-	return lease.URL, s.ID, nil
+	return lease.URL, there.ID, nil
 }
 
 // Nodes lists the fleet's live nodes (admin /fleet).

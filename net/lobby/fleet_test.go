@@ -89,21 +89,7 @@ func waitAlive(t *testing.T, s *Seat) sim.Player {
 	if err := s.Arena.Post(sim.Spawn(s.ID)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		f := s.Arena.Acquire()
-		p := f.Player(s.ID)
-		if p != nil && p.Alive {
-			out := *p
-			f.Release()
-			return out
-		}
-		f.Release()
-		if time.Now().After(deadline) {
-			t.Fatalf("seat %d not alive", s.ID)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return waitArrived(t, s)
 }
 
 func TestFullNodeMovesNewPlayersToARoomyOne(t *testing.T) {
@@ -178,21 +164,34 @@ func TestTokenOfAnotherNodeMovesOrComesBack(t *testing.T) {
 }
 
 // waitArrived waits until a frame shows the seat's marble (posted by the
-// lobby as an Arrive).
+// lobby as an Arrive, or spawned).
 func waitArrived(t *testing.T, s *Seat) sim.Player {
+	t.Helper()
+	var got sim.Player
+	waitFrame(t, s, "its marble alive", func(p *sim.Player) bool {
+		if p != nil && p.Alive {
+			got = *p
+			return true
+		}
+		return false
+	})
+	return got
+}
+
+// waitFrame waits until the seat's arena publishes a frame whose record
+// of the seat (nil if none) satisfies ok.
+func waitFrame(t *testing.T, s *Seat, what string, ok func(*sim.Player) bool) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		f := s.Arena.Acquire()
-		p := f.Player(s.ID)
-		if p != nil && p.Alive {
-			out := *p
-			f.Release()
-			return out
-		}
+		done := ok(f.Player(s.ID))
 		f.Release()
+		if done {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("seat %d's marble never arrived", s.ID)
+			t.Fatalf("seat %d: %s not within 3 s", s.ID, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

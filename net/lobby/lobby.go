@@ -241,14 +241,14 @@ func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, er
 		switch {
 		case err != nil:
 			refused |= SeatRefused
-			l.fleetMetrics().seatRefused(err)
+			l.seatEvent("refused")
 			l.directoryFailed("claim", err)
 		case seat.Why == fleet.WhyResume:
 			// It takes over a seat held here, already counted.
-			l.fleetMetrics().FleetSeats.WithLabelValues("used").Inc()
+			l.seatEvent("used")
 			req.Token, resuming = seat.Token, true
 		default:
-			l.fleetMetrics().FleetSeats.WithLabelValues("used").Inc()
+			l.seatEvent("used")
 			admitted = true
 			req.Token, carried = "", &seat
 			if seat.Name != "" {
