@@ -119,7 +119,7 @@ type Config struct {
 	// that arena's goroutine after its replay log is flushed: nothing
 	// of the arena runs any more (the server deletes its metric series).
 	ArenaStopped func(id int)
-	Logger   *slog.Logger
+	Logger       *slog.Logger
 	// Clock times the grace periods, the retries of control commands and
 	// Run's checks of empty arenas; the wall clock if nil. Its AfterFunc
 	// releases detached seats, so with a sim.ManualClock they wait for
