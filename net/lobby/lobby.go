@@ -114,12 +114,7 @@ type Config struct {
 	EmptyArenaTTL time.Duration
 	// NewArena makes arena number id; the lobby runs it.
 	NewArena func(id int) (*sim.Arena, error)
-	// ArenaStopped, if set, is called once for every arena whose Run has
-	// returned (reaped when empty, stopped by a fault, or closed), on
-	// that arena's goroutine after its replay log is flushed: nothing
-	// of the arena runs any more (the server deletes its metric series).
-	ArenaStopped func(id int)
-	Logger       *slog.Logger
+	Logger   *slog.Logger
 	// Clock times the grace periods, the retries of control commands and
 	// Run's checks of empty arenas; the wall clock if nil. Its AfterFunc
 	// releases detached seats, so with a sim.ManualClock they wait for
@@ -127,6 +122,11 @@ type Config struct {
 	Clock sim.Clock
 	// Fleet is this node's place in the fleet: its directory, id and URL.
 	Fleet FleetConfig
+	// ArenaStopped, if set, is called once for every arena whose Run has
+	// returned (reaped when empty, stopped by a fault, or closed), on
+	// that arena's goroutine after its replay log is flushed: nothing
+	// of the arena runs any more (the server deletes its metric series).
+	ArenaStopped func(id int)
 }
 
 // running is an arena and its Run goroutine.
