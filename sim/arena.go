@@ -53,8 +53,9 @@ type Options struct {
 	// Record, if set, receives the replay log (see Recorder).
 	Record *Recorder
 	// OnRecordFailed, if set, is called by Run, once, when the replay log
-	// stops early (ErrRecordBehind, or the write error), after it is
-	// logged: the arena plays on without recording.
+	// stops early (ErrRecordBehind, or the write error) or its last
+	// writes fail, after it is logged: the arena plays on without
+	// recording.
 	OnRecordFailed func(error)
 	// OnTick, if set, is called on the arena goroutine after every tick
 	// with the tick's statistics. It must not block or keep the pointer.
@@ -86,6 +87,9 @@ type Arena struct {
 	drill   func(tick uint64)
 	// onRecordFailed is Options.OnRecordFailed.
 	onRecordFailed func(error)
+	// recordFailedOnce is set once Run reported the replay log's failure.
+	// Owned by Run's goroutine.
+	recordFailedOnce bool
 
 	// Owned by the goroutine that steps the arena.
 	world   *arche.World
@@ -267,15 +271,29 @@ func (a *Arena) Run(ctx context.Context) (err error) {
 		select {
 		case <-ctx.Done():
 			a.stopped.Store(true)
-			return a.closeRecord()
+			err := a.closeRecord()
+			if err != nil {
+				// A last write or the flush failed.
+				a.recordFailed(err)
+			}
+			return err
 		case <-t.C():
 			if err := a.Step(); err != nil {
-				a.log.Error("replay log failed; recording stopped, the arena plays on", "arena", a.id, "replay", a.record.Name(), "err", err)
-				if a.onRecordFailed != nil {
-					a.onRecordFailed(err)
-				}
+				a.recordFailed(err)
 			}
 		}
+	}
+}
+
+// recordFailed logs and counts, once, the replay log's failure.
+func (a *Arena) recordFailed(err error) {
+	if a.recordFailedOnce {
+		return
+	}
+	a.recordFailedOnce = true
+	a.log.Error("replay log failed; recording stopped, the arena plays on", "arena", a.id, "replay", a.record.Name(), "err", err)
+	if a.onRecordFailed != nil {
+		a.onRecordFailed(err)
 	}
 }
 

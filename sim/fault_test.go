@@ -192,8 +192,14 @@ func TestRecordingFallsBehindWithoutStallingTheTick(t *testing.T) {
 // handing a line to the writer allocates nothing.
 func TestRecordingKeepsTheTickAllocationFree(t *testing.T) {
 	w := newStallWriter()
-	a := newTestArena(t, Options{Seed: 9, Record: newRecorder(w, 1, 16, 256)})
-	step(t, a, 600) // every line buffer used many times over
+	rec := newRecorder(w, 1, 16, 256)
+	a := newTestArena(t, Options{Seed: 9, Record: rec})
+	for range 600 { // every line buffer used many times over
+		step(t, a, 1)
+		for len(rec.full) > 0 { // keep the warm-up from outrunning the writer
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
 	w.stall.Store(true)
 	step(t, a, 1)
 	<-w.blocked

@@ -76,7 +76,7 @@ func TestArenaFaultStaysInItsArena(t *testing.T) {
 			}
 		}
 	})
-	a, _ := join(t, s, "a")
+	a, welcomeA := join(t, s, "a")
 	b, _ := join(t, s, "b")
 	other, _ := join(t, s, "other")
 	if ids := arenaIDs(t, s); len(ids) != 2 {
@@ -126,9 +126,15 @@ func TestArenaFaultStaysInItsArena(t *testing.T) {
 			t.Fatalf("a session of the faulted arena: close %d after %v, want 1011 after internal", code, errs)
 		}
 	}
-	// New players are seated: the first where there is room, the next in
-	// a fresh arena.
-	join(t, s, "d")
+	// A's token is answered resume_expired (its marble is gone), and it
+	// plays on as new where there is room; the next player gets a fresh
+	// arena.
+	back := dial(t, s.Addr())
+	back.send(back.enc.AppendHello(nil, &wire.Hello{Version: wire.Version, Name: "a", Token: welcomeA.Token}))
+	if m := back.expect(wire.TypeError, 5*time.Second); m.Error.Code != wire.CodeResumeExpired {
+		t.Fatalf("a's token after the fault: error %q, want resume_expired", m.Error.Code)
+	}
+	back.expect(wire.TypeWelcome, 5*time.Second)
 	join(t, s, "e")
 	if ids := arenaIDs(t, s); len(ids) != 2 || ids[0] != 1 || ids[1] != 2 {
 		t.Fatalf("arenas after the fault %v, want [1 2]", ids)
