@@ -137,12 +137,12 @@ func New(opts Options) (*Arena, error) {
 		record:  opts.Record,
 		onTick:  opts.OnTick,
 		drill:   opts.Drill,
+		world:   world,
+		state:   state,
+		systems: systems.Default(),
+		sinks:   make(map[uint32]Sink),
 
 		onRecordFailed: opts.OnRecordFailed,
-		world:          world,
-		state:          state,
-		systems:        systems.Default(),
-		sinks:          make(map[uint32]Sink),
 	}
 	for _, s := range a.systems {
 		s.Initialize(world)
