@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -20,8 +21,25 @@ import (
 // wait.
 var ErrInboxFull = errors.New("arena inbox full")
 
-// ErrStopped is returned by Post after the arena's Run has returned.
+// ErrStopped is returned by Post once the arena's Run has ended (or is
+// ending, after a fault).
 var ErrStopped = errors.New("arena stopped")
+
+// Fault is the error Run returns when a panic on the arena's goroutine (in
+// a system, the frame builder, the recorder, a sink, OnTick) stopped the
+// arena. The arena's world is then in an unknown state, so it is not
+// stepped again: its owner gives its sessions up and may start a fresh
+// arena.
+type Fault struct {
+	Arena int
+	Tick  uint64 // the tick that was running
+	Panic any    // the value passed to panic
+	Stack []byte // the arena goroutine's stack at the panic
+}
+
+func (f *Fault) Error() string {
+	return fmt.Sprintf("arena %d stopped by a panic in tick %d: %v", f.Arena, f.Tick, f.Panic)
+}
 
 // Options configures an arena.
 type Options struct {
@@ -34,9 +52,20 @@ type Options struct {
 	InboxSize int
 	// Record, if set, receives the replay log (see Recorder).
 	Record *Recorder
+	// OnRecordFailed, if set, is called by Run, once, when the replay log
+	// stops early (ErrRecordBehind, or the write error) or its last
+	// writes fail, after it is logged: the arena plays on without
+	// recording.
+	OnRecordFailed func(error)
 	// OnTick, if set, is called on the arena goroutine after every tick
 	// with the tick's statistics. It must not block or keep the pointer.
 	OnTick func(*TickStats)
+	// Drill, if set, is called inside every tick right after the systems,
+	// on the arena goroutine, with the tick's number. It exists for
+	// fault-injection tests and drills (a panic in it is a panic in the
+	// tick, as a system's would be); it sees nothing of the world, so it
+	// cannot make a replay diverge.
+	Drill func(tick uint64)
 	// Logger receives the arena's own troubles (a replay log that cannot
 	// be written); discarded if nil.
 	Logger *slog.Logger
@@ -55,6 +84,12 @@ type Arena struct {
 	log     *slog.Logger
 	record  *Recorder
 	onTick  func(*TickStats)
+	drill   func(tick uint64)
+	// onRecordFailed is Options.OnRecordFailed.
+	onRecordFailed func(error)
+	// recordFailedOnce is set once Run reported the replay log's failure.
+	// Owned by Run's goroutine.
+	recordFailedOnce bool
 
 	// Owned by the goroutine that steps the arena.
 	world   *arche.World
@@ -101,10 +136,13 @@ func New(opts Options) (*Arena, error) {
 		log:     opts.Logger,
 		record:  opts.Record,
 		onTick:  opts.OnTick,
+		drill:   opts.Drill,
 		world:   world,
 		state:   state,
 		systems: systems.Default(),
 		sinks:   make(map[uint32]Sink),
+
+		onRecordFailed: opts.OnRecordFailed,
 	}
 	for _, s := range a.systems {
 		s.Initialize(world)
@@ -175,6 +213,10 @@ func (a *Arena) Unreserve() { a.seats.Add(-1) }
 // Seats returns the number of seats taken.
 func (a *Arena) Seats() int { return int(a.seats.Load()) }
 
+// Stopped reports whether the arena has stopped (or is stopping): its
+// Run ended, or a fault stopped it. Safe from any goroutine.
+func (a *Arena) Stopped() bool { return a.stopped.Load() }
+
 // Post queues a player's command (spawn, input) for the next tick. It
 // never blocks: a full inbox returns ErrInboxFull, a stopped arena
 // ErrStopped. Safe from any goroutine.
@@ -209,30 +251,85 @@ func (a *Arena) Acquire() *Frame {
 
 // Run ticks the arena at its tick rate until ctx is done, then flushes the
 // replay log and returns its error, if any. It must be the only goroutine
-// stepping the arena. A replay log that fails is logged and dropped; the
-// match goes on.
-func (a *Arena) Run(ctx context.Context) error {
-	defer a.stopped.Store(true)
+// stepping the arena. A replay log that fails is logged, counted through
+// OnRecordFailed and stopped; the match goes on.
+//
+// A panic anywhere on the arena's goroutine stops the arena instead of the
+// process: Run logs it with its stack, stops taking commands (Post and
+// PostControl return ErrStopped), flushes and closes the replay log (with
+// the commands of the tick that panicked, so that the log replays up to
+// the fault), logs the log's name, and returns a *Fault.
+func (a *Arena) Run(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = a.fault(p, debug.Stack())
+		}
+	}()
 	t := a.clock.NewTicker(time.Second / time.Duration(a.cfg.TickRate))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return a.closeRecord()
+			a.stopped.Store(true)
+			err := a.closeRecord()
+			if err != nil {
+				// A last write or the flush failed.
+				a.recordFailed(err)
+			}
+			return err
 		case <-t.C():
 			if err := a.Step(); err != nil {
-				a.log.Error("replay log failed; recording stopped, the arena plays on", "arena", a.id, "err", err)
+				a.recordFailed(err)
 			}
 		}
 	}
 }
 
+// recordFailed logs and counts, once, the replay log's failure.
+func (a *Arena) recordFailed(err error) {
+	if a.recordFailedOnce {
+		return
+	}
+	a.recordFailedOnce = true
+	a.log.Error("replay log failed; recording stopped, the arena plays on", "arena", a.id, "replay", a.record.Name(), "err", err)
+	if a.onRecordFailed != nil {
+		a.onRecordFailed(err)
+	}
+}
+
+// fault stops the arena after the panic p, on its goroutine, and returns
+// the *Fault that Run returns.
+func (a *Arena) fault(p any, stack []byte) error {
+	a.stopped.Store(true)
+	f := &Fault{Arena: a.id, Tick: a.state.Tick, Panic: p, Stack: stack}
+	a.log.Error("arena stopped by a panic; the other arenas play on", "arena", a.id, "tick", f.Tick, "panic", fmt.Sprint(p), "stack", string(stack))
+	if a.record == nil {
+		return f
+	}
+	name := a.record.Name()
+	err := func() (err error) {
+		// The recorder may be what panicked: its second panic is an error.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic closing the replay log: %v", p)
+			}
+		}()
+		return a.closeRecord()
+	}()
+	if err != nil {
+		a.log.Error("replay log of the stopped arena could not be flushed", "arena", a.id, "replay", name, "err", err)
+	} else {
+		a.log.Info("replay log of the stopped arena flushed", "arena", a.id, "replay", name, "last_tick", f.Tick)
+	}
+	return f
+}
+
 // Step runs one tick: it drains the control inbox, then the inbox, runs
 // every system in order, records the tick, and publishes its frame. It
-// returns an error only when the replay log cannot be written, after
-// which the arena stops recording and plays on. Only the goroutine that
-// owns the arena may call it (Run, or a headless driver that never calls
-// Run).
+// returns an error only when recording stops (the replay log cannot be
+// written, or its writer fell behind: ErrRecordBehind), once; the arena
+// plays on without recording. Only the goroutine that owns the arena may
+// call it (Run, or a headless driver that never calls Run).
 func (a *Arena) Step() error {
 	a.pending = a.pending[:0]
 	for n := len(a.control); n > 0; n-- {
@@ -275,9 +372,12 @@ func (a *Arena) step() error {
 		}
 		st.Commands = append(st.Commands, c.cmd)
 	}
+	var recordErr error
 	if a.record != nil {
 		// Record before the input system consumes them.
-		a.record.beginTick(st.Tick, st.Commands)
+		if err := a.record.beginTick(st.Tick, st.Commands); err != nil {
+			recordErr = fmt.Errorf("replay log: %w", err)
+		}
 	}
 	last := start
 	for i, s := range a.systems {
@@ -288,15 +388,13 @@ func (a *Arena) step() error {
 		last = now
 	}
 	pprof.SetGoroutineLabels(context.Background())
+	if a.drill != nil {
+		a.drill(st.Tick)
+	}
 
 	frame := a.builder.build(st, a.newFrame())
-	var recordErr error
 	if a.record != nil {
-		if err := a.record.endTick(st.Tick, frame.Hash); err != nil {
-			recordErr = fmt.Errorf("replay log: %w", err)
-			_ = a.record.Close(st.Tick)
-			a.record = nil
-		}
+		a.record.endTick(frame.Hash)
 	}
 	// Events first, so that a died is queued before the frame that no
 	// longer shows the marble can be read; the tick number before the

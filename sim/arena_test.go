@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"testing"
@@ -270,7 +269,7 @@ func (d *diskFull) Write(p []byte) (int, error) {
 func TestRecordFailureStopsRecordingNotTheArena(t *testing.T) {
 	// Room for the header only; a tiny buffer makes the first checkpoint
 	// line reach the writer.
-	rec := &Recorder{w: bufio.NewWriterSize(&diskFull{room: 4096}, 16), checkpoint: 1}
+	rec := newRecorder(&diskFull{room: 4096}, 1, 16, RecordQueue)
 	a, err := New(Options{Seed: 1, Config: ecs.DefaultConfig(), Record: rec})
 	if err != nil {
 		t.Fatalf("header: %v", err)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/shatter/shatter/ecs"
 )
@@ -43,72 +45,227 @@ type replayTick struct {
 // Checkpoint ticks. JSON keeps logs readable in a bug report; float64
 // angles round-trip exactly through encoding/json.
 //
-// Owned by the arena goroutine.
+// The tick never waits for the disk: it copies each tick's commands and
+// hash into one of a fixed set of line buffers and hands it to a writer
+// goroutine owned by the Recorder, which encodes and writes it. When every
+// buffer is still waiting (the disk fell behind) or a write fails,
+// recording stops for good and the arena plays on; the log then ends at
+// the last tick it holds whole. The writer starts with the header (New)
+// and exits when Close has drained it.
 type Recorder struct {
-	w          *bufio.Writer
-	closer     io.Closer
+	// Static after construction.
 	checkpoint uint64
-	line       replayTick
+	name       string    // the file's name, if the writer had one
+	closer     io.Closer // closed by Close, if the writer was one
+
+	// The queue: free holds the line buffers not in use, full the lines
+	// waiting for the writer. Each holds every buffer, so neither send
+	// ever blocks.
+	free, full chan *recordLine
+
+	// Owned by the arena goroutine.
+	cur        *recordLine // the line of the tick begun, queued at its end
+	lastQueued uint64      // the tick of the last line queued
+	stopped    bool        // recording stopped: nothing more is queued
+	endAt      uint64      // the last tick the log holds whole, once stopped
+	started    bool        // the header is written and the writer runs
 	closed     bool
-	err        error
+
+	// Owned by the writer goroutine until done is closed, then by Close.
+	w   *bufio.Writer
+	enc *json.Encoder
+	err error
+	// failed is the writer's first error, for the tick to see.
+	failed atomic.Pointer[error]
+	done   chan struct{}
 }
 
+// recordLine is one tick's line on its way to the writer.
+type recordLine struct {
+	tick    uint64
+	cmds    []ecs.Command // reused: grows to the busiest tick, then stays
+	hash    uint64
+	hasHash bool
+}
+
+// RecordQueue is how many ticks' lines a Recorder holds for its writer:
+// at 30 Hz, about 8 s of ticks that each carry commands or a checkpoint.
+const RecordQueue = 256
+
+// ErrRecordBehind is why recording stops when the disk falls behind the
+// tick: every line buffer was still waiting to be written.
+var ErrRecordBehind = errors.New("replay log writer fell behind the tick")
+
 // NewRecorder writes a replay log to w with a state hash every checkpoint
-// ticks (30 if zero). If w is an io.Closer, Close closes it.
+// ticks (30 if zero). If w is an io.Closer, Close closes it; if it has a
+// Name method (an *os.File has), Name returns it, for the logs.
 func NewRecorder(w io.Writer, checkpoint int) *Recorder {
+	return newRecorder(w, checkpoint, 64<<10, RecordQueue)
+}
+
+// newRecorder is NewRecorder with the buffer size and the queue length,
+// which tests make small.
+func newRecorder(w io.Writer, checkpoint, bufSize, queue int) *Recorder {
 	if checkpoint <= 0 {
 		checkpoint = 30
 	}
-	r := &Recorder{w: bufio.NewWriterSize(w, 64<<10), checkpoint: uint64(checkpoint)}
+	bw := bufio.NewWriterSize(w, bufSize)
+	r := &Recorder{
+		checkpoint: uint64(checkpoint),
+		free:       make(chan *recordLine, queue),
+		full:       make(chan *recordLine, queue),
+		w:          bw,
+		enc:        json.NewEncoder(bw),
+		done:       make(chan struct{}),
+	}
+	for range queue {
+		r.free <- &recordLine{}
+	}
 	if c, ok := w.(io.Closer); ok {
 		r.closer = c
+	}
+	if n, ok := w.(interface{ Name() string }); ok {
+		r.name = n.Name()
 	}
 	return r
 }
 
-func (r *Recorder) writeLine(v any) error {
-	if r.err != nil {
-		return r.err
+// Name returns the name of the file the log is written to, or "" if its
+// writer has none.
+func (r *Recorder) Name() string { return r.name }
+
+// writeHeader writes the log's first line and starts the writer. Called
+// once, by New.
+func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
+	h := replayHeader{Format: ReplayFormat, Version: ReplayVersion, Arena: arena, Seed: seed, Checkpoint: int(r.checkpoint), Config: *cfg}
+	if err := r.enc.Encode(&h); err != nil {
+		r.err = err
+		return err
 	}
-	b, err := json.Marshal(v)
-	if err == nil {
-		_, err = r.w.Write(append(b, '\n'))
+	r.started = true
+	// Owned by the Recorder; exits when Close closes full and the lines
+	// queued before are written (or dropped after a failed write).
+	go r.writeLoop()
+	return nil
+}
+
+// beginTick takes a line buffer for a tick that has commands or a
+// checkpoint, and copies its commands (before the input system consumes
+// them); endTick queues it. It returns an error once, when recording
+// stops: the writer failed, or no buffer is free.
+func (r *Recorder) beginTick(tick uint64, cmds []ecs.Command) error {
+	r.cur = nil
+	if r.stopped {
+		return nil
 	}
-	r.err = err
+	if err := r.failed.Load(); err != nil {
+		return r.stop(tick, *err)
+	}
+	hasHash := tick%r.checkpoint == 0
+	if len(cmds) == 0 && !hasHash {
+		return nil
+	}
+	select {
+	case l := <-r.free:
+		l.tick, l.cmds, l.hasHash = tick, append(l.cmds[:0], cmds...), hasHash
+		r.cur = l
+		return nil
+	default:
+		return r.stop(tick, ErrRecordBehind)
+	}
+}
+
+// endTick queues the line begun for the tick, with the tick's state hash.
+func (r *Recorder) endTick(hash uint64) {
+	l := r.cur
+	if l == nil {
+		return
+	}
+	r.cur = nil
+	l.hash = hash
+	r.lastQueued = l.tick
+	r.full <- l
+}
+
+// stop ends the recording before the tick: the log holds every tick
+// before it whole.
+func (r *Recorder) stop(tick uint64, err error) error {
+	r.stopped, r.endAt = true, tick-1
 	return err
 }
 
-func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
-	return r.writeLine(replayHeader{Format: ReplayFormat, Version: ReplayVersion, Arena: arena, Seed: seed, Checkpoint: int(r.checkpoint), Config: *cfg})
-}
-
-// beginTick notes the commands of a tick; they are written with its hash.
-func (r *Recorder) beginTick(tick uint64, cmds []ecs.Command) {
-	r.line.Tick = tick
-	r.line.Cmds = append(r.line.Cmds[:0], cmds...)
-}
-
-func (r *Recorder) endTick(tick uint64, hash uint64) error {
-	r.line.Hash = ""
-	if tick%r.checkpoint == 0 {
-		r.line.Hash = formatHash(hash)
+// writeLoop writes the queued lines until Close closes the queue. After a
+// failed write it drops them: the log is cut, and the tick sees why.
+func (r *Recorder) writeLoop() {
+	defer close(r.done)
+	for l := range r.full {
+		if r.failed.Load() == nil {
+			r.writeTick(l)
+		}
+		r.free <- l
 	}
-	if len(r.line.Cmds) == 0 && r.line.Hash == "" {
-		return r.err
-	}
-	return r.writeLine(&r.line)
 }
 
-// Close writes the end line, flushes and closes the log. Calling it again
-// does nothing.
+// writeTick encodes one line. A panic here (a bug in encoding) is a
+// failed write, not the end of the process.
+func (r *Recorder) writeTick(l *recordLine) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.fail(fmt.Errorf("panic writing tick %d: %v\n%s", l.tick, p, debug.Stack()))
+		}
+	}()
+	line := replayTick{Tick: l.tick, Cmds: l.cmds}
+	if l.hasHash {
+		line.Hash = formatHash(l.hash)
+	}
+	if err := r.enc.Encode(&line); err != nil {
+		r.fail(err)
+	}
+}
+
+// fail records the writer's first error. Called by the writer only.
+func (r *Recorder) fail(err error) {
+	if r.err == nil {
+		r.err = err
+		r.failed.Store(&err)
+	}
+}
+
+// Close drains the queue, writes the end line, flushes and closes the
+// log, and returns the first error the log met. A tick that began but
+// never ended (the arena stopped on a fault inside it) is written without
+// its hash, so that replaying the log reaches the faulty tick with its
+// commands. The end line names lastTick, or the last tick the log holds
+// whole if recording stopped early. Calling Close again does nothing.
+// Called by the arena goroutine.
 func (r *Recorder) Close(lastTick uint64) error {
 	if r.closed {
 		return r.err
 	}
 	r.closed = true
-	_ = r.writeLine(replayTick{Tick: lastTick, End: true})
-	if err := r.w.Flush(); err != nil && r.err == nil {
-		r.err = err
+	if r.started {
+		close(r.full)
+		<-r.done
+		// The writer has exited: the rest is Close's.
+		end := lastTick
+		if r.stopped {
+			end = r.endAt
+		}
+		if l := r.cur; l != nil && r.err == nil {
+			r.cur = nil
+			l.hasHash = false
+			r.writeTick(l)
+			end = max(end, l.tick)
+		}
+		end = max(end, r.lastQueued)
+		if r.err == nil {
+			if err := r.enc.Encode(replayTick{Tick: end, End: true}); err != nil {
+				r.err = err
+			}
+		}
+		if err := r.w.Flush(); err != nil && r.err == nil {
+			r.err = err
+		}
 	}
 	if r.closer != nil {
 		if err := r.closer.Close(); err != nil && r.err == nil {

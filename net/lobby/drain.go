@@ -31,8 +31,18 @@ type departure struct {
 // elsewhere is given up the same way, and its session shut down. Drain
 // returns once every departure is handled, or ctx is done; ErrAlone,
 // before anything is touched, when no other node is ready. Sessions that
-// connect while it runs are moved the same way.
-func (l *Lobby) Drain(ctx context.Context) error {
+// connect while it runs are moved the same way. A panic in the drain is
+// logged and ends it with ErrDrainFailed; the caller then shuts down.
+func (l *Lobby) Drain(ctx context.Context) (err error) {
+	err = ErrDrainFailed // unless drain returns
+	defer l.survive("drain")
+	return l.drain(ctx)
+}
+
+// ErrDrainFailed is Drain's answer when a panic cut the drain short.
+var ErrDrainFailed = errors.New("drain failed")
+
+func (l *Lobby) drain(ctx context.Context) error {
 	cctx, cancel := l.call(ctx)
 	nodes, err := l.dir.Nodes(cctx)
 	cancel()
@@ -153,6 +163,7 @@ func (l *Lobby) departLocked(s *Seat) {
 // Departed hands a departed seat to the drain. Called by the seat's
 // connection from the arena's goroutine: it never blocks.
 func (l *Lobby) Departed(s *Seat, ev sim.Departed) {
+	s.departed.Store(true)
 	select {
 	case l.departures <- departure{seat: s, ev: ev}:
 	default:

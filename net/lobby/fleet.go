@@ -452,8 +452,10 @@ func (l *Lobby) RunFleet(ctx context.Context) {
 	}
 }
 
-// FleetRound runs one round of RunFleet now.
+// FleetRound runs one round of RunFleet now. A round that panics is
+// logged; the next one runs on time.
 func (l *Lobby) FleetRound(ctx context.Context) {
+	defer l.survive("fleet_round")
 	l.roundMu.Lock()
 	defer l.roundMu.Unlock()
 	cctx, cancel := l.call(ctx)

@@ -15,8 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shatter/shatter/net/fleet"
@@ -30,8 +30,8 @@ var ErrFull = errors.New("all arenas are full")
 var ErrClosed = errors.New("lobby closed")
 
 // Conn is what the lobby needs of a connection: the arena's event sink,
-// and the moments the lobby tells it of. Seated and Replaced are called
-// with the lobby's lock held; none of them may block.
+// and the moments the lobby tells it of. Seated, Replaced and Failed are
+// called with the lobby's lock held; none of them may block.
 type Conn interface {
 	sim.Sink
 	// Seated gives the connection its seat, before the arena can send it
@@ -42,6 +42,9 @@ type Conn interface {
 	Replaced()
 	// Shutdown ends the connection because the server stops.
 	Shutdown()
+	// Failed ends the connection because a fault stopped its arena: its
+	// seat and marble are gone (error internal, close 1011).
+	Failed()
 	// Move ends the connection because its player continues on another
 	// node (a drain): the connection sends everything queued, then m's
 	// moved, then closes with 4003.
@@ -94,6 +97,9 @@ type Seat struct {
 	expired   bool
 	// departing is set once the seat's marble was told to Depart (drain).
 	departing bool
+	// departed is set by the arena's goroutine when the marble has left
+	// it for a drain (Lobby.Departed), before the drain hears of it.
+	departed atomic.Bool
 }
 
 // Config configures a lobby.
@@ -116,13 +122,17 @@ type Config struct {
 	Clock sim.Clock
 	// Fleet is this node's place in the fleet: its directory, id and URL.
 	Fleet FleetConfig
+	// ArenaStopped, if set, is called once for every arena whose Run has
+	// returned (reaped when empty, stopped by a fault, or closed), on
+	// that arena's goroutine after its replay log is flushed: nothing
+	// of the arena runs any more (the server deletes its metric series).
+	ArenaStopped func(id int)
 }
 
 // running is an arena and its Run goroutine.
 type running struct {
 	arena      *sim.Arena
 	cancel     context.CancelFunc
-	done       chan struct{}
 	emptySince time.Time // zero while it has seats taken
 }
 
@@ -139,6 +149,8 @@ type Lobby struct {
 	nextSeat uint32
 	closed   bool
 	fleetState
+
+	runs sync.WaitGroup // one per arena goroutine, for Close
 }
 
 // New returns a lobby and starts its first arena.
@@ -177,13 +189,13 @@ func (l *Lobby) startArena() (*running, error) {
 	}
 	l.nextID++
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{arena: a, cancel: cancel, done: make(chan struct{})}
-	// Owned by the lobby; exits when Close or reapEmpty cancels it.
+	r := &running{arena: a, cancel: cancel}
+	l.runs.Add(1)
+	// Owned by the lobby; exits when Close or reapEmpty cancels it, or
+	// when a fault stops the arena.
 	go func() {
-		defer close(r.done)
-		if err := a.Run(ctx); err != nil {
-			l.log.Error("arena stopped", "arena", id, "err", err)
-		}
+		defer l.runs.Done()
+		l.arenaEnded(r, a.Run(ctx))
 	}()
 	l.arenas = append(l.arenas, r)
 	l.log.Info("arena started", "arena", id, "arenas", len(l.arenas))
@@ -322,7 +334,8 @@ func (l *Lobby) takeOver(token string, conn Conn, refused Refusals) (_ *Seat, _ 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.seats[token]
-	if s == nil || s.expired {
+	if s == nil || s.expired || s.Arena.Stopped() {
+		// A stopped arena's seats are about to be released (arenaFailed).
 		return nil, nil, false
 	}
 	if l.closed {
@@ -387,7 +400,7 @@ func (l *Lobby) seatNew(name string, conn Conn, refused Refusals, admitted bool,
 // arena if every one is full. Called with mu held.
 func (l *Lobby) roomLocked() (*running, error) {
 	for _, r := range l.arenas {
-		if r.arena.Reserve() {
+		if !r.arena.Stopped() && r.arena.Reserve() {
 			return r, nil
 		}
 	}
@@ -446,6 +459,7 @@ func (l *Lobby) detachLocked(s *Seat) {
 	stillDetached := func() bool { return s.conn == nil && !s.expired && s.detachGen == gen }
 	l.post(s.Arena, sim.Detach(s.ID), stillDetached)
 	s.expiry = l.cfg.Clock.AfterFunc(l.cfg.Grace, func() {
+		defer l.survive("grace_timer")
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if stillDetached() {
@@ -496,6 +510,7 @@ func (l *Lobby) post(a *sim.Arena, c sim.Command, wanted func() bool) {
 	if err := a.PostControl(c); errors.Is(err, sim.ErrInboxFull) {
 		l.log.Warn("arena control inbox full, retrying", "arena", a.ID(), "command", c.String(), "session", c.Session())
 		l.cfg.Clock.AfterFunc(50*time.Millisecond, func() {
+			defer l.survive("control_retry")
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			if wanted() {
@@ -506,7 +521,8 @@ func (l *Lobby) post(a *sim.Arena, c sim.Command, wanted func() bool) {
 }
 
 // Run stops extra arenas that have been empty for EmptyArenaTTL, checking
-// every interval, until ctx is done.
+// every interval, until ctx is done. A check that panics is logged and
+// the next one runs on time.
 func (l *Lobby) Run(ctx context.Context, interval time.Duration) {
 	t := l.cfg.Clock.NewTicker(interval)
 	defer t.Stop()
@@ -515,14 +531,23 @@ func (l *Lobby) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C():
-			l.reapEmpty(l.cfg.Clock.Now())
+			func() {
+				defer l.survive("janitor")
+				l.reapEmpty(l.cfg.Clock.Now())
+			}()
 		}
 	}
 }
 
+// reapEmpty stops the extra arenas empty for EmptyArenaTTL. The first
+// arena of the list (arena 0, or the oldest one left after faults) always
+// stays.
 func (l *Lobby) reapEmpty(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.arenas) == 0 {
+		return // every arena faulted: the next player starts one
+	}
 	kept := l.arenas[:1]
 	for _, r := range l.arenas[1:] {
 		if r.arena.Seats() == 0 && !r.emptySince.IsZero() && now.Sub(r.emptySince) >= l.cfg.EmptyArenaTTL {
@@ -539,23 +564,25 @@ func (l *Lobby) reapEmpty(now time.Time) {
 }
 
 // Close refuses new seats, stops every arena and waits until each has
-// flushed its replay log, or ctx is done.
+// flushed its replay log (those reaped or stopped by a fault before too),
+// or ctx is done.
 func (l *Lobby) Close(ctx context.Context) error {
 	l.mu.Lock()
 	l.closed = true
-	arenas := slices.Clone(l.arenas)
-	for _, r := range arenas {
+	for _, r := range l.arenas {
 		r.cancel()
 	}
 	l.mu.Unlock()
-	for _, r := range arenas {
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	done := make(chan struct{})
+	// Exits when every arena's goroutine has: all were cancelled, and no
+	// arena starts once closed is set.
+	go func() { l.runs.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return nil
 }
 
 // newToken returns 128 random bits in hex: unguessable, so a token is the

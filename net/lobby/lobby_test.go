@@ -14,9 +14,9 @@ import (
 )
 
 type fakeConn struct {
-	replaced, seated atomic.Int32
-	seat             *Seat // the seat Seated gave it last
-	refused          bool
+	replaced, seated, failed atomic.Int32
+	seat                     *Seat // the seat Seated gave it last
+	refused                  bool
 }
 
 func (c *fakeConn) Seated(s *Seat, refused Refusals) {
@@ -30,6 +30,7 @@ func (c *fakeConn) Died(sim.Died)         {}
 func (c *fakeConn) Board(*sim.Board)      {}
 func (c *fakeConn) Replaced()             { c.replaced.Add(1) }
 func (c *fakeConn) Shutdown()             {}
+func (c *fakeConn) Failed()               { c.failed.Add(1) }
 func (c *fakeConn) Move(*Moved)           {}
 func (c *fakeConn) Departed(sim.Departed) {}
 

@@ -27,6 +27,8 @@ type Metrics struct {
 	Closes           *prometheus.CounterVec // reason
 	Errors           *prometheus.CounterVec // code
 	Drops            *prometheus.CounterVec // reason: messages dropped without closing
+	Panics           *prometheus.CounterVec // where: panics recovered (an arena's, the lobby's goroutines and timers)
+	ReplayFailures   *prometheus.CounterVec // reason: replay logs that stopped or never started
 
 	// The fleet directory, as this node sees it.
 	FleetHeartbeatSeconds prometheus.Histogram   // one heartbeat's round trip
@@ -71,6 +73,12 @@ func New() *Metrics {
 		Drops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shatter_messages_dropped_total", Help: "Client messages dropped without closing the session, by reason.",
 		}, []string{"reason"}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_panics_total", Help: "Panics recovered without ending the process, by where: arena (the arena stopped, its sessions were closed with 1011), or one of the lobby's goroutines and timers.",
+		}, []string{"where"}),
+		ReplayFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_replay_failures_total", Help: "Arenas that play without a replay log, by reason: create (the file could not be made), queue_full (the disk fell behind the tick), write_error.",
+		}, []string{"reason"}),
 		FleetHeartbeatSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "shatter_fleet_heartbeat_seconds", Help: "Round trip of this node's heartbeats to the fleet directory.",
 			Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3},
@@ -87,7 +95,7 @@ func New() *Metrics {
 		FleetNodes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shatter_fleet_nodes", Help: "Live nodes in the fleet directory, this one included."}),
 	}
 	reg.MustRegister(m.TickSeconds, m.ArenaPopulation, m.Sessions, m.SessionsStarted, m.BytesOut, m.MessagesOut,
-		m.BytesIn, m.MessagesIn, m.SnapshotsSkipped, m.Closes, m.Errors, m.Drops,
+		m.BytesIn, m.MessagesIn, m.SnapshotsSkipped, m.Closes, m.Errors, m.Drops, m.Panics, m.ReplayFailures,
 		m.FleetHeartbeatSeconds, m.FleetErrors, m.FleetSeats, m.FleetMoves, m.FleetNodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -110,4 +118,14 @@ func (m *Metrics) TickObserver(arena int, systems []string) func(total float64, 
 		}
 		pop.Set(float64(marbles))
 	}
+}
+
+// ForgetArena deletes every series labelled with a stopped arena, so that
+// a long-lived server that starts and stops arenas does not keep their
+// series (and scrape them) for ever. Call it once the arena's Run has
+// returned: an observer of TickObserver must not be used after it.
+func (m *Metrics) ForgetArena(arena int) {
+	id := prometheus.Labels{"arena": strconv.Itoa(arena)}
+	m.TickSeconds.DeletePartialMatch(id)
+	m.ArenaPopulation.DeletePartialMatch(id)
 }

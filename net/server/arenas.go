@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"github.com/shatter/shatter/sim"
 )
 
-// newArena builds arena id with its metrics hook and replay log.
+// newArena builds arena id with its metrics hook and replay log. A
+// replay log that cannot be created is logged and counted, and the arena
+// plays without one: a full or read-only disk must not keep players out.
 func (s *Server) newArena(id int) (*sim.Arena, error) {
 	seed := s.cfg.Seed + uint64(id)
 	if s.cfg.Seed == 0 {
@@ -20,16 +23,18 @@ func (s *Server) newArena(id int) (*sim.Arena, error) {
 	}
 	opts := sim.Options{ID: id, Config: s.cfg.Arena, Seed: seed, Clock: s.cfg.Clock, Logger: s.log}
 	if s.cfg.RecordDir != "" {
-		if err := os.MkdirAll(s.cfg.RecordDir, 0o755); err != nil {
-			return nil, err
-		}
-		path := filepath.Join(s.cfg.RecordDir, fmt.Sprintf("arena-%d-seed-%d-%s.jsonl", id, seed, time.Now().UTC().Format("20060102T150405")))
-		f, err := os.Create(path)
+		rec, err := s.createRecorder(id, seed)
 		if err != nil {
-			return nil, err
+			s.metrics.ReplayFailures.WithLabelValues("create").Inc()
+			s.log.Error("cannot create the replay log; the arena plays without one", "arena", id, "err", err)
+		} else {
+			opts.Record = rec
+			opts.OnRecordFailed = s.recordFailed
+			s.log.Info("recording arena", "arena", id, "path", rec.Name())
 		}
-		opts.Record = sim.NewRecorder(f, 30)
-		s.log.Info("recording arena", "arena", id, "path", path)
+	}
+	if s.cfg.Drill != nil {
+		opts.Drill = func(tick uint64) { s.cfg.Drill(id, tick) }
 	}
 	var observe func(float64, []float64, int)
 	var perSystem []float64 // reused every tick, on the arena goroutine
@@ -46,6 +51,29 @@ func (s *Server) newArena(id int) (*sim.Arena, error) {
 	}
 	observe = s.metrics.TickObserver(id, a.SystemNames())
 	return a, nil
+}
+
+// createRecorder creates the replay log file of an arena.
+func (s *Server) createRecorder(id int, seed uint64) (*sim.Recorder, error) {
+	if err := os.MkdirAll(s.cfg.RecordDir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.cfg.RecordDir, fmt.Sprintf("arena-%d-seed-%d-%s.jsonl", id, seed, time.Now().UTC().Format("20060102T150405")))
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return sim.NewRecorder(f, 30), nil
+}
+
+// recordFailed counts a replay log that stopped early (the arena logged
+// it).
+func (s *Server) recordFailed(err error) {
+	reason := "write_error"
+	if errors.Is(err, sim.ErrRecordBehind) {
+		reason = "queue_full"
+	}
+	s.metrics.ReplayFailures.WithLabelValues(reason).Inc()
 }
 
 // RulesOf lists the config's rules for the welcome message, named by their

@@ -46,6 +46,10 @@ type Config struct {
 	// ws://127.0.0.1:PORT/ws for the public listener's port, and an empty
 	// Fleet.Node a random id.
 	Fleet lobby.FleetConfig
+	// Drill, if set, runs inside every tick of every arena (sim.Options'
+	// Drill): a seam for fault-injection tests and drills only, never set
+	// by cmd/server.
+	Drill func(arena int, tick uint64)
 }
 
 // Server is a running Shatter server.
@@ -110,6 +114,8 @@ func New(cfg Config) (*Server, error) {
 	s.lobby, err = lobby.New(lobby.Config{
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
 		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc,
+		// The arena's Run has returned: nothing observes its series.
+		ArenaStopped: s.metrics.ForgetArena,
 	})
 	if err != nil {
 		s.publicLn.Close()

@@ -95,7 +95,8 @@ const (
 	ReasonShutdown     CloseReason = "shutdown"
 	ReasonReplaced     CloseReason = "replaced" // its seat was resumed on another connection
 	ReasonPanic        CloseReason = "panic"
-	ReasonMoved        CloseReason = "moved" // the player continues on another node
+	ReasonMoved        CloseReason = "moved"        // the player continues on another node
+	ReasonArenaFailed  CloseReason = "arena_failed" // a fault stopped the session's arena
 )
 
 // Close codes that gobwas/ws does not name.
@@ -327,6 +328,13 @@ func (c *Conn) refuse(reason CloseReason, code ws.StatusCode, errCode wire.Error
 // Shutdown tells the client the server is stopping and ends the session.
 func (c *Conn) Shutdown() {
 	c.refuse(ReasonShutdown, ws.StatusGoingAway, wire.CodeShutdown, "server shutting down")
+}
+
+// Failed implements lobby.Conn: a fault stopped the session's arena, and
+// its seat is gone. The client gets error internal and close 1011; a new
+// connection plays on in another arena.
+func (c *Conn) Failed() {
+	c.refuse(ReasonArenaFailed, ws.StatusInternalServerError, wire.CodeInternal, "the arena stopped on an internal error; connect again to play on")
 }
 
 // Replaced implements lobby.Conn: a newer connection resumed this seat.
