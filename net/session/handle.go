@@ -31,6 +31,7 @@ type handler struct {
 	lastSeq   uint32 // last input seq accepted on this connection
 	inputs    *rate.Limiter
 	pings     *rate.Limiter
+	wsPings   *rate.Limiter // WebSocket ping control frames
 	spawns    *rate.Limiter
 	// overSince is when the client started exceeding its rate limits
 	// (zero while it is not); lastOver and lastNotice throttle the checks
@@ -46,6 +47,10 @@ func newHandler(c *Conn) *handler {
 		c:      c,
 		inputs: rate.NewLimiter(rate.Limit(c.cfg.InputsPerSec), burst(c.cfg.InputsPerSec)),
 		pings:  rate.NewLimiter(rate.Limit(c.cfg.PingsPerSec), max(2, burst(c.cfg.PingsPerSec))),
+		// Each WebSocket ping costs a pong write: a burst of two seconds'
+		// allowance (4 at 2 a second) for clients that ping on their own
+		// schedule, and no more.
+		wsPings: rate.NewLimiter(rate.Limit(c.cfg.WSPingsPerSec), max(1, int(2*c.cfg.WSPingsPerSec))),
 		// Spawns share the arena's inbox with everyone's inputs: a client
 		// may not flood it with spawns that are ignored while alive.
 		spawns: rate.NewLimiter(rate.Limit(c.cfg.SpawnsPerSec), 1),
@@ -68,6 +73,14 @@ func (h *handler) handle(data []byte) bool {
 	}
 	c.env.Metrics.MessagesIn.WithLabelValues(h.msg.Type.String()).Inc()
 	seat := c.seat.Load()
+	switch h.msg.Type {
+	// Whatever shows that a player is there, even over its rate limit,
+	// keeps the session from the idle timeout; ping does not. A watch
+	// message, once the protocol's watch is handled here, counts too:
+	// add its type to this case.
+	case wire.TypeSpawn, wire.TypeInput:
+		c.markActive()
+	}
 	switch h.msg.Type {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")

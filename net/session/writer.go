@@ -71,6 +71,18 @@ func (c *Conn) writeSnap() bool {
 		f.Release()
 		return true
 	}
+	now := c.clock.Now()
+	if !c.checkLiveness(now, frameAlive(f, seat.ID)) {
+		f.Release()
+		return false
+	}
+	if c.isClosing() || c.backlogged(now) {
+		// Ending (the loop sends the close next), or the kernel holds a
+		// second's worth for this client already: this tick is skipped,
+		// and counted with the next one sent.
+		f.Release()
+		return true
+	}
 	if c.lastTick != 0 && f.Tick > c.lastTick+1 {
 		c.env.Metrics.SnapshotsSkipped.Add(float64(f.Tick - c.lastTick - 1))
 	}
@@ -83,6 +95,16 @@ func (c *Conn) writeSnap() bool {
 	c.trimSnap()
 	c.mSnap.Inc()
 	return c.writeMessage(ws.OpBinary, b)
+}
+
+// isClosing reports whether finish has been called.
+func (c *Conn) isClosing() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 // writeReliable encodes and sends one queued message.
@@ -204,9 +226,11 @@ func (c *Conn) write(frame []byte) bool {
 		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
 	default:
 	}
-	_ = c.conn.SetWriteDeadline(c.clock.Now().Add(timeout))
+	now := c.clock.Now()
+	_ = c.conn.SetWriteDeadline(now.Add(timeout))
 	n, err := c.conn.Write(frame)
 	if err == nil {
+		c.live.wrote(n, now)
 		return true
 	}
 	if isTimeout(err) {
