@@ -72,18 +72,19 @@ func TestFragmentedHelloThenClose(t *testing.T) {
 			env := newEnv(t, Config{})
 			a := env.Lobby.Arenas()[0]
 			c := dial(t, env, nil)
+			// The whole hello in a first fragment: cut short there, it
+			// would still decode.
 			hello := c.enc.AppendHello(nil, &wire.Hello{Version: 1, Name: "sneaky"})
-			half := len(hello) / 2
-			c.sendFrame2(ws.OpBinary, false, hello[:half])
+			c.sendFrame2(ws.OpBinary, false, hello)
 			if closing {
 				c.sendFrame(ws.OpClose, closeBody(1000, ""))
 			} else {
 				c.sendFrame(ws.OpPing, []byte("mid"))
 			}
-			// The rest of the hello, from another goroutine: after a close
-			// the server stops reading, and a write on net.Pipe waits for
-			// a reader. A failed write is fine.
-			go func() { _ = c.writeFrame2(ws.OpContinuation, true, hello[half:]) }()
+			// The message's last (empty) fragment, from another goroutine:
+			// after a close the server stops reading, and a write on
+			// net.Pipe waits for a reader. A failed write is fine.
+			go func() { _ = c.writeFrame2(ws.OpContinuation, true, nil) }()
 			if !closing {
 				c.expect(wire.TypeWelcome)
 				if got := a.Seats(); got != 1 {
@@ -98,6 +99,11 @@ func TestFragmentedHelloThenClose(t *testing.T) {
 			c.conn.Close()
 			<-c.done
 			synctest.Wait()
+			// The seat of a hello handled after the close would have been
+			// given back by now: the hello must not have been handled.
+			if got := value(t, env.Metrics.MessagesIn.WithLabelValues("hello")); got != 0 {
+				t.Fatalf("close inside a fragmented hello: %v hellos handled, want 0", got)
+			}
 			if got := a.Seats(); got != 0 {
 				t.Fatalf("close inside a fragmented hello: %d seats taken, want 0", got)
 			}
