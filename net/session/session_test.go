@@ -104,7 +104,9 @@ func (c *client) sendFrame(op ws.OpCode, payload []byte) {
 
 // writeFrame writes one whole masked client frame; safe from any
 // goroutine.
-func (c *client) writeFrame(op ws.OpCode, payload []byte) error { return c.writeFrame2(op, true, payload) }
+func (c *client) writeFrame(op ws.OpCode, payload []byte) error {
+	return c.writeFrame2(op, true, payload)
+}
 
 // writeFrame2 writes one masked client frame, a fragment unless fin.
 func (c *client) writeFrame2(op ws.OpCode, fin bool, payload []byte) error {

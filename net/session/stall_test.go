@@ -260,7 +260,6 @@ func TestStalledReaderOverTCP(t *testing.T) {
 	}
 }
 
-
 // TestLivenessAllocs: the writer's checks before each snapshot (liveness,
 // pings and their answers, the kernel queue over a real TCP socket, the
 // byte count) allocate nothing in steady state.
