@@ -219,3 +219,34 @@ func TestWSPingsWithinLimitAnswered(t *testing.T) {
 		}
 	})
 }
+
+// TestResumeRotatesToken: a connection that takes a session over with its
+// token is welcomed with a new token, the replaced one is closed with
+// 4002, and the old token is then answered with resume_expired.
+func TestResumeRotatesToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newEnv(t, Config{})
+		first := dial(t, env, nil)
+		first.hello("ann", "")
+		w := first.expect(wire.TypeWelcome).Welcome
+
+		second := dial(t, env, nil)
+		second.hello("ann", w.Token)
+		w2 := second.expect(wire.TypeWelcome).Welcome
+		if w2.Session != w.Session || w2.Token == w.Token || w2.Token == "" {
+			t.Fatalf("takeover welcome: session %d token %q; want session %d and a new token (old %q)", w2.Session, w2.Token, w.Session, w.Token)
+		}
+		if code, _ := first.expectClose(time.Second); code != CloseReplaced {
+			t.Fatalf("replaced connection closed with %d, want 4002", code)
+		}
+
+		third := dial(t, env, nil)
+		third.hello("ann", w.Token)
+		if m := third.expect(wire.TypeError); m.Error.Code != wire.CodeResumeExpired {
+			t.Fatalf("old token: error %q, want resume_expired", m.Error.Code)
+		}
+		if w3 := third.expect(wire.TypeWelcome).Welcome; w3.Session == w.Session {
+			t.Fatal("the old token took the session over")
+		}
+	})
+}

@@ -144,7 +144,9 @@ func (h *handler) hello(m *wire.Hello) bool {
 
 // Seated implements lobby.Conn. The lobby calls it before the arena knows
 // the sink, so bad_seat, resume_expired and the welcome are queued before
-// any event of the arena can be.
+// any event of the arena can be. It is called with the lobby's lock held,
+// which is when seat.Token may be read: the welcome carries the token as
+// it is now (a takeover has just made a new one).
 func (c *Conn) Seated(seat *lobby.Seat, refused lobby.Refusals) {
 	if refused&lobby.SeatRefused != 0 {
 		c.sendError(wire.CodeBadSeat, "that seat is unknown, expired or used; playing as a new session")
@@ -152,7 +154,7 @@ func (c *Conn) Seated(seat *lobby.Seat, refused lobby.Refusals) {
 	if refused&lobby.TokenRefused != 0 {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}
-	c.enqueue(outMsg{kind: outWelcome, ref: seat})
+	c.enqueue(outMsg{kind: outWelcome, ref: &welcomeFor{seat: seat, token: seat.Token}})
 	// Published after the welcome is queued, so the writer, which drains
 	// the queue before every snapshot, cannot send a snap first.
 	c.seat.Store(seat)

@@ -145,9 +145,16 @@ const (
 type outMsg struct {
 	kind outKind
 	pong wire.Pong
-	// ref is *lobby.Seat (welcome), *sim.Board, *sim.Died or
-	// *wire.ErrorMessage.
+	// ref is *welcomeFor, *sim.Board, *sim.Died or *wire.ErrorMessage.
 	ref any
+}
+
+// welcomeFor is what a welcome is made of: the seat, and its token as it
+// was when the lobby seated this connection (Seat.Token is the lobby's to
+// change).
+type welcomeFor struct {
+	seat  *lobby.Seat
+	token string
 }
 
 // Env is what every session of a server shares. It must not be copied

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
@@ -112,12 +111,13 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 	b := c.buffer()
 	switch m.kind {
 	case outWelcome:
-		seat := m.ref.(*lobby.Seat)
+		w := m.ref.(*welcomeFor)
+		seat := w.seat
 		a := seat.Arena
 		cfg := a.Config()
 		n, heights := a.Terrain()
 		b = c.enc.AppendWelcome(b, &wire.Welcome{
-			Version: wire.Version, Session: seat.ID, Token: seat.Token, Tick: a.Tick(), Rate: cfg.TickRate,
+			Version: wire.Version, Session: seat.ID, Token: w.token, Tick: a.Tick(), Rate: cfg.TickRate,
 			ArenaWidth: cfg.ArenaWidth, ArenaHeight: cfg.ArenaHeight,
 			TerrainSize: n, Terrain: heights, Rules: c.env.Rules,
 		})
