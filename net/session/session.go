@@ -41,6 +41,7 @@ type Config struct {
 	// IdleTimeout ends a session that has no living marble and sends no
 	// spawn or input (watch, once it exists, too) for this long, with
 	// idle and 1008 (60 s): a silent spectator must not hold a seat.
+	// NoIdleTimeout (any negative value) turns it off.
 	IdleTimeout time.Duration
 	// StallTimeout ends, as a slow consumer (4001), a session whose client
 	// has not shown for this long that it reads: it left the server's
@@ -56,6 +57,9 @@ type Config struct {
 	SendBuffer int
 }
 
+// NoIdleTimeout as Config.IdleTimeout never closes a session for idling.
+const NoIdleTimeout time.Duration = -1
+
 func (c Config) withDefaults() Config {
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
@@ -66,7 +70,9 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.RateLimitClose, 5*time.Second)
 	def(&c.CloseTimeout, time.Second)
-	def(&c.IdleTimeout, 60*time.Second)
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
 	def(&c.StallTimeout, 3*time.Second)
 	if c.ReliableQueue <= 0 {
 		// A board a second, the odd died and pong: 16 is many seconds of a

@@ -104,7 +104,7 @@ func (c *Conn) checkLiveness(now time.Time, alive bool) bool {
 	}
 	if alive {
 		l.lastActive.Store(t)
-	} else if t-l.lastActive.Load() >= int64(c.cfg.IdleTimeout) {
+	} else if c.cfg.IdleTimeout > 0 && t-l.lastActive.Load() >= int64(c.cfg.IdleTimeout) {
 		c.refuse(ReasonIdle, ws.StatusPolicyViolation, wire.CodeIdle,
 			fmt.Sprintf("no spawn or input for %v while not playing", c.cfg.IdleTimeout))
 		return true
