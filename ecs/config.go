@@ -36,6 +36,12 @@ type Config struct {
 
 	BoostCost  float64 `json:"boost_cost" rule:"boost_cost"`   // fraction of mass burnt per second of boost
 	BoostFloor float64 `json:"boost_floor" rule:"boost_floor"` // boost is refused at or below this mass
+	// BoostHold is how long, in seconds, a player's boost wish stands
+	// without a new input: a client that stops sending (it stopped
+	// reading, froze, or its link went quiet) stops burning mass. 0 means
+	// the wish stands until the next input, which is what replay logs
+	// recorded before this rule read (their configs lack the field).
+	BoostHold float64 `json:"boost_hold" rule:"boost_hold"`
 
 	DecayRate      float64 `json:"decay_rate" rule:"decay_rate"`           // fraction of mass lost per second above DecayThreshold
 	DecayThreshold float64 `json:"decay_threshold" rule:"decay_threshold"` // mass
@@ -89,6 +95,7 @@ func DefaultConfig() Config {
 		BoostFactor:         2,
 		BoostCost:           0.02,
 		BoostFloor:          15,
+		BoostHold:           1,
 		DecayRate:           0.002,
 		DecayThreshold:      100,
 		FragmentCount:       1200,
@@ -151,6 +158,8 @@ func (c *Config) Validate() error {
 		return bad("acceleration/drag/boost_factor", "", "acceleration > 0, drag >= 0, boost_factor >= 1")
 	case c.BoostCost < 0 || c.BoostCost >= 1 || c.BoostFloor < 0:
 		return bad("boost_cost/boost_floor", "", "cost in [0,1), floor >= 0")
+	case c.BoostHold < 0:
+		return bad("boost_hold", c.BoostHold, ">= 0 (0: no limit)")
 	case c.DecayRate < 0 || c.DecayRate >= 1:
 		return bad("decay_rate", c.DecayRate, "[0,1)")
 	case c.FragmentCount < 0 || !finitePos(c.FragmentMass) || c.MaxShatterFragments < 1:
@@ -222,6 +231,15 @@ func (c *Config) Rules() []Rule {
 
 // Radius is the radius of a marble of the given mass.
 func (c *Config) Radius(mass float64) float64 { return c.RadiusFactor * math.Sqrt(mass) }
+
+// BoostHoldTicks is BoostHold in whole ticks (at least 1), or 0 when a
+// boost wish stands until the next input.
+func (c *Config) BoostHoldTicks() uint64 {
+	if c.BoostHold <= 0 {
+		return 0
+	}
+	return max(1, uint64(math.Round(c.BoostHold*float64(c.TickRate))))
+}
 
 // MaxSpeed is the top speed of a marble of the given mass, boosted or not.
 func (c *Config) MaxSpeed(mass float64, boosting bool) float64 {

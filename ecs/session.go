@@ -12,6 +12,9 @@ type SessionState struct {
 	Name   string
 	Marble arche.Entity // zero while the session has no living marble
 	Ack    uint32       // last input seq applied
+	// InputTick is the tick of the last input applied; the boost wish
+	// lapses Config.BoostHold after it.
+	InputTick uint64
 }
 
 // Session returns the state of a session, or nil if it has not joined.

@@ -9,7 +9,9 @@ import (
 )
 
 // Input applies the tick's session commands, in arrival order: joins and
-// leaves, spawns, and heading/boost wishes.
+// leaves, spawns, and heading/boost wishes. A boost wish lapses when no
+// input has come for Config.BoostHold, counted in ticks so that replays
+// see the same.
 type Input struct {
 	state    *ecs.State
 	world    *arche.World
@@ -34,6 +36,27 @@ func (s *Input) Update(w *arche.World) {
 		s.apply(&s.state.Commands[i])
 	}
 	s.state.Commands = s.state.Commands[:0]
+	s.lapseBoosts()
+}
+
+// lapseBoosts turns off the boost of every player whose session sent no
+// input for BoostHold: a client that stops sending stops burning mass.
+// Sessions are kept sorted by id, so the walk's order is fixed.
+func (s *Input) lapseBoosts() {
+	a := s.state
+	hold := a.Config.BoostHoldTicks()
+	if hold == 0 {
+		return
+	}
+	for i := range a.Sessions {
+		sess := &a.Sessions[i]
+		if sess.Marble.IsZero() || a.Tick-sess.InputTick < hold {
+			continue
+		}
+		if st := s.steering.Get(sess.Marble); st.Boost {
+			st.Boost = false
+		}
+	}
 }
 
 func (s *Input) apply(c *ecs.Command) {
@@ -64,7 +87,7 @@ func (s *Input) apply(c *ecs.Command) {
 		if sess == nil || c.Seq <= sess.Ack || math.IsNaN(c.Angle) || math.IsInf(c.Angle, 0) {
 			return
 		}
-		sess.Ack = c.Seq
+		sess.Ack, sess.InputTick = c.Seq, a.Tick
 		if !sess.Marble.IsZero() {
 			st := s.steering.Get(sess.Marble)
 			st.Angle, st.Boost = c.Angle, c.Boost

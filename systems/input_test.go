@@ -259,3 +259,52 @@ func TestRejoinResumes(t *testing.T) {
 		t.Errorf("%d sessions, want 1", len(f.a.Sessions))
 	}
 }
+
+// TestBoostHold: a boost wish stands for boost_hold (1 s: 30 ticks at 30
+// Hz) after the input that made it, then lapses; each new input starts the
+// count again. With boost_hold 0 (replay logs made before the rule) the
+// wish stands until the next input.
+func TestBoostHold(t *testing.T) {
+	tests := []struct {
+		name       string
+		hold       float64
+		lapseAfter int // ticks after the input's own tick; 0: never
+	}{
+		{"default 1 s", 1, 30},
+		{"half a second", 0.5, 15},
+		{"off", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newInput(t, func(c *ecs.Config) { c.BoostHold = tt.hold })
+			f.send(join(1, "a"), spawn(1))
+			f.step()
+			e := f.a.Session(1).Marble
+			f.send(input(1, 1, 0, true))
+			f.step() // the input's tick
+			// A second input 10 ticks later starts the count again.
+			for range 10 {
+				f.step()
+			}
+			f.send(input(1, 2, 1, true))
+			f.step()
+			for i := 1; i <= 100; i++ {
+				f.step()
+				boost := f.steer.Get(e).Boost
+				want := tt.lapseAfter == 0 || i < tt.lapseAfter
+				if boost != want {
+					t.Fatalf("%d ticks after the last input: boost %v, want %v", i, boost, want)
+				}
+			}
+			if got := f.steer.Get(e).Angle; got != 1 {
+				t.Errorf("heading %v after the boost lapsed, want the last input's 1", got)
+			}
+			// A new input with boost brings it back.
+			f.send(input(1, 3, 1, true))
+			f.step()
+			if !f.steer.Get(e).Boost {
+				t.Error("boost off after a new input with boost")
+			}
+		})
+	}
+}

@@ -201,6 +201,7 @@ func (l *Lobby) settle(ctx context.Context, d departure, lease *fleet.Lease, sea
 	l.mu.Lock()
 	l.departing--
 	conn := d.seat.conn // whoever plays it now, maybe a resumed connection
+	token := d.seat.Token
 	d.seat.conn = nil
 	l.handOffLocked(d.seat)
 	l.mu.Unlock()
@@ -209,13 +210,13 @@ func (l *Lobby) settle(ctx context.Context, d departure, lease *fleet.Lease, sea
 	if lease != nil && conn != nil {
 		l.countMove(fleet.WhyDrain)
 		conn.Move(&Moved{URL: lease.URL, Seat: seat.ID, Why: fleet.WhyDrain})
-		if err := l.dir.Forget(cctx, d.seat.Token); err != nil {
+		if err := l.dir.Forget(cctx, token); err != nil {
 			l.directoryFailed("forget", err)
-			l.forgetLater(d.seat.Token)
+			l.forgetLater(token)
 		}
 		return
 	}
-	rec := fleet.Resume{Token: d.seat.Token, Session: d.seat.ID, Name: d.ev.Name, Alive: d.ev.Alive, Mass: d.ev.Mass}
+	rec := fleet.Resume{Token: token, Session: d.seat.ID, Name: d.ev.Name, Alive: d.ev.Alive, Mass: d.ev.Mass}
 	if err := l.dir.Checkpoint(cctx, []fleet.Resume{rec}, l.cfg.Fleet.ResumeTTL); err != nil {
 		l.directoryFailed("checkpoint", err)
 	}

@@ -81,13 +81,17 @@ type Moved struct {
 
 func (m *Moved) Error() string { return "moved (" + m.Why + ") to " + m.URL }
 
-// Seat is one session's place in an arena. ID, Token, Name and Arena are
-// static after the seat is made; the rest is guarded by the lobby's mutex.
+// Seat is one session's place in an arena. ID, Name and Arena are static
+// after the seat is made; the rest is guarded by the lobby's mutex.
 type Seat struct {
 	ID    uint32
-	Token string
 	Name  string
 	Arena *sim.Arena
+	// Token is the seat's resume token. A takeover replaces it (the old
+	// one is then refused), so it is read with the lobby's mutex held:
+	// Conn.Seated, which is called with it held, is where a connection
+	// learns the token its welcome carries.
+	Token string
 
 	conn   Conn      // the connection playing the seat; nil while detached
 	expiry sim.Timer // runs while detached
@@ -329,7 +333,11 @@ var errNoRoomWhileDraining = fmt.Errorf("draining: %w", fleet.ErrNoRoom)
 
 // takeOver gives the seat of token, if this node holds it, to conn. ok
 // reports whether it did (or failed trying). The seat is counted already,
-// so nothing is admitted.
+// so nothing is admitted. The seat gets a new token, which conn's welcome
+// carries: a token that leaked (a log, a shared screen, a stolen device)
+// is good for one takeover at most, and the old one is refused from then
+// on. The directory's record moves to the new token at the next fleet
+// round (the old one is forgotten, the new one checkpointed).
 func (l *Lobby) takeOver(token string, conn Conn, refused Refusals) (_ *Seat, _ error, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -349,6 +357,10 @@ func (l *Lobby) takeOver(token string, conn Conn, refused Refusals) (_ *Seat, _ 
 	if s.conn != nil {
 		s.conn.Replaced()
 	}
+	delete(l.seats, s.Token)
+	l.forgetLocked(s.Token)
+	s.Token = newToken()
+	l.seats[s.Token] = s
 	s.conn = conn
 	conn.Seated(s, refused)
 	if err := s.Arena.PostControl(sim.Join(s.ID, s.Name, conn)); err != nil {

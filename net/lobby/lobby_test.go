@@ -15,14 +15,15 @@ import (
 
 type fakeConn struct {
 	replaced, seated, failed atomic.Int32
-	seat                     *Seat // the seat Seated gave it last
+	seat                     *Seat  // the seat Seated gave it last
+	token                    string // the seat's token then, as a welcome carries it
 	refused                  bool
 }
 
 func (c *fakeConn) Seated(s *Seat, refused Refusals) {
 	tokenRefused := refused&TokenRefused != 0
 	c.seated.Add(1)
-	c.seat, c.refused = s, tokenRefused
+	c.seat, c.token, c.refused = s, s.Token, tokenRefused
 }
 
 func (c *fakeConn) FrameReady(uint64)     {}

@@ -16,9 +16,13 @@
 // queue that overflows closes the connection as a slow consumer (4001).
 //
 // Outline:
-//   - session.go: Conn, its reader, close handling, the arena's sink.
+//   - session.go: Conn, its reader, control frames and close handling,
+//     the arena's sink.
 //   - writer.go: the writer: reliable messages, snapshots, framing.
 //   - handle.go: what each client message does; rate limits; Seated.
+//   - stall.go: telling a client that stopped reading (unanswered pings,
+//     the kernel send queue; queue_linux.go reads it) or idles without a
+//     marble.
 //   - drop.go: DropReason and recordDrop, where every dropped message is
 //     counted and logged.
 //   - view.go: view rectangles and snapshot deltas.

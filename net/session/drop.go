@@ -29,18 +29,22 @@ const (
 	// DropWSPingQueueFull: a WebSocket ping control frame came while a
 	// few pongs were still waiting for the writer; it gets no pong.
 	DropWSPingQueueFull
+	// DropRateLimitedWSPing: a WebSocket ping control frame was over its
+	// rate limit (Config.WSPingsPerSec); it gets no pong.
+	DropRateLimitedWSPing
 
 	numDropReasons
 )
 
 // dropLabels are the metric label values, which dashboards depend on.
 var dropLabels = [numDropReasons]string{
-	DropArenaInboxFull:   "arena_inbox_full",
-	DropArenaStopped:     "arena_stopped",
-	DropRateLimitedInput: "rate_limited_input",
-	DropRateLimitedPing:  "rate_limited_ping",
-	DropRateLimitedSpawn: "rate_limited_spawn",
-	DropWSPingQueueFull:  "ws_ping_queue_full",
+	DropArenaInboxFull:    "arena_inbox_full",
+	DropArenaStopped:      "arena_stopped",
+	DropRateLimitedInput:  "rate_limited_input",
+	DropRateLimitedPing:   "rate_limited_ping",
+	DropRateLimitedSpawn:  "rate_limited_spawn",
+	DropWSPingQueueFull:   "ws_ping_queue_full",
+	DropRateLimitedWSPing: "rate_limited_ws_ping",
 }
 
 // String returns the reason's metric label, such as "arena_inbox_full".

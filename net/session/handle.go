@@ -31,6 +31,7 @@ type handler struct {
 	lastSeq   uint32 // last input seq accepted on this connection
 	inputs    *rate.Limiter
 	pings     *rate.Limiter
+	wsPings   *rate.Limiter // WebSocket ping control frames
 	spawns    *rate.Limiter
 	// overSince is when the client started exceeding its rate limits
 	// (zero while it is not); lastOver and lastNotice throttle the checks
@@ -46,6 +47,10 @@ func newHandler(c *Conn) *handler {
 		c:      c,
 		inputs: rate.NewLimiter(rate.Limit(c.cfg.InputsPerSec), burst(c.cfg.InputsPerSec)),
 		pings:  rate.NewLimiter(rate.Limit(c.cfg.PingsPerSec), max(2, burst(c.cfg.PingsPerSec))),
+		// Each WebSocket ping costs a pong write: a burst of two seconds'
+		// allowance (4 at 2 a second) for clients that ping on their own
+		// schedule, and no more.
+		wsPings: rate.NewLimiter(rate.Limit(c.cfg.WSPingsPerSec), max(1, int(2*c.cfg.WSPingsPerSec))),
 		// Spawns share the arena's inbox with everyone's inputs: a client
 		// may not flood it with spawns that are ignored while alive.
 		spawns: rate.NewLimiter(rate.Limit(c.cfg.SpawnsPerSec), 1),
@@ -68,6 +73,14 @@ func (h *handler) handle(data []byte) bool {
 	}
 	c.env.Metrics.MessagesIn.WithLabelValues(h.msg.Type.String()).Inc()
 	seat := c.seat.Load()
+	switch h.msg.Type {
+	// Whatever shows that a player is there, even over its rate limit,
+	// keeps the session from the idle timeout; ping does not. A watch
+	// message, once the protocol's watch is handled here, counts too:
+	// add its type to this case.
+	case wire.TypeSpawn, wire.TypeInput:
+		c.markActive()
+	}
 	switch h.msg.Type {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")
@@ -131,7 +144,9 @@ func (h *handler) hello(m *wire.Hello) bool {
 
 // Seated implements lobby.Conn. The lobby calls it before the arena knows
 // the sink, so bad_seat, resume_expired and the welcome are queued before
-// any event of the arena can be.
+// any event of the arena can be. It is called with the lobby's lock held,
+// which is when seat.Token may be read: the welcome carries the token as
+// it is now (a takeover has just made a new one).
 func (c *Conn) Seated(seat *lobby.Seat, refused lobby.Refusals) {
 	if refused&lobby.SeatRefused != 0 {
 		c.sendError(wire.CodeBadSeat, "that seat is unknown, expired or used; playing as a new session")
@@ -139,7 +154,7 @@ func (c *Conn) Seated(seat *lobby.Seat, refused lobby.Refusals) {
 	if refused&lobby.TokenRefused != 0 {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}
-	c.enqueue(outMsg{kind: outWelcome, ref: seat})
+	c.enqueue(outMsg{kind: outWelcome, ref: &welcomeFor{seat: seat, token: seat.Token}})
 	// Published after the welcome is queued, so the writer, which drains
 	// the queue before every snapshot, cannot send a snap first.
 	c.seat.Store(seat)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -32,16 +33,32 @@ type Config struct {
 	ReliableQueue  int           // reliable messages waiting to be written (16)
 	InputsPerSec   float64       // input rate limit (60)
 	PingsPerSec    float64       // ping rate limit (2)
+	WSPingsPerSec  float64       // WebSocket ping control frame rate limit (2, with a burst of 2 s' worth)
 	SpawnsPerSec   float64       // spawn rate limit (2)
 	RateLimitClose time.Duration // over the limit this long closes with 1008 (5 s)
 	MaxBadMessages int           // the session is closed at this many bad messages (3)
 	CloseTimeout   time.Duration // how long to wait for the client's close frame (1 s)
+	// IdleTimeout ends a session that has no living marble and sends no
+	// spawn or input (watch, once it exists, too) for this long, with
+	// idle and 1008 (60 s): a silent spectator must not hold a seat.
+	// NoIdleTimeout (any negative value) turns it off.
+	IdleTimeout time.Duration
+	// StallTimeout ends, as a slow consumer (4001), a session whose client
+	// has not shown for this long that it reads: it left the server's
+	// last WebSocket ping unanswered, or the bytes queued in the kernel
+	// for it stayed over their bound (3 s). The server pings every third
+	// of it. Kernel buffers on either side cannot hide a client that stops
+	// reading, since a ping behind them goes unanswered.
+	StallTimeout time.Duration
 	// SendBuffer caps the kernel's send buffer per connection (128 KiB):
 	// a client that stops reading then blocks the writer within a few
 	// seconds of snapshots instead of parking megabytes in the kernel, and
 	// is closed as a slow consumer.
 	SendBuffer int
 }
+
+// NoIdleTimeout as Config.IdleTimeout never closes a session for idling.
+const NoIdleTimeout time.Duration = -1
 
 func (c Config) withDefaults() Config {
 	def := func(v *time.Duration, d time.Duration) {
@@ -53,6 +70,10 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.RateLimitClose, 5*time.Second)
 	def(&c.CloseTimeout, time.Second)
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	def(&c.StallTimeout, 3*time.Second)
 	if c.ReliableQueue <= 0 {
 		// A board a second, the odd died and pong: 16 is many seconds of a
 		// stalled writer, which is when a session counts as a slow consumer.
@@ -63,6 +84,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PingsPerSec <= 0 {
 		c.PingsPerSec = 2
+	}
+	if c.WSPingsPerSec <= 0 {
+		c.WSPingsPerSec = 2
 	}
 	if c.SpawnsPerSec <= 0 {
 		c.SpawnsPerSec = 2
@@ -97,6 +121,7 @@ const (
 	ReasonPanic        CloseReason = "panic"
 	ReasonMoved        CloseReason = "moved"        // the player continues on another node
 	ReasonArenaFailed  CloseReason = "arena_failed" // a fault stopped the session's arena
+	ReasonIdle         CloseReason = "idle"         // no marble and no spawn or input for IdleTimeout
 )
 
 // Close codes that gobwas/ws does not name.
@@ -127,9 +152,16 @@ const (
 type outMsg struct {
 	kind outKind
 	pong wire.Pong
-	// ref is *lobby.Seat (welcome), *sim.Board, *sim.Died or
-	// *wire.ErrorMessage.
+	// ref is *welcomeFor, *sim.Board, *sim.Died or *wire.ErrorMessage.
 	ref any
+}
+
+// welcomeFor is what a welcome is made of: the seat, and its token as it
+// was when the lobby seated this connection (Seat.Token is the lobby's to
+// change).
+type welcomeFor struct {
+	seat  *lobby.Seat
+	token string
 }
 
 // Env is what every session of a server shares. It must not be copied
@@ -179,6 +211,7 @@ type Conn struct {
 	writerDone  chan struct{}
 
 	seat atomic.Pointer[lobby.Seat] // set by the reader after hello
+	live liveness                   // see stall.go for who owns what
 
 	// Owned by the writer.
 	view     *View
@@ -234,6 +267,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	if tc, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
 		_ = tc.SetWriteBuffer(cfg.SendBuffer)
 	}
+	c.initLiveness()
 	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
 	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outMoved: "moved"} {
 		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
@@ -373,7 +407,7 @@ func (c *Conn) sendError(code wire.ErrorCode, msg string) {
 }
 
 // recoverPanic turns a panic in one of this session's goroutines into the
-// end of this session only, closed with 1011. After a reader panic the
+// end of this session only: error internal, then close 1011. After a reader panic the
 // writer sends the close frame as usual; after a writer panic the writer's
 // own deferred call sends it, best effort, before the socket is closed.
 func (c *Conn) recoverPanic(where string) {
@@ -382,7 +416,7 @@ func (c *Conn) recoverPanic(where string) {
 		return
 	}
 	c.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-	c.finish(ReasonPanic, ws.StatusInternalServerError, "internal error", nil)
+	c.refuse(ReasonPanic, ws.StatusInternalServerError, wire.CodeInternal, "a fault inside the server ended this session")
 	if where == "writer" {
 		c.writeClose()
 		c.conn.Close()
@@ -402,9 +436,9 @@ func (c *Conn) readLoop() {
 		MaxFrameSize:   wire.MaxClientFrameSize,
 		MaxMessageSize: wire.MaxClientFrameSize,
 	}
-	rd.OnIntermediate = func(h ws.Header, r io.Reader) error { return c.control(h, r) }
 	var msg [wire.MaxClientFrameSize]byte
 	h := newHandler(c)
+	rd.OnIntermediate = h.control
 	_ = c.conn.SetReadDeadline(c.clock.Now().Add(c.cfg.HelloTimeout))
 	for {
 		hdr, err := rd.NextFrame()
@@ -413,7 +447,8 @@ func (c *Conn) readLoop() {
 			return
 		}
 		if hdr.OpCode.IsControl() {
-			if err := c.control(hdr, rd); err != nil {
+			if err := h.control(hdr, rd); err != nil {
+				c.readFailed(err, h.helloDone)
 				return
 			}
 			continue
@@ -459,10 +494,21 @@ func readMessage(rd *wsutil.Reader, buf []byte) (int, error) {
 	}
 }
 
+// errStopReading is what control returns when a control frame ended the
+// session (a close, or pings over their limit for too long). It is not
+// io.EOF: inside a fragmented message, wsutil.Reader.Read passes it on,
+// and io.EOF there would read as the end of the message, handing a
+// fragment cut short by a close to the handler (a hello could take a
+// seat after its client had closed).
+var errStopReading = errors.New("session: a control frame ended the session")
+
 // readFailed ends the session after a read error.
 func (c *Conn) readFailed(err error, helloDone bool) {
 	var netErr net.Error
 	switch {
+	case errors.Is(err, errStopReading):
+		// The session is finishing already; a fragment read so far is
+		// dropped.
 	case errors.Is(err, wsutil.ErrFrameTooLarge), errors.Is(err, wsutil.ErrMessageTooLarge):
 		c.refuse(ReasonTooBig, ws.StatusMessageTooBig, wire.CodeTooBig, fmt.Sprintf("frames are limited to %d bytes", wire.MaxClientFrameSize))
 	case !helloDone && errors.As(err, &netErr) && netErr.Timeout():
@@ -483,9 +529,12 @@ func (c *Conn) readFailed(err error, helloDone bool) {
 }
 
 // control handles a ping, pong or close from the client, between messages
-// or inside a fragmented one. Pings are answered by the writer; a close
-// ends the session, echoing its code, and returns io.EOF to stop reading.
-func (c *Conn) control(hdr ws.Header, r io.Reader) error {
+// or inside a fragmented one. Pings within their rate limit are answered
+// by the writer; pongs may prove that the client reads (see stall.go); a
+// close ends the session, answered as RFC 6455 says (see closeReply). It
+// returns errStopReading when the session must end.
+func (h *handler) control(hdr ws.Header, r io.Reader) error {
+	c := h.c
 	var payload [125]byte // RFC 6455: control payloads are at most 125 bytes
 	n, err := io.ReadFull(r, payload[:hdr.Length])
 	if err != nil {
@@ -493,19 +542,55 @@ func (c *Conn) control(hdr ws.Header, r io.Reader) error {
 	}
 	switch hdr.OpCode {
 	case ws.OpPing:
+		if !h.allow(h.wsPings, DropRateLimitedWSPing, "WebSocket ping") {
+			if !h.rateLimitOK() {
+				return errStopReading
+			}
+			return nil
+		}
 		select {
 		case c.pongs <- append([]byte(nil), payload[:n]...):
 		default: // pings beyond a few pending are dropped
 			c.recordDrop(DropWSPingQueueFull)
 		}
+	case ws.OpPong:
+		c.pong(payload[:n])
 	case ws.OpClose:
-		code, _ := ws.ParseCloseFrameData(payload[:n])
-		if code.Empty() || code.IsNotUsed() || code.IsProtocolReserved() {
-			// 1005, 1006 and 1015 must never go on the wire.
-			code = ws.StatusNormalClosure
-		}
-		c.finish(ReasonClientClosed, code, "", nil)
-		return io.EOF
+		c.finish(closeReply(payload[:n]))
+		return errStopReading
 	}
 	return nil
+}
+
+// closeReply is how the server answers a client's close frame with
+// payload p (RFC 6455 5.5.1 and 7.4): an empty one with 1000; a valid code
+// is echoed; a 1-byte payload or a code that may not be sent (1004-1006,
+// 1015, anything below 3000 that is not registered, or above 4999) is a
+// protocol error, 1002; a reason that is not UTF-8, 1007.
+func closeReply(p []byte) (CloseReason, ws.StatusCode, string, *wire.ErrorMessage) {
+	if len(p) == 0 {
+		return ReasonClientClosed, ws.StatusNormalClosure, "", nil
+	}
+	if len(p) == 1 {
+		return ReasonBadMessages, ws.StatusProtocolError, "close frame payload of 1 byte", nil
+	}
+	code, reason := ws.ParseCloseFrameData(p)
+	if !validCloseCode(code) {
+		return ReasonBadMessages, ws.StatusProtocolError, "invalid close code", nil
+	}
+	if !utf8.ValidString(reason) {
+		return ReasonBadMessages, ws.StatusInvalidFramePayloadData, "close reason is not UTF-8", nil
+	}
+	return ReasonClientClosed, code, "", nil
+}
+
+// validCloseCode reports whether a close frame may carry code: the codes
+// RFC 6455 and its IANA registry define for endpoints to send (1000-1003,
+// 1007-1014) and those for libraries and applications (3000-4999).
+func validCloseCode(code ws.StatusCode) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014, code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
 }

@@ -69,6 +69,7 @@ func value(t *testing.T, c prometheus.Counter) float64 {
 type client struct {
 	t    *testing.T
 	conn net.Conn
+	wmu  sync.Mutex // one frame at a time: pongs come from the reading goroutine
 	enc  wire.Encoder
 	dec  wire.Decoder
 	msg  wire.ServerMessage
@@ -96,8 +97,36 @@ func dial(t *testing.T, env *Env, wrap func(net.Conn) net.Conn) *client {
 // sendFrame writes one masked client frame.
 func (c *client) sendFrame(op ws.OpCode, payload []byte) {
 	c.t.Helper()
+	if err := c.writeFrame(op, payload); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// writeFrame writes one whole masked client frame; safe from any
+// goroutine.
+func (c *client) writeFrame(op ws.OpCode, payload []byte) error {
+	return c.writeFrame2(op, true, payload)
+}
+
+// writeFrame2 writes one masked client frame, a fragment unless fin.
+func (c *client) writeFrame2(op ws.OpCode, fin bool, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if err := ws.WriteFrame(c.conn, ws.MaskFrameInPlace(ws.NewFrame(op, true, payload))); err != nil {
+	// One Write per frame: on net.Pipe a separate empty payload write
+	// would wait for a read that never comes.
+	b, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewFrame(op, fin, slices.Clone(payload))))
+	if err != nil {
+		return err
+	}
+	_, err = c.conn.Write(b)
+	return err
+}
+
+// sendFrame2 is writeFrame2 failing the test on an error.
+func (c *client) sendFrame2(op ws.OpCode, fin bool, payload []byte) {
+	c.t.Helper()
+	if err := c.writeFrame2(op, fin, payload); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}
 }
@@ -109,8 +138,9 @@ func (c *client) hello(name, token string) {
 	c.send(c.enc.AppendHello(nil, &wire.Hello{Version: 1, Name: name, Token: token}))
 }
 
-// next reads the next message, skipping pongs. At a close frame it returns
-// nil and the close code.
+// next reads the next message, skipping pongs and answering pings, as
+// every client must (a ping left unanswered ends the session as a slow
+// consumer). At a close frame it returns nil and the close code.
 func (c *client) next(timeout time.Duration) (*wire.ServerMessage, ws.StatusCode) {
 	c.t.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
@@ -120,6 +150,8 @@ func (c *client) next(timeout time.Duration) (*wire.ServerMessage, ws.StatusCode
 			c.t.Fatalf("reading: %v", err)
 		}
 		switch f.Header.OpCode {
+		case ws.OpPing:
+			_ = c.writeFrame(ws.OpPong, f.Payload)
 		case ws.OpClose:
 			code, _ := ws.ParseCloseFrameData(f.Payload)
 			return nil, code
@@ -203,8 +235,8 @@ func (c *panicConn) Write(p []byte) (int, error) {
 }
 
 // TestPanicEndsOnlyItsSession makes the writer of the first session panic
-// while writing its welcome: that session is closed with 1011, and the
-// next one plays on.
+// while writing its welcome: that session gets error internal and is
+// closed with 1011, and the next one plays on.
 func TestPanicEndsOnlyItsSession(t *testing.T) {
 	env := newEnv(t, Config{})
 	first := dial(t, env, func(c net.Conn) net.Conn {
@@ -213,8 +245,10 @@ func TestPanicEndsOnlyItsSession(t *testing.T) {
 		return p
 	})
 	first.hello("unlucky", "")
-	if got, code := first.readUntil(wire.TypeWelcome); got || code != ws.StatusInternalServerError {
-		t.Fatalf("panicking session: welcome %v, close %d; want close 1011", got, code)
+	// The welcome's write panicked: what comes is an internal error, then 1011.
+	code, errs := first.expectClose(5 * time.Second)
+	if code != ws.StatusInternalServerError || !slices.Equal(errs, []wire.ErrorCode{wire.CodeInternal}) {
+		t.Fatalf("panicking session: close %d after errors %v; want 1011 after internal", code, errs)
 	}
 	first.conn.Close()
 	<-first.done
@@ -266,8 +300,7 @@ func TestRateLimitCloses(t *testing.T) {
 			var enc wire.Encoder
 			seq := uint32(1)
 			for ; ; seq++ {
-				f := ws.MaskFrameInPlace(ws.NewBinaryFrame(enc.AppendInput(nil, &wire.Input{Seq: seq, Angle: 1})))
-				if ws.WriteFrame(c.conn, f) != nil {
+				if c.writeFrame(ws.OpBinary, enc.AppendInput(nil, &wire.Input{Seq: seq, Angle: 1})) != nil {
 					break
 				}
 				time.Sleep(2 * time.Millisecond)
@@ -343,10 +376,11 @@ func TestResumeExpired(t *testing.T) {
 // WriteTimeout (5 s) is waited for; one blocked for longer ends the session
 // as a slow consumer, whose 4001 close still reaches the client if it
 // reads within CloseTimeout. Meanwhile another client gets every tick's
-// snapshot.
+// snapshot. (The pings that find a stalled client sooner are off: a long
+// StallTimeout; see TestStalledReaderOverTCP.)
 func TestSlowConsumer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		env := newEnv(t, Config{CloseTimeout: 3 * time.Second})
+		env := newEnv(t, Config{CloseTimeout: 3 * time.Second, StallTimeout: time.Hour})
 		slow := dial(t, env, nil)
 		slow.hello("sloth", "")
 		slow.expect(wire.TypeSnap)
@@ -363,6 +397,10 @@ func TestSlowConsumer(t *testing.T) {
 			_ = other.conn.SetReadDeadline(time.Time{})
 			for {
 				f, err := readFrame(other.conn)
+				if err == nil && f.Header.OpCode == ws.OpPing {
+					_ = other.writeFrame(ws.OpPong, f.Payload)
+					continue
+				}
 				if err != nil || f.Header.OpCode != ws.OpBinary {
 					return
 				}
@@ -441,11 +479,12 @@ func (b *syncBuffer) String() string {
 
 // TestPingsDroppedAreRecorded: WebSocket pings that come while a few
 // pongs are still waiting for the writer are dropped, counted as
-// ws_ping_queue_full and logged, at most a line a second.
+// ws_ping_queue_full and logged, at most a line a second. (The pings' rate
+// limit is raised out of the way; TestWSPingRateLimit tests it.)
 func TestPingsDroppedAreRecorded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log syncBuffer
-		env := newEnvLogger(t, Config{}, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		env := newEnvLogger(t, Config{WSPingsPerSec: 100}, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 		c := dial(t, env, nil)
 		// The client does not read: the first pong blocks the writer, four
 		// more wait in the queue, and the rest are dropped.
@@ -494,7 +533,8 @@ func TestDropReasonLabels(t *testing.T) {
 		{DropRateLimitedPing, "rate_limited_ping"},
 		{DropRateLimitedSpawn, "rate_limited_spawn"},
 		{DropWSPingQueueFull, "ws_ping_queue_full"},
-		{numDropReasons, "DropReason(6)"},
+		{DropRateLimitedWSPing, "rate_limited_ws_ping"},
+		{numDropReasons, "DropReason(7)"},
 	}
 	if len(tests) != int(numDropReasons)+1 {
 		t.Fatalf("%d reasons tested, want all %d", len(tests)-1, numDropReasons)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
@@ -71,6 +70,18 @@ func (c *Conn) writeSnap() bool {
 		f.Release()
 		return true
 	}
+	now := c.clock.Now()
+	if !c.checkLiveness(now, frameAlive(f, seat.ID)) {
+		f.Release()
+		return false
+	}
+	if c.isClosing() || c.backlogged(now) {
+		// Ending (the loop sends the close next), or the kernel holds a
+		// second's worth for this client already: this tick is skipped,
+		// and counted with the next one sent.
+		f.Release()
+		return true
+	}
 	if c.lastTick != 0 && f.Tick > c.lastTick+1 {
 		c.env.Metrics.SnapshotsSkipped.Add(float64(f.Tick - c.lastTick - 1))
 	}
@@ -85,17 +96,28 @@ func (c *Conn) writeSnap() bool {
 	return c.writeMessage(ws.OpBinary, b)
 }
 
+// isClosing reports whether finish has been called.
+func (c *Conn) isClosing() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
 // writeReliable encodes and sends one queued message.
 func (c *Conn) writeReliable(m *outMsg) bool {
 	b := c.buffer()
 	switch m.kind {
 	case outWelcome:
-		seat := m.ref.(*lobby.Seat)
+		w := m.ref.(*welcomeFor)
+		seat := w.seat
 		a := seat.Arena
 		cfg := a.Config()
 		n, heights := a.Terrain()
 		b = c.enc.AppendWelcome(b, &wire.Welcome{
-			Version: wire.Version, Session: seat.ID, Token: seat.Token, Tick: a.Tick(), Rate: cfg.TickRate,
+			Version: wire.Version, Session: seat.ID, Token: w.token, Tick: a.Tick(), Rate: cfg.TickRate,
 			ArenaWidth: cfg.ArenaWidth, ArenaHeight: cfg.ArenaHeight,
 			TerrainSize: n, Terrain: heights, Rules: c.env.Rules,
 		})
@@ -204,9 +226,11 @@ func (c *Conn) write(frame []byte) bool {
 		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
 	default:
 	}
-	_ = c.conn.SetWriteDeadline(c.clock.Now().Add(timeout))
+	now := c.clock.Now()
+	_ = c.conn.SetWriteDeadline(now.Add(timeout))
 	n, err := c.conn.Write(frame)
 	if err == nil {
+		c.live.wrote(n, now)
 		return true
 	}
 	if isTimeout(err) {

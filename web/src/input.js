@@ -6,6 +6,10 @@
 const MIN_ANGLE_CHANGE = 0.035;
 // At most ~30 inputs a second; the server accepts 60.
 const MIN_INTERVAL_MS = 33;
+// A held boost is sent again this often: the server lets a boost wish
+// lapse when no input has come for `boost_hold` (1 s by default), so that
+// a client that went quiet stops burning mass.
+export const BOOST_REFRESH_MS = 250;
 
 export class Steering {
   constructor(target) {
@@ -47,14 +51,16 @@ export class Steering {
   }
 
   // The wish to send now, or null when the last one still stands.
-  // `force` resends regardless of change (a new marble or session).
+  // `force` resends regardless of change (a new marble or session); a
+  // held boost is resent every BOOST_REFRESH_MS.
   due(nowMs, force) {
     if (nowMs - this.sentAt < MIN_INTERVAL_MS) return null;
     const wish = { angle: this.angle, boost: this.boost };
     const last = this.sent;
     const changed =
       !last || last.boost !== wish.boost || Math.abs(angleBetween(last.angle, wish.angle)) >= MIN_ANGLE_CHANGE;
-    if (!changed && !force) return null;
+    const refresh = wish.boost && nowMs - this.sentAt >= BOOST_REFRESH_MS;
+    if (!changed && !force && !refresh) return null;
     this.sent = wish;
     this.sentAt = nowMs;
     return wish;

@@ -82,3 +82,16 @@ test('reconciling with a server that runs the same rules needs no correction', (
   assert.ok(client.largestCorrection < 0.5, `largest correction ${client.largestCorrection}`);
   assert.ok(Math.hypot(server.state.x - 1500, server.state.y - 1500) > 100, 'the marble went somewhere');
 });
+
+test('a held boost is sent again every BOOST_REFRESH_MS; a still heading without boost is not', async () => {
+  globalThis.window ??= { addEventListener() {}, innerWidth: 800, innerHeight: 600 };
+  const { Steering, BOOST_REFRESH_MS } = await import('../src/input.js');
+  const steering = new Steering({ addEventListener() {} });
+  steering.keyBoost = true;
+  assert.deepEqual(steering.due(0, false), { angle: 0, boost: true }, 'the first wish');
+  assert.equal(steering.due(BOOST_REFRESH_MS - 1, false), null, 'unchanged, not yet due');
+  assert.deepEqual(steering.due(BOOST_REFRESH_MS, false), { angle: 0, boost: true }, 'the held boost again');
+  steering.keyBoost = false;
+  assert.deepEqual(steering.due(2 * BOOST_REFRESH_MS, false), { angle: 0, boost: false }, 'the release');
+  assert.equal(steering.due(10 * BOOST_REFRESH_MS, false), null, 'no boost: nothing to refresh');
+});

@@ -1,0 +1,163 @@
+package session
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
+)
+
+// liveness is what tells a client that plays from one that holds a seat
+// without playing or without reading.
+//
+// Not reading: the kernel buffers of both ends can hold megabytes of
+// snapshots (the server's send buffer grows to twice what was asked, and a
+// client's receive buffer may be as big as it likes), so a write that
+// blocks comes a minute late, if ever. Two signals come sooner:
+//   - the writer pings the client every StallTimeout/3 with a payload it
+//     cannot guess; a ping left unanswered, StallTimeout after the client
+//     last answered one, means it does not read what it is sent, whatever
+//     is buffered in between;
+//   - on Linux, the bytes queued in the kernel for the socket (SIOCOUTQ)
+//     are bounded by about a second of the session's own traffic: over
+//     that, snapshots are skipped (a slow reader skips ticks), so that the
+//     kernel's buffers never make a client's view seconds late; a queue
+//     that stays over the bound for StallTimeout ends the session too.
+//
+// Not playing: lastActive is when the client last sent a spawn or input,
+// or when the writer last saw its marble alive; IdleTimeout after it, a
+// session without a marble is closed as idle.
+type liveness struct {
+	// Set by the reader (pong, markActive) and the writer (alive).
+	pongSeq    atomic.Uint32 // the last ping the client answered
+	pongAt     atomic.Int64  // when it answered, in the clock's UnixNano
+	lastActive atomic.Int64  // UnixNano of the last sign of a player
+
+	// Static after New.
+	pingKey [4]byte
+
+	// Owned by the writer.
+	pingSeq   uint32 // the last ping sent; 0 before the first
+	pingAt    int64  // when it was sent (UnixNano)
+	readSince int64  // when the client last proved that it reads (UnixNano)
+	overSince int64  // since when the kernel queue is over its bound; 0 while not
+	queue     kernelQueue
+	// Bytes written in the current second and in the one before, which
+	// size the kernel queue's bound.
+	winStart            int64
+	winBytes, prevBytes int
+}
+
+// queueFloor is the least bound on the bytes queued in the kernel: a
+// welcome (16 KiB of terrain) and a first snapshot of a crowded view fit
+// under it, so a new session never skips its first ticks.
+const queueFloor = 64 << 10
+
+// initLiveness prepares the liveness checks of a new connection.
+func (c *Conn) initLiveness() {
+	_, _ = rand.Read(c.live.pingKey[:])
+	c.live.lastActive.Store(c.clock.Now().UnixNano())
+	c.live.queue.init(c.conn)
+}
+
+// markActive records a sign of a player (a spawn or input message): the
+// idle timeout starts again.
+func (c *Conn) markActive() { c.live.lastActive.Store(c.clock.Now().UnixNano()) }
+
+// pong handles a client's pong: one that answers a ping of this writer
+// proves that the client read everything sent before that ping.
+func (c *Conn) pong(p []byte) {
+	if len(p) != 8 || [4]byte(p[:4]) != c.live.pingKey {
+		return // unsolicited (RFC 6455 5.5.3) or not ours
+	}
+	c.live.pongAt.Store(c.clock.Now().UnixNano())
+	c.live.pongSeq.Store(binary.BigEndian.Uint32(p[4:]))
+}
+
+// checkLiveness runs before each snapshot: it ends a session whose client
+// stopped reading (4001) or that idles without a marble (idle, 1008), and
+// sends the next ping when it is due. alive is whether the frame about to
+// be sent has the session's marble. It returns false only when writing
+// the ping failed (the writer must stop); a session it ended goes on to
+// its close frame.
+func (c *Conn) checkLiveness(now time.Time, alive bool) bool {
+	l := &c.live
+	t := now.UnixNano()
+	stall := int64(c.cfg.StallTimeout)
+	answered := l.pingSeq == 0 || l.pongSeq.Load() == l.pingSeq
+	if answered && l.pingSeq != 0 {
+		l.readSince = max(l.readSince, l.pongAt.Load())
+	}
+	switch {
+	case !answered && t-l.readSince >= stall:
+		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
+		return true
+	case l.overSince != 0 && t-l.overSince >= stall:
+		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
+		return true
+	}
+	if alive {
+		l.lastActive.Store(t)
+	} else if c.cfg.IdleTimeout > 0 && t-l.lastActive.Load() >= int64(c.cfg.IdleTimeout) {
+		c.refuse(ReasonIdle, ws.StatusPolicyViolation, wire.CodeIdle,
+			fmt.Sprintf("no spawn or input for %v while not playing", c.cfg.IdleTimeout))
+		return true
+	}
+	if answered && (l.pingSeq == 0 || t-l.pingAt >= stall/3) {
+		if l.pingSeq == 0 {
+			l.readSince = t
+		}
+		l.pingSeq++
+		l.pingAt = t
+		var p [8]byte
+		copy(p[:], l.pingKey[:])
+		binary.BigEndian.PutUint32(p[4:], l.pingSeq)
+		return c.writeFrame(ws.OpPing, p[:])
+	}
+	return true
+}
+
+// backlogged reports whether the kernel holds more bytes for this socket
+// than about a second of the session's traffic; the snapshot is then
+// skipped. It starts the stall clock when the queue goes over its bound.
+func (c *Conn) backlogged(now time.Time) bool {
+	l := &c.live
+	queued, ok := l.queue.queued()
+	if !ok {
+		return false
+	}
+	bound := min(max(queueFloor, l.winBytes, l.prevBytes), max(queueFloor, c.cfg.SendBuffer))
+	if queued <= bound {
+		l.overSince = 0
+		return false
+	}
+	if l.overSince == 0 {
+		l.overSince = now.UnixNano()
+	}
+	return true
+}
+
+// wrote counts n bytes written at now toward the bound of backlogged.
+func (l *liveness) wrote(n int, now time.Time) {
+	t := now.UnixNano()
+	if d := t - l.winStart; d >= int64(time.Second) {
+		l.prevBytes = 0
+		if d < 2*int64(time.Second) {
+			l.prevBytes = l.winBytes
+		}
+		l.winStart, l.winBytes = t, 0
+	}
+	l.winBytes += n
+}
+
+// frameAlive reports whether the session's marble is alive in f.
+func frameAlive(f *sim.Frame, session uint32) bool {
+	p := f.Player(session)
+	return p != nil && p.Alive
+}
