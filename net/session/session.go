@@ -373,7 +373,7 @@ func (c *Conn) Failed() {
 
 // Replaced implements lobby.Conn: a newer connection resumed this seat.
 func (c *Conn) Replaced() {
-	c.finish(ReasonReplaced, CloseReplaced, "session resumed on another connection", nil)
+	c.finish(ReasonReplaced, CloseReplaced, "replaced", nil)
 }
 
 // FrameReady implements sim.Sink.
