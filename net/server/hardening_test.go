@@ -214,8 +214,10 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 
 // TestLongAdminResponsesOutliveWriteTimeout asks for a CPU profile and an
 // execution trace longer than the write timeout: each extends its own
-// write deadline by its seconds (net/http/pprof does so itself since
-// Go 1.23) and arrives whole.
+// write deadline to the write timeout plus its seconds (net/http/pprof
+// does so itself in the Go this module requires; a read deadline does not
+// cut it either, since net/http clears it while a handler runs) and
+// arrives whole.
 func TestLongAdminResponsesOutliveWriteTimeout(t *testing.T) {
 	short := shortHTTP
 	short.WriteTimeout, short.RequestTimeout = 200*time.Millisecond, 200*time.Millisecond
