@@ -4,6 +4,8 @@
 # loopback, public 4000/4001/4002 and admin 6060/6061/6062, logging to
 # the terminal. Ctrl-C stops them all: the nodes first (each drains to the
 # others while any is left), then Redis. Extra arguments go to every node.
+# The per-address limit is off (-max-conns-per-ip 0): every local player
+# and bot comes from 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 server=${SERVER:-bin/shatter-server}
@@ -31,7 +33,7 @@ for _ in $(seq 50); do
 done
 for i in 0 1 2; do
   "$server" -addr "127.0.0.1:400$i" -admin-addr "127.0.0.1:606$i" -node-id "node-$i" \
-    -redis "redis://127.0.0.1:$port" "$@" &
+    -redis "redis://127.0.0.1:$port" -max-conns-per-ip 0 "$@" &
   pids+=($!)
 done
 echo "fleet: redis on 127.0.0.1:$port; nodes on http://127.0.0.1:4000/ 4001 4002; admin /fleet on 127.0.0.1:6060 6061 6062. Ctrl-C stops everything."

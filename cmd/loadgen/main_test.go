@@ -19,7 +19,8 @@ import (
 // snapshots and acks, and the server's figures are read. This keeps the
 // tool from rotting; the real measurements are -scenarios runs.
 func TestShortLoad(t *testing.T) {
-	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas = 2 })
+	// 50 bots from 127.0.0.1: no per-address limit.
+	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas, c.MaxConnsPerIP = 2, -1 })
 	res, err := runLoad(t.Context(), loadConfig{
 		URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
 		Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,

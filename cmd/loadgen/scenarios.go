@@ -181,7 +181,8 @@ type serverProcess struct {
 }
 
 // startServer starts bin with args on free loopback ports (-addr and
-// -admin-addr come first) and waits until its admin listener answers.
+// -admin-addr come first, then -max-conns-per-ip 0: every bot comes from
+// 127.0.0.1) and waits until its admin listener answers.
 // deathSig is the signal the process gets if the load generator dies
 // without stopping it.
 func startServer(ctx context.Context, bin string, args []string, logPath string, deathSig syscall.Signal) (*serverProcess, error) {
@@ -197,7 +198,7 @@ func startServer(ctx context.Context, bin string, args []string, logPath string,
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, append([]string{"-addr", addr, "-admin-addr", admin}, args...)...)
+	cmd := exec.Command(bin, append([]string{"-addr", addr, "-admin-addr", admin, "-max-conns-per-ip", "0"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// A load generator killed without a chance to stop its server takes
 	// the server with it.

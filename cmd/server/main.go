@@ -13,8 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,7 +49,17 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&sc.MaxArenas, "max-arenas", 8, "most arenas this process runs")
 	fs.DurationVar(&sc.Grace, "resume-grace", 10*time.Second, "how long a dropped player waits for its resume token")
 	fs.IntVar(&sc.MaxConns, "max-conns", 10000, "most open WebSocket connections; more are refused with HTTP 503")
-	fs.IntVar(&sc.MaxConnsPerIP, "max-conns-per-ip", 0, "most open WebSocket connections from one address (0: no limit; keep 0 behind a reverse proxy)")
+	fs.IntVar(&sc.MaxConnsPerIP, "max-conns-per-ip", server.DefaultMaxConnsPerIP, "most open WebSocket connections, detached seats and /join reservations of one client address (an IPv4 address or an IPv6 /64); 0: no limit")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose -client-ip-header names the client (e.g. 10.0.0.0/8,192.168.1.7/32); empty: trust none, the TCP peer is the client")
+	fs.StringVar(&sc.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "header in which trusted proxies append the client's address; its rightmost entry that is not a trusted proxy is the client")
+	allowedOrigins := fs.String("allowed-origins", "", "comma-separated web origins (e.g. https://play.example.com) whose pages may open WebSockets; others get 403, requests without Origin pass; empty: any origin (the protocol uses no cookies)")
+	fs.Float64Var(&sc.JoinRate.PerSecond, "join-rate", 1, "GET /join requests a second per client address, past a burst of -join-burst (0: no limit)")
+	fs.IntVar(&sc.JoinRate.Burst, "join-burst", 5, "GET /join requests a client address may make at once")
+	fs.DurationVar(&sc.HTTP.HeaderTimeout, "http-header-timeout", server.DefaultHeaderTimeout, "most time to read a request's headers (both listeners)")
+	fs.DurationVar(&sc.HTTP.RequestTimeout, "http-request-timeout", server.DefaultRequestTimeout, "most time to read a whole request, body included (both listeners)")
+	fs.DurationVar(&sc.HTTP.WriteTimeout, "http-write-timeout", server.DefaultWriteTimeout, "most time to write a response (both listeners; pprof profiles and traces add their seconds)")
+	fs.DurationVar(&sc.HTTP.IdleTimeout, "http-idle-timeout", server.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request (both listeners)")
+	fs.IntVar(&sc.HTTP.MaxHeaderBytes, "http-max-header-bytes", server.DefaultMaxHeaderBytes, "largest request header block in bytes (both listeners); larger ones get 431")
 	redisURL := fs.String("redis", "", "share a fleet directory in this Redis (redis:// or rediss://, with user and password if needed); empty: a fleet of one, nothing else to run")
 	fs.StringVar(&sc.Fleet.Node, "node-id", "", "this node's id in the fleet (default: a new random id at each start, printed)")
 	fs.StringVar(&sc.Fleet.URL, "public-url", "", "the full URL of this node's WebSocket as players reach it, path included (e.g. ws://10.0.0.5:4001/ws), sent in moved and /join (default ws://127.0.0.1:PORT/ws; required with -redis when -addr is not loopback)")
@@ -72,12 +84,23 @@ func run(args []string, stdout io.Writer) error {
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
+	err := cfg.Validate()
+	if err != nil {
 		return err
 	}
 	if sc.Session.IdleTimeout == 0 {
 		sc.Session.IdleTimeout = session.NoIdleTimeout
 	}
+	if sc.MaxConnsPerIP == 0 {
+		sc.MaxConnsPerIP = -1 // server.Config's "no limit"
+	}
+	if sc.JoinRate.PerSecond == 0 {
+		sc.JoinRate.PerSecond = -1
+	}
+	if sc.TrustedProxies, err = parsePrefixes(*trustedProxies); err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	sc.AllowedOrigins = splitList(*allowedOrigins)
 	if *redisURL != "" && sc.Fleet.URL == "" && !loopback(sc.Addr) {
 		return fmt.Errorf("-public-url is required with -redis when -addr (%s) is not a loopback address: other nodes send players to it", sc.Addr)
 	}
@@ -172,4 +195,33 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// parsePrefixes parses a comma-separated list of CIDRs; a bare address is
+// a prefix of its own.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range splitList(s) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR (e.g. 10.0.0.0/8) or an address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,9 @@ func TestBadFlagsAreErrors(t *testing.T) {
 	for _, args := range [][]string{{"-tick-rate", "500"}, {"-log-level", "loud"}, {"-no-such-flag"},
 		// Other nodes could not reach this one at a guessed loopback URL.
 		{"-redis", "redis://127.0.0.1:1", "-addr", ":0"},
-		{"-redis", "not a url", "-addr", "127.0.0.1:0", "-admin-addr", ""}} {
+		{"-redis", "not a url", "-addr", "127.0.0.1:0", "-admin-addr", ""},
+		{"-trusted-proxies", "10.0.0.0/8,proxy.internal", "-addr", "127.0.0.1:0", "-admin-addr", ""},
+		{"-allowed-origins", "play.example.com", "-addr", "127.0.0.1:0", "-admin-addr", ""}} {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run %v: no error", args)
 		}
@@ -73,5 +76,16 @@ func TestSIGTERMStopsGracefully(t *testing.T) {
 	data, err := os.ReadFile(logs[0])
 	if err != nil || !strings.Contains(string(data), `"end":true`) {
 		t.Fatalf("replay log not closed after SIGTERM (err %v)", err)
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes(" 10.1.2.3/8, 192.168.1.7 ,2001:db8::/32,,::ffff:10.9.9.9")
+	want := "[10.0.0.0/8 192.168.1.7/32 2001:db8::/32 10.9.9.9/32]"
+	if err != nil || fmt.Sprint(got) != want {
+		t.Fatalf("parsePrefixes = %v, %v; want %s", got, err, want)
+	}
+	if got, err := parsePrefixes(""); err != nil || len(got) != 0 {
+		t.Fatalf("parsePrefixes(\"\") = %v, %v; want none", got, err)
 	}
 }

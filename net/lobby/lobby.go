@@ -104,6 +104,9 @@ type Seat struct {
 	// departed is set by the arena's goroutine when the marble has left
 	// it for a drain (Lobby.Departed), before the drain hears of it.
 	departed atomic.Bool
+	// unhold gives back what Config.Hold took for this seat's detach; nil
+	// while nothing is held.
+	unhold func()
 }
 
 // Config configures a lobby.
@@ -131,6 +134,13 @@ type Config struct {
 	// that arena's goroutine after its replay log is flushed: nothing
 	// of the arena runs any more (the server deletes its metric series).
 	ArenaStopped func(id int)
+	// Hold, if set, is called when conn drops and leaves its seat detached
+	// for the grace period; the lobby calls the func it returns once the
+	// seat is resumed or released. The server counts a detached seat
+	// against the address that dropped it (-max-conns-per-ip), so a
+	// spawn-then-drop loop cannot hold seats beyond its limit. Both are
+	// called with the lobby's lock held and must not block.
+	Hold func(conn Conn) (unhold func())
 }
 
 // running is an arena and its Run goroutine.
@@ -354,6 +364,7 @@ func (l *Lobby) takeOver(token string, conn Conn, refused Refusals) (_ *Seat, _ 
 		s.expiry = nil
 	}
 	s.detachGen++
+	s.endHold()
 	if s.conn != nil {
 		s.conn.Replaced()
 	}
@@ -453,6 +464,18 @@ func (l *Lobby) Leave(s *Seat, conn Conn, now bool) {
 		return
 	}
 	l.detachLocked(s)
+	if l.cfg.Hold != nil {
+		s.unhold = l.cfg.Hold(conn)
+	}
+}
+
+// endHold gives back what Config.Hold took for the seat, if anything.
+// Called with the lobby's lock held.
+func (s *Seat) endHold() {
+	if s.unhold != nil {
+		s.unhold()
+		s.unhold = nil
+	}
 }
 
 // hasMarble reports whether the seat's marble is alive in the arena's
@@ -501,6 +524,7 @@ func (l *Lobby) handOffLocked(s *Seat) {
 		s.expiry = nil
 	}
 	s.expired = true
+	s.endHold()
 	delete(l.seats, s.Token)
 	l.post(s.Arena, sim.Leave(s.ID), func() bool { return true })
 	s.Arena.Unreserve()

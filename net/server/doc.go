@@ -7,8 +7,13 @@
 //   - server.go: Config, Server, New, Serve and Shutdown: the listeners'
 //     lives and the order things stop in.
 //   - admission.go: the public routes, and admitting a WebSocket: the
-//     connection limits (overall and per address), the upgrade, and the
-//     session goroutine it hands the connection to.
+//     Origin allowlist, the connection limits (overall and per address),
+//     the upgrade (a failed one closed at once), and the session goroutine
+//     it hands the connection to; /join and its rate limit.
+//   - clientaddr.go: who the client is (the TCP peer, or a trusted
+//     proxy's header), the key it is counted under (IPv4 address, IPv6
+//     /64), what each address holds, the /join limiter, the Origin list.
+//   - httplimits.go: the time and size bounds of both listeners.
 //   - arenas.go: making an arena (seed, replay log, tick metrics) for the
 //     lobby, and the rules every welcome carries.
 //   - admin.go: the admin routes and /arenas.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -32,12 +33,37 @@ type Config struct {
 	// MaxConns bounds open WebSocket connections (10,000 if zero); more
 	// are answered 503 before the upgrade.
 	MaxConns int
-	// MaxConnsPerIP bounds open WebSocket connections from one remote
-	// address (0: no bound), so one host cannot take every seat. Off by
-	// default: behind a reverse proxy every player shares its address.
+	// MaxConnsPerIP bounds what one client address holds (32 if zero,
+	// no bound if negative), so one host cannot take every seat: its open
+	// WebSocket connections, its detached seats (until resumed or
+	// released) and its /join reservations (until they expire, SeatTTL,
+	// even if claimed earlier). More are answered 503 before the upgrade,
+	// or 429 at /join. An address is an IPv4 address or an IPv6 /64 (one
+	// host usually has a whole /64); see TrustedProxies.
 	MaxConnsPerIP int
-	Session       session.Config
-	Logger        *slog.Logger
+	// TrustedProxies are the reverse proxies whose ClientIPHeader names
+	// the client (none by default). Only a request whose TCP peer is in
+	// one of them is read for the header; its client is the rightmost
+	// address in the header that is not itself a trusted proxy.
+	TrustedProxies []netip.Prefix
+	// ClientIPHeader is the header trusted proxies put the client's
+	// address in, a comma-separated list each proxy appends to
+	// (X-Forwarded-For if empty).
+	ClientIPHeader string
+	// AllowedOrigins, if not empty, are the only web origins
+	// ("https://play.example.com") whose pages may open WebSockets: a
+	// browser request with another Origin is answered 403 before the
+	// upgrade. Requests without an Origin (not from a browser) pass.
+	// Empty allows any origin: the protocol uses no cookies or other
+	// ambient credentials a foreign page could borrow.
+	AllowedOrigins []string
+	// JoinRate bounds GET /join per client address (1 a second with a
+	// burst of 5 if zero; negative: no bound).
+	JoinRate JoinRate
+	// HTTP bounds every request on both listeners.
+	HTTP    HTTPLimits
+	Session session.Config
+	Logger  *slog.Logger
 	// Clock paces the arenas; the wall clock if nil. Tests pass a
 	// sim.ManualClock to step arenas one tick at a time.
 	Clock sim.Clock
@@ -66,10 +92,17 @@ type Server struct {
 	lobbyCtx          context.Context // ends the lobby's janitor
 	cancelLobby       context.CancelFunc
 
-	slots    chan struct{} // one per open connection, MaxConns deep
-	mu       sync.Mutex    // guards conns, perIP, closing
-	conns    map[*session.Conn]struct{}
-	perIP    map[string]int // open connections by remote host
+	slots chan struct{} // one per open connection, MaxConns deep
+	// perAddr counts what each client address holds; static after New,
+	// with its own lock.
+	perAddr *addrLimit
+	joins   *joinLimiter    // static after New, with its own lock
+	origins map[string]bool // AllowedOrigins, lower case; static after New
+	seatTTL time.Duration   // how long a /join reservation lives; static after New
+	// mu guards conns, closing and draining. The lobby calls holdSeat
+	// with its own lock held, so mu is never held while calling the lobby.
+	mu       sync.Mutex
+	conns    map[*session.Conn]netip.Prefix // open sessions and their client address
 	closing  bool
 	draining bool
 	sessions sync.WaitGroup // one per served connection
@@ -94,11 +127,22 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 10000
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(), conns: map[*session.Conn]struct{}{},
-		slots: make(chan struct{}, cfg.MaxConns), perIP: map[string]int{}}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if cfg.ClientIPHeader == "" {
+		cfg.ClientIPHeader = "X-Forwarded-For"
+	}
+	cfg.HTTP = cfg.HTTP.withDefaults()
+	origins, err := originSet(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(), conns: map[*session.Conn]netip.Prefix{},
+		slots: make(chan struct{}, cfg.MaxConns), perAddr: newAddrLimit(cfg.MaxConnsPerIP),
+		joins: newJoinLimiter(cfg.JoinRate), origins: origins}
 	s.rules = RulesOf(&cfg.Arena)
 	s.lobbyCtx, s.cancelLobby = context.WithCancel(context.Background())
-	var err error
 	// The public listener first: its port makes the default public URL.
 	if s.publicLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("public listener: %w", err)
@@ -111,9 +155,13 @@ func New(cfg Config) (*Server, error) {
 		fc.Node = NewNodeID()
 	}
 	fc.Metrics = s.metrics
+	if fc.SeatTTL <= 0 {
+		fc.SeatTTL = 15 * time.Second // the lobby's default, made explicit for /join's count
+	}
+	s.seatTTL = fc.SeatTTL
 	s.lobby, err = lobby.New(lobby.Config{
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
-		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc,
+		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc, Hold: s.holdSeat,
 		// The arena's Run has returned: nothing observes its series.
 		ArenaStopped: s.metrics.ForgetArena,
 	})
@@ -122,14 +170,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.env = &session.Env{Config: cfg.Session, Lobby: s.lobby, Metrics: s.metrics, Logger: cfg.Logger, Rules: s.rules}
-	s.public = &http.Server{Handler: s.publicMux(), ReadHeaderTimeout: 5 * time.Second}
+	s.public = cfg.HTTP.server(s.publicMux())
 	if cfg.AdminAddr != "" {
 		if s.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
 			s.publicLn.Close()
 			s.lobby.Close(context.Background())
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
-		s.admin = &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 5 * time.Second}
+		s.admin = cfg.HTTP.server(s.adminMux())
 	}
 	return s, nil
 }
