@@ -232,8 +232,8 @@ func concurrently(t Target, try func()) {
 	wg.Wait()
 }
 
-// PingFlood opens Scale sessions that each send 100 WebSocket pings a
-// second. The server must answer at most WSPingsPerSec of them a second
+// PingFlood opens Scale sessions that each play and send 100 WebSocket
+// pings a second. The server must answer at most WSPingsPerSec of them a second
 // (plus a small burst), and close the session with rate_limited and 1008
 // once the flood has lasted RateLimitClose (plus Slack and the burst's
 // second).
@@ -253,9 +253,23 @@ func PingFlood(ctx context.Context, t Target) Report {
 			tl.fail("no welcome: %v", e)
 			return
 		}
+		// It plays (a spawn, an input every half second), so that no
+		// idle timeout ends it before the flood's own limit does.
+		if err := c.send(c.enc.AppendSpawn(nil)); err != nil {
+			tl.fail("spawn not taken: %v", err)
+			return
+		}
 		closeBy := b.RateLimitClose + b.Slack + time.Second
 		ping := []byte("flood")
-		e, lasted := c.drive(ctx, closeBy+b.Slack, 10*time.Millisecond, func() error { return c.frame(ws.OpPing, true, ping) })
+		n := 0
+		e, lasted := c.drive(ctx, closeBy+b.Slack, 10*time.Millisecond, func() error {
+			if n++; n%50 == 0 {
+				if err := c.input(float64(n)); err != nil {
+					return err
+				}
+			}
+			return c.frame(ws.OpPing, true, ping)
+		})
 		// A burst of a few, then the rate: anything near the 100 a
 		// second sent is no limit at all.
 		allowed := int(b.WSPingsPerSec*lasted.Seconds()) + 5
