@@ -5,7 +5,7 @@ SERVER   := $(BIN)/shatter-server
 GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 WEB_SRC   = $(shell find web/src web/public web/build.mjs web/package.json -type f 2>/dev/null)
 
-.PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest loadtest-fleet clean
+.PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest loadtest-fleet soak clean
 
 ## server: build the browser client and the server, start it on :4000 (admin on 127.0.0.1:6060)
 server: build web
@@ -93,6 +93,16 @@ loadtest: build
 ## thirds; rewrites the fleet section of docs/PERFORMANCE.md
 loadtest-fleet: build deps
 	$(BIN)/shatter-loadgen -scenarios fleet1500 -ramp 100 -duration 60s \
+		-server-bin $(SERVER) -build=false -out docs/PERFORMANCE.md
+
+## soak: SOAK (10m) of 24 honest bots beside every attack of net/hostile,
+## round after round, against one server (default limits, the per-address
+## one given explicitly); reports the server's memory, goroutines,
+## descriptors and tick p99 at the start and the end, and what each attack
+## got; rewrites the soak section of docs/PERFORMANCE.md
+SOAK ?= 10m
+soak: build
+	$(BIN)/shatter-loadgen -scenarios soak24 -ramp 10 -duration $(SOAK) \
 		-server-bin $(SERVER) -build=false -out docs/PERFORMANCE.md
 
 clean:

@@ -35,6 +35,7 @@ type serverSample struct {
 	HeapInuse      float64 // go_memstats_heap_inuse_bytes
 	CPUSeconds     float64 // process_cpu_seconds_total
 	Sessions       float64 // shatter_sessions
+	Goroutines     float64 // go_goroutines
 	BytesOut       float64 // shatter_bytes_out_total
 	SnapsSkipped   float64 // shatter_snapshots_skipped_total
 	Ticks          float64 // ticks of every arena (shatter_tick_seconds{system="total"} count)
@@ -101,6 +102,7 @@ func (a *admin) sample(ctx context.Context) (serverSample, error) {
 	s.HeapInuse = value("go_memstats_heap_inuse_bytes")
 	s.CPUSeconds = value("process_cpu_seconds_total")
 	s.Sessions = value("shatter_sessions")
+	s.Goroutines = value("go_goroutines")
 	s.BytesOut = value("shatter_bytes_out_total")
 	s.SnapsSkipped = value("shatter_snapshots_skipped_total")
 	if f := families["shatter_tick_seconds"]; f != nil {

@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.MoveTimeout, "move-timeout", 0, "how long a bot tries to reach a moved's node before it goes back with its token (0: net/client's 5 s)")
 	out := fs.String("out", "", "append the result row to this markdown table (with -scenarios: write the section, default "+defaultReport+")")
 	quiet := fs.Bool("quiet", false, "no progress bar or phase lines; the summary still prints")
-	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, \"fleet\" runs them against a fleet of its own (redis-server and 3 nodes; a drain and a kill in the window), e.g. 100,500,1000,2000,idle2000 or fleet1500")
+	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, \"fleet\" runs them against a fleet of its own (redis-server and 3 nodes; a drain and a kill in the window), \"soak\" adds every attack of net/hostile, round after round, for the whole -duration, e.g. 100,500,1000,2000,idle2000, fleet1500 or soak24")
 	serverBin := fs.String("server-bin", "bin/shatter-server", "with -scenarios: the server binary")
 	build := fs.Bool("build", true, "with -scenarios: build -server-bin from ./cmd/server first")
 	profileDir := fs.String("profile-dir", "", "with -scenarios: write server CPU and heap profiles of each scenario here")
@@ -172,18 +172,29 @@ func parseAddrs(s string) ([]string, error) {
 	return urls, nil
 }
 
-// parseScenarios parses "100,500,idle1000,fleet1500".
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// parseScenarios parses "100,500,idle1000,fleet1500,soak24".
 func parseScenarios(s string) ([]scenario, error) {
 	var list []scenario
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		count, idle := strings.CutPrefix(f, "idle")
 		count, fleet := strings.CutPrefix(count, "fleet")
+		count, soak := strings.CutPrefix(count, "soak")
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 || idle && fleet {
-			return nil, fmt.Errorf("-scenarios %q: %q is not a positive client count, alone or after \"idle\" or \"fleet\"", s, f)
+		if err != nil || n < 1 || countTrue(idle, fleet, soak) > 1 {
+			return nil, fmt.Errorf("-scenarios %q: %q is not a positive client count, alone or after one of \"idle\", \"fleet\" or \"soak\"", s, f)
 		}
-		list = append(list, scenario{Clients: n, Idle: idle, Fleet: fleet})
+		list = append(list, scenario{Clients: n, Idle: idle, Fleet: fleet, Soak: soak})
 	}
 	return list, nil
 }

@@ -79,12 +79,12 @@ func TestIdleLoad(t *testing.T) {
 }
 
 func TestParseScenarios(t *testing.T) {
-	got, err := parseScenarios("100, 500,idle2000,fleet1500")
-	want := []scenario{{Clients: 100}, {Clients: 500}, {Clients: 2000, Idle: true}, {Clients: 1500, Fleet: true}}
+	got, err := parseScenarios("100, 500,idle2000,fleet1500,soak24")
+	want := []scenario{{Clients: 100}, {Clients: 500}, {Clients: 2000, Idle: true}, {Clients: 1500, Fleet: true}, {Clients: 24, Soak: true}}
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("parseScenarios = %v, %v; want %v", got, err, want)
 	}
-	for _, bad := range []string{"", "0", "idle", "100,x", "-5", "fleet", "idlefleet10", "fleet0"} {
+	for _, bad := range []string{"", "0", "idle", "100,x", "-5", "fleet", "idlefleet10", "fleet0", "soak", "fleetsoak10"} {
 		if _, err := parseScenarios(bad); err == nil {
 			t.Errorf("parseScenarios(%q): no error", bad)
 		}

@@ -32,11 +32,13 @@ type scenarioConfig struct {
 }
 
 // scenario is one run of -scenarios: a client count, playing or idle,
-// against one server or a fleet (fleet.go).
+// against one server or a fleet (fleet.go), or playing beside hostile
+// traffic (soak.go).
 type scenario struct {
 	Clients int
 	Idle    bool
 	Fleet   bool
+	Soak    bool
 }
 
 // arenaHeadroom is how many arenas a scenario's server may start beyond
@@ -76,9 +78,23 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 	}
 
 	var single, fleets []*result
+	var soaks []*soakResult
 	for _, sn := range sc.Scenarios {
 		cfg := sc.Load
 		cfg.Clients, cfg.Idle, cfg.Fleet = sn.Clients, sn.Idle, sn.Fleet
+		if sn.Soak {
+			soak, err := runSoak(ctx, sc, cfg, bin)
+			if err != nil {
+				return fmt.Errorf("scenario soak%d: %w", sn.Clients, err)
+			}
+			printSummary(stdout, soak.Load)
+			printSoak(stdout, soak)
+			soaks = append(soaks, soak)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
 		var res *result
 		var err error
 		if sn.Fleet {
@@ -97,6 +113,11 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 		}
 		if ctx.Err() != nil {
 			break
+		}
+	}
+	if len(soaks) > 0 && ctx.Err() == nil {
+		if err := writeSection(sc.Out, soakBegin, soakEnd, soakReport(sc, version, soaks)); err != nil {
+			return err
 		}
 	}
 	if len(single) > 0 {
@@ -121,8 +142,9 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 func runSingle(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string, maxArenas int) (*result, error) {
 	name := strings.ReplaceAll(scenarioName(cfg), " ", "-")
 	logPath := filepath.Join(os.TempDir(), "shatter-loadtest-server-"+name+".log")
-	srv, err := startServer(ctx, bin, []string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "warn", "-seed", "1"},
-		logPath, syscall.SIGTERM)
+	// Every bot dials from 127.0.0.1: the per-address limit is off.
+	srv, err := startServer(ctx, bin, []string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "warn", "-seed", "1",
+		"-max-conns-per-ip", "0"}, logPath, syscall.SIGTERM)
 	if err != nil {
 		return nil, err
 	}
