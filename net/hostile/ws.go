@@ -30,6 +30,7 @@ const maxServerFrame = 1 << 20
 // would and see exactly what comes back.
 type wsConn struct {
 	conn net.Conn
+	wmu  sync.Mutex // orders frames written by an attack and by watch's pongs
 	br   *bufio.Reader
 	enc  wire.Encoder
 	dec  wire.Decoder
@@ -83,6 +84,8 @@ func (t *Target) open(ctx context.Context, tl *tally, rcvbuf int) *wsConn {
 
 // frame writes a masked client frame.
 func (c *wsConn) frame(op ws.OpCode, fin bool, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	return ws.WriteFrame(c.conn, ws.MaskFrame(ws.NewFrame(op, fin, payload)))
 }
@@ -141,7 +144,8 @@ func (e ending) String() string {
 // hasError reports whether the server sent an error message with code.
 func (e ending) hasError(code wire.ErrorCode) bool { return slices.Contains(e.errors, code) }
 
-// watch reads everything the server sends for up to d, until it ends the
+// watch reads everything the server sends for up to d (answering its
+// WebSocket pings), until it ends the
 // connection, and says how it ended. stopAt, if set, ends the watch early
 // (reported as not closed) once it returns true for what was read so far.
 // ctx cuts the watch short.
@@ -170,6 +174,11 @@ func (c *wsConn) watch(ctx context.Context, d time.Duration, stopAt func(*ending
 			return e
 		case ws.OpPong:
 			e.pongs++
+		case ws.OpPing:
+			// Answered as every WebSocket client does: the server takes a
+			// connection whose pings go unanswered for a reader that
+			// stopped (4001), and these attacks are about other limits.
+			_ = c.frame(ws.OpPong, true, payload)
 		case ws.OpBinary:
 			if c.dec.DecodeServer(payload, &c.msg) != nil {
 				break

@@ -36,13 +36,11 @@ func shortenBounds(c *server.Config, b hostile.Bounds) {
 	c.MaxConnsPerIP = b.MaxConnsPerIP
 	c.Grace = b.Grace
 	c.Session.RateLimitClose = b.RateLimitClose
-	// LEAD: these fields come with the branches hard-http and
-	// hard-session; uncomment once they are merged.
-	// c.HTTP = server.HTTPLimits{HeaderTimeout: b.HeaderTimeout, RequestTimeout: b.RequestTimeout,
-	// 	WriteTimeout: b.WriteTimeout, IdleTimeout: b.IdleTimeout, MaxHeaderBytes: b.MaxHeaderBytes}
-	// c.Session.IdleTimeout = b.SessionIdle
-	// c.Session.StallTimeout = b.StallTimeout
-	// c.Session.WSPingsPerSec = b.WSPingsPerSec
+	c.HTTP = server.HTTPLimits{HeaderTimeout: b.HeaderTimeout, RequestTimeout: b.RequestTimeout,
+		WriteTimeout: b.WriteTimeout, IdleTimeout: b.IdleTimeout, MaxHeaderBytes: b.MaxHeaderBytes}
+	c.Session.IdleTimeout = b.SessionIdle
+	c.Session.StallTimeout = b.StallTimeout
+	c.Session.WSPingsPerSec = b.WSPingsPerSec
 }
 
 // Tolerances of the return to the baseline once the attacks are over. A
@@ -183,16 +181,6 @@ func snapRate(snaps func() uint64, d time.Duration) float64 {
 	return float64(snaps()-n0) / time.Since(t0).Seconds()
 }
 
-// openFDs counts the process's open descriptors (Linux).
-func openFDs(t *testing.T) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot count descriptors: %v", err)
-	}
-	return len(entries)
-}
-
 // sparseFile creates a file of size zero bytes that takes no disk.
 func sparseFile(t *testing.T, path string, size int64) {
 	t.Helper()
@@ -221,23 +209,4 @@ func firstBytes(s string, n int) string {
 		return s
 	}
 	return s[:n] + "\n..."
-}
-
-// syncBuffer is a bytes.Buffer that the server's goroutines may log to
-// at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
