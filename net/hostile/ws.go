@@ -145,10 +145,9 @@ func (e ending) String() string {
 func (e ending) hasError(code wire.ErrorCode) bool { return slices.Contains(e.errors, code) }
 
 // watch reads everything the server sends for up to d (answering its
-// WebSocket pings), until it ends the
-// connection, and says how it ended. stopAt, if set, ends the watch early
-// (reported as not closed) once it returns true for what was read so far.
-// ctx cuts the watch short.
+// WebSocket pings), until it ends the connection, and says how it ended.
+// stopAt, if set, ends the watch early (reported as not closed) once it
+// returns true for what was read so far. ctx cuts the watch short.
 func (c *wsConn) watch(ctx context.Context, d time.Duration, stopAt func(*ending) bool) ending {
 	start := time.Now()
 	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
