@@ -142,9 +142,13 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 func runSingle(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string, maxArenas int) (*result, error) {
 	name := strings.ReplaceAll(scenarioName(cfg), " ", "-")
 	logPath := filepath.Join(os.TempDir(), "shatter-loadtest-server-"+name+".log")
-	// Every bot dials from 127.0.0.1: the per-address limit is off.
-	srv, err := startServer(ctx, bin, []string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "warn", "-seed", "1",
-		"-max-conns-per-ip", "0"}, logPath, syscall.SIGTERM)
+	args := []string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "warn", "-seed", "1"}
+	if cfg.Idle {
+		// Idle bots spectate for the whole window, which is what they
+		// measure: the server's idle timeout would close them after 60 s.
+		args = append(args, "-idle-timeout", "0")
+	}
+	srv, err := startServer(ctx, bin, args, logPath, syscall.SIGTERM)
 	if err != nil {
 		return nil, err
 	}
