@@ -122,6 +122,32 @@ func TestRunStopsOnPanic(t *testing.T) {
 
 // stallWriter accepts writes until stall is set, then blocks each write
 // until release is closed, telling blocked when it first blocks.
+// TestRecorderCloseOnAHungDisk: a write that never returns does not hold
+// the arena's goroutine when it stops: Close gives up after its wait and
+// says why, and the arena's Close returns.
+func TestRecorderCloseOnAHungDisk(t *testing.T) {
+	defer func(d time.Duration) { recordCloseWait = d }(recordCloseWait)
+	recordCloseWait = 100 * time.Millisecond
+	w := newStallWriter()
+	rec := newRecorder(w, 1, 16, 4)
+	a := newTestArena(t, Options{Seed: 5, Record: rec})
+	w.stall.Store(true)
+	_ = a.Step() // its line is queued; the writer hangs on it
+	<-w.blocked
+	start := time.Now()
+	err := a.Close()
+	if err == nil || !strings.Contains(err.Error(), "abandoned") {
+		t.Fatalf("Close on a hung disk: %v, want the log abandoned", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close took %v on a hung disk, want about its 100 ms wait", d)
+	}
+	if err2 := rec.Close(a.Tick()); err2 != err {
+		t.Fatalf("Close again: %v, want %v", err2, err)
+	}
+	close(w.release) // the writer goroutine ends with the write
+}
+
 type stallWriter struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/shatter/shatter/ecs"
 )
@@ -70,6 +71,9 @@ type Recorder struct {
 	endAt      uint64      // the last tick the log holds whole, once stopped
 	started    bool        // the header is written and the writer runs
 	closed     bool
+	// stuck is Close's answer once the writer did not finish within
+	// recordCloseWait: the writer still owns everything below.
+	stuck error
 
 	// Owned by the writer goroutine until done is closed, then by Close.
 	w   *bufio.Writer
@@ -87,6 +91,10 @@ type recordLine struct {
 	hash    uint64
 	hasHash bool
 }
+
+// recordCloseWait bounds how long Close waits for the writer to drain
+// its queue and finish its last write (a variable for tests).
+var recordCloseWait = 5 * time.Second
 
 // RecordQueue is how many ticks' lines a Recorder holds for its writer:
 // at 30 Hz, about 8 s of ticks that each carry commands or a checkpoint.
@@ -144,7 +152,9 @@ func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
 	}
 	r.started = true
 	// Owned by the Recorder; exits when Close closes full and the lines
-	// queued before are written (or dropped after a failed write).
+	// queued before are written (or dropped after a failed write). A
+	// write that hangs keeps it until the write returns; Close then
+	// waits no longer than recordCloseWait.
 	go r.writeLoop()
 	return nil
 }
@@ -240,12 +250,26 @@ func (r *Recorder) fail(err error) {
 // Called by the arena goroutine.
 func (r *Recorder) Close(lastTick uint64) error {
 	if r.closed {
+		if r.stuck != nil {
+			return r.stuck
+		}
 		return r.err
 	}
 	r.closed = true
 	if r.started {
 		close(r.full)
-		<-r.done
+		wait := time.NewTimer(recordCloseWait)
+		defer wait.Stop()
+		select {
+		case <-r.done:
+		case <-wait.C:
+			// A write that never returns (a hung network disk) must not
+			// hold the arena's goroutine, which still has to tell its
+			// sessions and the lobby that it stopped. The writer goroutine
+			// and the file are left to the write's return.
+			r.stuck = fmt.Errorf("replay log %q: its writer did not finish within %v; the log is abandoned", r.name, recordCloseWait)
+			return r.stuck
+		}
 		// The writer has exited: the rest is Close's.
 		end := lastTick
 		if r.stopped {

@@ -22,6 +22,9 @@ type Bounds struct {
 	MaxHeaderBytes int           // HTTP: a request's headers, in bytes
 	SessionIdle    time.Duration // a session not alive that sends no spawn, input or watch
 	StallTimeout   time.Duration // a session whose client stopped reading
+	// CloseTimeout is how long the server waits for a client's close frame
+	// after sending its own before it closes the socket (1 s).
+	CloseTimeout   time.Duration
 	RateLimitClose time.Duration // a session over a rate limit this long is closed with 1008
 	WSPingsPerSec  float64       // WebSocket pings answered a second
 	MaxConnsPerIP  int           // connections, detached seats and /join seats of one address; 0: off
@@ -41,7 +44,7 @@ func DefaultBounds() Bounds {
 	return Bounds{
 		HeaderTimeout: 5 * time.Second, RequestTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 1 << 20,
-		SessionIdle: 60 * time.Second, StallTimeout: 5 * time.Second, RateLimitClose: 5 * time.Second,
+		SessionIdle: 60 * time.Second, StallTimeout: 5 * time.Second, CloseTimeout: time.Second, RateLimitClose: 5 * time.Second,
 		WSPingsPerSec: 2, MaxConnsPerIP: 32, Grace: 10 * time.Second, Slack: time.Second,
 	}
 }

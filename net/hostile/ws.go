@@ -411,7 +411,9 @@ func NeverReader(ctx context.Context, t Target) Report {
 			tl.fail("spawn not taken: %v", err)
 			return
 		}
-		bound := b.StallTimeout + b.Slack
+		// Its 4001 close frame comes within StallTimeout; the socket closes
+		// CloseTimeout later (the close frame is never read and answered).
+		bound := b.StallTimeout + b.CloseTimeout + b.Slack
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for angle := 0.0; time.Since(stopped) < bound; angle += 0.1 {

@@ -57,14 +57,16 @@ func (l *Lobby) drain(ctx context.Context) error {
 	if !ready {
 		return ErrAlone
 	}
-	l.mu.Lock()
-	l.draining, l.drainActive = true, true
-	for _, s := range l.seats {
-		if s.conn != nil {
-			l.departLocked(s)
+	func() { // a closure, so that a panic (recovered by Drain) leaves no lock held
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.draining, l.drainActive = true, true
+		for _, s := range l.seats {
+			if s.conn != nil {
+				l.departLocked(s)
+			}
 		}
-	}
-	l.mu.Unlock()
+	}()
 	defer l.endDrain()
 	// Tell the fleet at once, then give the dropped sessions up.
 	l.FleetRound(ctx)
@@ -109,22 +111,24 @@ func (l *Lobby) endDrain() {
 func (l *Lobby) handOffDetached(ctx context.Context) {
 	l.roundMu.Lock()
 	defer l.roundMu.Unlock()
-	l.mu.Lock()
 	var seats []*Seat
 	var recs []fleet.Resume
-	for _, s := range l.seats {
-		if s.conn != nil || s.departing {
-			continue
+	func() { // a closure, so that a panic (recovered by Drain) leaves no lock held
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, s := range l.seats {
+			if s.conn != nil || s.departing {
+				continue
+			}
+			rec := fleet.Resume{Token: s.Token, Session: s.ID, Name: s.Name}
+			f := s.Arena.Acquire()
+			if p := f.Player(s.ID); p != nil && p.Alive {
+				rec.Alive, rec.Mass = true, float64(p.Entity.Mass)
+			}
+			f.Release()
+			seats, recs = append(seats, s), append(recs, rec)
 		}
-		rec := fleet.Resume{Token: s.Token, Session: s.ID, Name: s.Name}
-		f := s.Arena.Acquire()
-		if p := f.Player(s.ID); p != nil && p.Alive {
-			rec.Alive, rec.Mass = true, float64(p.Entity.Mass)
-		}
-		f.Release()
-		seats, recs = append(seats, s), append(recs, rec)
-	}
-	l.mu.Unlock()
+	}()
 	if len(recs) == 0 {
 		return
 	}
@@ -198,13 +202,17 @@ func (l *Lobby) settle(ctx context.Context, d departure, lease *fleet.Lease, sea
 	// and the write below.
 	l.roundMu.Lock()
 	defer l.roundMu.Unlock()
-	l.mu.Lock()
-	l.departing--
-	conn := d.seat.conn // whoever plays it now, maybe a resumed connection
-	token := d.seat.Token
-	d.seat.conn = nil
-	l.handOffLocked(d.seat)
-	l.mu.Unlock()
+	var conn Conn
+	var token string
+	func() { // a closure, so that a panic (recovered by Drain) leaves no lock held
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.departing--
+		conn = d.seat.conn // whoever plays it now, maybe a resumed connection
+		token = d.seat.Token
+		d.seat.conn = nil
+		l.handOffLocked(d.seat)
+	}()
 	cctx, cancel := l.call(context.WithoutCancel(ctx))
 	defer cancel()
 	if lease != nil && conn != nil {

@@ -375,8 +375,12 @@ func (l *Lobby) takeOver(token string, conn Conn, refused Refusals) (_ *Seat, _ 
 	s.conn = conn
 	conn.Seated(s, refused)
 	if err := s.Arena.PostControl(sim.Join(s.ID, s.Name, conn)); err != nil {
+		// The arena is far behind: the seat waits again, under the new
+		// token (the welcome queued above carries it, before the error
+		// that ends conn), counted against conn's address.
 		s.conn = nil
 		l.detachLocked(s)
+		l.holdLocked(s, conn)
 		return nil, err, true
 	}
 	if l.draining && l.drainActive {
@@ -464,6 +468,12 @@ func (l *Lobby) Leave(s *Seat, conn Conn, now bool) {
 		return
 	}
 	l.detachLocked(s)
+	l.holdLocked(s, conn)
+}
+
+// holdLocked counts a detached seat against the connection that left it
+// (Config.Hold), until it is resumed or released. Called with mu held.
+func (l *Lobby) holdLocked(s *Seat, conn Conn) {
 	if l.cfg.Hold != nil {
 		s.unhold = l.cfg.Hold(conn)
 	}

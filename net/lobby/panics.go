@@ -14,7 +14,8 @@ import (
 // process nor any arena: the panic is logged with its stack and counted
 // (shatter_panics_total{where}). What the panicking call was doing is
 // lost (a grace timer's release, a round's writes); a loop goes on with
-// its next turn. Locks are taken with defer, so none is left held.
+// its next turn. Every section of the lobby that runs under its lock
+// unlocks with defer (drain.go's inside closures), so none is left held.
 func (l *Lobby) survive(where string) {
 	p := recover()
 	if p == nil {

@@ -27,7 +27,7 @@ type Metrics struct {
 	Closes           *prometheus.CounterVec // reason
 	Errors           *prometheus.CounterVec // code
 	Drops            *prometheus.CounterVec // reason: messages dropped without closing
-	Panics           *prometheus.CounterVec // where: panics recovered (an arena's, the lobby's goroutines and timers)
+	Panics           *prometheus.CounterVec // where: panics recovered (an arena's, a session's, the lobby's goroutines and timers)
 	ReplayFailures   *prometheus.CounterVec // reason: replay logs that stopped or never started
 
 	// The fleet directory, as this node sees it.
@@ -74,7 +74,7 @@ func New() *Metrics {
 			Name: "shatter_messages_dropped_total", Help: "Client messages dropped without closing the session, by reason.",
 		}, []string{"reason"}),
 		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shatter_panics_total", Help: "Panics recovered without ending the process, by where: arena (the arena stopped, its sessions were closed with 1011), or one of the lobby's goroutines and timers.",
+			Name: "shatter_panics_total", Help: "Panics recovered without ending the process, by where: arena (the arena stopped, its sessions were closed with 1011), session (that session alone was closed with 1011), session_end, or one of the lobby's goroutines and timers.",
 		}, []string{"where"}),
 		ReplayFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shatter_replay_failures_total", Help: "Arenas that play without a replay log, by reason: create (the file could not be made), queue_full (the disk fell behind the tick), write_error.",

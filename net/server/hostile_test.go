@@ -26,7 +26,7 @@ import (
 var hostileBounds = hostile.Bounds{
 	HeaderTimeout: time.Second, RequestTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
 	IdleTimeout: 2 * time.Second, MaxHeaderBytes: 8 << 10,
-	SessionIdle: 2 * time.Second, StallTimeout: 2 * time.Second, RateLimitClose: 2 * time.Second,
+	SessionIdle: 2 * time.Second, StallTimeout: 2 * time.Second, CloseTimeout: time.Second, RateLimitClose: 2 * time.Second,
 	WSPingsPerSec: 2, MaxConnsPerIP: 4, Grace: 10 * time.Second, Slack: 1500 * time.Millisecond,
 }
 
@@ -36,6 +36,7 @@ func shortenBounds(c *server.Config, b hostile.Bounds) {
 	c.MaxConnsPerIP = b.MaxConnsPerIP
 	c.Grace = b.Grace
 	c.Session.RateLimitClose = b.RateLimitClose
+	c.Session.CloseTimeout = b.CloseTimeout
 	c.HTTP = server.HTTPLimits{HeaderTimeout: b.HeaderTimeout, RequestTimeout: b.RequestTimeout,
 		WriteTimeout: b.WriteTimeout, IdleTimeout: b.IdleTimeout, MaxHeaderBytes: b.MaxHeaderBytes}
 	c.Session.IdleTimeout = b.SessionIdle

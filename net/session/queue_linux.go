@@ -53,3 +53,6 @@ func (q *kernelQueue) queued() (n int, ok bool) {
 	}
 	return q.n, true
 }
+
+// readable reports whether queued can read anything: conn is a TCP socket.
+func (q *kernelQueue) readable() bool { return q.raw != nil }

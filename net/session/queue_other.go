@@ -11,3 +11,5 @@ type kernelQueue struct{}
 func (q *kernelQueue) init(net.Conn) {}
 
 func (q *kernelQueue) queued() (n int, ok bool) { return 0, false }
+
+func (q *kernelQueue) readable() bool { return false }

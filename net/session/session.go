@@ -282,6 +282,7 @@ func (c *Conn) Serve() {
 	c.env.Metrics.Sessions.Inc()
 	c.env.Metrics.SessionsStarted.Inc()
 	defer c.env.Metrics.Sessions.Dec()
+	defer c.recoverEnd()
 	// Owned by this Conn; exits after writing the close frame, on a write
 	// failure, or when the reader ends and finish closes c.closing.
 	go c.writeLoop()
@@ -415,12 +416,27 @@ func (c *Conn) recoverPanic(where string) {
 	if r == nil {
 		return
 	}
+	c.env.Metrics.Panics.WithLabelValues("session").Inc()
 	c.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	c.refuse(ReasonPanic, ws.StatusInternalServerError, wire.CodeInternal, "a fault inside the server ended this session")
 	if where == "writer" {
 		c.writeClose()
 		c.conn.Close()
 	}
+}
+
+// recoverEnd recovers a panic in Serve's own code after the reader
+// stopped (giving the seat back to the lobby, counting the close): the
+// client has its close frame by then, so what is lost is this session's
+// bookkeeping, never the process.
+func (c *Conn) recoverEnd() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	c.env.Metrics.Panics.WithLabelValues("session_end").Inc()
+	c.log.Error("session panic", "in", "end", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	c.conn.Close()
 }
 
 // readLoop reads and handles client frames until the session ends.

@@ -20,34 +20,39 @@ import (
 // snapshots (the server's send buffer grows to twice what was asked, and a
 // client's receive buffer may be as big as it likes), so a write that
 // blocks comes a minute late, if ever. Two signals come sooner:
-//   - the writer pings the client every StallTimeout/3 with a payload it
-//     cannot guess; a ping left unanswered, StallTimeout after the client
-//     last answered one, means it does not read what it is sent, whatever
-//     is buffered in between;
+//   - the writer pings the client every StallTimeout/3 with a fresh random
+//     payload it cannot guess; a ping left unanswered StallTimeout after
+//     the client last answered one means it does not read what it is
+//     sent, whatever is buffered in between. On Linux a ping still queued
+//     in this end's kernel (a slow link) only counts from when it left it:
+//     the client then has 2/3 of StallTimeout to answer, so a client that
+//     reads slowly but steadily skips ticks instead of being dropped;
 //   - on Linux, the bytes queued in the kernel for the socket (SIOCOUTQ)
-//     are bounded by about a second of the session's own traffic: over
-//     that, snapshots are skipped (a slow reader skips ticks), so that the
-//     kernel's buffers never make a client's view seconds late; a queue
-//     that stays over the bound for StallTimeout ends the session too.
+//     are bounded by about a second of the session's own traffic (at least
+//     queueFloor): over that, snapshots are skipped (a slow reader skips
+//     ticks), so that the kernel's buffers never make a client's view
+//     seconds late; a queue that stays over the bound for StallTimeout
+//     ends the session too.
 //
 // Not playing: lastActive is when the client last sent a spawn or input,
 // or when the writer last saw its marble alive; IdleTimeout after it, a
 // session without a marble is closed as idle.
 type liveness struct {
-	// Set by the reader (pong, markActive) and the writer (alive).
-	pongSeq    atomic.Uint32 // the last ping the client answered
-	pongAt     atomic.Int64  // when it answered, in the clock's UnixNano
+	// Set by the reader (pong, markActive) and the writer (ping, alive).
+	expect     atomic.Uint64 // the payload of the ping awaiting its pong; 0 when none does
+	pongAt     atomic.Int64  // when the client last answered, in the clock's UnixNano
 	lastActive atomic.Int64  // UnixNano of the last sign of a player
 
-	// Static after New.
-	pingKey [4]byte
-
 	// Owned by the writer.
-	pingSeq   uint32 // the last ping sent; 0 before the first
-	pingAt    int64  // when it was sent (UnixNano)
-	readSince int64  // when the client last proved that it reads (UnixNano)
-	overSince int64  // since when the kernel queue is over its bound; 0 while not
-	queue     kernelQueue
+	pinged      bool    // a ping was sent once
+	ping        [8]byte // the payload of the latest ping
+	pingAt      int64   // when it was sent (UnixNano)
+	pingEnd     int64   // sent, right after the latest ping was written
+	deliveredAt int64   // when the latest ping left this end's kernel; 0 while not known to
+	readSince   int64   // when the client last proved that it reads (UnixNano)
+	overSince   int64   // since when the kernel queue is over its bound; 0 while not
+	sent        int64   // bytes written on the socket
+	queue       kernelQueue
 	// Bytes written in the current second and in the one before, which
 	// size the kernel queue's bound.
 	winStart            int64
@@ -55,13 +60,13 @@ type liveness struct {
 }
 
 // queueFloor is the least bound on the bytes queued in the kernel: a
-// welcome (16 KiB of terrain) and a first snapshot of a crowded view fit
-// under it, so a new session never skips its first ticks.
-const queueFloor = 64 << 10
+// crowded view's snapshots and a board fit under it, and the welcome's
+// 16 KiB of terrain raises the bound by itself (it counts in the second's
+// traffic), so a new session does not skip its first ticks.
+const queueFloor = 16 << 10
 
 // initLiveness prepares the liveness checks of a new connection.
 func (c *Conn) initLiveness() {
-	_, _ = rand.Read(c.live.pingKey[:])
 	c.live.lastActive.Store(c.clock.Now().UnixNano())
 	c.live.queue.init(c.conn)
 }
@@ -70,14 +75,16 @@ func (c *Conn) initLiveness() {
 // idle timeout starts again.
 func (c *Conn) markActive() { c.live.lastActive.Store(c.clock.Now().UnixNano()) }
 
-// pong handles a client's pong: one that answers a ping of this writer
-// proves that the client read everything sent before that ping.
+// pong handles a client's pong: one that answers the writer's latest ping
+// proves that the client read everything sent before that ping. Others
+// (unsolicited, RFC 6455 5.5.3, or stale) prove nothing.
 func (c *Conn) pong(p []byte) {
-	if len(p) != 8 || [4]byte(p[:4]) != c.live.pingKey {
-		return // unsolicited (RFC 6455 5.5.3) or not ours
+	if len(p) != len(c.live.ping) {
+		return
 	}
-	c.live.pongAt.Store(c.clock.Now().UnixNano())
-	c.live.pongSeq.Store(binary.BigEndian.Uint32(p[4:]))
+	if v := binary.BigEndian.Uint64(p); v != 0 && c.live.expect.CompareAndSwap(v, 0) {
+		c.live.pongAt.Store(c.clock.Now().UnixNano())
+	}
 }
 
 // checkLiveness runs before each snapshot: it ends a session whose client
@@ -90,12 +97,12 @@ func (c *Conn) checkLiveness(now time.Time, alive bool) bool {
 	l := &c.live
 	t := now.UnixNano()
 	stall := int64(c.cfg.StallTimeout)
-	answered := l.pingSeq == 0 || l.pongSeq.Load() == l.pingSeq
-	if answered && l.pingSeq != 0 {
+	answered := l.expect.Load() == 0
+	if answered && l.pinged {
 		l.readSince = max(l.readSince, l.pongAt.Load())
 	}
 	switch {
-	case !answered && t-l.readSince >= stall:
+	case !answered && l.deliveredAt != 0 && t >= max(l.readSince+stall, l.deliveredAt+stall-stall/3):
 		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
 		return true
 	case l.overSince != 0 && t-l.overSince >= stall:
@@ -109,28 +116,46 @@ func (c *Conn) checkLiveness(now time.Time, alive bool) bool {
 			fmt.Sprintf("no spawn or input for %v while not playing", c.cfg.IdleTimeout))
 		return true
 	}
-	if answered && (l.pingSeq == 0 || t-l.pingAt >= stall/3) {
-		if l.pingSeq == 0 {
-			l.readSince = t
-		}
-		l.pingSeq++
-		l.pingAt = t
-		var p [8]byte
-		copy(p[:], l.pingKey[:])
-		binary.BigEndian.PutUint32(p[4:], l.pingSeq)
-		return c.writeFrame(ws.OpPing, p[:])
+	if answered && (!l.pinged || t-l.pingAt >= stall/3) {
+		return c.sendPing(t)
 	}
 	return true
 }
 
+// sendPing writes the next liveness ping, with a fresh random payload.
+func (c *Conn) sendPing(t int64) bool {
+	l := &c.live
+	if !l.pinged {
+		l.pinged, l.readSince = true, t
+	}
+	var v uint64
+	for v == 0 { // 0 means "no ping awaits its pong"
+		_, _ = rand.Read(l.ping[:])
+		v = binary.BigEndian.Uint64(l.ping[:])
+	}
+	l.pingAt = t
+	// Before the write: the pong may be read before the write returns.
+	l.expect.Store(v)
+	ok := c.writeFrame(ws.OpPing, l.ping[:])
+	l.pingEnd, l.deliveredAt = l.sent, 0
+	if !l.queue.readable() {
+		l.deliveredAt = t // no queue to watch: the ping counts from now
+	}
+	return ok
+}
+
 // backlogged reports whether the kernel holds more bytes for this socket
 // than about a second of the session's traffic; the snapshot is then
-// skipped. It starts the stall clock when the queue goes over its bound.
+// skipped. It starts the stall clock when the queue goes over its bound,
+// and notes when the latest ping has left the queue.
 func (c *Conn) backlogged(now time.Time) bool {
 	l := &c.live
 	queued, ok := l.queue.queued()
 	if !ok {
 		return false
+	}
+	if l.deliveredAt == 0 && l.sent-int64(queued) >= l.pingEnd {
+		l.deliveredAt = now.UnixNano()
 	}
 	bound := min(max(queueFloor, l.winBytes, l.prevBytes), max(queueFloor, c.cfg.SendBuffer))
 	if queued <= bound {
@@ -154,6 +179,7 @@ func (l *liveness) wrote(n int, now time.Time) {
 		l.winStart, l.winBytes = t, 0
 	}
 	l.winBytes += n
+	l.sent += int64(n)
 }
 
 // frameAlive reports whether the session's marble is alive in f.
