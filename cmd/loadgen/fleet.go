@@ -155,9 +155,10 @@ func runFleet(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string
 	for i := range fleetNodes {
 		id := fmt.Sprintf("node-%d", i)
 		logPath := filepath.Join(os.TempDir(), "shatter-loadtest-"+name+"-"+id+".log")
-		// Every bot dials from 127.0.0.1: the per-address limit is off.
+		// startServer turns the per-address limit off: every bot dials from
+		// 127.0.0.1.
 		args := append([]string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "info", "-seed", strconv.Itoa(1 + 1000*i),
-			"-redis", redis.url(), "-node-id", id, "-max-conns-per-ip", "0"}, sc.NodeArgs...)
+			"-redis", redis.url(), "-node-id", id}, sc.NodeArgs...)
 		// SIGKILL if the load generator dies: a SIGTERM would start drains.
 		p, err := startServer(ctx, bin, args, logPath, syscall.SIGKILL)
 		if err != nil {
