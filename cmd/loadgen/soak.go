@@ -36,7 +36,7 @@ const soakScale = 4
 // end its side of the attacks' last connections before the end sample.
 const soakSettle = 20 * time.Second
 
-// soakSample is the server's state at one end of a soak.
+// soakSample is the server's state at a moment of a soak.
 type soakSample struct {
 	RSS, HeapInuse float64 // bytes
 	Goroutines     float64 // go_goroutines
@@ -47,13 +47,17 @@ type soakSample struct {
 
 // soakResult is what a soak measured.
 type soakResult struct {
-	Load       *result // the honest bots
-	Bounds     hostile.Bounds
-	Start, End soakSample
-	Rounds     int
-	Attacks    []hostile.Report // summed over the rounds, in hostile.All's order
-	Panics     []string         // server log lines that mention a panic
-	LogPath    string
+	Load   *result // the honest bots
+	Bounds hostile.Bounds
+	// Start is before the first round; First and End are once the server
+	// settled after the first round and after the last. Growth from First
+	// to End is what the rounds after the first cost; Start to First is
+	// mostly warm-up (pools, maps and buffers at their working size).
+	Start, First, End soakSample
+	Rounds            int
+	Attacks           []hostile.Report // summed over the rounds, in hostile.All's order
+	Panics            []string         // server log lines that mention a panic
+	LogPath           string
 }
 
 // runSoak runs cfg.Clients honest bots for cfg.Duration against one
@@ -103,6 +107,18 @@ func runSoak(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string)
 			}
 			stopAttacks()
 		}()
+		// settled samples the server once it has ended its side of the
+		// attacks' connections, or after soakSettle.
+		settled := func() soakSample {
+			deadline := time.Now().Add(soakSettle)
+			for {
+				s := sampleSoak(ctx, adm, pid)
+				if s.FDs <= soak.Start.FDs && s.Goroutines <= soak.Start.Goroutines || time.Now().After(deadline) || ctx.Err() != nil {
+					return s
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}
 		for attackCtx.Err() == nil {
 			reports := hostile.Run(attackCtx, target, hostile.All(), 10)
 			soak.Rounds++
@@ -115,17 +131,12 @@ func runSoak(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string)
 				failed += r.Failed
 			}
 			show.note("soak: round %d done, %d wrong answers", soak.Rounds, failed)
+			if soak.Rounds == 1 && attackCtx.Err() == nil {
+				soak.First = settled()
+			}
 		}
 		// The attacks have closed their ends; the server's must follow.
-		deadline := time.Now().Add(soakSettle)
-		for {
-			end := sampleSoak(ctx, adm, pid)
-			soak.End = end
-			if end.FDs <= soak.Start.FDs && end.Goroutines <= soak.Start.Goroutines || time.Now().After(deadline) || ctx.Err() != nil {
-				break
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
+		soak.End = settled()
 	}
 	sc.Load.Progress.note("soak: %d honest bots and every attack, round after round, for %v against %s (log %s)", cfg.Clients, cfg.Duration, srv.addr, logPath)
 	res, err := runLoad(ctx, cfg)
@@ -208,16 +219,19 @@ func panicLines(path string) []string {
 	return out
 }
 
-// soakRows renders the start and end figures as markdown table rows.
+// soakRows renders the start, first-round and end figures as markdown
+// table rows.
 func soakRows(s *soakResult) string {
 	var b strings.Builder
-	row := func(name, start, end string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", name, start, end) }
-	row("server RSS", mib(s.Start.RSS), mib(s.End.RSS))
-	row("server heap in use", mib(s.Start.HeapInuse), mib(s.End.HeapInuse))
-	row("goroutines", fmt.Sprint(s.Start.Goroutines), fmt.Sprint(s.End.Goroutines))
-	row("open descriptors", fmt.Sprint(s.Start.FDs), fmt.Sprint(s.End.FDs))
-	row("open sessions", fmt.Sprint(s.Start.Sessions), fmt.Sprint(s.End.Sessions))
-	row("tick p99 (worst arena)", fmt.Sprintf("%.2f ms", s.Start.TickP99Ms), fmt.Sprintf("%.2f ms", s.End.TickP99Ms))
+	row := func(name string, f func(soakSample) string) {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, f(s.Start), f(s.First), f(s.End))
+	}
+	row("server RSS", func(x soakSample) string { return mib(x.RSS) })
+	row("server heap in use", func(x soakSample) string { return mib(x.HeapInuse) })
+	row("goroutines", func(x soakSample) string { return fmt.Sprint(x.Goroutines) })
+	row("open descriptors", func(x soakSample) string { return fmt.Sprint(x.FDs) })
+	row("open sessions", func(x soakSample) string { return fmt.Sprint(x.Sessions) })
+	row("tick p99 (worst arena)", func(x soakSample) string { return fmt.Sprintf("%.2f ms", x.TickP99Ms) })
 	return b.String()
 }
 
@@ -235,7 +249,7 @@ func attackRows(s *soakResult) string {
 }
 
 const (
-	soakFiguresHeader = "| | start | end |\n|---|---:|---:|\n"
+	soakFiguresHeader = "| | start | after round 1 | end |\n|---|---:|---:|---:|\n"
 	soakAttacksHeader = "| attack | tries | passed | refused | wrong | not made | first wrong answer |\n|---|---:|---:|---:|---:|---:|---|\n"
 )
 
@@ -262,8 +276,8 @@ func soakReport(sc scenarioConfig, version string, soaks []*soakResult) string {
 		fmt.Fprintf(&b, "One `shatter-server` (default flags but `-max-conns-per-ip %d`, given so that the attacks judge a known limit) "+
 			"ran %v with %d honest bots playing from 127.0.0.1 and, beside them, every attack of net/hostile at once, round after round "+
 			"(%d rounds; each attack from its own loopback address, judged against the issue's loosest default bounds plus %v of slack). "+
-			"The honest bots got %.1f snaps a second each, %s of them on time. Start is before the first round, end after the last once "+
-			"the server had settled (at most %v).\n\n",
+			"The honest bots got %.1f snaps a second each, %s of them on time. Start is before the first round; after round 1 and end are once the server had settled (at most %v) after the first round and after the last, "+
+			"so that growth from the one to the other is what the later rounds cost.\n\n",
 			soakPerIP, l.Window.Round(time.Second), l.Connected, s.Rounds, s.Bounds.Slack, l.SnapsPerClient, percent(l.OnTime, l.Gaps), soakSettle)
 		b.WriteString(soakFiguresHeader + soakRows(s) + "\n" + soakAttacksHeader + attackRows(s))
 		if len(s.Panics) == 0 {

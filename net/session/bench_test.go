@@ -2,7 +2,6 @@ package session
 
 import (
 	"fmt"
-	"net"
 	"testing"
 
 	"github.com/shatter/shatter/net/wire"
@@ -100,21 +99,7 @@ func ExampleView() {
 // queue (SIOCOUTQ), made once before every snap on Linux: the price of
 // skipping ticks for a slow link, beside the snap's own write system call.
 func BenchmarkKernelQueue(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer peer.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer server.Close()
+	_, server := tcpPair(b)
 	var q kernelQueue
 	q.init(server)
 	if !q.readable() {

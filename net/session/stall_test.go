@@ -373,25 +373,33 @@ func TestSlowSteadyReaderSkipsTicks(t *testing.T) {
 	}
 }
 
+// tcpPair returns both ends of a loopback TCP connection, closed when
+// the test ends.
+func tcpPair(tb testing.TB) (peer, server net.Conn) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { peer.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { server.Close() })
+	return peer, server
+}
+
 // TestLivenessAllocs: the writer's checks before each snapshot (liveness,
 // pings and their answers, the kernel queue over a real TCP socket, the
 // byte count) allocate nothing in steady state.
 func TestLivenessAllocs(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	peer, server := tcpPair(t)
 	go func() { _, _ = io.Copy(io.Discard, peer) }() // the client reads everything
 
 	c := New(newEnv(t, Config{StallTimeout: 300 * time.Millisecond}), server, bufio.NewReader(server))
@@ -431,21 +439,7 @@ func TestKernelQueue(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("SIOCOUTQ is read on Linux only")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	_, server := tcpPair(t) // its peer never reads
 	var q kernelQueue
 	q.init(server)
 	if n, ok := q.queued(); !ok || n != 0 {
