@@ -78,6 +78,11 @@ class Game {
   respawn() {
     this.phase = 'playing';
     this.hud.hideDeath();
+    if (this.connection.asleep) {
+      // Closed as idle while on this screen: connect again; the welcome
+      // asks for the marble.
+      return this.connection.wake();
+    }
     this.connection.send({ t: 'spawn' });
   }
 
@@ -179,6 +184,7 @@ class Game {
       bad_seat: 'Joining as a new player.',
       full: 'Every arena is full right now: retrying shortly.',
       shutdown: 'The server is restarting: reconnecting.',
+      idle: 'You were away for a while.',
       kicked: `You were removed from the game${msg ? `: ${msg}` : '.'}`,
     }[code];
     const calm = code === 'resume_expired' || code === 'bad_seat';
@@ -199,6 +205,11 @@ class Game {
     }
     if (state === 'connecting') return this.hud.setBanner('Connecting…');
     if (state === 'reconnecting') return this.hud.setBanner('Reconnecting…');
+    if (state === 'asleep') {
+      // The server closed a session nobody played (`idle`): the death
+      // screen stays, and its button connects again.
+      return this.hud.setBanner('Disconnected while you were away. Press “Play again” to rejoin.');
+    }
     if (state === 'closed') {
       if (detail.code === CLOSE_KICKED || this.kicked !== null) {
         return this.hud.setBanner(`Removed from the game${this.kicked ? `: ${this.kicked}` : ''}. Reload the page to play again.`);

@@ -26,6 +26,10 @@ export const CLOSE_KICKED = 4004; // `kicked`: never reconnect by itself
 
 // Error codes after which reconnecting would only repeat the refusal.
 const FATAL_ERRORS = new Set(['version', 'kicked']);
+// Error codes after which the client waits for the player (wake) rather
+// than reconnecting by itself: `idle` closed a session nobody played, and
+// a session opened again would only sit idle until the next one.
+const WAIT_ERRORS = new Set(['idle']);
 // The server sends a snap every tick and answers each ping, so this much
 // silence means a dead path (a lost network closes nothing by itself).
 const SILENCE_MS = 5000;
@@ -50,6 +54,7 @@ export function browserEnv() {
 //   moving        on the way to the node of a `moved` (detail: why, url)
 //   open          welcomed (detail: url, the node's WebSocket URL)
 //   waiting       between attempts (detail: code, reason, retryMs)
+//   asleep        closed after `idle`; wake() connects again (detail: code, reason)
 //   closed        for good: a fatal error or kicked (detail: code, reason)
 export class Connection {
   // url is the WebSocket of the page's origin: the first node, and the way
@@ -75,6 +80,7 @@ export class Connection {
     this.unwelcomedMoves = 0;
     this.attempt = 0; // failed or dropped connections since the last welcome
     this.fatal = false;
+    this.asleep = false; // closed after `idle`, until wake()
     this.reconnects = 0; // welcomes after a drop
     this.moves = 0; // welcomes after a `moved`
     this.state = 'idle';
@@ -84,6 +90,16 @@ export class Connection {
   start() {
     this.open();
     this.env.setInterval(() => this.checkSilence(), 1000);
+  }
+
+  // Connects again after `idle` (the player is back), as a new session
+  // (the token of a session without a marble has expired). Does nothing
+  // unless asleep.
+  wake() {
+    if (!this.asleep || this.socket) return;
+    this.asleep = false;
+    this.attempt = 0;
+    this.open();
   }
 
   send(msg) {
@@ -162,6 +178,7 @@ export class Connection {
       this.setState('open', { url: this.server });
     } else if (msg.t === 'error') {
       if (FATAL_ERRORS.has(msg.code)) this.fatal = true;
+      if (WAIT_ERRORS.has(msg.code)) this.asleep = true;
       // Never offer a refused token again, even if this connection fails
       // before its welcome brings a new one.
       if (msg.code === 'resume_expired') this.token = '';
@@ -218,10 +235,10 @@ export class Connection {
     const welcomed = this.welcomed;
     this.socket = null;
     if (event.code === CLOSE_KICKED) this.fatal = true;
-    if (this.fatal) {
+    if (this.fatal || this.asleep) {
       this.endMove();
       this.cancelRetry();
-      this.setState('closed', { code: event.code, reason: event.reason });
+      this.setState(this.fatal ? 'closed' : 'asleep', { code: event.code, reason: event.reason });
       return;
     }
     this.attempt++;

@@ -1,6 +1,6 @@
 // Unit tests of the client's fleet logic (PROTOCOL.md "Fleet"): following
 // `moved`, the 5 s fallback, the way back through the page's origin when a
-// node is gone, bad_seat, kicked, and the fleet's leaderboard. The
+// node is gone, bad_seat, kicked, idle, and the fleet's leaderboard. The
 // Connection runs on fake sockets and a fake clock: no browser, no waiting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -403,3 +403,23 @@ test('board rows the client cannot read are skipped', () => {
 function backoffCeiling(attempt) {
   return Math.min(8000, 500 * 2 ** (attempt - 1)) + 1;
 }
+
+test('idle: the client waits for the player instead of reconnecting, and wake() joins again as new', () => {
+  const { conn, time, sockets, last, welcome, states } = setup();
+  conn.start();
+  welcome(1, 'tok-a');
+  last().say({ t: 'error', code: 'idle', msg: 'no spawn or input for 1m0s while not playing' });
+  last().end(1008, '');
+  time.advance(60_000);
+  assert.equal(sockets.length, 1, 'no reconnect by itself');
+  assert.equal(conn.state, 'asleep');
+  assert.deepEqual(states.at(-1), ['asleep', { code: 1008, reason: '' }]);
+
+  conn.wake();
+  assert.equal(sockets.length, 2, 'wake connects again');
+  welcome(2, 'tok-b');
+  assert.equal(hello(last()).token, 'tok-a', 'the latest token is offered (the server answers resume_expired)');
+  assert.equal(conn.state, 'open');
+  conn.wake();
+  assert.equal(sockets.length, 2, 'wake does nothing while awake');
+});
