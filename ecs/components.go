@@ -38,6 +38,16 @@ type Position struct{ X, Y float64 }
 // Velocity is a mover's velocity in units per second.
 type Velocity struct{ X, Y float64 }
 
+// Knockback is the push a spike ball gave a mover: a velocity added to
+// its own (capped) roll, fading linearly to nothing over Left ticks, so a
+// hit visibly throws the marble back instead of being cut to its top
+// speed on the next tick. Set by collision, spent by movement.
+type Knockback struct {
+	X, Y float64 // units/s at the hit
+	Left uint32  // ticks the push still lasts; 0: none
+	Of   uint32  // ticks it lasted in all
+}
+
 // Mass is an entity's mass. Obstacles have none.
 type Mass struct{ Value float64 }
 

@@ -59,6 +59,12 @@ type Config struct {
 	ObstacleMinMass   float64 `json:"obstacle_min_mass" rule:"obstacle_min_mass"`   // players at or above this mass are hurt
 	ObstacleLoss      float64 `json:"obstacle_loss" rule:"obstacle_loss"`           // share of mass lost on a hit
 	ObstacleKnockback float64 `json:"obstacle_knockback" rule:"obstacle_knockback"` // units/s away from the obstacle
+	// KnockbackTime is how long, in seconds, a spike ball's push lasts:
+	// it is added to the marble's own roll, past its top speed, and fades
+	// linearly to nothing over this time. 0 sets the marble's velocity
+	// to the push, which the next tick's speed cap cuts at once: what
+	// replay logs recorded before this rule (their configs lack it).
+	KnockbackTime float64 `json:"knockback_time" rule:"knockback_time"`
 
 	ZombieFleeRange   float64 `json:"zombie_flee_range" rule:"zombie_flee_range"`
 	ZombieChaseRange  float64 `json:"zombie_chase_range" rule:"zombie_chase_range"`
@@ -109,6 +115,7 @@ func DefaultConfig() Config {
 		ObstacleMinMass:     150,
 		ObstacleLoss:        0.3,
 		ObstacleKnockback:   400,
+		KnockbackTime:       0.5,
 		ZombieFleeRange:     300,
 		ZombieChaseRange:    400,
 		ZombieChaseRatio:    0.8,
@@ -177,6 +184,8 @@ func (c *Config) Validate() error {
 		return bad("zombie_search_range", c.ZombieSearchRange, "0..the arena's diagonal")
 	case c.ObstacleKnockback < 0 || c.ObstacleMinMass < 0 || c.DecayThreshold < 0:
 		return bad("obstacle_knockback/obstacle_min_mass/decay_threshold", "", ">= 0")
+	case c.KnockbackTime < 0 || c.KnockbackTime > 10:
+		return bad("knockback_time", c.KnockbackTime, "0..10 seconds")
 	case !finitePos(c.ViewWidth) || !finitePos(c.ViewHeight) || !finitePos(c.ViewGrowth):
 		return bad("view", "", "positive")
 	case c.LeaderboardSize < 1 || c.LeaderboardSize > 100:
@@ -239,6 +248,15 @@ func (c *Config) BoostHoldTicks() uint64 {
 		return 0
 	}
 	return max(1, uint64(math.Round(c.BoostHold*float64(c.TickRate))))
+}
+
+// KnockbackTicks is KnockbackTime in whole ticks (at least 1), or 0 when
+// a knockback is a plain velocity that the speed cap cuts.
+func (c *Config) KnockbackTicks() uint32 {
+	if c.KnockbackTime <= 0 {
+		return 0
+	}
+	return max(1, uint32(math.Round(c.KnockbackTime*float64(c.TickRate))))
 }
 
 // MaxSpeed is the top speed of a marble of the given mass, boosted or not.

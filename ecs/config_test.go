@@ -189,6 +189,7 @@ func TestValidateRejectsNonFinite(t *testing.T) {
 		{"obstacle_min_mass", func(c *ecs.Config, v float64) { c.ObstacleMinMass = v }},
 		{"obstacle_loss", func(c *ecs.Config, v float64) { c.ObstacleLoss = v }},
 		{"obstacle_knockback", func(c *ecs.Config, v float64) { c.ObstacleKnockback = v }},
+		{"knockback_time", func(c *ecs.Config, v float64) { c.KnockbackTime = v }},
 		{"zombie_flee_range", func(c *ecs.Config, v float64) { c.ZombieFleeRange = v }},
 		{"zombie_chase_range", func(c *ecs.Config, v float64) { c.ZombieChaseRange = v }},
 		{"zombie_chase_ratio", func(c *ecs.Config, v float64) { c.ZombieChaseRatio = v }},

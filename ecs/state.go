@@ -119,7 +119,7 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	moverIDs := []arche.ID{
 		arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Velocity](&w),
 		arche.ComponentID[Mass](&w), arche.ComponentID[Steering](&w), arche.ComponentID[Name](&w),
-		arche.ComponentID[Mover](&w),
+		arche.ComponentID[Mover](&w), arche.ComponentID[Knockback](&w),
 	}
 	a.playerIDs = append(append([]arche.ID{}, moverIDs...), arche.ComponentID[Pilot](&w))
 	a.zombieIDs = append(append([]arche.ID{}, moverIDs...), arche.ComponentID[Brain](&w))

@@ -24,14 +24,16 @@ import (
 //
 // Obstacle: a marble of at least ObstacleMinMass touching a spike ball loses
 // ObstacleLoss of its mass as fragments scattered around it, is knocked
-// away from the ball at ObstacleKnockback, and the ball is queued for the
+// away from the ball at ObstacleKnockback (a push that fades over
+// KnockbackTime on top of its own roll, which loses what carried it into
+// the ball; or, with KnockbackTime 0, its velocity), and the ball is queued for the
 // population system to move elsewhere. A ball hurts one marble a tick;
 // lighter marbles roll past unharmed.
 type Collision struct {
 	state     *ecs.State
 	world     *arche.World
 	busters   *generic.Filter3[ecs.Body, ecs.Position, ecs.Mass]
-	hitters   *generic.Filter3[ecs.Position, ecs.Velocity, ecs.Mass]
+	hitters   *generic.Filter4[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Knockback]
 	masses    generic.Map[ecs.Mass]
 	bodies    generic.Map[ecs.Body]
 	pilots    generic.Map[ecs.Pilot]
@@ -67,7 +69,7 @@ func (s *Collision) Initialize(w *arche.World) {
 	s.world = w
 	s.busters = generic.NewFilter3[ecs.Body, ecs.Position, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.busters.Register(w)
-	s.hitters = generic.NewFilter3[ecs.Position, ecs.Velocity, ecs.Mass]().With(generic.T[ecs.Mover]())
+	s.hitters = generic.NewFilter4[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Knockback]().With(generic.T[ecs.Mover]())
 	s.hitters.Register(w)
 	s.masses = generic.NewMap[ecs.Mass](w)
 	s.bodies = generic.NewMap[ecs.Body](w)
@@ -174,7 +176,7 @@ func (s *Collision) obstacles(w *arche.World) {
 	ix := s.state.Obstacles
 	q := s.hitters.Query(w)
 	for q.Next() {
-		pos, vel, mass := q.Get()
+		pos, vel, mass, kb := q.Get()
 		if mass.Value < cfg.ObstacleMinMass || s.isBusted(q.Entity()) {
 			continue
 		}
@@ -187,11 +189,18 @@ func (s *Collision) obstacles(w *arche.World) {
 		loss := cfg.ObstacleLoss * mass.Value
 		mass.Value -= loss
 		s.state.HitObstacles = append(s.state.HitObstacles, ob)
-		dx, dy := pos.X-ox, pos.Y-oy
-		if d := math.Hypot(dx, dy); d > 0 {
-			vel.X, vel.Y = dx/d*cfg.ObstacleKnockback, dy/d*cfg.ObstacleKnockback
+		nx, ny := 1.0, 0.0 // away from the ball
+		if dx, dy := pos.X-ox, pos.Y-oy; dx != 0 || dy != 0 {
+			d := math.Hypot(dx, dy)
+			nx, ny = dx/d, dy/d
+		}
+		if ticks := cfg.KnockbackTicks(); ticks > 0 {
+			if in := vel.X*nx + vel.Y*ny; in < 0 {
+				vel.X, vel.Y = vel.X-in*nx, vel.Y-in*ny
+			}
+			*kb = ecs.Knockback{X: nx * cfg.ObstacleKnockback, Y: ny * cfg.ObstacleKnockback, Left: ticks, Of: ticks}
 		} else {
-			vel.X, vel.Y = cfg.ObstacleKnockback, 0
+			vel.X, vel.Y = nx*cfg.ObstacleKnockback, ny*cfg.ObstacleKnockback
 		}
 		s.shatter = append(s.shatter, shard{X: pos.X, Y: pos.Y, Mass: loss, Gap: r + 5, Spread: r + 80})
 	}

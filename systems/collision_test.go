@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	arche "github.com/mlange-42/arche/ecs"
+	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/systems"
 )
@@ -318,8 +319,15 @@ func TestObstacleHit(t *testing.T) {
 			if d := math.Hypot(tt.dx, tt.dy); d > 0 {
 				wantX, wantY = tt.dx/d*400, tt.dy/d*400
 			}
-			if v := f.vel.Get(m); !near(v.X, wantX, 1e-9) || !near(v.Y, wantY, 1e-9) {
-				t.Errorf("velocity = %+v, want (%v, %v)", *v, wantX, wantY)
+			// The push is a knockback lasting KnockbackTime (15 ticks);
+			// the marble's own velocity keeps nothing toward the ball.
+			kbs := generic.NewMap[ecs.Knockback](f.w)
+			kb := *kbs.Get(m)
+			if !near(kb.X, wantX, 1e-9) || !near(kb.Y, wantY, 1e-9) || kb.Left != 15 || kb.Of != 15 {
+				t.Errorf("knockback = %+v, want (%v, %v) over 15 ticks", kb, wantX, wantY)
+			}
+			if v := f.vel.Get(m); v.X*wantX+v.Y*wantY < -1e-9 {
+				t.Errorf("velocity = %+v still points into the ball", *v)
 			}
 			// Shards lie in a ring the hit marble cannot reach at once.
 			r := f.a.Config.Radius(tt.mass)
@@ -455,5 +463,72 @@ func TestBustShardsLandOutsideBuster(t *testing.T) {
 		if d := math.Hypot(s.X-p.X, s.Y-p.Y); d < r {
 			t.Errorf("shard %v from A's centre, want >= A's radius %v", d, r)
 		}
+	}
+}
+
+// TestKnockbackLasts rolls a heavy marble into a spike ball and measures
+// how far the hit throws it back over the next ten ticks of movement: the
+// push must outlast the speed cap (KnockbackTime), where the old rule
+// (KnockbackTime 0) set a velocity the next tick cut to the top speed.
+func TestKnockbackLasts(t *testing.T) {
+	const ox, oy, mass = 1500.0, 1500.0, 400.0
+	// away returns how far the marble moved away from the ball over the
+	// ten ticks after the one it was hit in, and whether it was hit.
+	away := func(knockbackTime float64, ball bool) (float64, bool) {
+		f := newFixture(t, func(c *ecs.Config) { c.KnockbackTime = knockbackTime },
+			&systems.Movement{}, &systems.Spatial{}, &systems.Collision{}, &systems.Population{})
+		if ball {
+			f.a.NewObstacle(ox, oy)
+		}
+		// Touching the ball (radius 80 + 30) and steering straight into it.
+		m := f.player(1, "M", ox+109, oy, mass)
+		f.steer.Get(m).Angle = math.Pi
+		f.step()
+		hit := f.massOf(m) < mass
+		x0 := f.pos.Get(m).X
+		for i := 0; i < 10; i++ {
+			f.step()
+		}
+		return f.pos.Get(m).X - x0, hit
+	}
+	free, hit := away(0.5, false)
+	if hit {
+		t.Fatal("marble lost mass with no ball")
+	}
+	capped, hit := away(0, true)
+	if !hit {
+		t.Fatal("old rule: marble was not hit")
+	}
+	pushed, hit := away(0.5, true)
+	if !hit {
+		t.Fatal("marble was not hit")
+	}
+	t.Logf("displacement over 10 ticks after the hit: no ball %.1f, old rule %.1f, knockback_time 0.5 %.1f", free, capped, pushed)
+	// 400 units/s fading over 15 ticks: 400 * (15+14+...+6)/15 / 30 = 93
+	// units in 10 ticks, less the marble's own roll into the ball.
+	if pushed < 60 {
+		t.Errorf("thrown back %.1f units in 10 ticks, want >= 60", pushed)
+	}
+	if pushed < capped+60 {
+		t.Errorf("thrown back %.1f units, want 60 more than the old rule's %.1f", pushed, capped)
+	}
+	if free > 0 {
+		t.Errorf("with no ball the marble moved %.1f units away, want it rolling toward -x", free)
+	}
+}
+
+// TestKnockbackStopsAtTheEdge checks that a push into the arena's edge is
+// dropped there, not kept to drag the marble along the wall.
+func TestKnockbackStopsAtTheEdge(t *testing.T) {
+	f := newFixture(t, nil, &systems.Movement{})
+	m := f.player(1, "M", 5, 1500, 400)
+	kbs := generic.NewMap[ecs.Knockback](f.w)
+	*kbs.Get(m) = ecs.Knockback{X: -400, Y: 0, Left: 15, Of: 15}
+	f.step()
+	if p := f.pos.Get(m); p.X != 0 {
+		t.Fatalf("x = %v, want clamped to 0", p.X)
+	}
+	if kb := kbs.Get(m); kb.X != 0 || kb.Left != 14 {
+		t.Errorf("knockback = %+v, want X dropped and 14 ticks left", *kb)
 	}
 }

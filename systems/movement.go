@@ -11,13 +11,15 @@ import (
 // Movement rolls the marbles: each accelerates toward its heading (faster
 // while boosting), the terrain's slope pulls it downhill, drag slows it, its
 // speed is capped by its mass (times BoostFactor while boosting), and it is
-// kept inside the arena, losing the velocity that pushed into a wall.
+// kept inside the arena, losing the velocity that pushed into a wall. A
+// spike ball's knockback is added on top of the capped roll, fading over
+// its ticks, so the push is not lost to the cap.
 //
 // It decides whether a boost wish is granted (mass above BoostFloor) and
 // records that in Steering.Boosting for the mass system to charge.
 type Movement struct {
 	state  *ecs.State
-	filter *generic.Filter4[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Steering]
+	filter *generic.Filter5[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Steering, ecs.Knockback]
 }
 
 // Name implements System.
@@ -26,7 +28,7 @@ func (s *Movement) Name() string { return "movement" }
 // Initialize implements System.
 func (s *Movement) Initialize(w *arche.World) {
 	s.state = ecs.StateOf(w)
-	s.filter = generic.NewFilter4[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Steering]().With(generic.T[ecs.Mover]())
+	s.filter = generic.NewFilter5[ecs.Position, ecs.Velocity, ecs.Mass, ecs.Steering, ecs.Knockback]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 }
 
@@ -38,7 +40,7 @@ func (s *Movement) Update(w *arche.World) {
 	keep := max(0, 1-cfg.Drag*dt)
 	q := s.filter.Query(w)
 	for q.Next() {
-		pos, vel, mass, st := q.Get()
+		pos, vel, mass, st, kb := q.Get()
 		st.Boosting = st.Boost && mass.Value > cfg.BoostFloor
 		accel := cfg.Acceleration
 		if st.Boosting {
@@ -60,9 +62,30 @@ func (s *Movement) Update(w *arche.World) {
 			vel.X *= f
 			vel.Y *= f
 		}
-		pos.X, vel.X = clampAxis(pos.X+vel.X*dt, vel.X, cfg.ArenaWidth)
-		pos.Y, vel.Y = clampAxis(pos.Y+vel.Y*dt, vel.Y, cfg.ArenaHeight)
+		if kb.Left == 0 {
+			pos.X, vel.X = clampAxis(pos.X+vel.X*dt, vel.X, cfg.ArenaWidth)
+			pos.Y, vel.Y = clampAxis(pos.Y+vel.Y*dt, vel.Y, cfg.ArenaHeight)
+			continue
+		}
+		f := float64(kb.Left) / float64(kb.Of)
+		kb.Left--
+		pos.X, vel.X, kb.X = clampPushed(pos.X, vel.X, kb.X, f, dt, cfg.ArenaWidth)
+		pos.Y, vel.Y, kb.Y = clampPushed(pos.Y, vel.Y, kb.Y, f, dt, cfg.ArenaHeight)
 	}
+}
+
+// clampPushed moves a coordinate by its velocity v plus the share f of the
+// knockback k, keeping it within [0, limit]: at an edge, both the velocity
+// and the knockback that pushed past it are dropped.
+func clampPushed(p, v, k, f, dt, limit float64) (float64, float64, float64) {
+	p += (v + k*f) * dt
+	switch {
+	case p < 0:
+		return 0, max(v, 0), max(k, 0)
+	case p > limit:
+		return limit, min(v, 0), min(k, 0)
+	}
+	return p, v, k
 }
 
 // clampAxis keeps a coordinate within [0, limit], dropping the velocity
