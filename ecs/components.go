@@ -48,6 +48,14 @@ type Knockback struct {
 	Of   uint32  // ticks it lasted in all
 }
 
+// Fresh is a newcomer's grace, in ticks of the arena: until ShieldUntil
+// no marble can bust it, and until SpareUntil zombies do not chase it.
+// Set when a player's marble is made (zero for zombies, which have no
+// grace); read by collision, the zombie AI and the frame.
+type Fresh struct {
+	ShieldUntil, SpareUntil uint64
+}
+
 // Mass is an entity's mass. Obstacles have none.
 type Mass struct{ Value float64 }
 

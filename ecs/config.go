@@ -73,6 +73,14 @@ type Config struct {
 	ZombieThinkTicks  int     `json:"zombie_think_ticks" rule:"zombie_think_ticks"`   // a zombie re-plans every this many ticks
 	ZombieSearchRange float64 `json:"zombie_search_range" rule:"zombie_search_range"` // how far a zombie looks for fragments
 
+	// SpawnShield is how long, in seconds, a player's new marble (spawned
+	// or arrived from another node) cannot be busted, and ZombieSpare how
+	// long zombies leave it alone (they do not chase it): a newcomer gets
+	// a moment to look around. 0, as in replay logs recorded before these
+	// rules, gives no grace.
+	SpawnShield float64 `json:"spawn_shield" rule:"spawn_shield"`
+	ZombieSpare float64 `json:"zombie_spare" rule:"zombie_spare"`
+
 	ViewWidth  float64 `json:"view_w" rule:"view_w"`           // half-width of a session's view at mass 0
 	ViewHeight float64 `json:"view_h" rule:"view_h"`           // half-height of a session's view at mass 0
 	ViewGrowth float64 `json:"view_growth" rule:"view_growth"` // view scale = 1 + sqrt(mass)/ViewGrowth
@@ -122,6 +130,8 @@ func DefaultConfig() Config {
 		ZombieBoostRange:    150,
 		ZombieThinkTicks:    3,
 		ZombieSearchRange:   600,
+		SpawnShield:         3,
+		ZombieSpare:         35,
 		ViewWidth:           600,
 		ViewHeight:          340,
 		ViewGrowth:          40,
@@ -184,6 +194,8 @@ func (c *Config) Validate() error {
 		return bad("zombie_search_range", c.ZombieSearchRange, "0..the arena's diagonal")
 	case c.ObstacleKnockback < 0 || c.ObstacleMinMass < 0 || c.DecayThreshold < 0:
 		return bad("obstacle_knockback/obstacle_min_mass/decay_threshold", "", ">= 0")
+	case c.SpawnShield < 0 || c.ZombieSpare < 0 || c.SpawnShield > 3600 || c.ZombieSpare > 3600:
+		return bad("spawn_shield/zombie_spare", "", "0..3600 seconds")
 	case c.KnockbackTime < 0 || c.KnockbackTime > 10:
 		return bad("knockback_time", c.KnockbackTime, "0..10 seconds")
 	case !finitePos(c.ViewWidth) || !finitePos(c.ViewHeight) || !finitePos(c.ViewGrowth):
@@ -257,6 +269,11 @@ func (c *Config) KnockbackTicks() uint32 {
 		return 0
 	}
 	return max(1, uint32(math.Round(c.KnockbackTime*float64(c.TickRate))))
+}
+
+// SecondsToTicks is a span of seconds in whole ticks, rounded.
+func (c *Config) SecondsToTicks(s float64) uint64 {
+	return uint64(math.Round(max(s, 0) * float64(c.TickRate)))
 }
 
 // MaxSpeed is the top speed of a marble of the given mass, boosted or not.

@@ -3,7 +3,7 @@ package ecs
 import arche "github.com/mlange-42/arche/ecs"
 
 // NewMarble creates a player (session != 0) or zombie (session == 0) at
-// rest. Must not be called while a query is open.
+// rest; a player's starts with its grace (Fresh). Must not be called while a query is open.
 func (a *State) NewMarble(session uint32, name string, x, y, mass float64) arche.Entity {
 	kind, ids := KindZombie, a.zombieIDs
 	if session != 0 {
@@ -17,6 +17,10 @@ func (a *State) NewMarble(session uint32, name string, x, y, mass float64) arche
 	*a.names.Get(e) = Name{Value: name}
 	if session != 0 {
 		*a.pilots.Get(e) = Pilot{Session: session}
+		*a.fresh.Get(e) = Fresh{
+			ShieldUntil: a.Tick + a.Config.SecondsToTicks(a.Config.SpawnShield),
+			SpareUntil:  a.Tick + a.Config.SecondsToTicks(a.Config.ZombieSpare),
+		}
 	} else {
 		*a.brains.Get(e) = Brain{Phase: uint32(a.Rand.Intn(a.Config.ZombieThinkTicks))}
 	}

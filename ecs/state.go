@@ -88,6 +88,7 @@ type State struct {
 	names    generic.Map[Name]
 	pilots   generic.Map[Pilot]
 	brains   generic.Map[Brain]
+	fresh    generic.Map[Fresh]
 }
 
 // NewWorld creates an arena's world with its State resource, its terrain
@@ -115,11 +116,12 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 		names:     generic.NewMap[Name](&w),
 		pilots:    generic.NewMap[Pilot](&w),
 		brains:    generic.NewMap[Brain](&w),
+		fresh:     generic.NewMap[Fresh](&w),
 	}
 	moverIDs := []arche.ID{
 		arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Velocity](&w),
 		arche.ComponentID[Mass](&w), arche.ComponentID[Steering](&w), arche.ComponentID[Name](&w),
-		arche.ComponentID[Mover](&w), arche.ComponentID[Knockback](&w),
+		arche.ComponentID[Mover](&w), arche.ComponentID[Knockback](&w), arche.ComponentID[Fresh](&w),
 	}
 	a.playerIDs = append(append([]arche.ID{}, moverIDs...), arche.ComponentID[Pilot](&w))
 	a.zombieIDs = append(append([]arche.ID{}, moverIDs...), arche.ComponentID[Brain](&w))

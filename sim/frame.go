@@ -24,6 +24,10 @@ type Player struct {
 	Alive   bool
 	Ack     uint32 // last input seq the arena applied
 	Entity  Entity // the session's marble; zero unless Alive
+	// Protected says the marble is in its spawn shield (spawn_shield):
+	// nothing can bust it yet. Kept for the client to show; not on the
+	// wire yet.
+	Protected bool
 }
 
 // Frame is the immutable state of an arena after one tick, for sessions to

@@ -28,6 +28,7 @@ type frameBuilder struct {
 	pos     generic.Map[ecs.Position]
 	masses  generic.Map[ecs.Mass]
 	names   generic.Map[ecs.Name]
+	fresh   generic.Map[ecs.Fresh]
 	world   *arche.World
 
 	scratch []Entity
@@ -51,6 +52,7 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.pos = generic.NewMap[ecs.Position](w)
 	b.masses = generic.NewMap[ecs.Mass](w)
 	b.names = generic.NewMap[ecs.Name](w)
+	b.fresh = generic.NewMap[ecs.Fresh](w)
 	// Readers hold a frame for at most a tick or two; a few spares cover
 	// every reader without letting a leak grow without bound.
 	b.pool = make(chan *Frame, 8)
@@ -139,6 +141,7 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 			p.Alive = true
 			body, pos := b.bodies.Get(s.Marble), b.pos.Get(s.Marble)
 			p.Entity = b.entity(body.ID, body.Kind, pos.X, pos.Y, b.masses.Get(s.Marble).Value, b.names.Get(s.Marble).Value)
+			p.Protected = b.fresh.Get(s.Marble).ShieldUntil > st.Tick
 		}
 		f.Players = append(f.Players, p)
 	}

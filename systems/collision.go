@@ -20,7 +20,8 @@ import (
 // the start of the step; then they are applied heaviest buster first (ties
 // by id), skipping any whose buster or victim is already busted. So a
 // marble that is busted busts nobody, whatever the world's storage order,
-// and a marble may bust several others in one tick.
+// and a marble may bust several others in one tick. A player's marble
+// within SpawnShield of its making cannot be busted.
 //
 // Obstacle: a marble of at least ObstacleMinMass touching a spike ball loses
 // ObstacleLoss of its mass as fragments scattered around it, is knocked
@@ -39,6 +40,7 @@ type Collision struct {
 	pilots    generic.Map[ecs.Pilot]
 	names     generic.Map[ecs.Name]
 	positions generic.Map[ecs.Position]
+	fresh     generic.Map[ecs.Fresh]
 
 	// Reused each tick.
 	candidates []bust
@@ -76,6 +78,7 @@ func (s *Collision) Initialize(w *arche.World) {
 	s.pilots = generic.NewMap[ecs.Pilot](w)
 	s.names = generic.NewMap[ecs.Name](w)
 	s.positions = generic.NewMap[ecs.Position](w)
+	s.fresh = generic.NewMap[ecs.Fresh](w)
 }
 
 // Update implements System.
@@ -118,7 +121,7 @@ func (s *Collision) busts(w *arche.World) {
 						continue
 					}
 					other := s.masses.Get(it.Entity).Value
-					if mass.Value < cfg.BustRatio*other {
+					if mass.Value < cfg.BustRatio*other || s.fresh.Get(it.Entity).ShieldUntil > s.state.Tick {
 						continue
 					}
 					reach := cfg.Radius(mass.Value) - cfg.BustOverlap*cfg.Radius(other)

@@ -14,14 +14,17 @@ import (
 // where they scan the terrain it makes.
 const testSeed = 7
 
-// quietConfig is the default config with nothing spawned and no terrain
-// pull, so a test sees only the entities it places.
+// quietConfig is the default config with nothing spawned, no terrain
+// pull and no newcomer's grace, so a test sees only the entities it
+// places, under the bare rules.
 func quietConfig() ecs.Config {
 	cfg := ecs.DefaultConfig()
 	cfg.FragmentCount = 0
 	cfg.ObstacleCount = 0
 	cfg.MinPopulation = 0
 	cfg.Gravity = 0
+	cfg.SpawnShield = 0
+	cfg.ZombieSpare = 0
 	return cfg
 }
 

@@ -14,7 +14,8 @@ import (
 // else chases the nearest marble lighter than ZombieChaseRatio of its mass
 // within ZombieChaseRange, else heads for the nearest fragment within
 // ZombieSearchRange (keeping that target until it is eaten), else wanders. It boosts when the chase or the escape
-// is within ZombieBoostRange.
+// is within ZombieBoostRange. It does not chase a player's marble within
+// ZombieSpare of its making.
 //
 // It reads the mover grid of the previous tick's rebuild, which holds every
 // marble's current position (movement comes after it) and, for masses, the
@@ -23,6 +24,7 @@ type Zombie struct {
 	state  *ecs.State
 	world  *arche.World
 	filter *generic.Filter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]
+	fresh  generic.Map[ecs.Fresh]
 }
 
 // Name implements System.
@@ -34,6 +36,7 @@ func (s *Zombie) Initialize(w *arche.World) {
 	s.world = w
 	s.filter = generic.NewFilter4[ecs.Position, ecs.Mass, ecs.Steering, ecs.Brain]()
 	s.filter.Register(w)
+	s.fresh = generic.NewMap[ecs.Fresh](w)
 }
 
 // Update implements System.
@@ -86,7 +89,7 @@ func (s *Zombie) plan(self arche.Entity, pos *ecs.Position, mass float64, st *ec
 				switch {
 				case other >= cfg.BustRatio*mass && d < fleeSq && d < threatD:
 					threatX, threatY, threatD = it.X, it.Y, d
-				case other < cfg.ZombieChaseRatio*mass && d < chaseSq && d < preyD:
+				case other < cfg.ZombieChaseRatio*mass && d < chaseSq && d < preyD && s.fresh.Get(it.Entity).SpareUntil <= s.state.Tick:
 					preyX, preyY, preyD = it.X, it.Y, d
 				}
 			}
