@@ -89,6 +89,8 @@ type State struct {
 	pilots   generic.Map[Pilot]
 	brains   generic.Map[Brain]
 	fresh    generic.Map[Fresh]
+
+	moverNames, zombieNames *generic.Filter1[Name]
 }
 
 // NewWorld creates an arena's world with its State resource, its terrain
@@ -127,6 +129,9 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	a.zombieIDs = append(append([]arche.ID{}, moverIDs...), arche.ComponentID[Brain](&w))
 	a.fragmentIDs = []arche.ID{arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Mass](&w), arche.ComponentID[Fragment](&w)}
 	a.obstacleIDs = []arche.ID{arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Obstacle](&w)}
+	a.moverNames, a.zombieNames = newNameFilters()
+	a.moverNames.Register(&w)
+	a.zombieNames.Register(&w)
 	res := generic.NewResource[State](&w)
 	res.Add(a)
 	for i := 0; i < cfg.ObstacleCount; i++ {

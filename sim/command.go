@@ -74,3 +74,11 @@ func (c Command) Session() uint32 { return c.cmd.Session }
 
 // String names the command's kind, for logs.
 func (c Command) String() string { return c.cmd.Kind.String() }
+
+// DistinctName returns name if taken says it is free, else the first free
+// of "name 2", "name 3", ... (cut to PROTOCOL.md's 16 characters). The
+// lobby makes a player's name distinct among the players of its arena
+// with it; the arena gives zombies distinct names the same way.
+func DistinctName(name string, taken func(string) bool) string {
+	return ecs.DistinctName(name, taken)
+}

@@ -64,8 +64,14 @@ func (s *Input) apply(c *ecs.Command) {
 	switch c.Kind {
 	case ecs.CmdJoin:
 		// A join of a session already here is a resumed connection, which
-		// numbers its inputs afresh.
+		// numbers its inputs afresh. A new session's name was made
+		// distinct among the players by the lobby; a zombie that has it
+		// takes another.
+		fresh := a.Session(c.Session) == nil
 		a.AddSession(c.Session, c.Name).Ack = 0
+		if fresh {
+			a.YieldName(c.Name)
+		}
 	case ecs.CmdLeave:
 		a.RemoveSession(c.Session)
 	case ecs.CmdSpawn:

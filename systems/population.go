@@ -5,7 +5,8 @@ import (
 	"github.com/shatter/shatter/ecs"
 )
 
-// zombieNames are given to zombies in turn, drawn with the arena's RNG.
+// zombieNames are given to zombies in turn, drawn with the arena's RNG,
+// with a number added when the name is in use in the arena ("Tumble 2").
 var zombieNames = [...]string{
 	"Rolling Stone", "Marbleous", "Glassjaw", "Pebble", "Shardlord", "Cat's Eye",
 	"Boulder", "Agate", "Onyx", "Quartz", "Tumble", "Spinner", "Ricochet",
@@ -43,7 +44,8 @@ func (s *Population) Update(w *arche.World) {
 	a.Arrivals = a.Arrivals[:0]
 	for a.MoverCount < cfg.MinPopulation {
 		x, y := SafeSpot(a, cfg.StartMass)
-		a.NewMarble(0, zombieNames[a.Rand.Intn(len(zombieNames))], x, y, cfg.StartMass)
+		name := ecs.DistinctName(zombieNames[a.Rand.Intn(len(zombieNames))], a.NameInUse)
+		a.NewMarble(0, name, x, y, cfg.StartMass)
 	}
 	for a.Fragments.Len() < cfg.FragmentCount {
 		x, y := a.RandomPoint(0)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/systems"
 )
@@ -162,5 +163,44 @@ func TestPopulationDeterministic(t *testing.T) {
 		if p1[i] != p2[i] {
 			t.Errorf("mover %d at %+v then %+v, want equal runs", i, p1[i], p2[i])
 		}
+	}
+}
+
+// TestZombieNamesDistinct fills an arena with more zombies than there are
+// zombie names: no two share one.
+func TestZombieNamesDistinct(t *testing.T) {
+	f := newFixture(t, func(c *ecs.Config) { c.MinPopulation = 60 }, &systems.Spatial{}, &systems.Population{})
+	f.player(1, "Tumble", 100, 100, 20)
+	f.step()
+	seen := map[string]bool{"Tumble": true}
+	q := generic.NewFilter1[ecs.Name]().With(generic.T[ecs.Brain]()).Query(f.w)
+	n := 0
+	for q.Next() {
+		name := q.Get().Value
+		if seen[name] {
+			t.Errorf("two marbles are named %q", name)
+		}
+		seen[name] = true
+		n++
+	}
+	if n != 59 {
+		t.Errorf("%d zombies, want 59", n)
+	}
+}
+
+// TestZombieYieldsItsNameToAJoiningPlayer: a player's name was promised in
+// its welcome, so a zombie that has it takes another.
+func TestZombieYieldsItsNameToAJoiningPlayer(t *testing.T) {
+	f := newFixture(t, nil, &systems.Input{})
+	z := f.zombie("Flint", 100, 100, 20)
+	f.zombie("Flint 2", 200, 100, 20)
+	f.a.Commands = append(f.a.Commands, ecs.Command{Kind: ecs.CmdJoin, Session: 1, Name: "Flint"})
+	f.step()
+	names := generic.NewMap[ecs.Name](f.w)
+	if got := names.Get(z).Value; got != "Flint 3" {
+		t.Errorf("zombie renamed %q, want %q", got, "Flint 3")
+	}
+	if got := f.a.Session(1).Name; got != "Flint" {
+		t.Errorf("session name %q, want Flint", got)
 	}
 }

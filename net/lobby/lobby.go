@@ -390,7 +390,9 @@ func (l *Lobby) takeOver(token string, conn Conn, refused Refusals) (_ *Seat, _ 
 }
 
 // seatNew gives conn a new seat in the first arena with room, starting an
-// arena if all are full, with the carried marble if any.
+// arena if all are full, with the carried marble if any. The seat's name
+// is made distinct among the arena's players ("Name 2"); the welcome
+// carries it.
 func (l *Lobby) seatNew(name string, conn Conn, refused Refusals, admitted bool, carried *fleet.Seat) (*Seat, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -405,6 +407,7 @@ func (l *Lobby) seatNew(name string, conn Conn, refused Refusals, admitted bool,
 		return nil, err
 	}
 	l.nextSeat++
+	name = sim.DistinctName(name, func(n string) bool { return l.nameTakenLocked(r.arena, n) })
 	s := &Seat{ID: l.nextSeat, Token: newToken(), Name: name, Arena: r.arena, conn: conn}
 	conn.Seated(s, refused)
 	if err := r.arena.PostControl(sim.Join(s.ID, name, conn)); err != nil {
@@ -421,6 +424,18 @@ func (l *Lobby) seatNew(name string, conn Conn, refused Refusals, admitted bool,
 		l.departLocked(s)
 	}
 	return s, nil
+}
+
+// nameTakenLocked reports whether a seat of arena, playing or waiting
+// for its resume, goes by name: players of one arena never share a name
+// (the arena makes zombies yield theirs). Called with mu held.
+func (l *Lobby) nameTakenLocked(arena *sim.Arena, name string) bool {
+	for _, s := range l.seats {
+		if s.Arena == arena && !s.expired && s.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // roomLocked reserves a seat in the first arena with room, starting a new

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -263,5 +264,33 @@ func TestSeatWithoutMarbleIsNotHeld(t *testing.T) {
 		if seat.Arena.Seats() != 0 {
 			t.Fatalf("join %d: %d seats held after a spectator left", i, seat.Arena.Seats())
 		}
+	}
+}
+
+// TestJoinNamesDistinctInAnArena: a player who picks a name already taken
+// in its arena gets a numbered one (which the welcome carries); in
+// another arena the name is free.
+func TestJoinNamesDistinctInAnArena(t *testing.T) {
+	l := newLobby(t, 2, 3, time.Second)
+	var names []string
+	for range 3 {
+		s, err := join(l, "Flint", "", &fakeConn{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Arena.ID() != 0 {
+			t.Fatalf("seat in arena %d, want 0", s.Arena.ID())
+		}
+		names = append(names, s.Name)
+	}
+	if want := []string{"Flint", "Flint 2", "Flint 3"}; !slices.Equal(names, want) {
+		t.Errorf("names in one arena = %q, want %q", names, want)
+	}
+	s, err := join(l, "Flint", "", &fakeConn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Arena.ID() != 1 || s.Name != "Flint" {
+		t.Errorf("fourth join: arena %d name %q, want arena 1 as Flint", s.Arena.ID(), s.Name)
 	}
 }

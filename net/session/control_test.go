@@ -245,8 +245,14 @@ func TestResumeRotatesToken(t *testing.T) {
 		if m := third.expect(wire.TypeError); m.Error.Code != wire.CodeResumeExpired {
 			t.Fatalf("old token: error %q, want resume_expired", m.Error.Code)
 		}
-		if w3 := third.expect(wire.TypeWelcome).Welcome; w3.Session == w.Session {
+		w3 := third.expect(wire.TypeWelcome).Welcome
+		if w3.Session == w.Session {
 			t.Fatal("the old token took the session over")
+		}
+		// Names: the resumed session keeps its own; a new one asking for
+		// a name taken in the arena plays under a numbered one.
+		if w.Name != "ann" || w2.Name != "ann" || w3.Name != "ann 2" {
+			t.Errorf("welcome names %q, %q, %q; want ann, ann, ann 2", w.Name, w2.Name, w3.Name)
 		}
 	})
 }

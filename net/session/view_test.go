@@ -71,6 +71,7 @@ func TestDeltasRebuildTheView(t *testing.T) {
 	cfg := sim.DefaultConfig()
 	cfg.ArenaWidth, cfg.ArenaHeight = 1500, 1500 // crowded: deaths and respawns happen
 	cfg.MinPopulation = 40
+	cfg.SpawnShield, cfg.ZombieSpare = 0, 0 // no newcomer's grace: deaths come soon
 	a, err := sim.New(sim.Options{Config: cfg, Seed: 5})
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,8 @@ func (d *Decoder) welcomeField(key []byte, w *Welcome) error {
 		w.Session, err = uintField[uint32](d)
 	case "token":
 		w.Token, err = d.string(w.Token)
+	case "name":
+		w.Name, err = d.string(w.Name)
 	case "tick":
 		w.Tick, err = uintField[uint64](d)
 	case "rate":

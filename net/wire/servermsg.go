@@ -26,6 +26,10 @@ type Welcome struct {
 	Session uint32
 	// Token lets a new connection take this session over (PROTOCOL.md, Resume).
 	Token string
+	// Name is `name`, the name the player plays under (the server may
+	// have changed the one asked for: cleaned, or made distinct in its
+	// arena); omitted when empty.
+	Name string
 	// Tick is the arena's current tick.
 	Tick uint64
 	// Rate is the arena's tick rate in ticks a second.
@@ -162,13 +166,21 @@ func (e *Encoder) updEntity(u UpdEntity) {
 // AppendWelcome appends a welcome to dst and returns the extended slice.
 // The rules map holds w.Rules in their order.
 func (e *Encoder) AppendWelcome(dst []byte, w *Welcome) []byte {
-	e.begin(dst, TypeWelcome, 8)
+	fields := 8
+	if w.Name != "" {
+		fields++
+	}
+	e.begin(dst, TypeWelcome, fields)
 	e.str("v")
 	e.int(int64(w.Version))
 	e.str("session")
 	e.uint(uint64(w.Session))
 	e.str("token")
 	e.str(w.Token)
+	if w.Name != "" {
+		e.str("name")
+		e.str(w.Name)
+	}
 	e.str("tick")
 	e.uint(w.Tick)
 	e.str("rate")

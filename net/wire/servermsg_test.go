@@ -23,6 +23,11 @@ func serverExamples() []struct {
 			TerrainSize: 3, Terrain: []byte{0, 1, 2, 3, 4, 5, 6, 7, 255},
 			Rules: []Rule{{"start_mass", 20}, {"radius_factor", 4}, {"boost_cost", 0.02}, {"speed_exponent", -0.22}},
 		}}},
+		{"welcome_name", ServerMessage{Type: TypeWelcome, Welcome: Welcome{
+			Version: 1, Session: 43, Token: "dG9rZW4tNDM", Name: "Flint 2", Tick: 90061, Rate: 30,
+			ArenaWidth: 3000, ArenaHeight: 3000, TerrainSize: 1, Terrain: []byte{7},
+			Rules: []Rule{{"start_mass", 20}},
+		}}},
 		{"snap", ServerMessage{Type: TypeSnap, Snap: Snap{
 			Tick: 90062, Ack: 17, HasYou: true, You: UpdEntity{ID: 9, X: 32768, Y: 100, Mass: 20},
 			Add: []AddEntity{
