@@ -429,6 +429,7 @@ func (a *Arena) notifyEvents() {
 		}
 	}
 	st.Deaths = st.Deaths[:0]
+	st.SpikeHits = st.SpikeHits[:0]
 	for _, d := range st.Departures {
 		if sink := a.sinks[d.Session]; sink != nil {
 			sink.Departed(Departed{Tick: st.Tick, Alive: d.Alive, Name: d.Name, Mass: d.Mass})

@@ -162,7 +162,7 @@ func (s *Collision) busts(w *arche.World) {
 
 func (s *Collision) recordDeath(victim arche.Entity, mass float64, by uint32, byName string) {
 	body := s.bodies.Get(victim)
-	d := ecs.Death{Victim: body.ID, By: by, ByName: byName, Mass: mass}
+	d := ecs.Death{Victim: body.ID, Name: s.names.Get(victim).Value, By: by, ByName: byName, Mass: mass}
 	if body.Kind == ecs.KindPlayer {
 		d.Session = s.pilots.Get(victim).Session
 	}
@@ -187,6 +187,7 @@ func (s *Collision) obstacles(w *arche.World) {
 		loss := cfg.ObstacleLoss * mass.Value
 		mass.Value -= loss
 		s.state.HitObstacles = append(s.state.HitObstacles, ob)
+		s.state.SpikeHits = append(s.state.SpikeHits, ecs.SpikeHit{ID: s.bodies.Get(q.Entity()).ID, Name: s.names.Get(q.Entity()).Value, Loss: loss})
 		dx, dy := pos.X-ox, pos.Y-oy
 		if d := math.Hypot(dx, dy); d > 0 {
 			vel.X, vel.Y = dx/d*cfg.ObstacleKnockback, dy/d*cfg.ObstacleKnockback

@@ -11,6 +11,8 @@ import (
 type sentState struct {
 	qx, qy uint16
 	mass   uint32
+	// heading and flags are a marble's; zero for the others.
+	heading, flags uint8
 	// mark is the generation of the last delta that saw the entity in
 	// view; an older mark means it left.
 	mark uint32
@@ -34,7 +36,7 @@ func NewView() *View { return &View{} }
 // Delta fills snap with the changes from what was sent to what frame f
 // shows the session (sim's Frame.View), and records them as sent:
 // entities entering the view are added, those in view whose quantized
-// position or mass changed are updated, those gone from the view or the
+// position, mass, or (marbles) heading or flags changed are updated, those gone from the view or the
 // arena are deleted.
 func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	v.mark++
@@ -60,13 +62,13 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 				}
 				s, added := v.sent.Add(e.ID)
 				if added {
-					snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name})
-					*s = sentState{qx: e.QX, qy: e.QY, mass: e.Mass, mark: v.mark}
+					snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name, Heading: e.Heading, Flags: e.Flags})
+					*s = sentState{qx: e.QX, qy: e.QY, mass: e.Mass, heading: e.Heading, flags: e.Flags, mark: v.mark}
 					continue
 				}
-				if s.qx != e.QX || s.qy != e.QY || s.mass != e.Mass {
-					snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
-					s.qx, s.qy, s.mass = e.QX, e.QY, e.Mass
+				if s.qx != e.QX || s.qy != e.QY || s.mass != e.Mass || s.heading != e.Heading || s.flags != e.Flags {
+					snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass, Marble: e.Kind.IsMover(), Heading: e.Heading, Flags: e.Flags})
+					s.qx, s.qy, s.mass, s.heading, s.flags = e.QX, e.QY, e.Mass, e.Heading, e.Flags
 				}
 				s.mark = v.mark
 			}

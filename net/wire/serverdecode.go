@@ -136,6 +136,7 @@ func (d *Decoder) snapField(key []byte, s *Snap) error {
 		}
 		s.HasYou = true
 		err = d.updEntity(&s.You)
+		s.You.Marble, s.You.Heading, s.You.Flags = false, 0, 0
 	case "add":
 		s.Add, err = list(d, s.Add, (*Decoder).addEntity)
 	case "upd":
@@ -151,8 +152,11 @@ func (d *Decoder) snapField(key []byte, s *Snap) error {
 	return err
 }
 
+// addEntity decodes an add record: six elements, then a marble's heading
+// and flags when present; elements after those are skipped (records may
+// grow at the end).
 func (d *Decoder) addEntity(e *AddEntity) error {
-	err := d.tuple(6)
+	extra, err := d.record(6)
 	if err != nil {
 		return err
 	}
@@ -171,12 +175,42 @@ func (d *Decoder) addEntity(e *AddEntity) error {
 	if e.Mass, err = uintField[uint32](d); err != nil {
 		return err
 	}
-	e.Name, err = d.string(e.Name)
-	return err
+	if e.Name, err = d.string(e.Name); err != nil {
+		return err
+	}
+	e.Heading, e.Flags = 0, 0
+	if extra >= 2 {
+		if e.Heading, e.Flags, err = d.look(); err != nil {
+			return err
+		}
+		extra -= 2
+	}
+	return d.skipN(extra)
 }
 
+// look decodes a marble record's heading and flags.
+func (d *Decoder) look() (heading, flags uint8, err error) {
+	if heading, err = uintField[uint8](d); err != nil {
+		return 0, 0, err
+	}
+	flags, err = uintField[uint8](d)
+	return heading, flags, err
+}
+
+// skipN skips n elements of a record.
+func (d *Decoder) skipN(n int) error {
+	for range n {
+		if err := d.skip(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updEntity decodes an upd (or `you`) record: four elements, then a
+// marble's heading and flags when present, which set Marble.
 func (d *Decoder) updEntity(e *UpdEntity) error {
-	err := d.tuple(4)
+	extra, err := d.record(4)
 	if err != nil {
 		return err
 	}
@@ -189,8 +223,17 @@ func (d *Decoder) updEntity(e *UpdEntity) error {
 	if e.Y, err = uintField[uint16](d); err != nil {
 		return err
 	}
-	e.Mass, err = uintField[uint32](d)
-	return err
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	e.Marble, e.Heading, e.Flags = extra >= 2, 0, 0
+	if e.Marble {
+		if e.Heading, e.Flags, err = d.look(); err != nil {
+			return err
+		}
+		extra -= 2
+	}
+	return d.skipN(extra)
 }
 
 func (d *Decoder) diedField(key []byte, m *sim.Died) error {
@@ -255,12 +298,7 @@ func (d *Decoder) globalRow(r *GlobalRow) error {
 	if r.Mass, err = uintField[uint32](d); err != nil {
 		return err
 	}
-	for range extra {
-		if err := d.skip(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.skipN(extra)
 }
 
 func (d *Decoder) pongField(key []byte, p *Pong) error {

@@ -78,7 +78,8 @@ const (
 )
 
 // AddEntity is an entity entering a session's view: [id, kind, x, y, mass,
-// name] on the wire.
+// name] on the wire, followed by heading and flags for a marble (kinds
+// KindPlayer and KindZombie).
 type AddEntity struct {
 	// ID names the entity for its whole life; an arena never reuses one.
 	ID uint32
@@ -90,14 +91,26 @@ type AddEntity struct {
 	Mass uint32
 	// Name is the player's or zombie's name; "" for fragments and obstacles.
 	Name string
+	// Heading and Flags are a marble's (see UpdEntity); the encoder writes
+	// them for marbles only, and the decoder reads them when present.
+	Heading, Flags uint8
 }
 
 // UpdEntity is a new position and mass of an entity already in view: [id, x,
-// y, mass] on the wire. A snap's `you` has the same shape.
+// y, mass] on the wire, followed by heading and flags when Marble is set. A
+// snap's `you` has the four-element shape.
 type UpdEntity struct {
 	ID   uint32
 	X, Y uint16
 	Mass uint32
+	// Marble says the record carries Heading and Flags: the encoder writes
+	// them, and the decoder sets it when they were on the wire.
+	Marble bool
+	// Heading is where the marble steers, in 1/256 of a turn
+	// (sim.HeadingOf).
+	Heading uint8
+	// Flags are sim.FlagBoost and sim.FlagSpike.
+	Flags uint8
 }
 
 // Pong answers a ping.
@@ -151,13 +164,26 @@ type ErrorMessage struct {
 	Msg string
 }
 
-func (e *Encoder) updEntity(u UpdEntity) {
-	e.arrayLen(4)
+// updEntity writes an upd record, with heading and flags for a marble.
+func (e *Encoder) updEntity(u *UpdEntity) {
+	if u.Marble {
+		e.arrayLen(6)
+	} else {
+		e.arrayLen(4)
+	}
 	e.uint(uint64(u.ID))
 	e.uint(uint64(u.X))
 	e.uint(uint64(u.Y))
 	e.uint(uint64(u.Mass))
+	if u.Marble {
+		e.uint(uint64(u.Heading))
+		e.uint(uint64(u.Flags))
+	}
 }
+
+// isMarble reports whether an entity of this kind is a marble, whose add
+// and upd records carry heading and flags.
+func isMarble(kind uint8) bool { return kind == KindPlayer || kind == KindZombie }
 
 // AppendWelcome appends a welcome to dst and returns the extended slice.
 // The rules map holds w.Rules in their order.
@@ -204,7 +230,11 @@ func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
 	e.uint(uint64(s.Ack))
 	e.str("you")
 	if s.HasYou {
-		e.updEntity(s.You)
+		// `you` keeps its four elements: heading and flags are in the
+		// marble's own add and upd records.
+		you := s.You
+		you.Marble = false
+		e.updEntity(&you)
 	} else {
 		e.nil()
 	}
@@ -212,18 +242,27 @@ func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
 	e.arrayLen(len(s.Add))
 	for i := range s.Add {
 		a := &s.Add[i]
-		e.arrayLen(6)
+		marble := isMarble(a.Kind)
+		if marble {
+			e.arrayLen(8)
+		} else {
+			e.arrayLen(6)
+		}
 		e.uint(uint64(a.ID))
 		e.uint(uint64(a.Kind))
 		e.uint(uint64(a.X))
 		e.uint(uint64(a.Y))
 		e.uint(uint64(a.Mass))
 		e.str(a.Name)
+		if marble {
+			e.uint(uint64(a.Heading))
+			e.uint(uint64(a.Flags))
+		}
 	}
 	e.str("upd")
 	e.arrayLen(len(s.Upd))
-	for _, u := range s.Upd {
-		e.updEntity(u)
+	for i := range s.Upd {
+		e.updEntity(&s.Upd[i])
 	}
 	e.str("del")
 	e.arrayLen(len(s.Del))

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/shatter/shatter/sim"
 )
 
@@ -26,12 +28,12 @@ func serverExamples() []struct {
 		{"snap", ServerMessage{Type: TypeSnap, Snap: Snap{
 			Tick: 90062, Ack: 17, HasYou: true, You: UpdEntity{ID: 9, X: 32768, Y: 100, Mass: 20},
 			Add: []AddEntity{
-				{ID: 9, Kind: KindPlayer, X: 32768, Y: 100, Mass: 20, Name: "Marble"},
-				{ID: 300, Kind: KindZombie, X: 65535, Y: 0, Mass: 150, Name: "zed"},
+				{ID: 9, Kind: KindPlayer, X: 32768, Y: 100, Mass: 20, Name: "Marble", Heading: 64, Flags: 1},
+				{ID: 300, Kind: KindZombie, X: 65535, Y: 0, Mass: 150, Name: "zed", Heading: 255, Flags: 3},
 				{ID: 70000, Kind: KindFragment, X: 1, Y: 2, Mass: 1},
 				{ID: 4000000000, Kind: KindObstacle, X: 1000, Y: 2000, Mass: 0},
 			},
-			Upd: []UpdEntity{{ID: 11, X: 5, Y: 6, Mass: 70000}},
+			Upd: []UpdEntity{{ID: 11, X: 5, Y: 6, Mass: 70000}, {ID: 300, X: 65534, Y: 1, Mass: 150, Marble: true, Heading: 128, Flags: 2}},
 			Del: []uint32{12, 13, 1 << 31},
 		}}},
 		{"snap_dead", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 1}}},
@@ -251,5 +253,30 @@ func TestDecodeServerReusesSlices(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("decoding a snap into a warm ServerMessage: %v allocs, want 0", allocs)
+	}
+}
+
+// TestMarbleRecordsGrow checks the decoder's reading of marble records
+// from servers older and newer than this package: an add or upd without
+// heading and flags decodes with zeros (and an upd without Marble), and
+// elements after the flags are skipped.
+func TestMarbleRecordsGrow(t *testing.T) {
+	frame, err := msgpack.Marshal(map[string]any{
+		"t":   "snap",
+		"add": []any{[]any{1, 0, 2, 3, 20, "old"}, []any{2, 1, 4, 5, 30, "new", 64, 1, "later"}},
+		"upd": []any{[]any{1, 6, 7, 21}, []any{2, 8, 9, 31, 128, 2, 99, 100}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decoder
+	var m ServerMessage
+	if err := d.DecodeServer(frame, &m); err != nil {
+		t.Fatal(err)
+	}
+	wantAdd := []AddEntity{{ID: 1, Kind: 0, X: 2, Y: 3, Mass: 20, Name: "old"}, {ID: 2, Kind: 1, X: 4, Y: 5, Mass: 30, Name: "new", Heading: 64, Flags: 1}}
+	wantUpd := []UpdEntity{{ID: 1, X: 6, Y: 7, Mass: 21}, {ID: 2, X: 8, Y: 9, Mass: 31, Marble: true, Heading: 128, Flags: 2}}
+	if !reflect.DeepEqual(m.Snap.Add, wantAdd) || !reflect.DeepEqual(m.Snap.Upd, wantUpd) {
+		t.Fatalf("decoded add %+v upd %+v, want %+v %+v", m.Snap.Add, m.Snap.Upd, wantAdd, wantUpd)
 	}
 }
