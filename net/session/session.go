@@ -30,7 +30,7 @@ import (
 type Config struct {
 	HelloTimeout   time.Duration // first message deadline (5 s)
 	WriteTimeout   time.Duration // a write slower than this ends the session as a slow consumer (5 s)
-	ReliableQueue  int           // reliable messages waiting to be written (16)
+	ReliableQueue  int           // reliable messages waiting to be written (64)
 	InputsPerSec   float64       // input rate limit (60)
 	PingsPerSec    float64       // ping rate limit (2)
 	WSPingsPerSec  float64       // WebSocket ping control frame rate limit (2, with a burst of 2 s' worth)
@@ -75,9 +75,12 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.StallTimeout, 3*time.Second)
 	if c.ReliableQueue <= 0 {
-		// A board a second, the odd died and pong: 16 is many seconds of a
-		// stalled writer, which is when a session counts as a slow consumer.
-		c.ReliableQueue = 16
+		// A feed in every tick with a bust or spike hit (at most one a
+		// tick, however big the burst), a board a second, the odd died and
+		// pong: 64 is two seconds of feeds at 30 ticks a second, so a
+		// client that reads at the tick rate never fills it, while a
+		// writer stalled that long is a slow consumer anyway.
+		c.ReliableQueue = 64
 	}
 	if c.InputsPerSec <= 0 {
 		c.InputsPerSec = 60
@@ -142,6 +145,7 @@ const (
 	outBoard
 	outPong
 	outError
+	outFeed
 	outMoved // only ever the last message, from finalMoved
 )
 
@@ -152,7 +156,8 @@ const (
 type outMsg struct {
 	kind outKind
 	pong wire.Pong
-	// ref is *welcomeFor, *sim.Board, *sim.Died or *wire.ErrorMessage.
+	// ref is *welcomeFor, *sim.Board, *sim.Feed, *sim.Died or
+	// *wire.ErrorMessage.
 	ref any
 }
 
@@ -269,7 +274,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	}
 	c.initLiveness()
 	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
-	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outMoved: "moved"} {
+	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outFeed: "feed", outMoved: "moved"} {
 		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
 	}
 	return c
@@ -390,6 +395,9 @@ func (c *Conn) Died(ev sim.Died) { c.enqueue(outMsg{kind: outDied, ref: &ev}) }
 
 // Board implements sim.Sink.
 func (c *Conn) Board(ev *sim.Board) { c.enqueue(outMsg{kind: outBoard, ref: ev}) }
+
+// Feed implements sim.Sink.
+func (c *Conn) Feed(ev *sim.Feed) { c.enqueue(outMsg{kind: outFeed, ref: ev}) }
 
 // enqueue queues a reliable message without blocking; a full queue means
 // the client does not keep up, and the session ends as a slow consumer.

@@ -20,6 +20,7 @@ func clientExamples() []struct {
 		{"spawn", ClientMessage{Type: TypeSpawn}},
 		{"input", ClientMessage{Type: TypeInput, Input: Input{Seq: 1234, Angle: 1.5707963267948966, Boost: true}}},
 		{"ping", ClientMessage{Type: TypePing, Ping: Ping{C: 1700000000123}}},
+		{"watch", ClientMessage{Type: TypeWatch, Watch: Watch{ID: 300}}},
 	}
 }
 
@@ -34,6 +35,8 @@ func appendClient(e *Encoder, dst []byte, m *ClientMessage) []byte {
 		return e.AppendInput(dst, &m.Input)
 	case TypePing:
 		return e.AppendPing(dst, &m.Ping)
+	case TypeWatch:
+		return e.AppendWatch(dst, &m.Watch)
 	}
 	panic("not a client message: " + m.Type.String())
 }
@@ -54,6 +57,8 @@ func TestClientRoundTrip(t *testing.T) {
 		{"input tiny angle", ClientMessage{Type: TypeInput, Input: Input{Seq: 70000, Angle: 1e-300}}},
 		{"ping", ClientMessage{Type: TypePing, Ping: Ping{C: 1700000000123}}},
 		{"ping negative", ClientMessage{Type: TypePing, Ping: Ping{C: math.MinInt64}}},
+		{"watch", ClientMessage{Type: TypeWatch, Watch: Watch{ID: math.MaxUint32}}},
+		{"watch the leader", ClientMessage{Type: TypeWatch}},
 	}
 	var e Encoder
 	var d Decoder

@@ -46,6 +46,9 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 	case TypeMoved:
 		m.Moved = Moved{}
 		err = d.fields(t, n, func(key []byte) error { return d.movedField(key, &m.Moved) })
+	case TypeFeed:
+		m.Feed = Feed{Events: m.Feed.Events[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.feedField(key, &m.Feed) })
 	}
 	if err := d.finish(err); err != nil {
 		return err
@@ -346,4 +349,47 @@ func (d *Decoder) movedField(key []byte, m *Moved) error {
 		err = d.skip()
 	}
 	return err
+}
+
+func (d *Decoder) feedField(key []byte, f *Feed) error {
+	var err error
+	switch string(key) {
+	case "tick":
+		f.Tick, err = uintField[uint64](d)
+	case "ev":
+		f.Events, err = list(d, f.Events, (*Decoder).feedEvent)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+// feedEvent decodes a feed event, [what, id, name, by, by_name, mass];
+// elements after those are skipped (records may grow at the end).
+func (d *Decoder) feedEvent(e *sim.FeedEvent) error {
+	extra, err := d.record(6)
+	if err != nil {
+		return err
+	}
+	b, err := d.stringBytes()
+	if err != nil {
+		return err
+	}
+	e.What = feedWhatNamed(b)
+	if e.ID, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	if e.Name, err = d.string(e.Name); err != nil {
+		return err
+	}
+	if e.By, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	if e.ByName, err = d.string(e.ByName); err != nil {
+		return err
+	}
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	return d.skipN(extra)
 }

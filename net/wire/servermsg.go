@@ -16,6 +16,14 @@ type ServerMessage struct {
 	Pong  Pong
 	Error ErrorMessage
 	Moved Moved
+	Feed  Feed
+}
+
+// Feed is the `feed` message: the busts and spike hits of one tick of the
+// arena (sim.Feed without the network side's cache).
+type Feed struct {
+	Tick   uint64
+	Events []sim.FeedEvent
 }
 
 // Welcome answers a hello: the session and the arena it plays in.
@@ -362,5 +370,25 @@ func (e *Encoder) AppendMoved(dst []byte, m *Moved) []byte {
 	e.str(m.Seat)
 	e.str("why")
 	e.str(string(m.Why))
+	return e.end()
+}
+
+// AppendFeed appends a feed to dst and returns the extended slice.
+func (e *Encoder) AppendFeed(dst []byte, f *Feed) []byte {
+	e.begin(dst, TypeFeed, 2)
+	e.str("tick")
+	e.uint(f.Tick)
+	e.str("ev")
+	e.arrayLen(len(f.Events))
+	for i := range f.Events {
+		ev := &f.Events[i]
+		e.arrayLen(6)
+		e.str(string(ev.What))
+		e.uint(uint64(ev.ID))
+		e.str(ev.Name)
+		e.uint(uint64(ev.By))
+		e.str(ev.ByName)
+		e.uint(uint64(ev.Mass))
+	}
 	return e.end()
 }

@@ -51,6 +51,11 @@ func serverExamples() []struct {
 		{"error_unknown_code", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: "teapot", Msg: ""}}},
 		{"error_bad_seat", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: CodeBadSeat, Msg: "seat expired"}}},
 		{"moved", ServerMessage{Type: TypeMoved, Moved: Moved{URL: "ws://10.0.0.2:4000/ws", Seat: "q7Vx0ZpL3cYb9u2mWnE4sA", Why: MoveDrain}}},
+		{"feed", ServerMessage{Type: TypeFeed, Feed: Feed{Tick: 90071, Events: []sim.FeedEvent{
+			{What: sim.FeedBust, ID: 9, Name: "Flint", By: 300, ByName: "Crusher", Mass: 34},
+			{What: sim.FeedSpike, ID: 300, Name: "Crusher", Mass: 52},
+		}}}},
+		{"feed_unknown_what", ServerMessage{Type: TypeFeed, Feed: Feed{Tick: 1, Events: []sim.FeedEvent{{What: "fell", ID: 2}}}}},
 	}
 }
 
@@ -71,6 +76,8 @@ func appendServer(e *Encoder, dst []byte, m *ServerMessage) []byte {
 		return e.AppendError(dst, &m.Error)
 	case TypeMoved:
 		return e.AppendMoved(dst, &m.Moved)
+	case TypeFeed:
+		return e.AppendFeed(dst, &m.Feed)
 	}
 	panic("not a server message: " + m.Type.String())
 }
@@ -95,6 +102,8 @@ func serverPart(m *ServerMessage) any {
 		return m.Error
 	case TypeMoved:
 		return m.Moved
+	case TypeFeed:
+		return m.Feed
 	}
 	return nil
 }
