@@ -275,16 +275,28 @@ func (d *Decoder) boardField(key []byte, b *sim.Board, f *FleetBoard) error {
 	return err
 }
 
+// boardEntry decodes a row of the arena's board, [name, mass, id]; a row
+// from an older server, without the id, decodes with ID 0, and elements
+// after the id are skipped.
 func (d *Decoder) boardEntry(e *sim.BoardRow) error {
-	err := d.tuple(2)
+	extra, err := d.record(2)
 	if err != nil {
 		return err
 	}
 	if e.Name, err = d.string(e.Name); err != nil {
 		return err
 	}
-	e.Mass, err = uintField[uint32](d)
-	return err
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	e.ID = 0
+	if extra > 0 {
+		if e.ID, err = uintField[uint32](d); err != nil {
+			return err
+		}
+		extra--
+	}
+	return d.skipN(extra)
 }
 
 // globalRow decodes a row of the fleet's board, [name, mass]. Being new, it

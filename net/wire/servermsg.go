@@ -296,8 +296,8 @@ func (e *Encoder) AppendDied(dst []byte, m *sim.Died) []byte {
 }
 
 // AppendBoard appends a board to dst and returns the extended slice. The
-// arena's event is the message: it is written as it is (a row's ID is not
-// on the wire yet), followed by the fleet's part when f is not nil: its
+// arena's event is the message: it is written as it is (each row [name,
+// mass, id]), followed by the fleet's part when f is not nil: its
 // `global` if f.HasGlobal and its `online` if f.HasOnline. With a nil f
 // (or one that has neither) the board is the same bytes as a board of a
 // server without a fleet.
@@ -315,9 +315,10 @@ func (e *Encoder) AppendBoard(dst []byte, b *sim.Board, f *FleetBoard) []byte {
 	e.str("top")
 	e.arrayLen(len(b.Top))
 	for _, entry := range b.Top {
-		e.arrayLen(2)
+		e.arrayLen(3)
 		e.str(entry.Name)
 		e.uint(uint64(entry.Mass))
+		e.uint(uint64(entry.ID))
 	}
 	e.str("count")
 	e.int(int64(b.Count))

@@ -39,9 +39,9 @@ func serverExamples() []struct {
 		{"snap_dead", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 1}}},
 		{"died", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 90070, By: 300, ByName: "zed", Mass: 212}}},
 		{"died_obstacle", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 5}}},
-		{"board", ServerMessage{Type: TypeBoard, Board: sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 150}, {Name: "Marble", Mass: 20}}, Count: 25}}},
+		{"board", ServerMessage{Type: TypeBoard, Board: sim.Board{Top: []sim.BoardRow{{ID: 300, Name: "zed", Mass: 150}, {ID: 9, Name: "Marble", Mass: 20}}, Count: 25}}},
 		{"board_fleet", ServerMessage{Type: TypeBoard,
-			Board: sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 150}}, Count: 25},
+			Board: sim.Board{Top: []sim.BoardRow{{ID: 300, Name: "zed", Mass: 150}}, Count: 25},
 			Fleet: FleetBoard{
 				HasGlobal: true, Global: []GlobalRow{{Name: "Boulder", Mass: 70000}, {Name: "zed", Mass: 150}},
 				HasOnline: true, Online: 1234,
@@ -265,16 +265,21 @@ func TestDecodeServerReusesSlices(t *testing.T) {
 	}
 }
 
-// TestMarbleRecordsGrow checks the decoder's reading of marble records
-// from servers older and newer than this package: an add or upd without
-// heading and flags decodes with zeros (and an upd without Marble), and
-// elements after the flags are skipped.
+// TestMarbleRecordsGrow checks the decoder's reading of marble records and
+// board rows from servers older and newer than this package: an add or upd
+// without heading and flags decodes with zeros (and an upd without
+// Marble), a board row without id with ID 0, and elements after the known
+// ones are skipped.
 func TestMarbleRecordsGrow(t *testing.T) {
 	frame, err := msgpack.Marshal(map[string]any{
 		"t":   "snap",
 		"add": []any{[]any{1, 0, 2, 3, 20, "old"}, []any{2, 1, 4, 5, 30, "new", 64, 1, "later"}},
 		"upd": []any{[]any{1, 6, 7, 21}, []any{2, 8, 9, 31, 128, 2, 99, 100}},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	board, err := msgpack.Marshal(map[string]any{"t": "board", "top": []any{[]any{"old", 5}, []any{"new", 6, 7, "later"}}, "count": 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,5 +292,12 @@ func TestMarbleRecordsGrow(t *testing.T) {
 	wantUpd := []UpdEntity{{ID: 1, X: 6, Y: 7, Mass: 21}, {ID: 2, X: 8, Y: 9, Mass: 31, Marble: true, Heading: 128, Flags: 2}}
 	if !reflect.DeepEqual(m.Snap.Add, wantAdd) || !reflect.DeepEqual(m.Snap.Upd, wantUpd) {
 		t.Fatalf("decoded add %+v upd %+v, want %+v %+v", m.Snap.Add, m.Snap.Upd, wantAdd, wantUpd)
+	}
+	if err := d.DecodeServer(board, &m); err != nil {
+		t.Fatal(err)
+	}
+	wantTop := []sim.BoardRow{{Name: "old", Mass: 5}, {ID: 7, Name: "new", Mass: 6}}
+	if !reflect.DeepEqual(m.Board.Top, wantTop) {
+		t.Fatalf("decoded board top %+v, want %+v", m.Board.Top, wantTop)
 	}
 }
