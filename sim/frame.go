@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sync/atomic"
 
 	"github.com/shatter/shatter/ecs"
@@ -75,6 +77,8 @@ type Frame struct {
 
 	// Players is sorted by Session.
 	Players []Player
+	// Marbles holds every player and zombie, sorted by ID, for Marble.
+	Marbles []Entity
 	// Leader is the heaviest marble, which sessions without a marble
 	// spectate; zero if the arena has none.
 	Leader Entity
@@ -113,6 +117,17 @@ func (f *Frame) Player(session uint32) *Player {
 		return &f.Players[lo]
 	}
 	return nil
+}
+
+// Marble returns the frame's record of the player or zombie with network id
+// id, or nil if there is none (a fragment, a spike ball, a marble that is
+// gone).
+func (f *Frame) Marble(id uint32) *Entity {
+	i, ok := slices.BinarySearchFunc(f.Marbles, id, func(e Entity, id uint32) int { return cmp.Compare(e.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &f.Marbles[i]
 }
 
 // Cell returns the entities of the cell at column c, row r.

@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"testing"
+
+	"github.com/shatter/shatter/ecs"
 )
 
 func TestHeadingOf(t *testing.T) {
@@ -103,5 +105,41 @@ func TestFrameZombieHeading(t *testing.T) {
 	}
 	if len(headings) < 5 {
 		t.Fatalf("zombies show only headings %v", headings)
+	}
+}
+
+// TestViewWatching checks whom a session's view follows: a watched marble
+// while not alive, the leader for a watch of 0, of an id that is no marble
+// (a spike ball) or of a marble that is gone, and its own marble while
+// alive whatever it watches.
+func TestViewWatching(t *testing.T) {
+	a, f := viewFrame(t, false)
+	defer f.Release()
+	var zombie, ball uint32
+	for _, e := range f.Entities {
+		switch {
+		case e.Kind == ecs.KindZombie && e.ID != f.Leader.ID && zombie == 0:
+			zombie = e.ID
+		case e.Kind == ecs.KindObstacle && ball == 0:
+			ball = e.ID
+		}
+	}
+	if f.Marble(zombie) == nil || f.Marble(ball) != nil {
+		t.Fatalf("Marble finds zombie %d: %v, spike ball %d: %v", zombie, f.Marble(zombie) != nil, ball, f.Marble(ball) != nil)
+	}
+	for _, tt := range []struct {
+		watch, want uint32
+	}{{zombie, zombie}, {0, f.Leader.ID}, {ball, f.Leader.ID}, {1 << 31, f.Leader.ID}} {
+		if v := f.ViewWatching(1, tt.watch); v.Follow != tt.want {
+			t.Errorf("watching %d, the view follows %d, want %d", tt.watch, v.Follow, tt.want)
+		}
+	}
+	if err := a.StepWith(Spawn(1)); err != nil {
+		t.Fatal(err)
+	}
+	g := a.Acquire()
+	defer g.Release()
+	if v := g.ViewWatching(1, zombie); v.Follow != g.Player(1).Entity.ID {
+		t.Errorf("alive and watching %d, the view follows %d, want its own marble", zombie, v.Follow)
 	}
 }

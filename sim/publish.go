@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"cmp"
+	"slices"
+
 	arche "github.com/mlange-42/arche/ecs"
 	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
@@ -139,6 +142,9 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 			}
 		}
 	}
+
+	f.Marbles = append(f.Marbles[:0], b.scratch...)
+	slices.SortFunc(f.Marbles, func(a, b Entity) int { return cmp.Compare(a.ID, b.ID) })
 
 	// Each cell holds its static records, copied as a block, then its
 	// movers.

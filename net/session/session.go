@@ -35,11 +35,12 @@ type Config struct {
 	PingsPerSec    float64       // ping rate limit (2)
 	WSPingsPerSec  float64       // WebSocket ping control frame rate limit (2, with a burst of 2 s' worth)
 	SpawnsPerSec   float64       // spawn rate limit (2)
+	WatchesPerSec  float64       // watch rate limit (2)
 	RateLimitClose time.Duration // over the limit this long closes with 1008 (5 s)
 	MaxBadMessages int           // the session is closed at this many bad messages (3)
 	CloseTimeout   time.Duration // how long to wait for the client's close frame (1 s)
 	// IdleTimeout ends a session that has no living marble and sends no
-	// spawn or input (watch, once it exists, too) for this long, with
+	// spawn, input or watch for this long, with
 	// idle and 1008 (60 s): a silent spectator must not hold a seat.
 	// NoIdleTimeout (any negative value) turns it off.
 	IdleTimeout time.Duration
@@ -93,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SpawnsPerSec <= 0 {
 		c.SpawnsPerSec = 2
+	}
+	if c.WatchesPerSec <= 0 {
+		c.WatchesPerSec = 2
 	}
 	if c.MaxBadMessages <= 0 {
 		c.MaxBadMessages = 3
@@ -217,6 +221,11 @@ type Conn struct {
 
 	seat atomic.Pointer[lobby.Seat] // set by the reader after hello
 	live liveness                   // see stall.go for who owns what
+	// watch is the marble the client asked to spectate (PROTOCOL.md
+	// `watch`), 0 for the leader: set by the reader, read by the writer
+	// for each snap. A view choice, it stays in the session and never
+	// reaches the arena.
+	watch atomic.Uint32
 
 	// Owned by the writer.
 	view     *View

@@ -28,13 +28,16 @@ type sentState struct {
 type View struct {
 	sent idtable.Table[sentState]
 	mark uint32
+	// watch is the marble to follow while the session is not alive, 0 for
+	// the leader (sim's Frame.ViewWatching); the writer sets it.
+	watch uint32
 }
 
 // NewView returns a view that has sent nothing.
 func NewView() *View { return &View{} }
 
 // Delta fills snap with the changes from what was sent to what frame f
-// shows the session (sim's Frame.View), and records them as sent:
+// shows the session (sim's Frame.ViewWatching), and records them as sent:
 // entities entering the view are added, those in view whose quantized
 // position, mass, or (marbles) heading or flags changed are updated, those gone from the view or the
 // arena are deleted.
@@ -50,7 +53,9 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 			snap.You = wire.UpdEntity{ID: p.Entity.ID, X: p.Entity.QX, Y: p.Entity.QY, Mass: p.Entity.Mass}
 		}
 	}
-	view := f.View(session)
+	view := f.ViewWatching(session, v.watch)
+	// While not alive, the snap says whom the view follows.
+	snap.HasEye, snap.Eye = !snap.HasYou, view.Follow
 	c0, r0, c1, r1 := view.Cells()
 	for row := r0; row <= r1; row++ {
 		for col := c0; col <= c1; col++ {

@@ -86,6 +86,7 @@ func (c *Conn) writeSnap() bool {
 		c.env.Metrics.SnapshotsSkipped.Add(float64(f.Tick - c.lastTick - 1))
 	}
 	c.lastTick = f.Tick
+	c.view.watch = c.watch.Load()
 	c.view.Delta(f, seat.ID, &c.snap)
 	// The snap holds names from the frame, so encode before releasing it;
 	// then release before the write, which may block.

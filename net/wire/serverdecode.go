@@ -149,6 +149,9 @@ func (d *Decoder) snapField(key []byte, s *Snap) error {
 			*id, err = uintField[uint32](d)
 			return err
 		})
+	case "eye":
+		s.HasEye = true
+		s.Eye, err = uintField[uint32](d)
 	default:
 		err = d.skip()
 	}

@@ -75,6 +75,11 @@ type Snap struct {
 	Upd []UpdEntity
 	// Del lists the ids of entities that left the view or died.
 	Del []uint32
+	// HasEye reports whether Eye is sent: while the session is not alive.
+	HasEye bool
+	// Eye is the id of the marble the view follows (the watched marble or
+	// the leader), 0 when the view is centred on an arena without marbles.
+	Eye uint32
 }
 
 // Entity kinds, the `kind` of AddEntity.
@@ -229,9 +234,13 @@ func (e *Encoder) AppendWelcome(dst []byte, w *Welcome) []byte {
 }
 
 // AppendSnap appends a snap to dst and returns the extended slice. `you` is
-// nil unless s.HasYou.
+// nil unless s.HasYou; `eye` is sent only if s.HasEye.
 func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
-	e.begin(dst, TypeSnap, 6)
+	fields := 6
+	if s.HasEye {
+		fields++
+	}
+	e.begin(dst, TypeSnap, fields)
 	e.str("tick")
 	e.uint(s.Tick)
 	e.str("ack")
@@ -276,6 +285,10 @@ func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
 	e.arrayLen(len(s.Del))
 	for _, id := range s.Del {
 		e.uint(uint64(id))
+	}
+	if s.HasEye {
+		e.str("eye")
+		e.uint(uint64(s.Eye))
 	}
 	return e.end()
 }

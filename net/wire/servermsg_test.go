@@ -37,6 +37,7 @@ func serverExamples() []struct {
 			Del: []uint32{12, 13, 1 << 31},
 		}}},
 		{"snap_dead", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 1}}},
+		{"snap_eye", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 2, Ack: 3, Upd: []UpdEntity{{ID: 300, X: 7, Y: 8, Mass: 150, Marble: true, Heading: 9, Flags: 1}}, HasEye: true, Eye: 300}}},
 		{"died", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 90070, By: 300, ByName: "zed", Mass: 212}}},
 		{"died_obstacle", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 5}}},
 		{"board", ServerMessage{Type: TypeBoard, Board: sim.Board{Top: []sim.BoardRow{{ID: 300, Name: "zed", Mass: 150}, {ID: 9, Name: "Marble", Mass: 20}}, Count: 25}}},
