@@ -247,3 +247,27 @@ func TestDecodeClientBadMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchDecoding: a watch id must be a uint32; a watch without one
+// goes back to the leader.
+func TestWatchDecoding(t *testing.T) {
+	var d Decoder
+	for _, tt := range []struct {
+		name  string
+		frame []byte
+		ok    bool
+		want  uint32
+	}{
+		{"negative id", []byte("\x82\xa1t\xa5watch\xa2id\xff"), false, 0},
+		{"id over uint32", []byte("\x82\xa1t\xa5watch\xa2id\xcf\x00\x00\x00\x01\x00\x00\x00\x00"), false, 0},
+		{"string id", []byte("\x82\xa1t\xa5watch\xa2id\xa1x"), false, 0},
+		{"no id", []byte("\x81\xa1t\xa5watch"), true, 0},
+		{"id", []byte("\x82\xa1t\xa5watch\xa2id\xcd\x01\x2c"), true, 300},
+	} {
+		m := ClientMessage{Watch: Watch{ID: 7}}
+		err := d.DecodeClient(tt.frame, &m)
+		if (err == nil) != tt.ok || tt.ok && (m.Type != TypeWatch || m.Watch.ID != tt.want) {
+			t.Errorf("%s: DecodeClient = %+v, %v; want ok %v, id %d", tt.name, m, err, tt.ok, tt.want)
+		}
+	}
+}
