@@ -75,6 +75,10 @@ type Name struct{ Value string }
 type Steering struct {
 	Angle float64 // heading in radians; 0 is +x, growing toward +y
 	Boost bool    // the wish to boost
+	// Steered is set by the input system once a player's session has sent
+	// a heading: until then the random angle a marble starts with is the
+	// server's choice, and PROTOCOL.md shows heading 0 for it.
+	Steered bool
 	// Boosting is whether movement granted the boost this tick (it is
 	// refused at or below the boost floor).
 	Boosting bool

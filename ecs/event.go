@@ -5,9 +5,18 @@ package ecs
 type Death struct {
 	Session uint32
 	Victim  uint32  // network id of the dead marble
+	Name    string  // the dead marble's name, for the kill feed
 	By      uint32  // network id of the buster, 0 for an obstacle or other cause
 	ByName  string  // the buster's name, may be empty
 	Mass    float64 // the victim's final mass
+}
+
+// SpikeHit records a marble that hit a spike ball during a tick, for the
+// kill feed and the marble's flags in that tick's frame.
+type SpikeHit struct {
+	ID   uint32  // network id of the marble
+	Name string  // its name
+	Loss float64 // the mass it lost
 }
 
 // Departure records a session that left with CmdDepart: whether its

@@ -48,6 +48,9 @@ type State struct {
 	// Deaths are appended by the collision system during a tick; the driver
 	// reads and clears them after the systems ran.
 	Deaths []Death
+	// SpikeHits are appended by the collision system during a tick; the
+	// driver reads and clears them after the systems ran.
+	SpikeHits []SpikeHit
 	// Arrivals are appended by the input system (CmdArrive); the population
 	// system places their marbles and clears the list.
 	Arrivals []Arrival

@@ -419,8 +419,8 @@ func (a *Arena) step() error {
 	return recordErr
 }
 
-// notifyEvents hands the tick's deaths, departures and leaderboard to the
-// sessions' sinks.
+// notifyEvents hands the tick's deaths, feed, departures and leaderboard
+// to the sessions' sinks.
 func (a *Arena) notifyEvents() {
 	st := a.state
 	for _, d := range st.Deaths {
@@ -428,7 +428,18 @@ func (a *Arena) notifyEvents() {
 			sink.Died(Died{Tick: st.Tick, By: d.By, ByName: d.ByName, Mass: RoundMass(d.Mass)})
 		}
 	}
+	// One feed for the whole tick, shared by every session, after the
+	// victims' died. It is made only in a tick with events, which keeps
+	// quiet ticks allocation-free.
+	if feed := newFeed(st.Tick, st.Deaths, st.SpikeHits); feed != nil {
+		for i := range st.Sessions {
+			if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
+				sink.Feed(feed)
+			}
+		}
+	}
 	st.Deaths = st.Deaths[:0]
+	st.SpikeHits = st.SpikeHits[:0]
 	for _, d := range st.Departures {
 		if sink := a.sinks[d.Session]; sink != nil {
 			sink.Departed(Departed{Tick: st.Tick, Alive: d.Alive, Name: d.Name, Mass: d.Mass})

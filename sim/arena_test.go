@@ -81,6 +81,7 @@ func (s *chanSink) FrameReady(t uint64) { s.frames <- t }
 func (s *chanSink) Died(Died)           {}
 func (s *chanSink) Board(*Board)        {}
 func (s *chanSink) Departed(Departed)   {}
+func (s *chanSink) Feed(*Feed)          {}
 
 func TestPostRefusesWhenInboxFull(t *testing.T) {
 	a := newTestArena(t, Options{InboxSize: 2})

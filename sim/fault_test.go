@@ -32,6 +32,7 @@ func (s *panicSink) FrameReady(t uint64) {
 func (s *panicSink) Died(Died)         {}
 func (s *panicSink) Departed(Departed) {}
 func (s *panicSink) Board(*Board)      {}
+func (s *panicSink) Feed(*Feed)        {}
 
 // TestRunStopsOnPanic panics on the arena goroutine, inside the tick (the
 // Drill hook, as a system would) and after it (a sink), and checks that

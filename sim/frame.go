@@ -1,14 +1,17 @@
 package sim
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sync/atomic"
 
 	"github.com/shatter/shatter/ecs"
 )
 
 // Entity is one entity as a frame shows it: network id, kind, exact and
-// quantized position, rounded mass, name.
+// quantized position, rounded mass, name, and for marbles the heading and
+// flags that PROTOCOL.md puts in their records.
 type Entity struct {
 	ID     uint32
 	Kind   ecs.Kind
@@ -16,6 +19,31 @@ type Entity struct {
 	Mass   uint32 // rounded to a whole unit
 	X, Y   float32
 	Name   string
+	// Heading is where a marble steers, in 1/256 of a turn (PROTOCOL.md's
+	// `heading`): 0 for a player's marble that its session never steered.
+	// Zero for fragments and spike balls.
+	Heading uint8
+	// Flags are a marble's FlagBoost and FlagSpike in this tick.
+	Flags uint8
+}
+
+// The bits of Entity.Flags, PROTOCOL.md's `flags`.
+const (
+	// FlagBoost: the marble boosted in this tick (the boost the server
+	// applied, which it refuses at or below the boost floor, not the wish).
+	FlagBoost uint8 = 1 << 0
+	// FlagSpike: the marble hit a spike ball in this tick.
+	FlagSpike uint8 = 1 << 1
+)
+
+// HeadingOf turns a steering angle in radians into PROTOCOL.md's heading:
+// round(angle / 2π * 256) mod 256, after reducing the angle modulo 2π.
+func HeadingOf(angle float64) uint8 {
+	a := math.Mod(angle, 2*math.Pi)
+	if a < 0 {
+		a += 2 * math.Pi
+	}
+	return uint8(int(math.Round(a/(2*math.Pi)*256)) & 0xff)
 }
 
 // Player is what a frame says about one joined session.
@@ -53,6 +81,8 @@ type Frame struct {
 
 	// Players is sorted by Session.
 	Players []Player
+	// Marbles holds every player and zombie, sorted by ID, for Marble.
+	Marbles []Entity
 	// Leader is the heaviest marble, which sessions without a marble
 	// spectate; zero if the arena has none.
 	Leader Entity
@@ -91,6 +121,17 @@ func (f *Frame) Player(session uint32) *Player {
 		return &f.Players[lo]
 	}
 	return nil
+}
+
+// Marble returns the frame's record of the player or zombie with network id
+// id, or nil if there is none (a fragment, a spike ball, a marble that is
+// gone).
+func (f *Frame) Marble(id uint32) *Entity {
+	i, ok := slices.BinarySearchFunc(f.Marbles, id, func(e Entity, id uint32) int { return cmp.Compare(e.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &f.Marbles[i]
 }
 
 // Cell returns the entities of the cell at column c, row r.

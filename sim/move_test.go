@@ -15,6 +15,7 @@ type departSink struct {
 func (s *departSink) FrameReady(uint64)   { s.frames++ }
 func (s *departSink) Died(Died)           {}
 func (s *departSink) Board(*Board)        {}
+func (s *departSink) Feed(*Feed)          {}
 func (s *departSink) Departed(d Departed) { s.departed = append(s.departed, d) }
 func (s *departSink) last() (Departed, bool) {
 	n := len(s.departed)

@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"cmp"
+	"slices"
+
 	arche "github.com/mlange-42/arche/ecs"
 	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
@@ -19,7 +22,7 @@ type frameBuilder struct {
 	arena  int
 	cfg    *ecs.Config
 	shape  ecs.GridShape
-	movers *generic.Filter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]
+	movers *generic.Filter5[ecs.Body, ecs.Position, ecs.Mass, ecs.Name, ecs.Steering]
 	// statics holds the frame records of the fragments and obstacles by
 	// cell, kept current from the arena's StaticLog: they rarely change, so
 	// a frame copies them cell by cell instead of rebuilding them.
@@ -39,7 +42,7 @@ type frameBuilder struct {
 func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.arena, b.cfg, b.world = arena, cfg, w
 	b.shape = ecs.NewGridShape(cfg.GridCell*frameCells, cfg.ArenaWidth, cfg.ArenaHeight)
-	b.movers = generic.NewFilter4[ecs.Body, ecs.Position, ecs.Mass, ecs.Name]().With(generic.T[ecs.Mover]())
+	b.movers = generic.NewFilter5[ecs.Body, ecs.Position, ecs.Mass, ecs.Name, ecs.Steering]().With(generic.T[ecs.Mover]())
 	b.movers.Register(w)
 	cells := b.shape.NumCells()
 	room := 4 + 4*(cfg.FragmentCount+cfg.ObstacleCount)/cells
@@ -113,9 +116,17 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	leaderMass := -1.0
 	mq := b.movers.Query(b.world)
 	for mq.Next() {
-		body, pos, mass, name := mq.Get()
+		body, pos, mass, name, steer := mq.Get()
 		hash = ecs.Mix64(hash ^ ecs.EntityHash(body.ID, body.Kind, pos.X, pos.Y, mass.Value))
 		e := b.entity(body.ID, body.Kind, pos.X, pos.Y, mass.Value, name.Value)
+		// A zombie's first heading is its AI's choice; a player's random
+		// start angle is not its session's, so it shows as 0 until steered.
+		if steer.Steered || body.Kind == ecs.KindZombie {
+			e.Heading = HeadingOf(steer.Angle)
+		}
+		if steer.Boosting {
+			e.Flags |= FlagBoost
+		}
 		b.scratch = append(b.scratch, e)
 		b.cellOf = append(b.cellOf, b.cellOfEntity(&e))
 		f.Movers++
@@ -124,6 +135,18 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 		}
 	}
 	f.Hash = ecs.Mix64(hash ^ st.StaticHash)
+	// Spike hits are few, so each looks its marble up in the scratch list.
+	for _, h := range st.SpikeHits {
+		for i := range b.scratch {
+			if b.scratch[i].ID == h.ID {
+				b.scratch[i].Flags |= FlagSpike
+				break
+			}
+		}
+	}
+
+	f.Marbles = append(f.Marbles[:0], b.scratch...)
+	slices.SortFunc(f.Marbles, func(a, b Entity) int { return cmp.Compare(a.ID, b.ID) })
 
 	// Each cell holds its static records, copied as a block, then its
 	// movers.

@@ -147,6 +147,7 @@ type countingSink struct {
 func (s *countingSink) FrameReady(uint64) { s.frames++ }
 func (s *countingSink) Died(d Died)       { s.deaths++; s.lastDeath = d }
 func (s *countingSink) Departed(Departed) {}
+func (s *countingSink) Feed(*Feed)        {}
 func (s *countingSink) Board(b *Board) {
 	s.boards++
 	s.lastBoard = b

@@ -11,9 +11,9 @@ type View struct {
 	// X, Y is the centre, HalfW and HalfH the half extents, in arena units.
 	X, Y, HalfW, HalfH float64
 	// Follow is the network id of the marble the view is centred on: the
-	// session's own while it is alive, else the arena's leader (the
-	// session spectates); 0 in an arena without marbles, when the view is
-	// centred on the arena.
+	// session's own while it is alive, else the marble it watches (see
+	// ViewWatching) or the arena's leader (the session spectates); 0 in an
+	// arena without marbles, when the view is centred on the arena.
 	Follow uint32
 
 	cfg   *Config
@@ -25,10 +25,20 @@ type View struct {
 
 // View returns what session sees in the frame: around its marble while it
 // is alive, else around the leader, else around the arena's centre.
-func (f *Frame) View(session uint32) View {
+func (f *Frame) View(session uint32) View { return f.ViewWatching(session, 0) }
+
+// ViewWatching is View for a session that watches the marble with network
+// id watch (PROTOCOL.md's `watch`): while the session is not alive, the
+// view follows that marble instead of the leader, as long as it is in the
+// frame. A watch of 0, or of an id that is no marble of the frame, follows
+// the leader. Which marble a session watches is the session's choice of
+// view, not arena state: it is not a command and not in the replay log.
+func (f *Frame) ViewWatching(session, watch uint32) View {
 	var e *Entity
 	if p := f.Player(session); p != nil && p.Alive {
 		e = &p.Entity
+	} else if m := f.watched(watch); m != nil {
+		e = m
 	} else if f.Leader.ID != 0 {
 		e = &f.Leader
 	}
@@ -66,4 +76,12 @@ func (v *View) Shows(e *Entity) bool {
 	}
 	dx, dy := float64(e.X)-v.X, float64(e.Y)-v.Y
 	return dx >= -v.HalfW-reach && dx <= v.HalfW+reach && dy >= -v.HalfH-reach && dy <= v.HalfH+reach
+}
+
+// watched returns the marble a session watches, or nil for none.
+func (f *Frame) watched(id uint32) *Entity {
+	if id == 0 {
+		return nil
+	}
+	return f.Marble(id)
 }

@@ -167,7 +167,7 @@ func (s *Collision) busts(w *arche.World) {
 
 func (s *Collision) recordDeath(victim arche.Entity, mass float64, by uint32, byName string) {
 	body := s.bodies.Get(victim)
-	d := ecs.Death{Victim: body.ID, By: by, ByName: byName, Mass: mass}
+	d := ecs.Death{Victim: body.ID, Name: s.names.Get(victim).Value, By: by, ByName: byName, Mass: mass}
 	if body.Kind == ecs.KindPlayer {
 		d.Session = s.pilots.Get(victim).Session
 	}
@@ -192,6 +192,7 @@ func (s *Collision) obstacles(w *arche.World) {
 		loss := cfg.ObstacleLoss * mass.Value
 		mass.Value -= loss
 		s.state.HitObstacles = append(s.state.HitObstacles, ob)
+		s.state.SpikeHits = append(s.state.SpikeHits, ecs.SpikeHit{ID: s.bodies.Get(q.Entity()).ID, Name: s.names.Get(q.Entity()).Value, Loss: loss})
 		nx, ny := 1.0, 0.0 // away from the ball
 		if dx, dy := pos.X-ox, pos.Y-oy; dx != 0 || dy != 0 {
 			d := math.Hypot(dx, dy)

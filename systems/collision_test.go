@@ -158,7 +158,7 @@ func TestBustDeath(t *testing.T) {
 			}
 			aID, bID := f.body.Get(a).ID, f.body.Get(b).ID
 			f.step()
-			want := ecs.Death{Session: wantSession, Victim: bID, By: aID, ByName: "Crusher", Mass: 50}
+			want := ecs.Death{Session: wantSession, Victim: bID, Name: "Pebble", By: aID, ByName: "Crusher", Mass: 50}
 			if len(f.a.Deaths) != 1 || f.a.Deaths[0] != want {
 				t.Fatalf("Deaths = %+v, want [%+v]", f.a.Deaths, want)
 			}

@@ -96,7 +96,7 @@ func (s *Input) apply(c *ecs.Command) {
 		sess.Ack, sess.InputTick = c.Seq, a.Tick
 		if !sess.Marble.IsZero() {
 			st := s.steering.Get(sess.Marble)
-			st.Angle, st.Boost = c.Angle, c.Boost
+			st.Angle, st.Boost, st.Steered = c.Angle, c.Boost, true
 		}
 	case ecs.CmdDetach:
 		if sess := a.Session(c.Session); sess != nil && !sess.Marble.IsZero() {

@@ -6,8 +6,9 @@
 // How much it prints is set by -v: 0 prints the summary lines (welcome,
 // deaths, the first leaderboard, errors, moves to other nodes, the close
 // and a final summary); 1 adds entities entering and leaving the view,
-// spawns, every leaderboard, the bot's changes of goal and the arrival
-// after each move; 2 adds every entity update. A move (PROTOCOL.md, Fleet)
+// spawns, every leaderboard, every kill feed event (busts and spike hits
+// of anyone in the arena), the bot's changes of goal and the arrival after
+// each move; 2 adds every entity update. A move (PROTOCOL.md, Fleet)
 // is followed as net/client does: the bot plays on at the other node,
 // which sends a new welcome. It stops after
 // -duration, or on SIGINT or SIGTERM, closing the connection with a normal
@@ -33,6 +34,7 @@ import (
 	"github.com/shatter/shatter/net/bot"
 	"github.com/shatter/shatter/net/client"
 	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
 )
 
 // errDurationElapsed ends a run that was given a -duration.
@@ -265,6 +267,25 @@ func (p *printer) message(m *wire.ServerMessage) {
 		p.out.printf("error {code:%s msg:%q}", m.Error.Code, m.Error.Msg)
 	case wire.TypeMoved:
 		p.out.printf("moved {why:%s url:%s}", m.Moved.Why, m.Moved.URL)
+	case wire.TypeFeed:
+		if p.verbosity >= 1 {
+			for i := range m.Feed.Events {
+				p.feedEvent(&m.Feed.Events[i])
+			}
+		}
+	}
+}
+
+// feedEvent prints one kill feed event in the words of the seed client's
+// player_killed and other_player_collided_with_obstacle handlers.
+func (p *printer) feedEvent(ev *sim.FeedEvent) {
+	switch ev.What {
+	case sim.FeedBust:
+		p.out.printf("need to announce that player {id:%d name:%q mass:%d} was killed by {id:%d name:%q}", ev.ID, ev.Name, ev.Mass, ev.By, ev.ByName)
+	case sim.FeedSpike:
+		p.out.printf("need to announce that player {id:%d name:%q lost:%d} collided with an obstacle", ev.ID, ev.Name, ev.Mass)
+	default:
+		p.out.printf("feed {what:%s id:%d name:%q by:%d by_name:%q mass:%d}", ev.What, ev.ID, ev.Name, ev.By, ev.ByName, ev.Mass)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/shatter/shatter/net/client"
 	"github.com/shatter/shatter/net/server/servertest"
 	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/sim"
 )
 
 func TestClientPlays(t *testing.T) {
@@ -96,5 +97,29 @@ func TestPrinterMoves(t *testing.T) {
 	}
 	if len(p.view) != 0 || p.you.ID != 0 {
 		t.Errorf("after the second welcome: view %v, you %+v; want both empty", p.view, p.you)
+	}
+}
+
+// TestFeedLines checks that -v 1 prints kill feed events in the seed
+// client's words, and -v 0 does not.
+func TestFeedLines(t *testing.T) {
+	m := &wire.ServerMessage{Type: wire.TypeFeed, Feed: wire.Feed{Tick: 5, Events: []sim.FeedEvent{
+		{What: sim.FeedBust, ID: 9, Name: "Flint", By: 300, ByName: "Crusher", Mass: 34},
+		{What: sim.FeedSpike, ID: 300, Name: "Opal", Mass: 52},
+	}}}
+	for _, v := range []int{0, 1} {
+		var out bytes.Buffer
+		p := &printer{out: &lineWriter{w: &out}, verbosity: v}
+		p.message(m)
+		text := out.String()
+		wants := []string{
+			`need to announce that player {id:9 name:"Flint" mass:34} was killed by {id:300 name:"Crusher"}`,
+			`need to announce that player {id:300 name:"Opal" lost:52} collided with an obstacle`,
+		}
+		for _, want := range wants {
+			if got := strings.Contains(text, want); got != (v >= 1) {
+				t.Errorf("-v %d: printed %q: %v, want %v; output:\n%s", v, want, got, v >= 1, text)
+			}
+		}
 	}
 }

@@ -99,6 +99,9 @@ type Entity struct {
 	X, Y uint16
 	Mass uint32
 	Name string
+	// Heading and Flags are a marble's, as its add and upd records carry
+	// them (wire.UpdEntity); zero for the others.
+	Heading, Flags uint8
 }
 
 // Snapshot is a copy of the client's state, filled by Client.Snapshot.
@@ -452,7 +455,7 @@ func (c *Client) applySnap(s *wire.Snap) {
 		if !added {
 			contradictions++
 		}
-		*e = Entity{Kind: a.Kind, X: a.X, Y: a.Y, Mass: a.Mass, Name: a.Name}
+		*e = Entity{Kind: a.Kind, X: a.X, Y: a.Y, Mass: a.Mass, Name: a.Name, Heading: a.Heading, Flags: a.Flags}
 	}
 	for _, u := range s.Upd {
 		e := c.entities.Get(u.ID)
@@ -461,6 +464,9 @@ func (c *Client) applySnap(s *wire.Snap) {
 			continue
 		}
 		e.X, e.Y, e.Mass = u.X, u.Y, u.Mass
+		if u.Marble {
+			e.Heading, e.Flags = u.Heading, u.Flags
+		}
 	}
 	for _, id := range s.Del {
 		if !c.entities.Delete(id) {

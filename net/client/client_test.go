@@ -505,22 +505,22 @@ func TestApplySnap(t *testing.T) {
 			snap: wire.Snap{Tick: 1, Add: []wire.AddEntity{
 				{ID: 1, Kind: wire.KindPlayer, X: 10, Y: 11, Mass: 20, Name: "me"},
 				{ID: 2, Kind: wire.KindFragment, X: 20, Y: 21, Mass: 1},
-				{ID: 3, Kind: wire.KindZombie, X: 30, Y: 31, Mass: 40, Name: "z"},
+				{ID: 3, Kind: wire.KindZombie, X: 30, Y: 31, Mass: 40, Name: "z", Heading: 7, Flags: 1},
 			}},
 			want: map[uint32]Entity{
 				1: {Kind: wire.KindPlayer, X: 10, Y: 11, Mass: 20, Name: "me"},
 				2: {Kind: wire.KindFragment, X: 20, Y: 21, Mass: 1},
-				3: {Kind: wire.KindZombie, X: 30, Y: 31, Mass: 40, Name: "z"},
+				3: {Kind: wire.KindZombie, X: 30, Y: 31, Mass: 40, Name: "z", Heading: 7, Flags: 1},
 			},
 		},
 		{
 			// Deleting the first entity moves the last into its place; the
 			// update of the moved one must still find it, name kept.
 			name: "upd after del",
-			snap: wire.Snap{Tick: 2, Del: []uint32{1}, Upd: []wire.UpdEntity{{ID: 3, X: 32, Y: 33, Mass: 41}}},
+			snap: wire.Snap{Tick: 2, Del: []uint32{1}, Upd: []wire.UpdEntity{{ID: 3, X: 32, Y: 33, Mass: 41, Marble: true, Heading: 200, Flags: 2}}},
 			want: map[uint32]Entity{
 				2: {Kind: wire.KindFragment, X: 20, Y: 21, Mass: 1},
-				3: {Kind: wire.KindZombie, X: 32, Y: 33, Mass: 41, Name: "z"},
+				3: {Kind: wire.KindZombie, X: 32, Y: 33, Mass: 41, Name: "z", Heading: 200, Flags: 2},
 			},
 		},
 		{
@@ -532,7 +532,7 @@ func TestApplySnap(t *testing.T) {
 			},
 			want: map[uint32]Entity{
 				2: {Kind: wire.KindObstacle, X: 5, Y: 6},
-				3: {Kind: wire.KindZombie, X: 32, Y: 33, Mass: 41, Name: "z"},
+				3: {Kind: wire.KindZombie, X: 32, Y: 33, Mass: 41, Name: "z", Heading: 200, Flags: 2},
 			},
 			wantErrors: 4,
 		},

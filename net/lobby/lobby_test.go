@@ -30,6 +30,7 @@ func (c *fakeConn) Seated(s *Seat, refused Refusals) {
 func (c *fakeConn) FrameReady(uint64)     {}
 func (c *fakeConn) Died(sim.Died)         {}
 func (c *fakeConn) Board(*sim.Board)      {}
+func (c *fakeConn) Feed(*sim.Feed)        {}
 func (c *fakeConn) Replaced()             { c.replaced.Add(1) }
 func (c *fakeConn) Shutdown()             {}
 func (c *fakeConn) Failed()               { c.failed.Add(1) }

@@ -32,6 +32,9 @@ const (
 	// DropRateLimitedWSPing: a WebSocket ping control frame was over its
 	// rate limit (Config.WSPingsPerSec); it gets no pong.
 	DropRateLimitedWSPing
+	// DropRateLimitedWatch: a watch was over its rate limit
+	// (Config.WatchesPerSec).
+	DropRateLimitedWatch
 
 	numDropReasons
 )
@@ -45,6 +48,7 @@ var dropLabels = [numDropReasons]string{
 	DropRateLimitedSpawn:  "rate_limited_spawn",
 	DropWSPingQueueFull:   "ws_ping_queue_full",
 	DropRateLimitedWSPing: "rate_limited_ws_ping",
+	DropRateLimitedWatch:  "rate_limited_watch",
 }
 
 // String returns the reason's metric label, such as "arena_inbox_full".

@@ -33,6 +33,7 @@ type handler struct {
 	pings     *rate.Limiter
 	wsPings   *rate.Limiter // WebSocket ping control frames
 	spawns    *rate.Limiter
+	watches   *rate.Limiter
 	// overSince is when the client started exceeding its rate limits
 	// (zero while it is not); lastOver and lastNotice throttle the checks
 	// and the rate_limited messages.
@@ -54,6 +55,8 @@ func newHandler(c *Conn) *handler {
 		// Spawns share the arena's inbox with everyone's inputs: a client
 		// may not flood it with spawns that are ignored while alive.
 		spawns: rate.NewLimiter(rate.Limit(c.cfg.SpawnsPerSec), 1),
+		// Each watch costs a look-up in the latest frame.
+		watches: rate.NewLimiter(rate.Limit(c.cfg.WatchesPerSec), 1),
 	}
 }
 
@@ -75,10 +78,8 @@ func (h *handler) handle(data []byte) bool {
 	seat := c.seat.Load()
 	switch h.msg.Type {
 	// Whatever shows that a player is there, even over its rate limit,
-	// keeps the session from the idle timeout; ping does not. A watch
-	// message, once the protocol's watch is handled here, counts too:
-	// add its type to this case.
-	case wire.TypeSpawn, wire.TypeInput:
+	// keeps the session from the idle timeout; ping does not.
+	case wire.TypeSpawn, wire.TypeInput, wire.TypeWatch:
 		c.markActive()
 	}
 	switch h.msg.Type {
@@ -104,8 +105,28 @@ func (h *handler) handle(data []byte) bool {
 			return h.rateLimitOK()
 		}
 		c.enqueue(outMsg{kind: outPong, pong: wire.Pong{C: h.msg.Ping.C, Tick: seat.Arena.Tick()}})
+	case wire.TypeWatch:
+		if !h.allow(h.watches, DropRateLimitedWatch, "watch") {
+			return h.rateLimitOK()
+		}
+		h.watch(seat, h.msg.Watch.ID)
 	}
 	return true
+}
+
+// watch makes the view follow marble id while the session is not alive
+// (0: the leader). An id that is no marble of the arena's latest frame is
+// ignored, leaving the view as it was.
+func (h *handler) watch(seat *lobby.Seat, id uint32) {
+	if id != 0 {
+		f := seat.Arena.Acquire()
+		marble := f.Marble(id) != nil
+		f.Release()
+		if !marble {
+			return
+		}
+	}
+	h.c.watch.Store(id)
 }
 
 // hello admits the session: version check, name cleaning, a seat from the

@@ -30,16 +30,17 @@ import (
 type Config struct {
 	HelloTimeout   time.Duration // first message deadline (5 s)
 	WriteTimeout   time.Duration // a write slower than this ends the session as a slow consumer (5 s)
-	ReliableQueue  int           // reliable messages waiting to be written (16)
+	ReliableQueue  int           // reliable messages waiting to be written (64)
 	InputsPerSec   float64       // input rate limit (60)
 	PingsPerSec    float64       // ping rate limit (2)
 	WSPingsPerSec  float64       // WebSocket ping control frame rate limit (2, with a burst of 2 s' worth)
 	SpawnsPerSec   float64       // spawn rate limit (2)
+	WatchesPerSec  float64       // watch rate limit (2)
 	RateLimitClose time.Duration // over the limit this long closes with 1008 (5 s)
 	MaxBadMessages int           // the session is closed at this many bad messages (3)
 	CloseTimeout   time.Duration // how long to wait for the client's close frame (1 s)
 	// IdleTimeout ends a session that has no living marble and sends no
-	// spawn or input (watch, once it exists, too) for this long, with
+	// spawn, input or watch for this long, with
 	// idle and 1008 (60 s): a silent spectator must not hold a seat.
 	// NoIdleTimeout (any negative value) turns it off.
 	IdleTimeout time.Duration
@@ -75,9 +76,12 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.StallTimeout, 3*time.Second)
 	if c.ReliableQueue <= 0 {
-		// A board a second, the odd died and pong: 16 is many seconds of a
-		// stalled writer, which is when a session counts as a slow consumer.
-		c.ReliableQueue = 16
+		// A feed in every tick with a bust or spike hit (at most one a
+		// tick, however big the burst), a board a second, the odd died and
+		// pong: 64 is two seconds of feeds at 30 ticks a second, so a
+		// client that reads at the tick rate never fills it, while a
+		// writer stalled that long is a slow consumer anyway.
+		c.ReliableQueue = 64
 	}
 	if c.InputsPerSec <= 0 {
 		c.InputsPerSec = 60
@@ -90,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SpawnsPerSec <= 0 {
 		c.SpawnsPerSec = 2
+	}
+	if c.WatchesPerSec <= 0 {
+		c.WatchesPerSec = 2
 	}
 	if c.MaxBadMessages <= 0 {
 		c.MaxBadMessages = 3
@@ -142,6 +149,7 @@ const (
 	outBoard
 	outPong
 	outError
+	outFeed
 	outMoved // only ever the last message, from finalMoved
 )
 
@@ -152,7 +160,8 @@ const (
 type outMsg struct {
 	kind outKind
 	pong wire.Pong
-	// ref is *welcomeFor, *sim.Board, *sim.Died or *wire.ErrorMessage.
+	// ref is *welcomeFor, *sim.Board, *sim.Feed, *sim.Died or
+	// *wire.ErrorMessage.
 	ref any
 }
 
@@ -212,6 +221,11 @@ type Conn struct {
 
 	seat atomic.Pointer[lobby.Seat] // set by the reader after hello
 	live liveness                   // see stall.go for who owns what
+	// watch is the marble the client asked to spectate (PROTOCOL.md
+	// `watch`), 0 for the leader: set by the reader, read by the writer
+	// for each snap. A view choice, it stays in the session and never
+	// reaches the arena.
+	watch atomic.Uint32
 
 	// Owned by the writer.
 	view     *View
@@ -269,7 +283,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	}
 	c.initLiveness()
 	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
-	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outMoved: "moved"} {
+	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outFeed: "feed", outMoved: "moved"} {
 		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
 	}
 	return c
@@ -390,6 +404,9 @@ func (c *Conn) Died(ev sim.Died) { c.enqueue(outMsg{kind: outDied, ref: &ev}) }
 
 // Board implements sim.Sink.
 func (c *Conn) Board(ev *sim.Board) { c.enqueue(outMsg{kind: outBoard, ref: ev}) }
+
+// Feed implements sim.Sink.
+func (c *Conn) Feed(ev *sim.Feed) { c.enqueue(outMsg{kind: outFeed, ref: ev}) }
 
 // enqueue queues a reliable message without blocking; a full queue means
 // the client does not keep up, and the session ends as a slow consumer.

@@ -534,7 +534,8 @@ func TestDropReasonLabels(t *testing.T) {
 		{DropRateLimitedSpawn, "rate_limited_spawn"},
 		{DropWSPingQueueFull, "ws_ping_queue_full"},
 		{DropRateLimitedWSPing, "rate_limited_ws_ping"},
-		{numDropReasons, "DropReason(7)"},
+		{DropRateLimitedWatch, "rate_limited_watch"},
+		{numDropReasons, "DropReason(8)"},
 	}
 	if len(tests) != int(numDropReasons)+1 {
 		t.Fatalf("%d reasons tested, want all %d", len(tests)-1, numDropReasons)

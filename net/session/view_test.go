@@ -26,7 +26,10 @@ func (tb table) apply(t *testing.T, s *wire.Snap) {
 		if !ok {
 			t.Fatalf("tick %d: upd of %d, never added", s.Tick, u.ID)
 		}
-		e.X, e.Y, e.Mass = u.X, u.Y, u.Mass
+		if u.Marble != (e.Kind == wire.KindPlayer || e.Kind == wire.KindZombie) {
+			t.Fatalf("tick %d: upd of %d (kind %d) with heading and flags: %v", s.Tick, u.ID, e.Kind, u.Marble)
+		}
+		e.X, e.Y, e.Mass, e.Heading, e.Flags = u.X, u.Y, u.Mass, u.Heading, u.Flags
 		tb[u.ID] = e
 	}
 	for _, id := range s.Del {
@@ -44,7 +47,7 @@ func wantView(f *sim.Frame, session uint32) table {
 	for i := range f.Entities {
 		e := &f.Entities[i]
 		if r.Shows(e) {
-			want[e.ID] = wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name}
+			want[e.ID] = wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name, Heading: e.Heading, Flags: e.Flags}
 		}
 	}
 	return want

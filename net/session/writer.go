@@ -86,6 +86,7 @@ func (c *Conn) writeSnap() bool {
 		c.env.Metrics.SnapshotsSkipped.Add(float64(f.Tick - c.lastTick - 1))
 	}
 	c.lastTick = f.Tick
+	c.view.watch = c.watch.Load()
 	c.view.Delta(f, seat.ID, &c.snap)
 	// The snap holds names from the frame, so encode before releasing it;
 	// then release before the write, which may block.
@@ -129,9 +130,24 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 		b = c.enc.AppendPong(b, &m.pong)
 	case outError:
 		b = c.enc.AppendError(b, m.ref.(*wire.ErrorMessage))
+	case outFeed:
+		b = append(b, c.feedBytes(m.ref.(*sim.Feed))...)
 	}
 	c.mReliable[m.kind].Inc()
 	return c.writeMessage(ws.OpBinary, b)
+}
+
+// feedBytes returns the encoding of a feed, shared by every session of
+// the arena: the first writer to need it encodes it into ev.Encoded, the
+// others copy it. Two writers may race to encode it; they make the same
+// bytes, and the first stored wins.
+func (c *Conn) feedBytes(ev *sim.Feed) []byte {
+	if p := ev.Encoded.Load(); p != nil {
+		return *p
+	}
+	b := c.enc.AppendFeed(nil, &wire.Feed{Tick: ev.Tick, Events: ev.Events})
+	ev.Encoded.CompareAndSwap(nil, &b)
+	return *ev.Encoded.Load()
 }
 
 // fleetBoard returns the fleet's part of the board message, nil on a node

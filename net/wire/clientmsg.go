@@ -10,7 +10,15 @@ type ClientMessage struct {
 	Hello Hello
 	Input Input
 	Ping  Ping
+	Watch Watch
 	// A spawn carries no fields.
+}
+
+// Watch picks the marble a session spectates while it is not alive.
+type Watch struct {
+	// ID is the marble's entity id; 0 (or a missing `id`) goes back to the
+	// leader.
+	ID uint32
 }
 
 // Hello is the first message of a session.
@@ -102,6 +110,14 @@ func (e *Encoder) AppendPing(dst []byte, p *Ping) []byte {
 	return e.end()
 }
 
+// AppendWatch appends a watch to dst and returns the extended slice.
+func (e *Encoder) AppendWatch(dst []byte, w *Watch) []byte {
+	e.begin(dst, TypeWatch, 1)
+	e.str("id")
+	e.uint(uint64(w.ID))
+	return e.end()
+}
+
 // DecodeClient decodes one client frame's payload into m. On success m.Type
 // and the part of m it names are set; nothing else in m changes. Unknown keys
 // are skipped, keys may come in any order, and integers of any width and
@@ -136,6 +152,9 @@ func (d *Decoder) DecodeClient(frame []byte, m *ClientMessage) error {
 	case TypePing:
 		m.Ping = Ping{}
 		err = d.fields(t, n, func(key []byte) error { return d.pingField(key, &m.Ping) })
+	case TypeWatch:
+		m.Watch = Watch{}
+		err = d.fields(t, n, func(key []byte) error { return d.watchField(key, &m.Watch) })
 	}
 	if err := d.finish(err); err != nil {
 		return err
@@ -210,4 +229,13 @@ func (d *Decoder) pingField(key []byte, p *Ping) error {
 		err = d.skip()
 	}
 	return err
+}
+
+func (d *Decoder) watchField(key []byte, w *Watch) error {
+	if string(key) == "id" {
+		var err error
+		w.ID, err = uintField[uint32](d)
+		return err
+	}
+	return d.skip()
 }

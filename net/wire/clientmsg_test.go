@@ -20,6 +20,7 @@ func clientExamples() []struct {
 		{"spawn", ClientMessage{Type: TypeSpawn}},
 		{"input", ClientMessage{Type: TypeInput, Input: Input{Seq: 1234, Angle: 1.5707963267948966, Boost: true}}},
 		{"ping", ClientMessage{Type: TypePing, Ping: Ping{C: 1700000000123}}},
+		{"watch", ClientMessage{Type: TypeWatch, Watch: Watch{ID: 300}}},
 	}
 }
 
@@ -34,6 +35,8 @@ func appendClient(e *Encoder, dst []byte, m *ClientMessage) []byte {
 		return e.AppendInput(dst, &m.Input)
 	case TypePing:
 		return e.AppendPing(dst, &m.Ping)
+	case TypeWatch:
+		return e.AppendWatch(dst, &m.Watch)
 	}
 	panic("not a client message: " + m.Type.String())
 }
@@ -54,6 +57,8 @@ func TestClientRoundTrip(t *testing.T) {
 		{"input tiny angle", ClientMessage{Type: TypeInput, Input: Input{Seq: 70000, Angle: 1e-300}}},
 		{"ping", ClientMessage{Type: TypePing, Ping: Ping{C: 1700000000123}}},
 		{"ping negative", ClientMessage{Type: TypePing, Ping: Ping{C: math.MinInt64}}},
+		{"watch", ClientMessage{Type: TypeWatch, Watch: Watch{ID: math.MaxUint32}}},
+		{"watch the leader", ClientMessage{Type: TypeWatch}},
 	}
 	var e Encoder
 	var d Decoder
@@ -240,5 +245,29 @@ func TestDecodeClientBadMessage(t *testing.T) {
 				t.Errorf("DecodeClient(% x) changed Type to %v on error", tt.frame, m.Type)
 			}
 		})
+	}
+}
+
+// TestWatchDecoding: a watch id must be a uint32; a watch without one
+// goes back to the leader.
+func TestWatchDecoding(t *testing.T) {
+	var d Decoder
+	for _, tt := range []struct {
+		name  string
+		frame []byte
+		ok    bool
+		want  uint32
+	}{
+		{"negative id", []byte("\x82\xa1t\xa5watch\xa2id\xff"), false, 0},
+		{"id over uint32", []byte("\x82\xa1t\xa5watch\xa2id\xcf\x00\x00\x00\x01\x00\x00\x00\x00"), false, 0},
+		{"string id", []byte("\x82\xa1t\xa5watch\xa2id\xa1x"), false, 0},
+		{"no id", []byte("\x81\xa1t\xa5watch"), true, 0},
+		{"id", []byte("\x82\xa1t\xa5watch\xa2id\xcd\x01\x2c"), true, 300},
+	} {
+		m := ClientMessage{Watch: Watch{ID: 7}}
+		err := d.DecodeClient(tt.frame, &m)
+		if (err == nil) != tt.ok || tt.ok && (m.Type != TypeWatch || m.Watch.ID != tt.want) {
+			t.Errorf("%s: DecodeClient = %+v, %v; want ok %v, id %d", tt.name, m, err, tt.ok, tt.want)
+		}
 	}
 }

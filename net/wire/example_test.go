@@ -52,5 +52,5 @@ func ExampleEncoder_AppendSnap() {
 		panic(err)
 	}
 	fmt.Println(msg.Type, len(buf), "bytes:", msg.Snap.Add[0].Name, "added,", msg.Snap.Del, "deleted")
-	// Output: snap 65 bytes: Marble added, [5] deleted
+	// Output: snap 67 bytes: Marble added, [5] deleted
 }

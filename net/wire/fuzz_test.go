@@ -18,6 +18,7 @@ func FuzzDecodeClient(f *testing.F) {
 	f.Add(e.AppendSpawn(nil))
 	f.Add(e.AppendInput(nil, &Input{Seq: 3, Angle: -1.5, Boost: true}))
 	f.Add(e.AppendPing(nil, &Ping{C: 12345}))
+	f.Add(e.AppendWatch(nil, &Watch{ID: 300}))
 	var d Decoder
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		var m ClientMessage

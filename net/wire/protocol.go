@@ -1,5 +1,7 @@
 package wire
 
+import "github.com/shatter/shatter/sim"
+
 // Version is the protocol version this package speaks: the `v` of hello and
 // welcome.
 const Version = 1
@@ -34,8 +36,8 @@ const MovedReason = "moved"
 // The zero Type is no message at all; decoders never return it.
 type Type uint8
 
-// The message types of PROTOCOL.md. Hello, spawn, input and ping go from
-// client to server; the rest from server to client. New types go at the
+// The message types of PROTOCOL.md. Hello, spawn, input, ping and watch go
+// from client to server; the rest from server to client. New types go at the
 // end of their direction's run, so that fromClient and fromServer stay
 // ranges.
 const (
@@ -43,6 +45,7 @@ const (
 	TypeSpawn
 	TypeInput
 	TypePing
+	TypeWatch
 	TypeWelcome
 	TypeSnap
 	TypeDied
@@ -50,6 +53,7 @@ const (
 	TypePong
 	TypeError
 	TypeMoved
+	TypeFeed
 )
 
 // typeNames holds each Type's name on the wire, indexed by Type: the one
@@ -59,6 +63,7 @@ var typeNames = [...]string{
 	TypeSpawn:   "spawn",
 	TypeInput:   "input",
 	TypePing:    "ping",
+	TypeWatch:   "watch",
 	TypeWelcome: "welcome",
 	TypeSnap:    "snap",
 	TypeDied:    "died",
@@ -66,6 +71,7 @@ var typeNames = [...]string{
 	TypePong:    "pong",
 	TypeError:   "error",
 	TypeMoved:   "moved",
+	TypeFeed:    "feed",
 }
 
 // String returns the type's name on the wire, or "" for a Type that names no
@@ -92,10 +98,10 @@ func typeNamed(name []byte) Type {
 }
 
 // fromClient reports whether t is sent by clients.
-func (t Type) fromClient() bool { return t >= TypeHello && t <= TypePing }
+func (t Type) fromClient() bool { return t >= TypeHello && t <= TypeWatch }
 
 // fromServer reports whether t is sent by the server.
-func (t Type) fromServer() bool { return t >= TypeWelcome && t <= TypeMoved }
+func (t Type) fromServer() bool { return t >= TypeWelcome && t <= TypeFeed }
 
 // ErrorCode is the `code` of an error message: why the server refused
 // something (PROTOCOL.md, "Errors and closing").
@@ -183,4 +189,19 @@ func moveReasonNamed(name []byte) MoveReason {
 		}
 	}
 	return MoveReason(name)
+}
+
+// feedWhats lists every sim.FeedWhat, for feedWhatNamed.
+var feedWhats = [...]sim.FeedWhat{sim.FeedBust, sim.FeedSpike}
+
+// feedWhatNamed returns the sim.FeedWhat spelled name, sharing the
+// constant's storage for known kinds so that decoding them does not
+// allocate.
+func feedWhatNamed(name []byte) sim.FeedWhat {
+	for i := range feedWhats {
+		if string(name) == string(feedWhats[i]) {
+			return feedWhats[i]
+		}
+	}
+	return sim.FeedWhat(name)
 }

@@ -106,15 +106,6 @@ func (d *Decoder) arrayLen() (int, error) {
 	return n, nil
 }
 
-// tuple reads the header of an array that must have n elements.
-func (d *Decoder) tuple(n int) error {
-	got, err := d.arrayLen()
-	if err == nil && got != n {
-		err = ErrWrongType
-	}
-	return err
-}
-
 // record reads the header of an array of at least n elements, a record
 // that may have grown at the end, and returns how many elements follow the
 // n the caller knows.

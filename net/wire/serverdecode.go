@@ -46,6 +46,9 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 	case TypeMoved:
 		m.Moved = Moved{}
 		err = d.fields(t, n, func(key []byte) error { return d.movedField(key, &m.Moved) })
+	case TypeFeed:
+		m.Feed = Feed{Events: m.Feed.Events[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.feedField(key, &m.Feed) })
 	}
 	if err := d.finish(err); err != nil {
 		return err
@@ -138,6 +141,7 @@ func (d *Decoder) snapField(key []byte, s *Snap) error {
 		}
 		s.HasYou = true
 		err = d.updEntity(&s.You)
+		s.You.Marble, s.You.Heading, s.You.Flags = false, 0, 0
 	case "add":
 		s.Add, err = list(d, s.Add, (*Decoder).addEntity)
 	case "upd":
@@ -147,14 +151,20 @@ func (d *Decoder) snapField(key []byte, s *Snap) error {
 			*id, err = uintField[uint32](d)
 			return err
 		})
+	case "eye":
+		s.HasEye = true
+		s.Eye, err = uintField[uint32](d)
 	default:
 		err = d.skip()
 	}
 	return err
 }
 
+// addEntity decodes an add record: six elements, then a marble's heading
+// and flags when present; elements after those are skipped (records may
+// grow at the end).
 func (d *Decoder) addEntity(e *AddEntity) error {
-	err := d.tuple(6)
+	extra, err := d.record(6)
 	if err != nil {
 		return err
 	}
@@ -173,12 +183,42 @@ func (d *Decoder) addEntity(e *AddEntity) error {
 	if e.Mass, err = uintField[uint32](d); err != nil {
 		return err
 	}
-	e.Name, err = d.string(e.Name)
-	return err
+	if e.Name, err = d.string(e.Name); err != nil {
+		return err
+	}
+	e.Heading, e.Flags = 0, 0
+	if extra >= 2 {
+		if e.Heading, e.Flags, err = d.look(); err != nil {
+			return err
+		}
+		extra -= 2
+	}
+	return d.skipN(extra)
 }
 
+// look decodes a marble record's heading and flags.
+func (d *Decoder) look() (heading, flags uint8, err error) {
+	if heading, err = uintField[uint8](d); err != nil {
+		return 0, 0, err
+	}
+	flags, err = uintField[uint8](d)
+	return heading, flags, err
+}
+
+// skipN skips n elements of a record.
+func (d *Decoder) skipN(n int) error {
+	for range n {
+		if err := d.skip(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updEntity decodes an upd (or `you`) record: four elements, then a
+// marble's heading and flags when present, which set Marble.
 func (d *Decoder) updEntity(e *UpdEntity) error {
-	err := d.tuple(4)
+	extra, err := d.record(4)
 	if err != nil {
 		return err
 	}
@@ -191,8 +231,17 @@ func (d *Decoder) updEntity(e *UpdEntity) error {
 	if e.Y, err = uintField[uint16](d); err != nil {
 		return err
 	}
-	e.Mass, err = uintField[uint32](d)
-	return err
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	e.Marble, e.Heading, e.Flags = extra >= 2, 0, 0
+	if e.Marble {
+		if e.Heading, e.Flags, err = d.look(); err != nil {
+			return err
+		}
+		extra -= 2
+	}
+	return d.skipN(extra)
 }
 
 func (d *Decoder) diedField(key []byte, m *sim.Died) error {
@@ -231,16 +280,28 @@ func (d *Decoder) boardField(key []byte, b *sim.Board, f *FleetBoard) error {
 	return err
 }
 
+// boardEntry decodes a row of the arena's board, [name, mass, id]; a row
+// from an older server, without the id, decodes with ID 0, and elements
+// after the id are skipped.
 func (d *Decoder) boardEntry(e *sim.BoardRow) error {
-	err := d.tuple(2)
+	extra, err := d.record(2)
 	if err != nil {
 		return err
 	}
 	if e.Name, err = d.string(e.Name); err != nil {
 		return err
 	}
-	e.Mass, err = uintField[uint32](d)
-	return err
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	e.ID = 0
+	if extra > 0 {
+		if e.ID, err = uintField[uint32](d); err != nil {
+			return err
+		}
+		extra--
+	}
+	return d.skipN(extra)
 }
 
 // globalRow decodes a row of the fleet's board, [name, mass]. Being new, it
@@ -257,12 +318,7 @@ func (d *Decoder) globalRow(r *GlobalRow) error {
 	if r.Mass, err = uintField[uint32](d); err != nil {
 		return err
 	}
-	for range extra {
-		if err := d.skip(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.skipN(extra)
 }
 
 func (d *Decoder) pongField(key []byte, p *Pong) error {
@@ -310,4 +366,47 @@ func (d *Decoder) movedField(key []byte, m *Moved) error {
 		err = d.skip()
 	}
 	return err
+}
+
+func (d *Decoder) feedField(key []byte, f *Feed) error {
+	var err error
+	switch string(key) {
+	case "tick":
+		f.Tick, err = uintField[uint64](d)
+	case "ev":
+		f.Events, err = list(d, f.Events, (*Decoder).feedEvent)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+// feedEvent decodes a feed event, [what, id, name, by, by_name, mass];
+// elements after those are skipped (records may grow at the end).
+func (d *Decoder) feedEvent(e *sim.FeedEvent) error {
+	extra, err := d.record(6)
+	if err != nil {
+		return err
+	}
+	b, err := d.stringBytes()
+	if err != nil {
+		return err
+	}
+	e.What = feedWhatNamed(b)
+	if e.ID, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	if e.Name, err = d.string(e.Name); err != nil {
+		return err
+	}
+	if e.By, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	if e.ByName, err = d.string(e.ByName); err != nil {
+		return err
+	}
+	if e.Mass, err = uintField[uint32](d); err != nil {
+		return err
+	}
+	return d.skipN(extra)
 }

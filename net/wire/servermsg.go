@@ -16,6 +16,14 @@ type ServerMessage struct {
 	Pong  Pong
 	Error ErrorMessage
 	Moved Moved
+	Feed  Feed
+}
+
+// Feed is the `feed` message: the busts and spike hits of one tick of the
+// arena (sim.Feed without the network side's cache).
+type Feed struct {
+	Tick   uint64
+	Events []sim.FeedEvent
 }
 
 // Welcome answers a hello: the session and the arena it plays in.
@@ -71,6 +79,11 @@ type Snap struct {
 	Upd []UpdEntity
 	// Del lists the ids of entities that left the view or died.
 	Del []uint32
+	// HasEye reports whether Eye is sent: while the session is not alive.
+	HasEye bool
+	// Eye is the id of the marble the view follows (the watched marble or
+	// the leader), 0 when the view is centred on an arena without marbles.
+	Eye uint32
 }
 
 // Entity kinds, the `kind` of AddEntity.
@@ -82,7 +95,8 @@ const (
 )
 
 // AddEntity is an entity entering a session's view: [id, kind, x, y, mass,
-// name] on the wire.
+// name] on the wire, followed by heading and flags for a marble (kinds
+// KindPlayer and KindZombie).
 type AddEntity struct {
 	// ID names the entity for its whole life; an arena never reuses one.
 	ID uint32
@@ -94,14 +108,26 @@ type AddEntity struct {
 	Mass uint32
 	// Name is the player's or zombie's name; "" for fragments and obstacles.
 	Name string
+	// Heading and Flags are a marble's (see UpdEntity); the encoder writes
+	// them for marbles only, and the decoder reads them when present.
+	Heading, Flags uint8
 }
 
 // UpdEntity is a new position and mass of an entity already in view: [id, x,
-// y, mass] on the wire. A snap's `you` has the same shape.
+// y, mass] on the wire, followed by heading and flags when Marble is set. A
+// snap's `you` has the four-element shape.
 type UpdEntity struct {
 	ID   uint32
 	X, Y uint16
 	Mass uint32
+	// Marble says the record carries Heading and Flags: the encoder writes
+	// them, and the decoder sets it when they were on the wire.
+	Marble bool
+	// Heading is where the marble steers, in 1/256 of a turn
+	// (sim.HeadingOf).
+	Heading uint8
+	// Flags are sim.FlagBoost and sim.FlagSpike.
+	Flags uint8
 }
 
 // Pong answers a ping.
@@ -155,13 +181,26 @@ type ErrorMessage struct {
 	Msg string
 }
 
-func (e *Encoder) updEntity(u UpdEntity) {
-	e.arrayLen(4)
+// updEntity writes an upd record, with heading and flags for a marble.
+func (e *Encoder) updEntity(u *UpdEntity) {
+	if u.Marble {
+		e.arrayLen(6)
+	} else {
+		e.arrayLen(4)
+	}
 	e.uint(uint64(u.ID))
 	e.uint(uint64(u.X))
 	e.uint(uint64(u.Y))
 	e.uint(uint64(u.Mass))
+	if u.Marble {
+		e.uint(uint64(u.Heading))
+		e.uint(uint64(u.Flags))
+	}
 }
+
+// isMarble reports whether an entity of this kind is a marble, whose add
+// and upd records carry heading and flags.
+func isMarble(kind uint8) bool { return kind == KindPlayer || kind == KindZombie }
 
 // AppendWelcome appends a welcome to dst and returns the extended slice.
 // The rules map holds w.Rules in their order.
@@ -207,16 +246,24 @@ func (e *Encoder) AppendWelcome(dst []byte, w *Welcome) []byte {
 }
 
 // AppendSnap appends a snap to dst and returns the extended slice. `you` is
-// nil unless s.HasYou.
+// nil unless s.HasYou; `eye` is sent only if s.HasEye.
 func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
-	e.begin(dst, TypeSnap, 6)
+	fields := 6
+	if s.HasEye {
+		fields++
+	}
+	e.begin(dst, TypeSnap, fields)
 	e.str("tick")
 	e.uint(s.Tick)
 	e.str("ack")
 	e.uint(uint64(s.Ack))
 	e.str("you")
 	if s.HasYou {
-		e.updEntity(s.You)
+		// `you` keeps its four elements: heading and flags are in the
+		// marble's own add and upd records.
+		you := s.You
+		you.Marble = false
+		e.updEntity(&you)
 	} else {
 		e.nil()
 	}
@@ -224,23 +271,36 @@ func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
 	e.arrayLen(len(s.Add))
 	for i := range s.Add {
 		a := &s.Add[i]
-		e.arrayLen(6)
+		marble := isMarble(a.Kind)
+		if marble {
+			e.arrayLen(8)
+		} else {
+			e.arrayLen(6)
+		}
 		e.uint(uint64(a.ID))
 		e.uint(uint64(a.Kind))
 		e.uint(uint64(a.X))
 		e.uint(uint64(a.Y))
 		e.uint(uint64(a.Mass))
 		e.str(a.Name)
+		if marble {
+			e.uint(uint64(a.Heading))
+			e.uint(uint64(a.Flags))
+		}
 	}
 	e.str("upd")
 	e.arrayLen(len(s.Upd))
-	for _, u := range s.Upd {
-		e.updEntity(u)
+	for i := range s.Upd {
+		e.updEntity(&s.Upd[i])
 	}
 	e.str("del")
 	e.arrayLen(len(s.Del))
 	for _, id := range s.Del {
 		e.uint(uint64(id))
+	}
+	if s.HasEye {
+		e.str("eye")
+		e.uint(uint64(s.Eye))
 	}
 	return e.end()
 }
@@ -261,8 +321,8 @@ func (e *Encoder) AppendDied(dst []byte, m *sim.Died) []byte {
 }
 
 // AppendBoard appends a board to dst and returns the extended slice. The
-// arena's event is the message: it is written as it is (a row's ID is not
-// on the wire yet), followed by the fleet's part when f is not nil: its
+// arena's event is the message: it is written as it is (each row [name,
+// mass, id]), followed by the fleet's part when f is not nil: its
 // `global` if f.HasGlobal and its `online` if f.HasOnline. With a nil f
 // (or one that has neither) the board is the same bytes as a board of a
 // server without a fleet.
@@ -280,9 +340,10 @@ func (e *Encoder) AppendBoard(dst []byte, b *sim.Board, f *FleetBoard) []byte {
 	e.str("top")
 	e.arrayLen(len(b.Top))
 	for _, entry := range b.Top {
-		e.arrayLen(2)
+		e.arrayLen(3)
 		e.str(entry.Name)
 		e.uint(uint64(entry.Mass))
+		e.uint(uint64(entry.ID))
 	}
 	e.str("count")
 	e.int(int64(b.Count))
@@ -335,5 +396,25 @@ func (e *Encoder) AppendMoved(dst []byte, m *Moved) []byte {
 	e.str(m.Seat)
 	e.str("why")
 	e.str(string(m.Why))
+	return e.end()
+}
+
+// AppendFeed appends a feed to dst and returns the extended slice.
+func (e *Encoder) AppendFeed(dst []byte, f *Feed) []byte {
+	e.begin(dst, TypeFeed, 2)
+	e.str("tick")
+	e.uint(f.Tick)
+	e.str("ev")
+	e.arrayLen(len(f.Events))
+	for i := range f.Events {
+		ev := &f.Events[i]
+		e.arrayLen(6)
+		e.str(string(ev.What))
+		e.uint(uint64(ev.ID))
+		e.str(ev.Name)
+		e.uint(uint64(ev.By))
+		e.str(ev.ByName)
+		e.uint(uint64(ev.Mass))
+	}
 	return e.end()
 }

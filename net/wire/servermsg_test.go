@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/shatter/shatter/sim"
 )
 
@@ -31,20 +33,21 @@ func serverExamples() []struct {
 		{"snap", ServerMessage{Type: TypeSnap, Snap: Snap{
 			Tick: 90062, Ack: 17, HasYou: true, You: UpdEntity{ID: 9, X: 32768, Y: 100, Mass: 20},
 			Add: []AddEntity{
-				{ID: 9, Kind: KindPlayer, X: 32768, Y: 100, Mass: 20, Name: "Marble"},
-				{ID: 300, Kind: KindZombie, X: 65535, Y: 0, Mass: 150, Name: "zed"},
+				{ID: 9, Kind: KindPlayer, X: 32768, Y: 100, Mass: 20, Name: "Marble", Heading: 64, Flags: 1},
+				{ID: 300, Kind: KindZombie, X: 65535, Y: 0, Mass: 150, Name: "zed", Heading: 255, Flags: 3},
 				{ID: 70000, Kind: KindFragment, X: 1, Y: 2, Mass: 1},
 				{ID: 4000000000, Kind: KindObstacle, X: 1000, Y: 2000, Mass: 0},
 			},
-			Upd: []UpdEntity{{ID: 11, X: 5, Y: 6, Mass: 70000}},
+			Upd: []UpdEntity{{ID: 11, X: 5, Y: 6, Mass: 70000}, {ID: 300, X: 65534, Y: 1, Mass: 150, Marble: true, Heading: 128, Flags: 2}},
 			Del: []uint32{12, 13, 1 << 31},
 		}}},
 		{"snap_dead", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 1}}},
+		{"snap_eye", ServerMessage{Type: TypeSnap, Snap: Snap{Tick: 2, Ack: 3, Upd: []UpdEntity{{ID: 300, X: 7, Y: 8, Mass: 150, Marble: true, Heading: 9, Flags: 1}}, HasEye: true, Eye: 300}}},
 		{"died", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 90070, By: 300, ByName: "zed", Mass: 212}}},
 		{"died_obstacle", ServerMessage{Type: TypeDied, Died: sim.Died{Tick: 5}}},
-		{"board", ServerMessage{Type: TypeBoard, Board: sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 150}, {Name: "Marble", Mass: 20}}, Count: 25}}},
+		{"board", ServerMessage{Type: TypeBoard, Board: sim.Board{Top: []sim.BoardRow{{ID: 300, Name: "zed", Mass: 150}, {ID: 9, Name: "Marble", Mass: 20}}, Count: 25}}},
 		{"board_fleet", ServerMessage{Type: TypeBoard,
-			Board: sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 150}}, Count: 25},
+			Board: sim.Board{Top: []sim.BoardRow{{ID: 300, Name: "zed", Mass: 150}}, Count: 25},
 			Fleet: FleetBoard{
 				HasGlobal: true, Global: []GlobalRow{{Name: "Boulder", Mass: 70000}, {Name: "zed", Mass: 150}},
 				HasOnline: true, Online: 1234,
@@ -54,6 +57,11 @@ func serverExamples() []struct {
 		{"error_unknown_code", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: "teapot", Msg: ""}}},
 		{"error_bad_seat", ServerMessage{Type: TypeError, Error: ErrorMessage{Code: CodeBadSeat, Msg: "seat expired"}}},
 		{"moved", ServerMessage{Type: TypeMoved, Moved: Moved{URL: "ws://10.0.0.2:4000/ws", Seat: "q7Vx0ZpL3cYb9u2mWnE4sA", Why: MoveDrain}}},
+		{"feed", ServerMessage{Type: TypeFeed, Feed: Feed{Tick: 90071, Events: []sim.FeedEvent{
+			{What: sim.FeedBust, ID: 9, Name: "Flint", By: 300, ByName: "Crusher", Mass: 34},
+			{What: sim.FeedSpike, ID: 300, Name: "Crusher", Mass: 52},
+		}}}},
+		{"feed_unknown_what", ServerMessage{Type: TypeFeed, Feed: Feed{Tick: 1, Events: []sim.FeedEvent{{What: "fell", ID: 2}}}}},
 	}
 }
 
@@ -74,6 +82,8 @@ func appendServer(e *Encoder, dst []byte, m *ServerMessage) []byte {
 		return e.AppendError(dst, &m.Error)
 	case TypeMoved:
 		return e.AppendMoved(dst, &m.Moved)
+	case TypeFeed:
+		return e.AppendFeed(dst, &m.Feed)
 	}
 	panic("not a server message: " + m.Type.String())
 }
@@ -98,6 +108,8 @@ func serverPart(m *ServerMessage) any {
 		return m.Error
 	case TypeMoved:
 		return m.Moved
+	case TypeFeed:
+		return m.Feed
 	}
 	return nil
 }
@@ -256,5 +268,42 @@ func TestDecodeServerReusesSlices(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("decoding a snap into a warm ServerMessage: %v allocs, want 0", allocs)
+	}
+}
+
+// TestMarbleRecordsGrow checks the decoder's reading of marble records and
+// board rows from servers older and newer than this package: an add or upd
+// without heading and flags decodes with zeros (and an upd without
+// Marble), a board row without id with ID 0, and elements after the known
+// ones are skipped.
+func TestMarbleRecordsGrow(t *testing.T) {
+	frame, err := msgpack.Marshal(map[string]any{
+		"t":   "snap",
+		"add": []any{[]any{1, 0, 2, 3, 20, "old"}, []any{2, 1, 4, 5, 30, "new", 64, 1, "later"}},
+		"upd": []any{[]any{1, 6, 7, 21}, []any{2, 8, 9, 31, 128, 2, 99, 100}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	board, err := msgpack.Marshal(map[string]any{"t": "board", "top": []any{[]any{"old", 5}, []any{"new", 6, 7, "later"}}, "count": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decoder
+	var m ServerMessage
+	if err := d.DecodeServer(frame, &m); err != nil {
+		t.Fatal(err)
+	}
+	wantAdd := []AddEntity{{ID: 1, Kind: 0, X: 2, Y: 3, Mass: 20, Name: "old"}, {ID: 2, Kind: 1, X: 4, Y: 5, Mass: 30, Name: "new", Heading: 64, Flags: 1}}
+	wantUpd := []UpdEntity{{ID: 1, X: 6, Y: 7, Mass: 21}, {ID: 2, X: 8, Y: 9, Mass: 31, Marble: true, Heading: 128, Flags: 2}}
+	if !reflect.DeepEqual(m.Snap.Add, wantAdd) || !reflect.DeepEqual(m.Snap.Upd, wantUpd) {
+		t.Fatalf("decoded add %+v upd %+v, want %+v %+v", m.Snap.Add, m.Snap.Upd, wantAdd, wantUpd)
+	}
+	if err := d.DecodeServer(board, &m); err != nil {
+		t.Fatal(err)
+	}
+	wantTop := []sim.BoardRow{{Name: "old", Mass: 5}, {ID: 7, Name: "new", Mass: 6}}
+	if !reflect.DeepEqual(m.Board.Top, wantTop) {
+		t.Fatalf("decoded board top %+v, want %+v", m.Board.Top, wantTop)
 	}
 }
