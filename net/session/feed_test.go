@@ -23,6 +23,8 @@ func newCrowdedEnv(t *testing.T, cfg Config) *Env {
 	rules.MinPopulation = 100
 	rules.ObstacleCount = 60
 	rules.ObstacleMinMass = 1
+	// No newcomer's grace: the player must die within the test's seconds.
+	rules.SpawnShield, rules.ZombieSpare = 0, 0
 	lb, err := lobby.New(lobby.Config{
 		MaxArenas: 1, Grace: grace, EmptyArenaTTL: time.Minute, Logger: slog.New(slog.DiscardHandler),
 		NewArena: func(id int) (*sim.Arena, error) {
