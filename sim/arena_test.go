@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shatter/shatter/ecs"
 )
@@ -275,13 +276,26 @@ func TestRecordFailureStopsRecordingNotTheArena(t *testing.T) {
 	if err != nil {
 		t.Fatalf("header: %v", err)
 	}
+	// The writer fails on its own goroutine, and the tick hears of it at
+	// its next step: on a loaded machine that can come after 300 quick
+	// ticks, so the arena steps on (a millisecond apart) until it has,
+	// then 100 ticks more that must bring no second error.
 	errs := 0
-	for range 300 {
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Tick() < 300 || errs == 0 && time.Now().Before(deadline) {
+		if err := a.Step(); err != nil {
+			errs++
+		}
+		if a.Tick() >= 300 && errs == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for range 100 {
 		if err := a.Step(); err != nil {
 			errs++
 		}
 	}
-	if errs != 1 || a.Tick() != 300 {
-		t.Fatalf("%d errors over 300 ticks, arena at tick %d; want one error and every tick played", errs, a.Tick())
+	if errs != 1 {
+		t.Fatalf("%d errors by tick %d, want exactly one and every tick played", errs, a.Tick())
 	}
 }
