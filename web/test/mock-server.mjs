@@ -124,7 +124,7 @@ export async function startMockServer({ webDir, port = 0, host = '127.0.0.1', se
     arena,
     bust: (name) => arena.bust(name),
     spike: (name) => arena.spike(name),
-    boostZombie: (ticks) => arena.boostZombie(ticks),
+    boostZombieNear: (name, ticks) => arena.boostZombieNear(name, ticks),
     watches: () => arena.watches,
     setLegacy: (legacy) => (arena.legacy = legacy),
     dropConnections: () => arena.dropConnections(),
@@ -238,7 +238,9 @@ class Arena {
   // The name, or the name with a number when another session has it.
   freeName(name) {
     const taken = new Set([...this.sessions].map((s) => s.name));
-    for (let n = 2, candidate = name; ; n++, candidate = `${name.slice(0, 14)}${n}`) {
+    if (!taken.has(name)) return name;
+    for (let n = 2; ; n++) {
+      const candidate = `${name.slice(0, 14)}${n}`;
       if (!taken.has(candidate)) return candidate;
     }
   }
@@ -457,9 +459,16 @@ class Arena {
     return true;
   }
 
-  // Test control: every zombie boosts for the next `ticks` ticks.
-  boostZombie(ticks) {
-    for (const e of this.entities.values()) if (e.kind === KIND.ZOMBIE) e.boostTicks = ticks;
+  // Test control: a zombie comes 200 units from the named player's
+  // marble, turned away from it, and boosts for the next `ticks` ticks.
+  boostZombieNear(name, ticks) {
+    const session = [...this.sessions].find((s) => s.name === name && this.entities.has(s.marbleId));
+    const zombie = [...this.entities.values()].find((e) => e.kind === KIND.ZOMBIE);
+    if (!session || !zombie) return false;
+    const m = this.entities.get(session.marbleId);
+    const side = m.x < RULES.arena_w / 2 ? 1 : -1;
+    Object.assign(zombie, { x: m.x + side * 200, y: m.y, vx: 0, vy: 0, angle: Math.PI / 2, boostTicks: ticks });
+    return true;
   }
 
   leader() {
