@@ -109,8 +109,8 @@ export function installDebug(game) {
     get drawn() {
       return game.renderer.drawn.map((m) => ({ ...m }));
     },
-    // How often the renderer drew heading eyes, boost trails and spike
-    // flashes since the page loaded.
+    // How often the renderer drew heading eyes, other marbles' boost
+    // trails and spike flashes since the page loaded.
     get effects() {
       return { ...game.renderer.effects };
     },

@@ -22,7 +22,8 @@ export class Renderer {
     this.width = 0;
     this.height = 0;
     // The marbles of the last frame in screen pixels ({ id, name, sx, sy,
-    // r }), for clicks and tests, and counts of what the effects drew.
+    // r }), for clicks and tests, and counts of what the effects drew
+    // (trails: those of other marbles).
     this.drawn = [];
     this.effects = { pointers: 0, trails: 0, flashes: 0 };
   }
@@ -99,7 +100,7 @@ export class Renderer {
     ctx.lineTo(tx, ty);
     ctx.stroke();
     ctx.restore();
-    this.effects.trails++;
+    if (!isOwn) this.effects.trails++;
   }
 
   drawGround({ camera, rules }) {
