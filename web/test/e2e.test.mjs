@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, devices } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { encode } from '@msgpack/msgpack';
+import { encode, decode } from '@msgpack/msgpack';
 import { startMockServer, MockFleet } from './mock-server.mjs';
 
 const WEB_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -40,6 +40,7 @@ const CHROMIUM_ARGS = [
 ];
 
 const MOCK_ONLY = { skip: SERVER_BIN ? 'needs the mock server' : false };
+const REAL_ONLY = { skip: SERVER_BIN ? false : 'the mock tests cover it with their controls' };
 
 let server; // { url, stop(), mock?, fleet?, nodes? }
 let nodeB; // the second mock node, once the fleet tests start it
@@ -135,6 +136,55 @@ test('others boost with a trail, a spike hit flashes, and the kill feed tells of
   assert.ok(await page.isVisible('#feed li.spike'));
   await mkdir(OUTPUT_DIR, { recursive: true });
   await page.screenshot({ path: join(OUTPUT_DIR, 'feed-and-trails.png') });
+});
+
+test('another marble boosts with a trail, and the kill feed appears (a scripted client)', REAL_ONLY, async (t) => {
+  // A second client, "Booster", boosts toward the page's marble while the
+  // page steers toward it: its trail shows once it is in view. Boosting
+  // burns its mass while the page's marble grows, until the page busts it
+  // (or a zombie busts either): the kill feed then has a line.
+  const booster = new ScriptedClient(new URL('ws', server.url.replace(/^http/, 'ws')).href, 'Booster');
+  try {
+    await booster.join();
+    const deadline = Date.now() + 3000;
+    while (!booster.sawHeading && Date.now() < deadline) await sleep(100);
+    if (!booster.sawHeading) {
+      t.skip('the server sends no heading in marble records (a server from before issue 11)');
+      return;
+    }
+    const before = await page.evaluate(() => ({ trails: window.__shatter.effects.trails, feed: window.__shatter.feed.length }));
+    let trail = false;
+    let feed = false;
+    const end = Date.now() + 45_000;
+    while (!(trail && feed) && Date.now() < end) {
+      const seen = await page.evaluate(() => ({
+        alive: window.__shatter.alive,
+        own: window.__shatter.positions.at(-1),
+        trails: window.__shatter.effects.trails,
+        feed: window.__shatter.feed,
+      }));
+      trail ||= seen.trails > before.trails;
+      feed ||= seen.feed.length > 0;
+      if (!seen.alive && (await page.isVisible('#respawn'))) await page.click('#respawn');
+      const b = booster.position();
+      if (seen.own && b) {
+        booster.steer(Math.atan2(seen.own.y - b.y, seen.own.x - b.x), true);
+        const toward = unit(b.x - seen.own.x, b.y - seen.own.y);
+        await page.mouse.move(VIEWPORT.width / 2 + toward.x * 200, VIEWPORT.height / 2 + toward.y * 200);
+      }
+      await sleep(100);
+    }
+    const lines = await page.evaluate(() => window.__shatter.feed);
+    console.log(`e2e: with a scripted client: trail ${trail}, feed ${JSON.stringify(lines)}`);
+    assert.ok(trail, "another marble's boost trail was drawn");
+    assert.ok(feed, 'the kill feed showed a line');
+    assert.ok(await page.isVisible('#feed li'));
+    assert.match(lines.at(-1), / (busted .+ \(\d+\)|hit a spike ball \(-\d+\))$/);
+    await mkdir(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT_DIR, 'real-feed.png') });
+  } finally {
+    booster.close();
+  }
 });
 
 test('being busted shows who did it, and respawn brings a new marble', { skip: SERVER_BIN ? 'needs the mock server' : false }, async () => {
@@ -414,6 +464,61 @@ async function watchOverlays() {
   });
 }
 
+// A bare protocol client for the real-server tests: joins, spawns (again
+// after each death), keeps its marble's position, and steers on request.
+class ScriptedClient {
+  constructor(url, name) {
+    this.url = url;
+    this.name = name;
+    this.ws = null;
+    this.arena = null;
+    this.you = null;
+    this.seq = 0;
+    this.sawHeading = false;
+  }
+
+  async join() {
+    this.ws = new WebSocket(this.url);
+    await new Promise((resolve, reject) => this.ws.once('open', resolve).once('error', reject));
+    const welcomed = new Promise((resolve) => (this.welcomed = resolve));
+    this.ws.on('message', (data) => this.receive(decode(data)));
+    this.ws.send(encode({ t: 'hello', v: 1, name: this.name }));
+    await welcomed;
+  }
+
+  receive(msg) {
+    if (msg.t === 'welcome') {
+      this.arena = msg.arena;
+      this.ws.send(encode({ t: 'spawn' }));
+      this.welcomed();
+    } else if (msg.t === 'snap') {
+      this.you = msg.you;
+      for (const rec of msg.add ?? []) if ((rec[1] === 0 || rec[1] === 1) && rec.length >= 8) this.sawHeading = true;
+    } else if (msg.t === 'died') {
+      this.you = null;
+      this.ws.send(encode({ t: 'spawn' }));
+    }
+  }
+
+  // Its marble's position in arena units, or null while it has none.
+  position() {
+    if (!this.you || !this.arena) return null;
+    return { x: (this.you[1] / 65535) * this.arena.w, y: (this.you[2] / 65535) * this.arena.h };
+  }
+
+  steer(angle, boost) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encode({ t: 'input', seq: ++this.seq, angle, boost }));
+  }
+
+  close() {
+    this.ws?.close();
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function debugState() {
   return page.evaluate(() => {
     const d = window.__shatter;
@@ -451,7 +556,10 @@ async function startMock() {
 
 async function startRealServer(bin) {
   const port = await freePort();
-  const args = ['-addr', `127.0.0.1:${port}`, '-admin-addr', '127.0.0.1:0', '-web-dir', DIST_DIR];
+  // Boosting burns 10% a second instead of 2%, so the scripted client of
+  // the feed test soon is small enough for the page's marble to bust it,
+  // whether or not a zombie gets there first. No other test boosts.
+  const args = ['-addr', `127.0.0.1:${port}`, '-admin-addr', '127.0.0.1:0', '-web-dir', DIST_DIR, '-boost-cost', '0.1'];
   console.log(`e2e: testing against the real server: ${bin} ${args.join(' ')}`);
   const child = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
