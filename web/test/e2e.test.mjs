@@ -204,20 +204,29 @@ test('being busted shows who did it, and respawn brings a new marble', { skip: S
   await page.waitForFunction((id) => window.__shatter.eye === id, row[2]);
   await page.waitForFunction((name) => document.getElementById('spectating').textContent === `Watching ${name}`, row[0]);
   assert.ok(server.mock.watches().includes(row[2]));
-  // Any marble drawn clear of the death card, other than the one watched.
+  // A zombie held still beside the watched marble, clear of the death card
+  // once the camera has come round to the watched one (and stays there:
+  // the watched marble is held too).
+  const targetId = server.mock.holdZombieNear(row[2], 360, 0);
+  assert.ok(targetId, 'a zombie to click');
+  server.mock.hold(row[2]);
   const card = await page.locator('#death .card').boundingBox();
-  const target = await page.evaluate(
-    ([eye, card]) =>
-      window.__shatter.drawn.find((m) => {
-        const inCard = m.sx > card.x - 20 && m.sx < card.x + card.width + 20 && m.sy > card.y - 20 && m.sy < card.y + card.height + 20;
-        return m.id !== eye && !inCard && m.sx > 0 && m.sy > 0 && m.sx < innerWidth && m.sy < innerHeight;
-      }),
-    [row[2], card],
+  const clear = await page.waitForFunction(
+    ([id, card]) => {
+      const watched = window.__shatter.drawn.find((d) => d.id === window.__shatter.eye);
+      if (!watched || Math.hypot(watched.sx - innerWidth / 2, watched.sy - innerHeight / 2) > 3) return false;
+      const m = window.__shatter.drawn.find((d) => d.id === id);
+      const inCard = m && m.sx > card.x - 20 && m.sx < card.x + card.width + 20 && m.sy > card.y - 20 && m.sy < card.y + card.height + 20;
+      return m && !inCard && m.sx > 0 && m.sy > 0 && m.sx < innerWidth && m.sy < innerHeight && m;
+    },
+    [targetId, card],
   );
-  assert.ok(target, 'a marble to click');
+  const target = await clear.jsonValue();
   await page.mouse.click(target.sx, target.sy);
   await page.waitForFunction((id) => window.__shatter.eye === id, target.id);
   assert.ok(server.mock.watches().includes(target.id), 'the click sent a watch');
+  server.mock.release(row[2]);
+  server.mock.release(targetId);
   await page.click('#respawn');
   await page.waitForFunction(() => window.__shatter.alive);
   assert.ok(await page.isHidden('#death'));

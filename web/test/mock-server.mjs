@@ -125,6 +125,10 @@ export async function startMockServer({ webDir, port = 0, host = '127.0.0.1', se
     bust: (name) => arena.bust(name),
     spike: (name) => arena.spike(name),
     boostZombieNear: (name, ticks) => arena.boostZombieNear(name, ticks),
+    holdZombieNear: (id, dx, dy) => arena.holdZombieNear(id, dx, dy),
+    // The marble `id` stops where it is, until release(id).
+    hold: (id) => arena.entities.has(id) && Object.assign(arena.entities.get(id), { held: true, vx: 0, vy: 0 }),
+    release: (id) => arena.entities.get(id) && (arena.entities.get(id).held = false),
     watches: () => arena.watches,
     setLegacy: (legacy) => (arena.legacy = legacy),
     dropConnections: () => arena.dropConnections(),
@@ -335,6 +339,7 @@ class Arena {
     }
     const movers = [...this.entities.values()].filter((e) => e.kind === KIND.PLAYER || e.kind === KIND.ZOMBIE);
     for (const m of movers) {
+      if (m.held) continue;
       if (m.kind === KIND.ZOMBIE) this.wander(m);
       this.move(m);
     }
@@ -469,6 +474,19 @@ class Arena {
     const side = m.x < RULES.arena_w / 2 ? 1 : -1;
     Object.assign(zombie, { x: m.x + side * 200, y: m.y, vx: 0, vy: 0, angle: Math.PI / 2, boostTicks: ticks });
     return true;
+  }
+
+  // Test control: a zombie other than the marble `id` stops (dx, dy) from
+  // it (mirrored at the arena's edge) and stays there. Returns that zombie's id, or 0.
+  holdZombieNear(id, dx, dy) {
+    const m = this.entities.get(id);
+    const zombie = [...this.entities.values()].find((e) => e.kind === KIND.ZOMBIE && e.id !== id);
+    if (!m || !zombie) return 0;
+    // Mirrored where the offset would leave the arena.
+    const x = m.x + dx >= 0 && m.x + dx <= RULES.arena_w ? m.x + dx : m.x - dx;
+    const y = m.y + dy >= 0 && m.y + dy <= RULES.arena_h ? m.y + dy : m.y - dy;
+    Object.assign(zombie, { x, y, vx: 0, vy: 0, held: true });
+    return zombie.id;
   }
 
   leader() {
