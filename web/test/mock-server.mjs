@@ -18,8 +18,7 @@
 // test can make a player hit a spike ball, busts and spike hits go out as
 // `feed` to everyone, `watch` picks whom a dead player's view follows (told
 // in `eye`), board rows carry ids, and a name already taken comes back
-// changed in `welcome.name`. With `legacy` set it sends none of these, like
-// a server from before them.
+// changed in `welcome.name`.
 //
 // Run by hand: node test/mock-server.mjs [port]     (one node)
 //              node test/mock-server.mjs 4000 4001  (a fleet of two)
@@ -130,7 +129,6 @@ export async function startMockServer({ webDir, port = 0, host = '127.0.0.1', se
     hold: (id) => arena.entities.has(id) && Object.assign(arena.entities.get(id), { held: true, vx: 0, vy: 0 }),
     release: (id) => arena.entities.get(id) && (arena.entities.get(id).held = false),
     watches: () => arena.watches,
-    setLegacy: (legacy) => (arena.legacy = legacy),
     dropConnections: () => arena.dropConnections(),
     expireTokens: () => arena.expireTokens(),
     playerNames: () => arena.playerNames(),
@@ -181,7 +179,6 @@ class Arena {
     this.sessions = new Set();
     this.full = false; // test control: refuse every hello as `full`
     this.watches = []; // every `watch` id received, for assertions
-    this.legacy = false; // test control: speak like a server from before issue 11
     this.events = []; // feed events of this tick
     this.terrain = makeTerrain(RULES.terrain_samples, this.random);
     for (let i = 0; i < RULES.fragment_count; i++) this.add(KIND.FRAGMENT, 1, '');
@@ -299,7 +296,7 @@ class Arena {
       arena: { w: RULES.arena_w, h: RULES.arena_h },
       terrain: { n: RULES.terrain_samples, h: this.terrain.heights },
       rules: RULES,
-      ...(this.legacy ? {} : { name: session.name }),
+      name: session.name,
     }));
     return session;
   }
@@ -410,7 +407,7 @@ class Arena {
       if (!centre || Math.abs(e.x - centre.x) > hw || Math.abs(e.y - centre.y) > hh) continue;
       const q = [e.id, quantize(e.x, RULES.arena_w), quantize(e.y, RULES.arena_h), Math.round(e.mass)];
       const marble = e.kind === KIND.PLAYER || e.kind === KIND.ZOMBIE;
-      if (marble && !this.legacy) q.push(e.steered ? heading256(e.angle) : 0, (e.boosting ? 1 : 0) | (e.spiked ? 2 : 0));
+      if (marble) q.push(e.steered ? heading256(e.angle) : 0, (e.boosting ? 1 : 0) | (e.spiked ? 2 : 0));
       seen.add(e.id);
       const before = s.sent.get(e.id);
       if (!before) snap.add.push([e.id, e.kind, q[1], q[2], q[3], e.name, ...q.slice(4)]);
@@ -424,7 +421,7 @@ class Arena {
       }
     }
     if (own) snap.you = [own.id, quantize(own.x, RULES.arena_w), quantize(own.y, RULES.arena_h), Math.round(own.mass)];
-    else if (centre && !this.legacy) snap.eye = centre.id;
+    else if (centre) snap.eye = centre.id;
     s.ws.send(encode(snap));
   }
 
@@ -432,7 +429,7 @@ class Arena {
     const top = movers
       .sort((a, b) => b.mass - a.mass)
       .slice(0, RULES.leaderboard_size)
-      .map((m) => (this.legacy ? [m.name, Math.round(m.mass)] : [m.name, Math.round(m.mass), m.id]));
+      .map((m) => [m.name, Math.round(m.mass), m.id]);
     const board = { t: 'board', top, count: movers.length };
     if (this.fleet?.boards) {
       board.global = this.fleet.global();
@@ -447,7 +444,6 @@ class Arena {
     if (!this.events.length) return;
     const frame = encode({ t: 'feed', tick: this.tickNo, ev: this.events });
     this.events = [];
-    if (this.legacy) return;
     for (const s of this.sessions) s.ws?.send(frame);
   }
 
