@@ -217,9 +217,15 @@ test('being busted shows who did it, and respawn brings a new marble', { skip: S
       if (!watched || Math.hypot(watched.sx - innerWidth / 2, watched.sy - innerHeight / 2) > 3) return false;
       const m = window.__shatter.drawn.find((d) => d.id === id);
       const inCard = m && m.sx > card.x - 20 && m.sx < card.x + card.width + 20 && m.sy > card.y - 20 && m.sy < card.y + card.height + 20;
-      return m && !inCard && m.sx > 0 && m.sy > 0 && m.sx < innerWidth && m.sy < innerHeight && m;
+      if (!m || inCard || m.sx < 0 || m.sy < 0 || m.sx > innerWidth || m.sy > innerHeight) return false;
+      // The zoom glides more slowly than the camera: wait until the
+      // target has stopped moving on the screen between two polls.
+      const last = window.__lastTarget;
+      window.__lastTarget = m;
+      return last && Math.hypot(last.sx - m.sx, last.sy - m.sy) < 1 && m;
     },
     [targetId, card],
+    { polling: 200 },
   );
   const target = await clear.jsonValue();
   await page.mouse.click(target.sx, target.sy);
