@@ -84,6 +84,43 @@ export function installDebug(game) {
     get fps() {
       return game.stats.fps;
     },
+    // The name we play under (welcome.name when the server changed ours).
+    get name() {
+      return game.name;
+    },
+    // The kill feed lines on screen, oldest first.
+    get feed() {
+      return game.hud.feedTexts();
+    },
+    // While not alive: the id the view follows (snap.eye), else null.
+    get eye() {
+      return game.eye;
+    },
+    get watchesSent() {
+      return game.stats.watchesSent;
+    },
+    // The other marbles in view with what the server says of them.
+    get marbles() {
+      return [...game.table.entities.values()]
+        .filter((e) => e.kind === 0 || e.kind === 1)
+        .map((e) => ({ id: e.id, name: e.name, heading: e.heading, boosting: e.boosting, spikeTick: e.spikeTick }));
+    },
+    // The marbles of the last frame in screen pixels ({ id, name, sx, sy, r }).
+    get drawn() {
+      return game.renderer.drawn.map((m) => ({ ...m }));
+    },
+    // How often the renderer drew heading eyes, other marbles' boost
+    // trails and spike flashes since the page loaded.
+    get effects() {
+      return { ...game.renderer.effects };
+    },
+    // Steering as the player holds it now, and the last input sent.
+    get steering() {
+      return { angle: game.steering.angle, boost: game.steering.boost };
+    },
+    get lastInput() {
+      return game.lastInput && { ...game.lastInput };
+    },
   };
   Object.defineProperty(window, '__shatter', { value: Object.freeze(debug), enumerable: false });
 }

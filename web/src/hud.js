@@ -1,5 +1,6 @@
 // The DOM around the canvas: start menu, death screen, stats, leaderboard,
-// connection banner, notice and toasts.
+// kill feed, touch boost button, connection banner, notice and toasts.
+import { FEED_SHOW_MS } from './feed.js';
 
 const TOAST_MS = 4500;
 // A notice stays up at least this long, so a quick move does not flash it.
@@ -19,6 +20,9 @@ export class Hud {
     this.ping = $('stat-ping');
     this.fps = $('stat-fps');
     this.spectating = $('spectating');
+    this.playingAs = $('playing-as');
+    this.feed = $('feed');
+    this.boostButton = $('boost');
     this.boardList = $('board-list');
     this.boardCount = $('board-count');
     this.boardOnline = $('board-online');
@@ -61,11 +65,80 @@ export class Hud {
     this.death.hidden = true;
   }
 
+  // spectating: whom the view follows while not alive (a name, or '' for
+  // the leader), or null while alive or not in a game.
   setStats({ mass, pingMs, fps, spectating }) {
     this.mass.textContent = mass === null ? '—' : String(Math.round(mass));
     this.ping.textContent = pingMs === null ? '—' : `${Math.round(pingMs)} ms`;
     this.fps.textContent = String(fps);
-    this.spectating.hidden = !spectating;
+    this.spectating.hidden = spectating === null;
+    if (spectating !== null) {
+      this.spectating.textContent = spectating ? `Watching ${spectating}` : 'Spectating the leader';
+    }
+    // Leaderboard names take clicks only while there is someone to watch.
+    this.doc.body.classList.toggle('spectating', spectating !== null);
+  }
+
+  // The name the server has us play under (welcome.name, else the one asked for).
+  setPlayingAs(name) {
+    this.playingAs.textContent = name;
+    this.playingAs.parentElement.hidden = !name;
+  }
+
+  // Calls watch(id) when a leaderboard row of this arena is clicked.
+  onBoardClick(watch) {
+    this.boardList.addEventListener('click', (e) => {
+      const li = e.target.closest('li[data-id]');
+      if (li) watch(Number(li.dataset.id));
+    });
+  }
+
+  // lines: the FeedState lines shown at `now`, oldest first. Each fades
+  // out over its last seconds (a CSS animation started where it stands).
+  setFeed(lines, now) {
+    const shown = [...this.feed.children].map((li) => li.dataset.key);
+    const keys = lines.map((line) => `${line.at}|${line.text}`);
+    if (shown.join('\n') === keys.join('\n')) return;
+    this.feed.replaceChildren(
+      ...lines.map((line, i) => {
+        const li = this.doc.createElement('li');
+        li.dataset.key = keys[i];
+        li.className = line.what === 'spike' ? 'spike' : 'bust';
+        li.textContent = line.text;
+        li.style.animationDuration = `${FEED_SHOW_MS}ms`;
+        li.style.animationDelay = `${-(now - line.at)}ms`;
+        return li;
+      }),
+    );
+  }
+
+  feedTexts() {
+    return [...this.feed.children].map((li) => li.textContent);
+  }
+
+  // Calls hold(true) while the on-screen boost button is pressed, hold(false)
+  // when it is let go (touch screens; the button shows there only).
+  onBoostButton(hold) {
+    const b = this.boostButton;
+    b.addEventListener('pointerdown', (e) => {
+      e.preventDefault();
+      b.setPointerCapture?.(e.pointerId);
+      b.classList.add('held');
+      hold(true);
+    });
+    const release = () => {
+      b.classList.remove('held');
+      hold(false);
+    };
+    b.addEventListener('pointerup', release);
+    b.addEventListener('pointercancel', release);
+    b.addEventListener('lostpointercapture', release);
+    b.addEventListener('contextmenu', (e) => e.preventDefault());
+  }
+
+  // Shows the boost button once the player has touched the screen.
+  showBoostButton(show) {
+    this.boostButton.hidden = !show;
   }
 
   // board: a BoardState. The fleet's column and count show only when the
@@ -82,9 +155,11 @@ export class Hud {
   }
 
   rows(top, ownName) {
-    return top.map(([name, mass], i) => {
+    return top.map(([name, mass, id], i) => {
       const li = this.doc.createElement('li');
       if (name === ownName) li.className = 'me';
+      // An older server sends no id: such a row cannot be watched.
+      if (Number.isInteger(id) && id > 0) li.dataset.id = String(id);
       const rank = this.doc.createElement('span');
       rank.className = 'rank';
       rank.textContent = `${i + 1}.`;

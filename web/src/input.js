@@ -1,6 +1,8 @@
-// Mouse and keyboard: the heading is the direction from the screen centre
-// (where the own marble is drawn) to the pointer; boost is held with any
-// mouse button or Space. Decides when a change is worth an `input` message.
+// Mouse, keyboard and touch: the heading is the direction from the screen
+// centre (where the own marble is drawn) to the pointer or the finger;
+// boost is held with any mouse button, Space, or, on a touch screen, the
+// on-screen boost button (a finger on the canvas only steers). Decides
+// when a change is worth an `input` message.
 
 // Smallest heading change worth telling the server about (about 2 degrees).
 const MIN_ANGLE_CHANGE = 0.035;
@@ -16,16 +18,20 @@ export class Steering {
     this.angle = 0;
     this.pointerBoost = false;
     this.keyBoost = false;
+    this.buttonBoost = false; // the touch screen's boost button
+    this.touched = false; // a finger has steered: show the boost button
+    this.onTouch = null; // called once, on the first touch
     this.sent = null; // { angle, boost } last sent
     this.sentAt = -Infinity;
 
     target.addEventListener('pointermove', (e) => this.point(e));
     target.addEventListener('pointerdown', (e) => {
       this.point(e);
-      this.pointerBoost = true;
+      if (e.pointerType === 'touch') this.touchedNow();
+      else this.pointerBoost = true;
     });
     window.addEventListener('pointerup', () => (this.pointerBoost = false));
-    window.addEventListener('blur', () => (this.pointerBoost = this.keyBoost = false));
+    window.addEventListener('blur', () => (this.pointerBoost = this.keyBoost = this.buttonBoost = false));
     window.addEventListener('keydown', (e) => {
       if (e.code === 'Space' && !isTyping(e)) {
         this.keyBoost = true;
@@ -46,8 +52,20 @@ export class Steering {
     if (dx !== 0 || dy !== 0) this.angle = Math.atan2(dy, dx);
   }
 
+  touchedNow() {
+    if (this.touched) return;
+    this.touched = true;
+    this.onTouch?.();
+  }
+
+  // The on-screen boost button, pressed or let go.
+  holdButton(held) {
+    this.buttonBoost = held;
+    if (held) this.touchedNow();
+  }
+
   get boost() {
-    return this.pointerBoost || this.keyBoost;
+    return this.pointerBoost || this.keyBoost || this.buttonBoost;
   }
 
   // The wish to send now, or null when the last one still stands.

@@ -4,10 +4,16 @@
 
 export const Kind = Object.freeze({ PLAYER: 0, ZOMBIE: 1, FRAGMENT: 2, OBSTACLE: 3 });
 
+// Marble `flags` (PROTOCOL.md): the boost the server applied, and a spike
+// ball hit in that snap's tick.
+export const Flag = Object.freeze({ BOOSTING: 1, SPIKE_HIT: 2 });
+
 const QUANTUM = 65535;
 // Samples kept per entity: enough to cover the interpolation delay even
 // when snaps arrive in bursts.
 const HISTORY = 12;
+// A boost trail reaches back to where the marble was this many ticks ago.
+const TRAIL_TICKS = 4;
 
 export class EntityTable {
   constructor() {
@@ -34,20 +40,30 @@ export class EntityTable {
 
   applySnap(snap) {
     const tick = snap.tick;
-    for (const [id, kind, x, y, mass, name] of snap.add ?? []) {
+    // Records are read by position: marbles may carry heading and flags
+    // after the known elements (an older server sends neither), and any
+    // elements after those are for later revisions.
+    for (const [id, kind, x, y, mass, name, heading, flags] of snap.add ?? []) {
       // An entity that left the view and came back starts a fresh history:
       // gliding across the gap would show it where it never was.
-      this.entities.set(id, {
+      const entity = {
         id,
         kind,
         name: name ?? '',
         samples: [{ tick, x: this.toUnitsX(x), y: this.toUnitsY(y), mass }],
         removeAt: Infinity,
-      });
+        heading: null, // radians, or null when the server sends none
+        boosting: false,
+        spikeTick: -Infinity, // the last tick it hit a spike ball
+      };
+      this.entities.set(id, entity);
+      this.looks(entity, tick, heading, flags);
     }
-    for (const [id, x, y, mass] of snap.upd ?? []) {
+    for (const [id, x, y, mass, heading, flags] of snap.upd ?? []) {
       const entity = this.entities.get(id);
-      if (entity) this.record(entity, tick, this.toUnitsX(x), this.toUnitsY(y), mass);
+      if (!entity) continue;
+      this.record(entity, tick, this.toUnitsX(x), this.toUnitsY(y), mass);
+      this.looks(entity, tick, heading, flags);
     }
     // Removal waits until the render time reaches the snap that removed
     // it, so an eaten fragment vanishes when the eater is drawn on it.
@@ -56,6 +72,16 @@ export class EntityTable {
       if (entity) entity.removeAt = tick;
     }
     this.lastTick = tick;
+  }
+
+  // Takes a marble record's heading and flags when present. No upd means
+  // unchanged, so the last values stand until the next one.
+  looks(entity, tick, heading, flags) {
+    if (Number.isInteger(heading)) entity.heading = ((heading & 255) / 256) * 2 * Math.PI;
+    if (Number.isInteger(flags)) {
+      entity.boosting = (flags & Flag.BOOSTING) !== 0;
+      if (flags & Flag.SPIKE_HIT) entity.spikeTick = tick;
+    }
   }
 
   record(entity, tick, x, y, mass) {
@@ -77,12 +103,22 @@ export class EntityTable {
     }
   }
 
-  // Each entity at the given (fractional) tick, skipping excludeId.
+  // Each entity at the given (fractional) tick, skipping excludeId. A
+  // marble also carries its heading (radians or null), whether it boosts,
+  // where it was TRAIL_TICKS earlier while boosting (the trail's tail), and
+  // how many ticks ago it last hit a spike ball (Infinity for never).
   *at(renderTick, excludeId) {
     for (const entity of this.entities.values()) {
       if (entity.id === excludeId) continue;
       const { x, y, mass } = sampleAt(entity.samples, renderTick);
-      yield { id: entity.id, kind: entity.kind, name: entity.name, x, y, mass };
+      const e = { id: entity.id, kind: entity.kind, name: entity.name, x, y, mass };
+      if (entity.kind === Kind.PLAYER || entity.kind === Kind.ZOMBIE) {
+        e.heading = entity.heading;
+        e.boosting = entity.boosting;
+        e.trail = entity.boosting ? sampleAt(entity.samples, renderTick - TRAIL_TICKS) : null;
+        e.spikeAge = renderTick - entity.spikeTick;
+      }
+      yield e;
     }
   }
 }

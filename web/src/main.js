@@ -11,6 +11,8 @@ import { Predictor } from './predict.js';
 import { Steering } from './input.js';
 import { Renderer } from './render.js';
 import { Hud } from './hud.js';
+import { FeedState } from './feed.js';
+import { WatchRequests, marbleAt } from './watch.js';
 import { installDebug } from './debug.js';
 
 // Other entities are drawn this far in the past, so there is nearly
@@ -47,9 +49,13 @@ class Game {
     this.resendInput = false;
     this.pingMs = null;
     this.board = new BoardState();
+    this.feed = new FeedState();
+    this.watch = new WatchRequests();
+    this.eye = null; // the id the view follows while not alive (snap.eye)
+    this.lastInput = null; // { angle, boost } last sent
     this.kicked = null; // the `kicked` error's message, once removed
     this.camera = { x: 0, y: 0, scale: 1 };
-    this.stats = { snapshots: 0, inputsSent: 0, positions: [], errors: [], deaths: 0, fps: 0, lastMove: null, ownDrawnAt: 0 };
+    this.stats = { snapshots: 0, inputsSent: 0, positions: [], errors: [], deaths: 0, watchesSent: 0, fps: 0, lastMove: null, ownDrawnAt: 0 };
     this.frames = { count: 0, since: 0, last: 0 };
     this.hudUpdatedAt = 0;
   }
@@ -59,13 +65,29 @@ class Game {
     window.addEventListener('resize', () => this.renderer.resize());
     this.hud.onPlay((name) => this.play(name));
     this.hud.onRespawn(() => this.respawn());
+    this.hud.onBoardClick((id) => this.watchMarble(id));
+    this.hud.onBoostButton((held) => this.steering.holdButton(held));
+    this.steering.onTouch = () => this.hud.showBoostButton(true);
+    if (isTouchScreen()) this.hud.showBoostButton(true);
+    this.canvas.addEventListener('click', (e) => {
+      const hit = marbleAt(this.renderer.drawn, e.clientX, e.clientY);
+      if (hit) this.watchMarble(hit.id);
+    });
     setInterval(() => this.ping(), PING_INTERVAL_MS);
     installDebug(this);
     requestAnimationFrame((t) => this.frame(t));
   }
 
+  // While not alive, follow this marble (the server ignores an id that
+  // is no marble, and goes back to the leader when it is gone).
+  watchMarble(id) {
+    if (this.ownId !== null || !this.welcome) return;
+    this.watch.want(id);
+  }
+
   play(name) {
     this.name = name;
+    this.hud.setPlayingAs(name);
     this.phase = 'playing';
     this.hud.hideMenu();
     this.connection = new Connection(socketURL(location), name, {
@@ -103,6 +125,9 @@ class Game {
       case 'board':
         this.board.update(msg, performance.now());
         return this.hud.setBoard(this.board, this.name);
+      case 'feed':
+        this.feed.update(msg, performance.now());
+        return this.hud.setFeed(this.feed.visible(performance.now()), performance.now());
       case 'moved':
         // The connection follows it; the player sees the notice of its
         // 'moving' state, and the next welcome starts afresh.
@@ -127,6 +152,15 @@ class Game {
       this.renderer.setTerrain(paintTerrain(this.terrain));
     }
     this.welcome = { session: msg.session };
+    // The server may have changed the name we asked for (taken, or not
+    // acceptable): this is the one we play under. Later hellos ask for it.
+    if (typeof msg.name === 'string' && msg.name) {
+      this.name = msg.name;
+      this.connection.name = msg.name;
+      this.hud.setPlayingAs(msg.name);
+    }
+    this.watch.reset();
+    this.eye = null;
     // A resume, like a first join, starts from an empty view: the next
     // snap adds everything.
     this.table.reset(rules.arena_w, rules.arena_h);
@@ -146,6 +180,7 @@ class Game {
     this.stats.snapshots++;
     this.clock.observe(msg.tick, now);
     this.table.applySnap(msg);
+    this.eye = Number.isInteger(msg.eye) && msg.eye > 0 ? msg.eye : null;
     if (!msg.you) {
       this.ownId = null;
       this.predictor.clear();
@@ -242,6 +277,7 @@ class Game {
     this.countFrame(now);
     if (this.welcome) {
       this.sendInput(now);
+      this.sendWatch(now);
       this.drawScene(now, seconds);
     }
     if (now - this.hudUpdatedAt >= HUD_INTERVAL_MS) {
@@ -250,8 +286,9 @@ class Game {
         mass: this.ownId !== null ? this.ownMass : null,
         pingMs: this.pingMs,
         fps: this.stats.fps,
-        spectating: this.welcome !== null && this.ownId === null,
+        spectating: this.welcome !== null && this.ownId === null ? this.watchedName() : null,
       });
+      this.hud.setFeed(this.feed.visible(now), now);
     }
   }
 
@@ -262,8 +299,31 @@ class Game {
     this.resendInput = false;
     this.seq++;
     this.connection.send({ t: 'input', seq: this.seq, angle: wish.angle, boost: wish.boost });
+    this.lastInput = wish;
     this.predictor.inputSent(this.seq, wish.angle, wish.boost, Math.floor(this.aheadTick(now)) + 1);
     this.stats.inputsSent++;
+  }
+
+  // Ticks since our marble last hit a spike ball (its record's flags).
+  ownSpikeAge(renderTick) {
+    return renderTick - (this.table.entities.get(this.ownId)?.spikeTick ?? -Infinity);
+  }
+
+  sendWatch(now) {
+    if (this.ownId !== null || this.connection.state !== 'open') return;
+    const id = this.watch.due(now);
+    if (id === null) return;
+    this.connection.send({ t: 'watch', id });
+    this.stats.watchesSent++;
+  }
+
+  // The name of the marble the view follows ('' for the leader, or one
+  // this client cannot name yet).
+  watchedName() {
+    if (this.eye === null) return '';
+    const name = this.table.entities.get(this.eye)?.name;
+    if (name) return name;
+    return this.board.top.find((row) => row[2] === this.eye)?.[0] ?? '';
   }
 
   drawScene(now, seconds) {
@@ -278,10 +338,17 @@ class Game {
       const p = this.predictor.displayPosition(this.aheadTick(now), seconds);
       // The server may have replaced a name it did not accept.
       const name = this.table.entities.get(this.ownId)?.name || this.name;
-      own = { id: this.ownId, kind: Kind.PLAYER, name, x: p.x, y: p.y, mass: this.ownMass };
+      // Our own heading and boost are drawn as wished: the prediction
+      // already shows them applied.
+      const boosting = this.steering.boost && this.predictor.mass > this.rules.boost_floor;
+      const heading = this.steering.angle;
+      own = { id: this.ownId, kind: Kind.PLAYER, name, x: p.x, y: p.y, mass: this.ownMass, heading, boosting, spikeAge: this.ownSpikeAge(renderTick) };
+      // No trail point behind it: the renderer then draws it behind the heading.
+      if (boosting) own.trail = { x: p.x, y: p.y };
       this.stats.ownDrawnAt = now;
     }
-    this.follow(own ?? biggestMarble(entities), own !== null, seconds);
+    const watched = this.eye !== null ? entities.find((e) => e.id === this.eye) : null;
+    this.follow(own ?? watched ?? biggestMarble(entities), own !== null, seconds);
     this.renderer.draw({
       camera: this.camera,
       rules: this.rules,
@@ -326,6 +393,10 @@ function biggestMarble(entities) {
     if ((e.kind === Kind.PLAYER || e.kind === Kind.ZOMBIE) && (!best || e.mass > best.mass)) best = e;
   }
   return best;
+}
+
+function isTouchScreen() {
+  return navigator.maxTouchPoints > 0 || window.matchMedia?.('(pointer: coarse)').matches;
 }
 
 function sameBytes(a, b) {

@@ -10,6 +10,8 @@ const GLOW = 1.45; // a sprite's half-width over the marble radius
 const FRAGMENT_GLOW = 2.3; // the same for fragments, mostly glow
 const OWN_HUE = 190;
 const ZOMBIE_HUE = 95;
+// A spike ball hit flashes the marble for this many ticks.
+const SPIKE_FLASH_TICKS = 12;
 
 export class Renderer {
   constructor(canvas) {
@@ -19,6 +21,11 @@ export class Renderer {
     this.terrainImage = null;
     this.width = 0;
     this.height = 0;
+    // The marbles of the last frame in screen pixels ({ id, name, sx, sy,
+    // r }), for clicks and tests, and counts of what the effects drew
+    // (trails: those of other marbles).
+    this.drawn = [];
+    this.effects = { pointers: 0, trails: 0, flashes: 0 };
   }
 
   setTerrain(image) {
@@ -41,8 +48,11 @@ export class Renderer {
     return Math.max(this.width / (2 * view.w), this.height / (2 * view.h));
   }
 
-  // scene: { camera {x, y, scale}, rules, entities, own, timeMs }
+  // scene: { camera {x, y, scale}, rules, entities, own, timeMs }. A
+  // marble may carry heading (radians or null), trail ({x, y} where a
+  // boost trail starts, or null) and spikeAge (ticks since a spike hit).
   draw(scene) {
+    this.drawn = [];
     const { ctx } = this;
     ctx.fillStyle = '#04060d';
     ctx.fillRect(0, 0, this.width, this.height);
@@ -61,7 +71,36 @@ export class Renderer {
     for (const f of fragments) this.drawFragment(f, radiusOf(scene.rules, f.mass || 1) * scale);
     for (const o of obstacles) this.drawObstacle(o, scene.rules.obstacle_radius * scale, scene.timeMs);
     marbles.sort((a, b) => a.mass - b.mass);
+    // Trails first, so no marble is painted over by another's trail.
+    for (const m of marbles) if (m.trail) this.drawTrail(m, radiusOf(scene.rules, m.mass) * scale, m === scene.own);
     for (const m of marbles) this.drawMarble(m, radiusOf(scene.rules, m.mass) * scale, m === scene.own);
+  }
+
+  // A glowing streak from where the marble was a few ticks ago (or, when
+  // it has hardly moved, from behind its heading) to where it is.
+  drawTrail(m, radius, isOwn) {
+    const [x, y] = this.toScreen(m.x, m.y);
+    let [tx, ty] = this.toScreen(m.trail.x, m.trail.y);
+    if (Math.hypot(tx - x, ty - y) < radius && m.heading !== null && m.heading !== undefined) {
+      tx = x - Math.cos(m.heading) * radius * 2.5;
+      ty = y - Math.sin(m.heading) * radius * 2.5;
+    }
+    if (!this.visible(x, y, radius * 6)) return;
+    const { ctx } = this;
+    const hue = isOwn ? OWN_HUE : m.kind === Kind.ZOMBIE ? ZOMBIE_HUE : Math.round(hueOf(m.id));
+    const gradient = ctx.createLinearGradient(x, y, tx, ty);
+    gradient.addColorStop(0, `hsla(${hue}, 100%, 75%, 0.75)`);
+    gradient.addColorStop(1, `hsla(${hue}, 100%, 60%, 0)`);
+    ctx.save();
+    ctx.lineCap = 'round';
+    ctx.strokeStyle = gradient;
+    ctx.lineWidth = radius * 1.3;
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+    ctx.lineTo(tx, ty);
+    ctx.stroke();
+    ctx.restore();
+    if (!isOwn) this.effects.trails++;
   }
 
   drawGround({ camera, rules }) {
@@ -134,6 +173,9 @@ export class Renderer {
     const sprite = this.sprite(`m${hue}${zombie ? 'z' : ''}`, () => paintMarble(hue, zombie));
     const { ctx } = this;
     ctx.drawImage(sprite, x - size / 2, y - size / 2, size, size);
+    this.drawn.push({ id: m.id, name: m.name, sx: x, sy: y, r: radius });
+    if (m.spikeAge >= 0 && m.spikeAge < SPIKE_FLASH_TICKS) this.drawFlash(x, y, radius, m.spikeAge / SPIKE_FLASH_TICKS);
+    if (m.heading !== null && m.heading !== undefined) this.drawEye(x, y, radius, m.heading);
     if (isOwn) {
       ctx.beginPath();
       ctx.arc(x, y, radius + 3, 0, 2 * Math.PI);
@@ -142,6 +184,39 @@ export class Renderer {
       ctx.stroke();
     }
     if (m.name) this.drawName(m.name, x, y, radius);
+  }
+
+  // A bright pupil on the rim where the marble is heading.
+  drawEye(x, y, radius, heading) {
+    const { ctx } = this;
+    const d = radius * 0.72;
+    const ex = x + Math.cos(heading) * d;
+    const ey = y + Math.sin(heading) * d;
+    const r = Math.max(2, radius * 0.2);
+    ctx.beginPath();
+    ctx.arc(ex, ey, r, 0, 2 * Math.PI);
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.9)';
+    ctx.fill();
+    ctx.beginPath();
+    ctx.arc(ex + Math.cos(heading) * r * 0.35, ey + Math.sin(heading) * r * 0.35, r * 0.5, 0, 2 * Math.PI);
+    ctx.fillStyle = '#0b0f1e';
+    ctx.fill();
+    this.effects.pointers++;
+  }
+
+  // A red-white burst over a marble that hit a spike ball, fading as
+  // `age` (0 to 1) grows.
+  drawFlash(x, y, radius, age) {
+    const { ctx } = this;
+    const glow = ctx.createRadialGradient(x, y, radius * 0.2, x, y, radius * (1.3 + age));
+    glow.addColorStop(0, `rgba(255, 255, 255, ${0.85 * (1 - age)})`);
+    glow.addColorStop(0.6, `rgba(255, 60, 60, ${0.6 * (1 - age)})`);
+    glow.addColorStop(1, 'rgba(255, 60, 60, 0)');
+    ctx.fillStyle = glow;
+    ctx.beginPath();
+    ctx.arc(x, y, radius * (1.3 + age), 0, 2 * Math.PI);
+    ctx.fill();
+    this.effects.flashes++;
   }
 
   drawName(name, x, y, radius) {

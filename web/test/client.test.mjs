@@ -7,6 +7,9 @@ import { TickClock } from '../src/clock.js';
 import { Predictor } from '../src/predict.js';
 import { Terrain } from '../src/terrain.js';
 import { makeRules } from '../src/rules.js';
+import { FeedState, feedText, FEED_SIZE, FEED_SHOW_MS } from '../src/feed.js';
+import { BoardState } from '../src/board.js';
+import { WatchRequests, WATCH_INTERVAL_MS, marbleAt } from '../src/watch.js';
 
 const Q = 65535;
 
@@ -16,7 +19,8 @@ test('entities are interpolated between snaps and held at the ends', () => {
   table.applySnap({ tick: 10, add: [[7, Kind.ZOMBIE, 0, 0, 20, 'z']] });
   table.applySnap({ tick: 12, upd: [[7, Q / 10, Q / 5, 30]] });
   const at = (tick) => [...table.at(tick)][0];
-  assert.deepEqual(at(11), { id: 7, kind: Kind.ZOMBIE, name: 'z', x: 50, y: 100, mass: 25 });
+  const { id, kind, name, x, y, mass } = at(11);
+  assert.deepEqual({ id, kind, name, x, y, mass }, { id: 7, kind: Kind.ZOMBIE, name: 'z', x: 50, y: 100, mass: 25 });
   assert.equal(at(9).x, 0, 'before the first sample it holds the first');
   assert.equal(at(20).x, 100, 'after the last sample it holds the last');
 });
@@ -94,4 +98,106 @@ test('a held boost is sent again every BOOST_REFRESH_MS; a still heading without
   steering.keyBoost = false;
   assert.deepEqual(steering.due(2 * BOOST_REFRESH_MS, false), { angle: 0, boost: false }, 'the release');
   assert.equal(steering.due(10 * BOOST_REFRESH_MS, false), null, 'no boost: nothing to refresh');
+});
+
+test('marble records carry heading and flags by position; extra elements are ignored', () => {
+  const table = new EntityTable();
+  table.reset(1000, 1000);
+  table.applySnap({
+    tick: 1,
+    add: [
+      [1, Kind.PLAYER, 0, 0, 20, 'p', 64, 1, 'later', 99], // heading a quarter turn, boosting
+      [2, Kind.ZOMBIE, 0, 0, 20, 'z'], // an older server: neither
+      [3, Kind.FRAGMENT, 0, 0, 1, ''],
+    ],
+  });
+  const byId = (tick) => new Map([...table.at(tick)].map((e) => [e.id, e]));
+  let e = byId(1);
+  assert.ok(Math.abs(e.get(1).heading - Math.PI / 2) < 1e-9);
+  assert.equal(e.get(1).boosting, true);
+  assert.ok(e.get(1).trail, 'a boosting marble has a trail');
+  assert.equal(e.get(1).spikeAge, Infinity, 'never hit a spike ball');
+  assert.equal(e.get(2).heading, null, 'no heading from an older server');
+  assert.equal(e.get(2).boosting, false);
+  assert.equal(e.get(3).heading, undefined, 'fragments have none');
+
+  // A spike hit in tick 2 (bit 1), boost over; upd without the new
+  // fields (an older server) keeps what was known.
+  table.applySnap({ tick: 2, upd: [[1, 10, 10, 14, 128, 2, 'x'], [2, 5, 5, 20]] });
+  e = byId(3);
+  assert.ok(Math.abs(e.get(1).heading - Math.PI) < 1e-9);
+  assert.equal(e.get(1).boosting, false);
+  assert.equal(e.get(1).trail, null);
+  assert.equal(e.get(1).spikeAge, 1, 'the hit was one tick before the render time');
+  assert.equal(e.get(2).heading, null);
+  // A later upd without the spike bit does not forget when it was.
+  table.applySnap({ tick: 4, upd: [[1, 20, 20, 14, 128, 0]] });
+  assert.equal(byId(4).get(1).spikeAge, 2);
+});
+
+test('feed events read as the kill feed, the last five kept, unknown ones skipped', () => {
+  assert.equal(feedText(['bust', 9, 'Flint', 4, 'Crusher', 34]), 'Crusher busted Flint (34)');
+  assert.equal(feedText(['spike', 5, 'Opal', 0, '', 52]), 'Opal hit a spike ball (-52)');
+  assert.equal(feedText(['meteor', 5, 'Opal', 0, '', 52]), '');
+  assert.equal(feedText('bust'), '');
+  const feed = new FeedState();
+  const added = feed.update({ t: 'feed', tick: 1, ev: [['bust', 1, 'A', 2, 'B', 10], ['nonsense'], ['spike', 3, 'C', 0, '', 7, 'later']] }, 0);
+  assert.deepEqual(added.map((l) => l.text), ['B busted A (10)', 'C hit a spike ball (-7)']);
+  for (let i = 0; i < 6; i++) feed.update({ t: 'feed', ev: [['spike', i, `M${i}`, 0, '', i]] }, 100 + i);
+  assert.equal(feed.lines.length, FEED_SIZE);
+  assert.equal(feed.lines.at(-1).text, 'M5 hit a spike ball (-5)');
+  assert.equal(feed.visible(105 + FEED_SHOW_MS).length, 0, 'they fade away');
+  assert.equal(feed.update({ t: 'feed' }, 0).length, 0, 'a feed without ev adds nothing');
+});
+
+test('board rows keep the marble id when the server sends one', () => {
+  const board = new BoardState();
+  board.update({ top: [['Crusher', 90, 12], ['Old', 40], ['bad']], count: 3 }, 0);
+  assert.deepEqual(board.top, [['Crusher', 90, 12], ['Old', 40]]);
+});
+
+test('watch requests are sent at most twice a second, the latest wish winning', () => {
+  const watch = new WatchRequests();
+  assert.equal(watch.due(0), null, 'nothing wished');
+  watch.want(5);
+  assert.equal(watch.due(0), 5);
+  watch.want(6);
+  watch.want(7);
+  assert.equal(watch.due(WATCH_INTERVAL_MS - 1), null, 'too soon');
+  assert.equal(watch.due(WATCH_INTERVAL_MS), 7, 'the latest click');
+  assert.equal(watch.due(3 * WATCH_INTERVAL_MS), null, 'sent once');
+  watch.want(-1);
+  watch.want(1.5);
+  assert.equal(watch.due(10 * WATCH_INTERVAL_MS), null, 'not an id');
+});
+
+test('a click picks the nearest marble under it, with a little slack for small ones', () => {
+  const drawn = [{ id: 1, sx: 100, sy: 100, r: 30 }, { id: 2, sx: 140, sy: 100, r: 5 }, { id: 3, sx: 400, sy: 400, r: 10 }];
+  assert.equal(marbleAt(drawn, 135, 100).id, 2);
+  assert.equal(marbleAt(drawn, 90, 100).id, 1);
+  assert.equal(marbleAt(drawn, 415, 400).id, 3, 'within the slack');
+  assert.equal(marbleAt(drawn, 600, 600), null);
+});
+
+test('a finger steers but does not boost; the boost button does', async () => {
+  globalThis.window ??= { addEventListener() {}, innerWidth: 800, innerHeight: 600 };
+  const { Steering } = await import('../src/input.js');
+  const handlers = {};
+  const steering = new Steering({ addEventListener: (type, fn) => (handlers[type] = fn) });
+  let touched = 0;
+  steering.onTouch = () => touched++;
+  const cx = window.innerWidth / 2;
+  const cy = window.innerHeight / 2;
+  handlers.pointerdown({ pointerType: 'touch', clientX: cx, clientY: cy + 100 });
+  assert.equal(steering.boost, false, 'a touch only steers');
+  assert.ok(Math.abs(steering.angle - Math.PI / 2) < 1e-9, 'toward the finger');
+  handlers.pointermove({ pointerType: 'touch', clientX: cx - 100, clientY: cy });
+  assert.ok(Math.abs(steering.angle - Math.PI) < 1e-9, 'following the finger');
+  assert.equal(touched, 1);
+  steering.holdButton(true);
+  assert.equal(steering.boost, true);
+  steering.holdButton(false);
+  assert.equal(steering.boost, false);
+  handlers.pointerdown({ pointerType: 'mouse', clientX: cx + 10, clientY: cy });
+  assert.equal(steering.boost, true, 'a mouse button still boosts');
 });

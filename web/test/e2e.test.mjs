@@ -12,7 +12,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, devices } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { encode, decode } from '@msgpack/msgpack';
 import { startMockServer, MockFleet } from './mock-server.mjs';
 
 const WEB_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -26,7 +28,19 @@ const PLAY_MS = 4000;
 // A prediction that strays further than this would show as a visible jerk.
 const MAX_CORRECTION_UNITS = 20;
 // The whole file must end well inside a CI step's patience, whatever hangs.
-const WATCHDOG_MS = 85_000;
+const WATCHDOG_MS = 110_000;
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const MOCK_ONLY = { skip: SERVER_BIN ? 'needs the mock server' : false };
+const REAL_ONLY = { skip: SERVER_BIN ? false : 'the mock tests cover it with their controls' };
 
 let server; // { url, stop(), mock?, fleet?, nodes? }
 let nodeB; // the second mock node, once the fleet tests start it
@@ -50,15 +64,7 @@ before(async () => {
     headless: true,
     viewport: VIEWPORT,
     timeout: 20_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
@@ -113,6 +119,72 @@ test('a player joins, steers toward the pointer and sees the leaderboard', async
   assert.ok(end.board.count > 0, 'the board counts the arena population');
   assert.ok(end.boardRows > 0 && end.boardRows === end.board.top.length, 'the board rows are rendered');
   assert.ok(end.pingMs !== null, 'a pong came back');
+  assert.equal(await page.textContent('#playing-as'), 'Tester', 'the HUD names the player');
+  const effects = await page.evaluate(() => window.__shatter.effects);
+  assert.ok(effects.pointers > 0, 'marbles show where they are heading');
+});
+
+test('others boost with a trail, a spike hit flashes, and the kill feed tells of both', MOCK_ONLY, async () => {
+  const before = await page.evaluate(() => window.__shatter.effects);
+  assert.ok(server.mock.boostZombieNear('Tester', 3 * 30));
+  await page.waitForFunction((n) => window.__shatter.effects.trails > n + 10 && window.__shatter.marbles.some((m) => m.boosting), before.trails);
+  const zombies = await page.evaluate(() => window.__shatter.marbles);
+  assert.ok(zombies.every((m) => m.heading !== null), 'every marble in view has a heading');
+  assert.ok(server.mock.spike('Tester'));
+  await page.waitForFunction(() => window.__shatter.feed.some((line) => /^Tester hit a spike ball \(-\d+\)$/.test(line)));
+  await page.waitForFunction((n) => window.__shatter.effects.flashes > n, before.flashes);
+  assert.ok(await page.isVisible('#feed li.spike'));
+  await mkdir(OUTPUT_DIR, { recursive: true });
+  await page.screenshot({ path: join(OUTPUT_DIR, 'feed-and-trails.png') });
+});
+
+test('another marble boosts with a trail, and the kill feed appears (a scripted client)', REAL_ONLY, async (t) => {
+  // A second client, "Booster", boosts toward the page's marble while the
+  // page steers toward it: its trail shows once it is in view. Boosting
+  // burns its mass while the page's marble grows, until the page busts it
+  // (or a zombie busts either): the kill feed then has a line.
+  const booster = new ScriptedClient(new URL('ws', server.url.replace(/^http/, 'ws')).href, 'Booster');
+  try {
+    await booster.join();
+    const deadline = Date.now() + 3000;
+    while (!booster.sawHeading && Date.now() < deadline) await sleep(100);
+    if (!booster.sawHeading) {
+      t.skip('the server sends no heading in marble records (a server from before issue 11)');
+      return;
+    }
+    const before = await page.evaluate(() => ({ trails: window.__shatter.effects.trails, feed: window.__shatter.feed.length }));
+    let trail = false;
+    let feed = false;
+    const end = Date.now() + 45_000;
+    while (!(trail && feed) && Date.now() < end) {
+      const seen = await page.evaluate(() => ({
+        alive: window.__shatter.alive,
+        own: window.__shatter.positions.at(-1),
+        trails: window.__shatter.effects.trails,
+        feed: window.__shatter.feed,
+      }));
+      trail ||= seen.trails > before.trails;
+      feed ||= seen.feed.length > 0;
+      if (!seen.alive && (await page.isVisible('#respawn'))) await page.click('#respawn');
+      const b = booster.position();
+      if (seen.own && b) {
+        booster.steer(Math.atan2(seen.own.y - b.y, seen.own.x - b.x), true);
+        const toward = unit(b.x - seen.own.x, b.y - seen.own.y);
+        await page.mouse.move(VIEWPORT.width / 2 + toward.x * 200, VIEWPORT.height / 2 + toward.y * 200);
+      }
+      await sleep(100);
+    }
+    const lines = await page.evaluate(() => window.__shatter.feed);
+    console.log(`e2e: with a scripted client: trail ${trail}, feed ${JSON.stringify(lines)}`);
+    assert.ok(trail, "another marble's boost trail was drawn");
+    assert.ok(feed, 'the kill feed showed a line');
+    assert.ok(await page.isVisible('#feed li'));
+    assert.match(lines.at(-1), / (busted .+ \(\d+\)|hit a spike ball \(-\d+\))$/);
+    await mkdir(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT_DIR, 'real-feed.png') });
+  } finally {
+    booster.close();
+  }
 });
 
 test('being busted shows who did it, and respawn brings a new marble', { skip: SERVER_BIN ? 'needs the mock server' : false }, async () => {
@@ -121,6 +193,46 @@ test('being busted shows who did it, and respawn brings a new marble', { skip: S
   assert.match(await page.textContent('#death-by'), /\S/);
   assert.match(await page.textContent('#death-mass'), /^\d+$/);
   await page.waitForFunction(() => !window.__shatter.alive); // spectating
+  await page.waitForFunction(() => window.__shatter.feed.some((line) => /busted Tester \(\d+\)$/.test(line)));
+
+  // Dead, the player chooses whom to watch: a leaderboard name, then a
+  // marble on the canvas; the HUD names the marble the server follows.
+  await page.waitForFunction(() => window.__shatter.eye !== null && document.body.classList.contains('spectating'));
+  const leader = (await debugState()).board.top[0];
+  const row = (await debugState()).board.top.find((r) => r[2] !== (leader && leader[2]));
+  await page.click(`#board-list li[data-id="${row[2]}"]`);
+  await page.waitForFunction((id) => window.__shatter.eye === id, row[2]);
+  await page.waitForFunction((name) => document.getElementById('spectating').textContent === `Watching ${name}`, row[0]);
+  assert.ok(server.mock.watches().includes(row[2]));
+  // A zombie held still beside the watched marble, clear of the death card
+  // once the camera has come round to the watched one (and stays there:
+  // the watched marble is held too).
+  const targetId = server.mock.holdZombieNear(row[2], 360, 0);
+  assert.ok(targetId, 'a zombie to click');
+  server.mock.hold(row[2]);
+  const card = await page.locator('#death .card').boundingBox();
+  const clear = await page.waitForFunction(
+    ([id, card]) => {
+      const watched = window.__shatter.drawn.find((d) => d.id === window.__shatter.eye);
+      if (!watched || Math.hypot(watched.sx - innerWidth / 2, watched.sy - innerHeight / 2) > 3) return false;
+      const m = window.__shatter.drawn.find((d) => d.id === id);
+      const inCard = m && m.sx > card.x - 20 && m.sx < card.x + card.width + 20 && m.sy > card.y - 20 && m.sy < card.y + card.height + 20;
+      if (!m || inCard || m.sx < 0 || m.sy < 0 || m.sx > innerWidth || m.sy > innerHeight) return false;
+      // The zoom glides more slowly than the camera: wait until the
+      // target has stopped moving on the screen between two polls.
+      const last = window.__lastTarget;
+      window.__lastTarget = m;
+      return last && Math.hypot(last.sx - m.sx, last.sy - m.sy) < 1 && m;
+    },
+    [targetId, card],
+    { polling: 200 },
+  );
+  const target = await clear.jsonValue();
+  await page.mouse.click(target.sx, target.sy);
+  await page.waitForFunction((id) => window.__shatter.eye === id, target.id);
+  assert.ok(server.mock.watches().includes(target.id), 'the click sent a watch');
+  server.mock.release(row[2]);
+  server.mock.release(targetId);
   await page.click('#respawn');
   await page.waitForFunction(() => window.__shatter.alive);
   assert.ok(await page.isHidden('#death'));
@@ -164,7 +276,6 @@ test('a shutdown and a full server are shown, and the client gets back in', { sk
   assert.ok(await page.isHidden('#banner'));
 });
 
-const MOCK_ONLY = { skip: SERVER_BIN ? 'needs the mock server' : false };
 
 test('a player moved to another node plays on there, told only by a short notice', MOCK_ONLY, async () => {
   nodeB = await startMockServer({ webDir: DIST_DIR, fleet: server.fleet, seed: 11 });
@@ -274,6 +385,80 @@ test('a kicked player is told why and is not reconnected', MOCK_ONLY, async () =
   assert.ok(await page.isHidden('#menu'));
 });
 
+test('on a phone a finger steers, the boost button boosts, and the page neither scrolls nor zooms', MOCK_ONLY, async () => {
+  // Someone already plays as "Thumb": the page is told its name in the welcome.
+  const other = new WebSocket(server.mock.wsUrl);
+  await new Promise((resolve, reject) => other.once('open', resolve).once('error', reject));
+  other.send(encode({ t: 'hello', v: 1, name: 'Thumb' }));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 });
+  try {
+    const phone = devices['Pixel 5'];
+    const touchContext = await browser.newContext({ ...phone });
+    const touchPage = await touchContext.newPage();
+    touchPage.setDefaultTimeout(15_000);
+    const errors = [];
+    touchPage.on('pageerror', (err) => errors.push(err.message));
+    await touchPage.goto(server.url);
+    await touchPage.fill('#name', 'Thumb');
+    await touchPage.tap('#play');
+    await touchPage.waitForFunction(() => window.__shatter.alive && window.__shatter.positions.length > 0);
+    assert.equal(await touchPage.evaluate(() => window.__shatter.name), 'Thumb2', 'the name of the welcome');
+    assert.equal(await touchPage.textContent('#playing-as'), 'Thumb2');
+    assert.ok(await touchPage.isVisible('#boost'), 'the boost button shows on a touch screen');
+    const styles = await touchPage.evaluate(() => ({
+      body: getComputedStyle(document.body).touchAction,
+      canvas: getComputedStyle(document.getElementById('game')).touchAction,
+    }));
+    assert.deepEqual(styles, { body: 'none', canvas: 'none' }, 'touches never pan or zoom the page');
+
+    const state = () => touchPage.evaluate(() => ({ positions: window.__shatter.positions, arena: window.__shatter.arena, steering: window.__shatter.steering, lastInput: window.__shatter.lastInput }));
+    const mockPlayer = () => server.mock.players().find((p) => p.name === 'Thumb2');
+    const start = await state();
+    const from = start.positions.at(-1);
+    const heading = unit(start.arena.w / 2 - from.x, start.arena.h / 2 - from.y);
+    const { width, height } = phone.viewport;
+    const finger = { x: width / 2 + heading.x * 150, y: height / 2 + heading.y * 150, id: 0 };
+    const cdp = await touchContext.newCDPSession(touchPage);
+    const touch = (type, touchPoints) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints });
+    await touch('touchStart', [{ ...finger, x: width / 2 + heading.x * 120, y: height / 2 + heading.y * 120 }]);
+    await touch('touchMove', [finger]);
+    const angle = Math.atan2(finger.y - height / 2, finger.x - width / 2);
+    await touchPage.waitForFunction((a) => {
+      const input = window.__shatter.lastInput;
+      return input && Math.abs(Math.atan2(Math.sin(input.angle - a), Math.cos(input.angle - a))) < 0.05;
+    }, angle);
+    await touchPage.waitForTimeout(300);
+    const steered = await state();
+    assert.equal(steered.steering.boost, false, 'a finger on the arena does not boost');
+    assert.equal(steered.lastInput.boost, false);
+    assert.equal(mockPlayer().boosting, false);
+
+    // A second finger holds the boost button while the first steers.
+    const button = await touchPage.locator('#boost').boundingBox();
+    const thumb = { x: button.x + button.width / 2, y: button.y + button.height / 2, id: 1 };
+    await touch('touchStart', [finger, thumb]);
+    await touchPage.waitForFunction(() => window.__shatter.lastInput?.boost === true);
+    await touchPage.waitForTimeout(1500);
+    assert.equal(mockPlayer().boosting, true, 'the server applies the boost');
+    const boosted = await state();
+    assert.ok(Math.abs(Math.atan2(Math.sin(boosted.steering.angle - angle), Math.cos(boosted.steering.angle - angle))) < 0.05, 'boosting did not change the heading');
+    await touch('touchEnd', []); // both fingers let go
+    await touchPage.waitForFunction(() => window.__shatter.lastInput?.boost === false);
+
+    const to = boosted.positions.filter((p) => p.id === from.id).at(-1);
+    const along = (to.x - from.x) * heading.x + (to.y - from.y) * heading.y;
+    console.log(`e2e touch: marble ${fmt(from)} -> ${fmt(to)}, ${along.toFixed(0)} units toward the finger`);
+    assert.ok(along > 100, `the marble rolled toward the finger (${along.toFixed(0)} units)`);
+    const view = await touchPage.evaluate(() => ({ scale: window.visualViewport.scale, scrollX, scrollY }));
+    assert.deepEqual(view, { scale: 1, scrollX: 0, scrollY: 0 }, 'the page did not scroll or zoom');
+    await touchPage.screenshot({ path: join(OUTPUT_DIR, 'touch.png') });
+    assert.deepEqual(errors, [], 'the page logged no errors');
+  } finally {
+    other.close();
+    await browser.close();
+  }
+});
+
 // Records, from now on, whether the death card, the title screen, the
 // connection banner or the notice was ever visible.
 async function watchOverlays() {
@@ -292,6 +477,61 @@ async function watchOverlays() {
     check();
     new MutationObserver(check).observe(document.body, { attributes: true, childList: true, subtree: true });
   });
+}
+
+// A bare protocol client for the real-server tests: joins, spawns (again
+// after each death), keeps its marble's position, and steers on request.
+class ScriptedClient {
+  constructor(url, name) {
+    this.url = url;
+    this.name = name;
+    this.ws = null;
+    this.arena = null;
+    this.you = null;
+    this.seq = 0;
+    this.sawHeading = false;
+  }
+
+  async join() {
+    this.ws = new WebSocket(this.url);
+    await new Promise((resolve, reject) => this.ws.once('open', resolve).once('error', reject));
+    const welcomed = new Promise((resolve) => (this.welcomed = resolve));
+    this.ws.on('message', (data) => this.receive(decode(data)));
+    this.ws.send(encode({ t: 'hello', v: 1, name: this.name }));
+    await welcomed;
+  }
+
+  receive(msg) {
+    if (msg.t === 'welcome') {
+      this.arena = msg.arena;
+      this.ws.send(encode({ t: 'spawn' }));
+      this.welcomed();
+    } else if (msg.t === 'snap') {
+      this.you = msg.you;
+      for (const rec of msg.add ?? []) if ((rec[1] === 0 || rec[1] === 1) && rec.length >= 8) this.sawHeading = true;
+    } else if (msg.t === 'died') {
+      this.you = null;
+      this.ws.send(encode({ t: 'spawn' }));
+    }
+  }
+
+  // Its marble's position in arena units, or null while it has none.
+  position() {
+    if (!this.you || !this.arena) return null;
+    return { x: (this.you[1] / 65535) * this.arena.w, y: (this.you[2] / 65535) * this.arena.h };
+  }
+
+  steer(angle, boost) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encode({ t: 'input', seq: ++this.seq, angle, boost }));
+  }
+
+  close() {
+    this.ws?.close();
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function debugState() {
@@ -331,7 +571,10 @@ async function startMock() {
 
 async function startRealServer(bin) {
   const port = await freePort();
-  const args = ['-addr', `127.0.0.1:${port}`, '-admin-addr', '127.0.0.1:0', '-web-dir', DIST_DIR];
+  // Boosting burns 10% a second instead of 2%, so the scripted client of
+  // the feed test soon is small enough for the page's marble to bust it,
+  // whether or not a zombie gets there first. No other test boosts.
+  const args = ['-addr', `127.0.0.1:${port}`, '-admin-addr', '127.0.0.1:0', '-web-dir', DIST_DIR, '-boost-cost', '0.1'];
   console.log(`e2e: testing against the real server: ${bin} ${args.join(' ')}`);
   const child = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));

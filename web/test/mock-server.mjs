@@ -14,6 +14,12 @@
 // with `moved` (why resume); and the fleet's boards can carry `global` and
 // `online`.
 //
+// Marble records carry heading and flags (zombies boost now and then), a
+// test can make a player hit a spike ball, busts and spike hits go out as
+// `feed` to everyone, `watch` picks whom a dead player's view follows (told
+// in `eye`), board rows carry ids, and a name already taken comes back
+// changed in `welcome.name`.
+//
 // Run by hand: node test/mock-server.mjs [port]     (one node)
 //              node test/mock-server.mjs 4000 4001  (a fleet of two)
 import http from 'node:http';
@@ -116,6 +122,13 @@ export async function startMockServer({ webDir, port = 0, host = '127.0.0.1', se
     wsUrl: arena.wsUrl,
     arena,
     bust: (name) => arena.bust(name),
+    spike: (name) => arena.spike(name),
+    boostZombieNear: (name, ticks) => arena.boostZombieNear(name, ticks),
+    holdZombieNear: (id, dx, dy) => arena.holdZombieNear(id, dx, dy),
+    // The marble `id` stops where it is, until release(id).
+    hold: (id) => arena.entities.has(id) && Object.assign(arena.entities.get(id), { held: true, vx: 0, vy: 0 }),
+    release: (id) => arena.entities.get(id) && (arena.entities.get(id).held = false),
+    watches: () => arena.watches,
     dropConnections: () => arena.dropConnections(),
     expireTokens: () => arena.expireTokens(),
     playerNames: () => arena.playerNames(),
@@ -165,6 +178,8 @@ class Arena {
     this.entities = new Map();
     this.sessions = new Set();
     this.full = false; // test control: refuse every hello as `full`
+    this.watches = []; // every `watch` id received, for assertions
+    this.events = []; // feed events of this tick
     this.terrain = makeTerrain(RULES.terrain_samples, this.random);
     for (let i = 0; i < RULES.fragment_count; i++) this.add(KIND.FRAGMENT, 1, '');
     for (let i = 0; i < RULES.obstacle_count; i++) this.add(KIND.OBSTACLE, 0, '');
@@ -216,9 +231,19 @@ class Arena {
   }
 
   newSession(name) {
-    const session = { id: this.nextSession++, token: randomBytes(12).toString('hex'), name: String(name).trim().slice(0, 16) || 'player', marbleId: 0, ack: 0 };
+    const session = { id: this.nextSession++, token: randomBytes(12).toString('hex'), name: this.freeName(String(name).trim().slice(0, 16) || 'player'), marbleId: 0, ack: 0, eye: 0 };
     this.sessions.add(session);
     return session;
+  }
+
+  // The name, or the name with a number when another session has it.
+  freeName(name) {
+    const taken = new Set([...this.sessions].map((s) => s.name));
+    if (!taken.has(name)) return name;
+    for (let n = 2; ; n++) {
+      const candidate = `${name.slice(0, 14)}${n}`;
+      if (!taken.has(candidate)) return candidate;
+    }
   }
 
   // Returns the session the hello joins, or null when it was refused or
@@ -271,6 +296,7 @@ class Arena {
       arena: { w: RULES.arena_w, h: RULES.arena_h },
       terrain: { n: RULES.terrain_samples, h: this.terrain.heights },
       rules: RULES,
+      name: session.name,
     }));
     return session;
   }
@@ -285,9 +311,15 @@ class Arena {
         if (!(msg.seq > session.ack) || !Number.isFinite(msg.angle)) return fail('bad_message', 'bad input');
         session.ack = msg.seq;
         if (marble) {
+          marble.steered = true;
           marble.angle = msg.angle;
           marble.boost = Boolean(msg.boost);
         }
+        return;
+      case 'watch':
+        if (!Number.isInteger(msg.id) || msg.id < 0) return fail('bad_message', 'bad watch');
+        this.watches.push(msg.id);
+        session.eye = msg.id;
         return;
       case 'ping':
         return session.ws.send(encode({ t: 'pong', c: msg.c, tick: this.tickNo }));
@@ -304,16 +336,22 @@ class Arena {
     }
     const movers = [...this.entities.values()].filter((e) => e.kind === KIND.PLAYER || e.kind === KIND.ZOMBIE);
     for (const m of movers) {
+      if (m.held) continue;
       if (m.kind === KIND.ZOMBIE) this.wander(m);
       this.move(m);
     }
     this.eat(movers);
     for (const s of this.sessions) if (s.ws) this.sendSnap(s);
+    this.sendFeed();
+    for (const m of movers) m.spiked = false;
     if (this.tickNo % RULES.tick_rate === 0) this.sendBoard(movers);
   }
 
   wander(z) {
     if (this.random() < 0.02) z.angle += (this.random() - 0.5) * 2;
+    z.steered = true;
+    if (z.boostTicks > 0) z.boostTicks--;
+    z.boost = z.boostTicks > 0;
     const margin = 150;
     if (z.x < margin || z.x > RULES.arena_w - margin || z.y < margin || z.y > RULES.arena_h - margin) {
       z.angle = Math.atan2(RULES.arena_h / 2 - z.y, RULES.arena_w / 2 - z.x);
@@ -325,6 +363,7 @@ class Arena {
     const dt = 1 / RULES.tick_rate;
     const keep = Math.max(0, 1 - RULES.drag * dt);
     const boosting = m.boost && m.mass > RULES.boost_floor;
+    m.boosting = boosting;
     const accel = RULES.acceleration * (boosting ? RULES.boost_factor : 1);
     const [gx, gy] = this.terrain.slope(m.x, m.y);
     m.vx = (m.vx + (Math.cos(m.angle) * accel - RULES.gravity * gx) * dt) * keep;
@@ -356,7 +395,9 @@ class Arena {
 
   sendSnap(s) {
     const own = this.entities.get(s.marbleId);
-    const centre = own ?? this.leader();
+    let watched = own ? null : this.entities.get(s.eye);
+    if (!own && s.eye && !watched) s.eye = 0; // gone: back to the leader
+    const centre = own ?? watched ?? this.leader();
     const scale = 1 + Math.sqrt(centre?.mass ?? 0) / RULES.view_growth;
     const hw = RULES.view_w * scale;
     const hh = RULES.view_h * scale;
@@ -365,10 +406,12 @@ class Arena {
     for (const e of this.entities.values()) {
       if (!centre || Math.abs(e.x - centre.x) > hw || Math.abs(e.y - centre.y) > hh) continue;
       const q = [e.id, quantize(e.x, RULES.arena_w), quantize(e.y, RULES.arena_h), Math.round(e.mass)];
+      const marble = e.kind === KIND.PLAYER || e.kind === KIND.ZOMBIE;
+      if (marble) q.push(e.steered ? heading256(e.angle) : 0, (e.boosting ? 1 : 0) | (e.spiked ? 2 : 0));
       seen.add(e.id);
       const before = s.sent.get(e.id);
-      if (!before) snap.add.push([e.id, e.kind, q[1], q[2], q[3], e.name]);
-      else if (before[1] !== q[1] || before[2] !== q[2] || before[3] !== q[3]) snap.upd.push(q);
+      if (!before) snap.add.push([e.id, e.kind, q[1], q[2], q[3], e.name, ...q.slice(4)]);
+      else if (q.some((v, i) => v !== before[i])) snap.upd.push(q);
       s.sent.set(e.id, q);
     }
     for (const id of s.sent.keys()) {
@@ -378,11 +421,15 @@ class Arena {
       }
     }
     if (own) snap.you = [own.id, quantize(own.x, RULES.arena_w), quantize(own.y, RULES.arena_h), Math.round(own.mass)];
+    else if (centre) snap.eye = centre.id;
     s.ws.send(encode(snap));
   }
 
   sendBoard(movers) {
-    const top = movers.sort((a, b) => b.mass - a.mass).slice(0, RULES.leaderboard_size).map((m) => [m.name, Math.round(m.mass)]);
+    const top = movers
+      .sort((a, b) => b.mass - a.mass)
+      .slice(0, RULES.leaderboard_size)
+      .map((m) => [m.name, Math.round(m.mass), m.id]);
     const board = { t: 'board', top, count: movers.length };
     if (this.fleet?.boards) {
       board.global = this.fleet.global();
@@ -390,6 +437,52 @@ class Arena {
     }
     const frame = encode(board);
     for (const s of this.sessions) s.ws?.send(frame);
+  }
+
+  // One `feed` a tick with every event of the tick, to every session.
+  sendFeed() {
+    if (!this.events.length) return;
+    const frame = encode({ t: 'feed', tick: this.tickNo, ev: this.events });
+    this.events = [];
+    for (const s of this.sessions) s.ws?.send(frame);
+  }
+
+  // Test control: the named player hits a spike ball and loses 30% of its
+  // mass (flags bit 1 in this tick's records, and a `feed` event).
+  spike(name) {
+    const session = [...this.sessions].find((s) => s.name === name && this.entities.has(s.marbleId));
+    if (!session) return false;
+    const m = this.entities.get(session.marbleId);
+    const loss = Math.max(1, Math.round(m.mass * RULES.obstacle_loss));
+    m.mass -= loss;
+    m.spiked = true;
+    this.events.push(['spike', m.id, m.name, 0, '', loss]);
+    return true;
+  }
+
+  // Test control: a zombie comes 200 units from the named player's
+  // marble, turned away from it, and boosts for the next `ticks` ticks.
+  boostZombieNear(name, ticks) {
+    const session = [...this.sessions].find((s) => s.name === name && this.entities.has(s.marbleId));
+    const zombie = [...this.entities.values()].find((e) => e.kind === KIND.ZOMBIE);
+    if (!session || !zombie) return false;
+    const m = this.entities.get(session.marbleId);
+    const side = m.x < RULES.arena_w / 2 ? 1 : -1;
+    Object.assign(zombie, { x: m.x + side * 200, y: m.y, vx: 0, vy: 0, angle: Math.PI / 2, boostTicks: ticks });
+    return true;
+  }
+
+  // Test control: a zombie other than the marble `id` stops (dx, dy) from
+  // it (mirrored at the arena's edge) and stays there. Returns that zombie's id, or 0.
+  holdZombieNear(id, dx, dy) {
+    const m = this.entities.get(id);
+    const zombie = [...this.entities.values()].find((e) => e.kind === KIND.ZOMBIE && e.id !== id);
+    if (!m || !zombie) return 0;
+    // Mirrored where the offset would leave the arena.
+    const x = m.x + dx >= 0 && m.x + dx <= RULES.arena_w ? m.x + dx : m.x - dx;
+    const y = m.y + dy >= 0 && m.y + dy <= RULES.arena_h ? m.y + dy : m.y - dy;
+    Object.assign(zombie, { x, y, vx: 0, vy: 0, held: true });
+    return zombie.id;
   }
 
   leader() {
@@ -420,7 +513,10 @@ class Arena {
 
   // Test control: every player's session and marble, for assertions.
   players() {
-    return [...this.sessions].map((s) => ({ name: s.name, session: s.id, connected: s.ws?.readyState === WebSocket.OPEN, mass: Math.round(this.entities.get(s.marbleId)?.mass ?? 0) }));
+    return [...this.sessions].map((s) => {
+      const marble = this.entities.get(s.marbleId);
+      return { name: s.name, session: s.id, connected: s.ws?.readyState === WebSocket.OPEN, mass: Math.round(marble?.mass ?? 0), angle: marble?.angle ?? null, boosting: Boolean(marble?.boosting) };
+    });
   }
 
   // Test control: this node shuts down and moves every connected player to
@@ -467,6 +563,7 @@ class Arena {
     this.entities.delete(victim.id);
     session.marbleId = 0;
     session.ws?.send(encode({ t: 'died', tick: this.tickNo, by: killer.id, name: killer.name, mass: Math.round(victim.mass) }));
+    this.events.push(['bust', victim.id, victim.name, killer.id, killer.name, Math.round(victim.mass)]);
     return true;
   }
 
@@ -493,6 +590,12 @@ class Arena {
   playerNames() {
     return [...this.sessions].filter((s) => this.entities.has(s.marbleId)).map((s) => s.name);
   }
+}
+
+// PROTOCOL.md heading: 256 steps a turn.
+function heading256(angle) {
+  const turn = 2 * Math.PI;
+  return Math.round((((angle % turn) + turn) % turn / turn) * 256) % 256;
 }
 
 function quantize(v, extent) {
