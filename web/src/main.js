@@ -44,6 +44,8 @@ class Game {
     this.terrain = null;
     this.predictor = null;
     this.ownId = null;
+    this.lastOwnId = null; // survives a resume's welcome, unlike ownId
+    this.shieldUntil = 0; // the tick our marble's spawn shield ends
     this.ownMass = 0;
     this.seq = 0;
     this.resendInput = false;
@@ -188,6 +190,12 @@ class Game {
     }
     const [id, qx, qy, mass] = msg.you;
     if (id !== this.ownId) {
+      if (id !== this.lastOwnId) {
+        // A new marble (not the one a resume gave back) cannot be busted
+        // for spawn_shield seconds: the ring shows how long is left.
+        this.shieldUntil = msg.tick + (this.rules.spawn_shield ?? 0) * this.rules.tick_rate;
+        this.lastOwnId = id;
+      }
       // A new marble keeps no wish of the old one: tell it where to go.
       this.ownId = id;
       this.ownMass = mass;
@@ -343,6 +351,8 @@ class Game {
       const boosting = this.steering.boost && this.predictor.mass > this.rules.boost_floor;
       const heading = this.steering.angle;
       own = { id: this.ownId, kind: Kind.PLAYER, name, x: p.x, y: p.y, mass: this.ownMass, heading, boosting, spikeAge: this.ownSpikeAge(renderTick) };
+      const shieldTicks = (this.rules.spawn_shield ?? 0) * this.rules.tick_rate;
+      if (shieldTicks > 0) own.shield = Math.max(0, Math.min(1, (this.shieldUntil - serverNow) / shieldTicks));
       // No trail point behind it: the renderer then draws it behind the heading.
       if (boosting) own.trail = { x: p.x, y: p.y };
       this.stats.ownDrawnAt = now;

@@ -25,7 +25,7 @@ export class Renderer {
     // r }), for clicks and tests, and counts of what the effects drew
     // (trails: those of other marbles).
     this.drawn = [];
-    this.effects = { pointers: 0, trails: 0, flashes: 0 };
+    this.effects = { pointers: 0, trails: 0, flashes: 0, shields: 0 };
   }
 
   setTerrain(image) {
@@ -176,6 +176,7 @@ export class Renderer {
     this.drawn.push({ id: m.id, name: m.name, sx: x, sy: y, r: radius });
     if (m.spikeAge >= 0 && m.spikeAge < SPIKE_FLASH_TICKS) this.drawFlash(x, y, radius, m.spikeAge / SPIKE_FLASH_TICKS);
     if (m.heading !== null && m.heading !== undefined) this.drawEye(x, y, radius, m.heading);
+    if (m.shield > 0) this.drawShield(x, y, radius, m.shield);
     if (isOwn) {
       ctx.beginPath();
       ctx.arc(x, y, radius + 3, 0, 2 * Math.PI);
@@ -202,6 +203,18 @@ export class Renderer {
     ctx.fillStyle = '#0b0f1e';
     ctx.fill();
     this.effects.pointers++;
+  }
+
+  // The spawn shield: a cyan ring whose arc is the part of the shield
+  // left (1 to 0).
+  drawShield(x, y, radius, left) {
+    const { ctx } = this;
+    ctx.beginPath();
+    ctx.arc(x, y, radius + 7, -Math.PI / 2, -Math.PI / 2 + left * 2 * Math.PI);
+    ctx.strokeStyle = 'rgba(120, 230, 255, 0.85)';
+    ctx.lineWidth = 3;
+    ctx.stroke();
+    this.effects.shields++;
   }
 
   // A red-white burst over a marble that hit a spike ball, fading as

@@ -122,6 +122,7 @@ test('a player joins, steers toward the pointer and sees the leaderboard', async
   assert.equal(await page.textContent('#playing-as'), 'Tester', 'the HUD names the player');
   const effects = await page.evaluate(() => window.__shatter.effects);
   assert.ok(effects.pointers > 0, 'marbles show where they are heading');
+  assert.ok(effects.shields > 0, "the new marble's spawn shield was shown");
 });
 
 test('others boost with a trail, a spike hit flashes, and the kill feed tells of both', MOCK_ONLY, async () => {

@@ -39,7 +39,8 @@ const RULES = {
   obstacle_radius: 30, obstacle_min_mass: 150, obstacle_loss: 0.3, obstacle_knockback: 400,
   zombie_flee_range: 300, zombie_chase_range: 400, zombie_chase_ratio: 0.8, zombie_boost_range: 150,
   zombie_think_ticks: 3, zombie_search_range: 600, view_w: 600, view_h: 340, view_growth: 40,
-  leaderboard_size: 10, grid_cell: 100,
+  leaderboard_size: 10, grid_cell: 100, boost_hold: 1, knockback_time: 0.5, spawn_shield: 3,
+  zombie_spare: 35,
 };
 const ZOMBIES = ['Grim', 'Rotter', 'Moaner', 'Shambles', 'Ghoul', 'Husk', 'Lurch', 'Gnasher', 'Wretch', 'Bonesy', 'Creep', 'Drool'];
 const KIND = { PLAYER: 0, ZOMBIE: 1, FRAGMENT: 2, OBSTACLE: 3 };
