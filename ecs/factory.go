@@ -15,6 +15,7 @@ func (a *State) NewMarble(session uint32, name string, x, y, mass float64) arche
 	*a.masses.Get(e) = Mass{Value: mass}
 	*a.steering.Get(e) = Steering{Angle: a.Rand.Angle()}
 	*a.names.Get(e) = Name{Value: name}
+	a.marbleNames.add(name)
 	if session != 0 {
 		*a.pilots.Get(e) = Pilot{Session: session}
 		*a.fresh.Get(e) = Fresh{
@@ -91,9 +92,11 @@ func (a *State) Remove(e arche.Entity) {
 		}
 		a.Movers.Forget(e, pos.X, pos.Y)
 		a.MoverCount--
+		a.marbleNames.remove(a.names.Get(e).Value)
 	case KindZombie:
 		a.Movers.Forget(e, pos.X, pos.Y)
 		a.MoverCount--
+		a.marbleNames.remove(a.names.Get(e).Value)
 	}
 	a.world.RemoveEntity(e)
 }

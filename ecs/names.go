@@ -20,40 +20,88 @@ func DistinctName(name string, taken func(string) bool) string {
 		return name
 	}
 	for i := 2; ; i++ {
-		suffix := " " + strconv.Itoa(i)
-		base := name
-		for utf8.RuneCountInString(base)+len(suffix) > NameMaxLen {
-			_, size := utf8.DecodeLastRuneInString(base)
-			base = base[:len(base)-size]
-		}
-		if c := base + suffix; !taken(c) {
+		if c := suffixed(name, i); !taken(c) {
 			return c
 		}
+	}
+}
+
+// suffixed is name with " n" at its end, cut short to keep NameMaxLen.
+func suffixed(name string, n int) string {
+	suffix := " " + strconv.Itoa(n)
+	base := name
+	for utf8.RuneCountInString(base)+len(suffix) > NameMaxLen {
+		_, size := utf8.DecodeLastRuneInString(base)
+		base = base[:len(base)-size]
+	}
+	return base + suffix
+}
+
+// marbleNames counts the names of an arena's living marbles and joined
+// sessions, so that a name is checked by a lookup, not a walk over every
+// marble, and keeps the suffixed names made before, so that naming a
+// zombie in an arena of thousands stays cheap and allocation-free. The
+// lowest free suffix is taken, so suffixes stay dense and the kept names
+// are bounded by the marbles a base name had at once. Lookups only: no map
+// is iterated, so the names given stay deterministic.
+type marbleNames struct {
+	count    map[string]int // living marbles by name
+	sessions map[string]int // joined sessions by name
+	made     map[suffixKey]string
+}
+
+type suffixKey struct {
+	base string
+	n    int
+}
+
+func newMarbleNames() marbleNames {
+	return marbleNames{count: map[string]int{}, sessions: map[string]int{}, made: map[suffixKey]string{}}
+}
+
+func (m *marbleNames) add(name string) { m.count[name]++ }
+
+func (m *marbleNames) remove(name string) {
+	if n := m.count[name] - 1; n > 0 {
+		m.count[name] = n
+	} else {
+		delete(m.count, name)
 	}
 }
 
 // NameInUse reports whether a joined session or a living marble of the
 // arena goes by name.
 func (a *State) NameInUse(name string) bool {
-	for i := range a.Sessions {
-		if a.Sessions[i].Name == name {
-			return true
+	return a.marbleNames.count[name] > 0 || a.marbleNames.sessions[name] > 0
+}
+
+// ZombieName returns a name for a new zombie drawn as base: base if no
+// session or marble goes by it, else the first free of "base 2", "base 3",
+// ... (DistinctName's names), made once and kept.
+func (a *State) ZombieName(base string) string {
+	if !a.NameInUse(base) {
+		return base
+	}
+	for n := 2; ; n++ {
+		key := suffixKey{base, n}
+		c, ok := a.marbleNames.made[key]
+		if !ok {
+			c = suffixed(base, n)
+			a.marbleNames.made[key] = c
+		}
+		if !a.NameInUse(c) {
+			return c
 		}
 	}
-	q := a.moverNames.Query(a.world)
-	for q.Next() {
-		if q.Get().Value == name {
-			q.Close()
-			return true
-		}
-	}
-	return false
 }
 
 // YieldName renames the zombie, if any, that goes by name, to a distinct
 // one: a joining player's name was promised in its welcome, and zombies,
 // which nobody chose, make way. Must not be called while a query is open.
 func (a *State) YieldName(name string) {
+	if a.marbleNames.count[name] == 0 {
+		return
+	}
 	q := a.zombieNames.Query(a.world)
 	var held *Name
 	for q.Next() {
@@ -64,13 +112,14 @@ func (a *State) YieldName(name string) {
 		}
 	}
 	if held != nil {
-		held.Value = DistinctName(name, a.NameInUse)
+		renamed := a.ZombieName(name)
+		a.marbleNames.remove(held.Value)
+		held.Value = renamed
+		a.marbleNames.add(renamed)
 	}
 }
 
-// nameFilters are the queries of NameInUse and YieldName, made once.
-func newNameFilters() (movers, zombies *generic.Filter1[Name]) {
-	movers = generic.NewFilter1[Name]().With(generic.T[Mover]())
-	zombies = generic.NewFilter1[Name]().With(generic.T[Brain]())
-	return movers, zombies
+// newNameFilters makes the query of YieldName once.
+func newNameFilters() (zombies *generic.Filter1[Name]) {
+	return generic.NewFilter1[Name]().With(generic.T[Brain]())
 }

@@ -36,6 +36,7 @@ func (a *State) AddSession(id uint32, name string) *SessionState {
 	a.Sessions = append(a.Sessions, SessionState{})
 	copy(a.Sessions[i+1:], a.Sessions[i:])
 	a.Sessions[i] = SessionState{ID: id, Name: name}
+	a.marbleNames.sessions[name]++
 	return &a.Sessions[i]
 }
 
@@ -47,6 +48,11 @@ func (a *State) RemoveSession(id uint32) {
 	}
 	if !s.Marble.IsZero() && a.world.Alive(s.Marble) {
 		a.Remove(s.Marble)
+	}
+	if n := a.marbleNames.sessions[s.Name] - 1; n > 0 {
+		a.marbleNames.sessions[s.Name] = n
+	} else {
+		delete(a.marbleNames.sessions, s.Name)
 	}
 	i := sort.Search(len(a.Sessions), func(i int) bool { return a.Sessions[i].ID >= id })
 	a.Sessions = append(a.Sessions[:i], a.Sessions[i+1:]...)

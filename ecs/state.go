@@ -93,7 +93,8 @@ type State struct {
 	brains   generic.Map[Brain]
 	fresh    generic.Map[Fresh]
 
-	moverNames, zombieNames *generic.Filter1[Name]
+	zombieNames *generic.Filter1[Name]
+	marbleNames marbleNames
 }
 
 // NewWorld creates an arena's world with its State resource, its terrain
@@ -132,9 +133,9 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	a.zombieIDs = append(append([]arche.ID{}, moverIDs...), arche.ComponentID[Brain](&w))
 	a.fragmentIDs = []arche.ID{arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Mass](&w), arche.ComponentID[Fragment](&w)}
 	a.obstacleIDs = []arche.ID{arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Obstacle](&w)}
-	a.moverNames, a.zombieNames = newNameFilters()
-	a.moverNames.Register(&w)
+	a.zombieNames = newNameFilters()
 	a.zombieNames.Register(&w)
+	a.marbleNames = newMarbleNames()
 	res := generic.NewResource[State](&w)
 	res.Add(a)
 	for i := 0; i < cfg.ObstacleCount; i++ {

@@ -429,9 +429,10 @@ func (a *Arena) notifyEvents() {
 		}
 	}
 	// One feed for the whole tick, shared by every session, after the
-	// victims' died. It is made only in a tick with events, which keeps
-	// quiet ticks allocation-free.
-	if feed := newFeed(st.Tick, st.Deaths, st.SpikeHits); feed != nil {
+	// victims' died. It is made only in a tick with events and someone to
+	// tell (a replay, a benchmark or an arena of zombies has no sink),
+	// which keeps quiet ticks allocation-free.
+	if feed := a.feedOf(st); feed != nil {
 		for i := range st.Sessions {
 			if sink := a.sinks[st.Sessions[i].ID]; sink != nil {
 				sink.Feed(feed)
@@ -458,6 +459,15 @@ func (a *Arena) notifyEvents() {
 			}
 		}
 	}
+}
+
+// feedOf makes the tick's feed, or nil when it has no events or nobody
+// to tell.
+func (a *Arena) feedOf(st *ecs.State) *Feed {
+	if len(a.sinks) == 0 {
+		return nil
+	}
+	return newFeed(st.Tick, st.Deaths, st.SpikeHits)
 }
 
 // newFrame takes a recycled frame, or makes one.

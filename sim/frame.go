@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/shatter/shatter/ecs"
@@ -81,8 +82,11 @@ type Frame struct {
 
 	// Players is sorted by Session.
 	Players []Player
-	// Marbles holds every player and zombie, sorted by ID, for Marble.
-	Marbles []Entity
+	// marbles indexes the players and zombies of Entities by id for
+	// Marble, made on the first call: most frames are never asked (only a
+	// spectator who watches a marble asks), so the tick does not pay for
+	// sorting thousands of marbles.
+	marbles marbleIndex
 	// Leader is the heaviest marble, which sessions without a marble
 	// spectate; zero if the arena has none.
 	Leader Entity
@@ -123,15 +127,43 @@ func (f *Frame) Player(session uint32) *Player {
 	return nil
 }
 
+// marbleIndex is a frame's sorted list of its marbles' ids and places in
+// Entities, made once per frame by whichever reader asks first.
+type marbleIndex struct {
+	mu    sync.Mutex
+	built bool
+	ids   []idAt // reused by the pooled frame
+}
+
+// idAt is a marble's id and its index in Frame.Entities.
+type idAt struct {
+	id uint32
+	at int32
+}
+
 // Marble returns the frame's record of the player or zombie with network id
 // id, or nil if there is none (a fragment, a spike ball, a marble that is
-// gone).
+// gone). Safe from any goroutine holding a reference.
 func (f *Frame) Marble(id uint32) *Entity {
-	i, ok := slices.BinarySearchFunc(f.Marbles, id, func(e Entity, id uint32) int { return cmp.Compare(e.ID, id) })
+	ix := &f.marbles
+	ix.mu.Lock()
+	if !ix.built {
+		ix.ids = ix.ids[:0]
+		for i := range f.Entities {
+			if k := f.Entities[i].Kind; k == ecs.KindPlayer || k == ecs.KindZombie {
+				ix.ids = append(ix.ids, idAt{id: f.Entities[i].ID, at: int32(i)})
+			}
+		}
+		slices.SortFunc(ix.ids, func(a, b idAt) int { return cmp.Compare(a.id, b.id) })
+		ix.built = true
+	}
+	ids := ix.ids
+	ix.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(ids, id, func(e idAt, id uint32) int { return cmp.Compare(e.id, id) })
 	if !ok {
 		return nil
 	}
-	return &f.Marbles[i]
+	return &f.Entities[ids[i].at]
 }
 
 // Cell returns the entities of the cell at column c, row r.

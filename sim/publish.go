@@ -1,9 +1,6 @@
 package sim
 
 import (
-	"cmp"
-	"slices"
-
 	arche "github.com/mlange-42/arche/ecs"
 	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
@@ -145,8 +142,9 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 		}
 	}
 
-	f.Marbles = append(f.Marbles[:0], b.scratch...)
-	slices.SortFunc(f.Marbles, func(a, b Entity) int { return cmp.Compare(a.ID, b.ID) })
+	// The frame is the builder's alone until published: its marble
+	// index is made afresh by the first reader that asks.
+	f.marbles.built = false
 
 	// Each cell holds its static records, copied as a block, then its
 	// movers.

@@ -44,7 +44,7 @@ func (s *Population) Update(w *arche.World) {
 	a.Arrivals = a.Arrivals[:0]
 	for a.MoverCount < cfg.MinPopulation {
 		x, y := SafeSpot(a, cfg.StartMass)
-		name := ecs.DistinctName(zombieNames[a.Rand.Intn(len(zombieNames))], a.NameInUse)
+		name := a.ZombieName(zombieNames[a.Rand.Intn(len(zombieNames))])
 		a.NewMarble(0, name, x, y, cfg.StartMass)
 	}
 	for a.Fragments.Len() < cfg.FragmentCount {
