@@ -66,7 +66,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.DurationVar(&sc.Fleet.Heartbeat, "fleet-heartbeat", time.Second, "how often this node writes its lease, checkpoints and leaderboard to the fleet directory")
 	fs.DurationVar(&sc.Fleet.LeaseTTL, "fleet-lease", 3*time.Second, "how long a node's lease lives without a heartbeat; a node silent this long is dead to the others (keep it at least twice -fleet-heartbeat)")
 	drainTimeout := fs.Duration("drain-timeout", 15*time.Second, "on SIGTERM with other nodes ready: how long moving every player to them may take before the node stops anyway")
-	fs.DurationVar(&sc.Session.IdleTimeout, "idle-timeout", 60*time.Second, "a session without a living marble that sends no spawn or input for this long gets error idle and close 1008 (0: never)")
+	fs.DurationVar(&sc.Session.IdleTimeout, "idle-timeout", 60*time.Second, "a session without a living marble that sends no spawn, input or watch for this long gets error idle and close 1008 (0: never)")
 	fs.DurationVar(&sc.Session.StallTimeout, "stall-timeout", 3*time.Second, "a client that leaves the server's WebSocket ping unanswered this long after its last answer, or whose kernel send queue stays over a second of its traffic this long, is closed with 4001 (it pings every third of it)")
 	fs.Float64Var(&sc.Session.WSPingsPerSec, "ws-pings-per-sec", 2, "WebSocket pings a client may send a second (a burst of two seconds' worth); more are dropped unanswered, and 5 s over the limit closes with 1008")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")

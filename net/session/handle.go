@@ -140,6 +140,7 @@ func (h *handler) hello(m *wire.Hello) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.HelloTimeout)
 	defer cancel()
+	c.askedName = strings.Clone(m.Name)
 	seat, err := c.env.Lobby.Join(ctx, lobby.JoinRequest{Name: CleanName(m.Name), Token: m.Token, Seat: m.Seat}, c)
 	var moved *lobby.Moved
 	switch {
@@ -175,7 +176,11 @@ func (c *Conn) Seated(seat *lobby.Seat, refused lobby.Refusals) {
 	if refused&lobby.TokenRefused != 0 {
 		c.sendError(wire.CodeResumeExpired, "that session has expired; playing as a new one")
 	}
-	c.enqueue(outMsg{kind: outWelcome, ref: &welcomeFor{seat: seat, token: seat.Token}})
+	w := &welcomeFor{seat: seat, token: seat.Token}
+	if seat.Name != c.askedName {
+		w.name = seat.Name
+	}
+	c.enqueue(outMsg{kind: outWelcome, ref: w})
 	// Published after the welcome is queued, so the writer, which drains
 	// the queue before every snapshot, cannot send a snap first.
 	c.seat.Store(seat)

@@ -128,7 +128,7 @@ const (
 	ReasonPanic        CloseReason = "panic"
 	ReasonMoved        CloseReason = "moved"        // the player continues on another node
 	ReasonArenaFailed  CloseReason = "arena_failed" // a fault stopped the session's arena
-	ReasonIdle         CloseReason = "idle"         // no marble and no spawn or input for IdleTimeout
+	ReasonIdle         CloseReason = "idle"         // no marble and no spawn, input or watch for IdleTimeout
 )
 
 // Close codes that gobwas/ws does not name.
@@ -171,6 +171,10 @@ type outMsg struct {
 type welcomeFor struct {
 	seat  *lobby.Seat
 	token string
+	// name is the seat's name when it is not the one the hello asked for
+	// (cleaned, made distinct, or carried from another node), else "":
+	// welcome.name is sent only then (PROTOCOL.md).
+	name string
 }
 
 // Env is what every session of a server shares. It must not be copied
@@ -218,6 +222,10 @@ type Conn struct {
 	finalErr    *wire.ErrorMessage
 	finalMoved  *wire.Moved // the moved that ends the session, if it moves
 	writerDone  chan struct{}
+
+	// askedName is the name of the hello, set by the reader before Join
+	// (Seated, which reads it, runs inside Join).
+	askedName string
 
 	seat atomic.Pointer[lobby.Seat] // set by the reader after hello
 	live liveness                   // see stall.go for who owns what

@@ -34,7 +34,7 @@ import (
 //     seconds late; a queue that stays over the bound for StallTimeout
 //     ends the session too.
 //
-// Not playing: lastActive is when the client last sent a spawn or input,
+// Not playing: lastActive is when the client last sent a spawn, input or watch,
 // or when the writer last saw its marble alive; IdleTimeout after it, a
 // session without a marble is closed as idle.
 type liveness struct {
@@ -71,7 +71,7 @@ func (c *Conn) initLiveness() {
 	c.live.queue.init(c.conn)
 }
 
-// markActive records a sign of a player (a spawn or input message): the
+// markActive records a sign of a player (a spawn, input or watch message): the
 // idle timeout starts again.
 func (c *Conn) markActive() { c.live.lastActive.Store(c.clock.Now().UnixNano()) }
 
@@ -113,7 +113,7 @@ func (c *Conn) checkLiveness(now time.Time, alive bool) bool {
 		l.lastActive.Store(t)
 	} else if c.cfg.IdleTimeout > 0 && t-l.lastActive.Load() >= int64(c.cfg.IdleTimeout) {
 		c.refuse(ReasonIdle, ws.StatusPolicyViolation, wire.CodeIdle,
-			fmt.Sprintf("no spawn or input for %v while not playing", c.cfg.IdleTimeout))
+			fmt.Sprintf("no spawn, input or watch for %v while not playing", c.cfg.IdleTimeout))
 		return true
 	}
 	if answered && (!l.pinged || t-l.pingAt >= stall/3) {

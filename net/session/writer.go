@@ -118,7 +118,7 @@ func (c *Conn) writeReliable(m *outMsg) bool {
 		cfg := a.Config()
 		n, heights := a.Terrain()
 		b = c.enc.AppendWelcome(b, &wire.Welcome{
-			Version: wire.Version, Session: seat.ID, Token: w.token, Name: seat.Name, Tick: a.Tick(), Rate: cfg.TickRate,
+			Version: wire.Version, Session: seat.ID, Token: w.token, Name: w.name, Tick: a.Tick(), Rate: cfg.TickRate,
 			ArenaWidth: cfg.ArenaWidth, ArenaHeight: cfg.ArenaHeight,
 			TerrainSize: n, Terrain: heights, Rules: c.env.Rules,
 		})

@@ -102,6 +102,8 @@ class Game {
   respawn() {
     this.phase = 'playing';
     this.hud.hideDeath();
+    // A click made just before does not follow us into the next death.
+    this.watch.reset();
     if (this.connection.asleep) {
       // Closed as idle while on this screen: connect again; the welcome
       // asks for the marble.

@@ -1,9 +1,11 @@
 // Choosing whom to spectate: while not alive, a click on a marble or a
 // leaderboard name asks the server to `watch` it (PROTOCOL.md). The server
 // takes at most 2 a second, so clicks closer together than that are held
-// and only the latest is sent when its turn comes.
+// and only the latest is sent when its turn comes; the interval keeps a
+// margin over the server's 500 ms, so that network jitter never brings two
+// watches closer than that (the second would be refused).
 
-export const WATCH_INTERVAL_MS = 500;
+export const WATCH_INTERVAL_MS = 600;
 
 export class WatchRequests {
   constructor() {

@@ -408,7 +408,7 @@ test('idle: the client waits for the player instead of reconnecting, and wake() 
   const { conn, time, sockets, last, welcome, states } = setup();
   conn.start();
   welcome(1, 'tok-a');
-  last().say({ t: 'error', code: 'idle', msg: 'no spawn or input for 1m0s while not playing' });
+  last().say({ t: 'error', code: 'idle', msg: 'no spawn, input or watch for 1m0s while not playing' });
   last().end(1008, '');
   time.advance(60_000);
   assert.equal(sockets.length, 1, 'no reconnect by itself');
