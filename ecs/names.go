@@ -42,12 +42,16 @@ func suffixed(name string, n int) string {
 // marble, and keeps the suffixed names made before, so that naming a
 // zombie in an arena of thousands stays cheap and allocation-free. The
 // lowest free suffix is taken, so suffixes stay dense and the kept names
-// are bounded by the marbles a base name had at once. Lookups only: no map
-// is iterated, so the names given stay deterministic.
+// are bounded by the marbles a base name had at once; low[base] is where
+// its search starts: every suffix from 2 below it is in use (lowered when
+// a made name is freed). Lookups only: no map is iterated, so the names
+// given stay deterministic.
 type marbleNames struct {
 	count    map[string]int // living marbles by name
 	sessions map[string]int // joined sessions by name
 	made     map[suffixKey]string
+	parsed   map[string]suffixKey // the inverse of made
+	low      map[string]int
 }
 
 type suffixKey struct {
@@ -56,16 +60,24 @@ type suffixKey struct {
 }
 
 func newMarbleNames() marbleNames {
-	return marbleNames{count: map[string]int{}, sessions: map[string]int{}, made: map[suffixKey]string{}}
+	return marbleNames{count: map[string]int{}, sessions: map[string]int{}, made: map[suffixKey]string{},
+		parsed: map[string]suffixKey{}, low: map[string]int{}}
 }
 
 func (m *marbleNames) add(name string) { m.count[name]++ }
 
-func (m *marbleNames) remove(name string) {
-	if n := m.count[name] - 1; n > 0 {
-		m.count[name] = n
-	} else {
-		delete(m.count, name)
+func (m *marbleNames) remove(name string) { m.drop(m.count, name) }
+
+// drop takes one use of name out of counts; a made name no longer used
+// lowers its base's search start.
+func (m *marbleNames) drop(counts map[string]int, name string) {
+	if n := counts[name] - 1; n > 0 {
+		counts[name] = n
+		return
+	}
+	delete(counts, name)
+	if k, ok := m.parsed[name]; ok && m.count[name] == 0 && m.sessions[name] == 0 && k.n < m.low[k.base] {
+		m.low[k.base] = k.n
 	}
 }
 
@@ -82,14 +94,16 @@ func (a *State) ZombieName(base string) string {
 	if !a.NameInUse(base) {
 		return base
 	}
-	for n := 2; ; n++ {
+	m := &a.marbleNames
+	for n := max(m.low[base], 2); ; n++ {
 		key := suffixKey{base, n}
-		c, ok := a.marbleNames.made[key]
+		c, ok := m.made[key]
 		if !ok {
 			c = suffixed(base, n)
-			a.marbleNames.made[key] = c
+			m.made[key], m.parsed[c] = c, key
 		}
 		if !a.NameInUse(c) {
+			m.low[base] = n + 1
 			return c
 		}
 	}

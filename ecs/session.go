@@ -49,11 +49,7 @@ func (a *State) RemoveSession(id uint32) {
 	if !s.Marble.IsZero() && a.world.Alive(s.Marble) {
 		a.Remove(s.Marble)
 	}
-	if n := a.marbleNames.sessions[s.Name] - 1; n > 0 {
-		a.marbleNames.sessions[s.Name] = n
-	} else {
-		delete(a.marbleNames.sessions, s.Name)
-	}
+	a.marbleNames.drop(a.marbleNames.sessions, s.Name)
 	i := sort.Search(len(a.Sessions), func(i int) bool { return a.Sessions[i].ID >= id })
 	a.Sessions = append(a.Sessions[:i], a.Sessions[i+1:]...)
 }
