@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/shatter/shatter/net/wire"
@@ -109,6 +110,24 @@ func BenchmarkKernelQueue(b *testing.B) {
 	for b.Loop() {
 		if _, ok := q.queued(); !ok {
 			b.Fatal("the send queue could not be read")
+		}
+	}
+}
+
+// BenchmarkLoopbackWriteFloor measures the floor of the fan-out: one
+// write system call of a small frame (a 300-byte snap) to a loopback TCP
+// connection whose peer drains it. A session's snap can cost no less;
+// PERFORMANCE.md compares the server's CPU per delivered snapshot to it.
+func BenchmarkLoopbackWriteFloor(b *testing.B) {
+	peer, server := tcpPair(b)
+	// Owned by the benchmark; exits when the connection closes at its end.
+	go func() { _, _ = io.Copy(io.Discard, peer) }()
+	frame := make([]byte, 300)
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := server.Write(frame); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
