@@ -25,7 +25,7 @@ const (
 
 // resultsHeader is the head of the main results table; resultsRow fills a
 // row of it.
-const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU | loadgen CPU |
+const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU (per snap) | loadgen CPU (per snap) |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 `
 
@@ -40,7 +40,7 @@ func resultsRow(r *result) string {
 		fmt.Sprintf("%.0f", r.BytesPerSnap),
 		fmt.Sprintf("%.1f KB", r.BytesPerClient/1000),
 		"—", "—", "—", "—",
-		fmt.Sprintf("%.2f cores", r.LoadgenCPU),
+		cpuPerSnap(r.LoadgenCPU, r),
 	}
 	if r.Acks > 0 {
 		cells[5] = fmt.Sprintf("%s / %s / %s", ms(r.AckP50), ms(r.AckP95), ms(r.AckP99))
@@ -52,7 +52,7 @@ func resultsRow(r *result) string {
 		ticks := s.End.Ticks - s.Start.Ticks
 		cells[9] = percent(uint64(ticks-(s.End.TicksUnder5ms-s.Start.TicksUnder5ms)), uint64(ticks))
 		cells[10] = fmt.Sprintf("%s (%s)", mib(s.End.RSS), kib(s.perSession(s.End.RSS-s.Before.RSS)))
-		cells[11] = fmt.Sprintf("%.2f cores", s.cpuCores())
+		cells[11] = cpuPerSnap(s.cpuCores(), r)
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
 }
@@ -109,6 +109,17 @@ func (s *serverResult) worstTicks() (p50, p99 float64) {
 // perSession divides bytes by the sessions open at the window's end.
 func (s *serverResult) perSession(bytes float64) float64 {
 	return bytes / max(1, s.End.Sessions)
+}
+
+// cpuPerSnap renders a process's CPU use in cores and per snapshot the
+// bots received: the fan-out's cost, to compare with a small loopback
+// write's (BenchmarkLoopbackWriteFloor in net/session).
+func cpuPerSnap(cores float64, r *result) string {
+	perSecond := r.SnapsPerClient * float64(r.Connected)
+	if perSecond <= 0 {
+		return fmt.Sprintf("%.2f cores", cores)
+	}
+	return fmt.Sprintf("%.2f cores (%.1f µs)", cores, cores/perSecond*1e6)
 }
 
 // cpuCores is the server's CPU use over the window, in cores.

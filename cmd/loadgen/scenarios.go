@@ -369,6 +369,6 @@ How the figures are measured:
 - **bytes**: message payloads without WebSocket framing (2 to 4 bytes a frame). Bytes/snap is every server message received in the window (snaps, the 1 Hz board, deaths) ÷ snaps.
 - **server tick**: the worst arena's p50 and p99 from ` + "`/arenas`" + ` (each arena's last 1024 ticks, about the window). **ticks > 5 ms** is over every arena's ticks in the window, from the ` + "`shatter_tick_seconds`" + ` histogram, whose 5 ms bucket bound makes it exact.
 - **server RSS**: ` + "`process_resident_memory_bytes`" + ` at the window's end; per session is (RSS at the end − RSS before the ramp) ÷ open sessions. The sessions are playing, so this bounds an idle session's cost from above. Server heap is ` + "`go_memstats_heap_inuse_bytes`" + ` the same way.
-- **CPU**: ` + "`process_cpu_seconds_total`" + ` over the window ÷ the window, in cores; the load generator's is its own user and system time.
+- **CPU**: ` + "`process_cpu_seconds_total`" + ` over the window ÷ the window, in cores; the load generator's is its own user and system time. In brackets, the same per snapshot the bots received (cores ÷ snapshots a second): the fan-out's cost, to compare with one small loopback write (` + "`go test -run '^$' -bench LoopbackWriteFloor ./net/session`" + `).
 - **pacer missed**: times the bots' shared input ticker found a sender still busy with the previous slot, each a slot of bots whose input came one period late.
 `
