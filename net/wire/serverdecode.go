@@ -186,23 +186,25 @@ func (d *Decoder) addEntity(e *AddEntity) error {
 	if e.Name, err = d.string(e.Name); err != nil {
 		return err
 	}
-	e.Heading, e.Flags = 0, 0
-	if extra >= 2 {
-		if e.Heading, e.Flags, err = d.look(); err != nil {
-			return err
-		}
-		extra -= 2
-	}
-	return d.skipN(extra)
+	e.Heading, e.Flags, _, err = d.look(extra)
+	return err
 }
 
-// look decodes a marble record's heading and flags.
-func (d *Decoder) look() (heading, flags uint8, err error) {
-	if heading, err = uintField[uint8](d); err != nil {
-		return 0, 0, err
+// look decodes the end of an entity record whose first elements are read,
+// extra elements being left: a marble's heading and flags when there are
+// two or more (marble reports it), then skips whatever follows (records
+// may grow at the end).
+func (d *Decoder) look(extra int) (heading, flags uint8, marble bool, err error) {
+	if extra >= 2 {
+		if heading, err = uintField[uint8](d); err != nil {
+			return 0, 0, false, err
+		}
+		if flags, err = uintField[uint8](d); err != nil {
+			return 0, 0, false, err
+		}
+		marble, extra = true, extra-2
 	}
-	flags, err = uintField[uint8](d)
-	return heading, flags, err
+	return heading, flags, marble, d.skipN(extra)
 }
 
 // skipN skips n elements of a record.
@@ -234,14 +236,8 @@ func (d *Decoder) updEntity(e *UpdEntity) error {
 	if e.Mass, err = uintField[uint32](d); err != nil {
 		return err
 	}
-	e.Marble, e.Heading, e.Flags = extra >= 2, 0, 0
-	if e.Marble {
-		if e.Heading, e.Flags, err = d.look(); err != nil {
-			return err
-		}
-		extra -= 2
-	}
-	return d.skipN(extra)
+	e.Heading, e.Flags, e.Marble, err = d.look(extra)
+	return err
 }
 
 func (d *Decoder) diedField(key []byte, m *sim.Died) error {
