@@ -32,6 +32,10 @@ func (k Kind) String() string {
 // zombies), as opposed to the static fragments and obstacles.
 func (k Kind) IsMover() bool { return k == KindPlayer || k == KindZombie }
 
+// IsObstacle reports whether entities of this kind are spike balls: the
+// one static kind that may move (MoveObstacle) and keep its id.
+func (k Kind) IsObstacle() bool { return k == KindObstacle }
+
 // Position is an entity's centre in arena units, (0,0) top-left, y down.
 type Position struct{ X, Y float64 }
 

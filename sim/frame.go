@@ -76,9 +76,15 @@ type Frame struct {
 
 	// GridShape is the frame grid's: cells of frameCells simulation cells.
 	ecs.GridShape
-	// Entities of cell i (row-major) are Entities[CellStart[i]:CellStart[i+1]].
+	// Entities of cell i (row-major) are Entities[CellStart[i]:CellStart[i+1]],
+	// its fragments and spike balls first (Statics[i].N of them), then its
+	// marbles.
 	CellStart []int32
 	Entities  []Entity
+	// Statics says, for each cell, when its fragments and spike balls
+	// last changed and where they lie, so that a session that sent all of
+	// them already can skip the cell's statics (see CellStatics).
+	Statics []CellStatics
 
 	// Players is sorted by Session.
 	Players []Player
@@ -171,6 +177,27 @@ func (f *Frame) Cell(c, r int) []Entity {
 	i := r*f.Cols + c
 	return f.Entities[f.CellStart[i]:f.CellStart[i+1]]
 }
+
+// CellStatics is what a frame says about the fragments and spike balls
+// of one cell. They rarely change (a fragment eaten or scattered, a spike
+// ball placed), while a session's view covers dozens of cells holding
+// over a hundred of them: a session that sent every static of a cell as of
+// the same Changed, and still sees all of them (View.ShowsAll), has
+// nothing to look up in that cell but its marbles.
+type CellStatics struct {
+	// Changed is the tick whose frame first showed the cell's statics as
+	// they are: any creation, move or removal in the cell moves it on.
+	Changed uint64
+	// N is how many of the cell's entities, its first ones, are statics.
+	N int32
+	// MinX, MinY, MaxX, MaxY bound the statics' centres (the frame's
+	// float32 positions); meaningless when N is 0.
+	MinX, MinY, MaxX, MaxY float32
+}
+
+// CellStatics returns what the frame says about the statics of the cell
+// at column c, row r.
+func (f *Frame) CellStatics(c, r int) *CellStatics { return &f.Statics[r*f.Cols+c] }
 
 // Quantize maps an arena coordinate onto the 0..65535 wire range.
 func Quantize(v, size float64) uint16 {

@@ -24,12 +24,16 @@ type frameBuilder struct {
 	// cell, kept current from the arena's StaticLog: they rarely change, so
 	// a frame copies them cell by cell instead of rebuilding them.
 	statics [][]Entity
-	bodies  generic.Map[ecs.Body]
-	pos     generic.Map[ecs.Position]
-	masses  generic.Map[ecs.Mass]
-	names   generic.Map[ecs.Name]
-	fresh   generic.Map[ecs.Fresh]
-	world   *arche.World
+	// cellStatics is each cell's CellStatics, copied into every frame;
+	// dirty lists the cells the current StaticLog touched.
+	cellStatics []CellStatics
+	dirty       []int32
+	bodies      generic.Map[ecs.Body]
+	pos         generic.Map[ecs.Position]
+	masses      generic.Map[ecs.Mass]
+	names       generic.Map[ecs.Name]
+	fresh       generic.Map[ecs.Fresh]
+	world       *arche.World
 
 	scratch []Entity
 	cellOf  []int32
@@ -48,6 +52,7 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	for i := range b.statics {
 		b.statics[i] = backing[i*room : i*room : (i+1)*room]
 	}
+	b.cellStatics = make([]CellStatics, cells)
 	b.bodies = generic.NewMap[ecs.Body](w)
 	b.pos = generic.NewMap[ecs.Position](w)
 	b.masses = generic.NewMap[ecs.Mass](w)
@@ -75,11 +80,16 @@ func (b *frameBuilder) cellOfEntity(e *Entity) int32 {
 
 // applyStaticLog brings the static records up to date with the arena's
 // log of fragments and obstacles created, moved and removed, and clears it.
+// Every cell it touched gets the tick as its Changed, and its count and
+// bounds anew.
 func (b *frameBuilder) applyStaticLog(st *ecs.State) {
+	b.dirty = b.dirty[:0]
 	for i := range st.StaticLog {
 		ch := &st.StaticLog[i]
 		e := b.entity(ch.ID, ch.Kind, ch.X, ch.Y, ch.Mass, "")
 		c := b.cellOfEntity(&e)
+		b.cellStatics[c].Changed = st.Tick
+		b.dirty = append(b.dirty, c) // a cell twice is measured twice, the same
 		cell := b.statics[c]
 		if !ch.Removed {
 			b.statics[c] = ecs.AppendRoomy(cell, e)
@@ -95,6 +105,18 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 		}
 	}
 	st.StaticLog = st.StaticLog[:0]
+	for _, c := range b.dirty {
+		cs := &b.cellStatics[c]
+		cs.N = int32(len(b.statics[c]))
+		for i, e := range b.statics[c] {
+			if i == 0 {
+				cs.MinX, cs.MinY, cs.MaxX, cs.MaxY = e.X, e.Y, e.X, e.Y
+				continue
+			}
+			cs.MinX, cs.MinY = min(cs.MinX, e.X), min(cs.MinY, e.Y)
+			cs.MaxX, cs.MaxY = max(cs.MaxX, e.X), max(cs.MaxY, e.Y)
+		}
+	}
 }
 
 // build fills f with the world's state after tick st.Tick and its hash.
@@ -153,6 +175,7 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	}
 	f.CellStart = f.CellStart[:b.shape.NumCells()+1]
 	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics, f.CellStart, f.Entities)
+	f.Statics = append(f.Statics[:0], b.cellStatics...)
 
 	f.Players = f.Players[:0]
 	for i := range st.Sessions {

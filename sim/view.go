@@ -78,6 +78,31 @@ func (v *View) Shows(e *Entity) bool {
 	return dx >= -v.HalfW-reach && dx <= v.HalfW+reach && dy >= -v.HalfH-reach && dy <= v.HalfH+reach
 }
 
+// ShowsAll reports whether every static of a cell (CellStatics) shows in
+// the view: all their centres lie inside the rectangle, which Shows takes
+// for any reach. It may say false when all show (a cell without statics,
+// a spike ball shown by its reach alone); a reader then looks at each.
+func (v *View) ShowsAll(s *CellStatics) bool {
+	// The same subtractions as Shows: float rounding is monotone, so a
+	// bound that passes here passes for every centre between the bounds.
+	return s.N > 0 &&
+		float64(s.MinX)-v.X >= -v.HalfW && float64(s.MaxX)-v.X <= v.HalfW &&
+		float64(s.MinY)-v.Y >= -v.HalfH && float64(s.MaxY)-v.Y <= v.HalfH
+}
+
+// ShowsNone reports whether no static of a cell shows in the view: the
+// bounds of their centres, grown by the largest reach of a static (a spike
+// ball's radius), miss the rectangle. Like ShowsAll it may say false
+// when it is true.
+func (v *View) ShowsNone(s *CellStatics) bool {
+	if s.N == 0 {
+		return true
+	}
+	r := v.cfg.ObstacleRadius
+	return float64(s.MaxX)-v.X < -v.HalfW-r || float64(s.MinX)-v.X > v.HalfW+r ||
+		float64(s.MaxY)-v.Y < -v.HalfH-r || float64(s.MinY)-v.Y > v.HalfH+r
+}
+
 // watched returns the marble a session watches, or nil for none.
 func (f *Frame) watched(id uint32) *Entity {
 	if id == 0 {

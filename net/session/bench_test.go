@@ -60,13 +60,13 @@ func BenchmarkSnapshot(b *testing.B) {
 				if n%(len(frames)-1) == 0 && n > 0 {
 					// Wrapping around jumps back in time: start afresh,
 					// as a new connection would.
-					v.sent.Clear()
+					v.forget()
 					v.Delta(frames[0], 0, &snap)
 				}
 				v.Delta(f, 0, &snap)
 				buf = enc.AppendSnap(buf[:0], &snap)
 				bytes += len(buf)
-				inView += v.sent.Len()
+				inView += v.held()
 				n++
 			}
 			b.ReportMetric(float64(bytes)/float64(n), "bytes/snap")

@@ -15,6 +15,22 @@ type table map[uint32]wire.AddEntity
 // something the client was not sent.
 func (tb table) apply(t *testing.T, s *wire.Snap) {
 	t.Helper()
+	listed := make(map[uint32]bool, len(s.Add)+len(s.Upd)+len(s.Del))
+	list := func(id uint32) {
+		if listed[id] {
+			t.Fatalf("tick %d: id %d twice in the snap's add, upd and del", s.Tick, id)
+		}
+		listed[id] = true
+	}
+	for _, a := range s.Add {
+		list(a.ID)
+	}
+	for _, u := range s.Upd {
+		list(u.ID)
+	}
+	for _, id := range s.Del {
+		list(id)
+	}
 	for _, a := range s.Add {
 		if _, dup := tb[a.ID]; dup {
 			t.Fatalf("tick %d: add of %d, already held", s.Tick, a.ID)
@@ -41,8 +57,11 @@ func (tb table) apply(t *testing.T, s *wire.Snap) {
 }
 
 // wantView is what the session should hold after a snap of frame f.
-func wantView(f *sim.Frame, session uint32) table {
-	r := f.View(session)
+func wantView(f *sim.Frame, session uint32) table { return wantViewWatching(f, session, 0) }
+
+// wantViewWatching is wantView for a session that watches a marble.
+func wantViewWatching(f *sim.Frame, session, watch uint32) table {
+	r := f.ViewWatching(session, watch)
 	want := table{}
 	for i := range f.Entities {
 		e := &f.Entities[i]
@@ -122,6 +141,68 @@ func TestDeltasRebuildTheView(t *testing.T) {
 	}
 }
 
+// TestDeltasFollowStaticChanges checks the deltas of many views of one
+// crowded arena where fragments are eaten and scattered and spike balls
+// are hit and move (to another cell or within one) all the time, views
+// watching marbles that move or die, each reader skipping up to three
+// ticks: after every snap each client's table equals its view. Cells
+// whose statics were all sent and did not change are passed over, so this
+// is what proves that a change anywhere in a cell reaches every view.
+func TestDeltasFollowStaticChanges(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.ArenaWidth, cfg.ArenaHeight = 1600, 1600
+	cfg.MinPopulation = 60
+	cfg.ObstacleCount, cfg.ObstacleMinMass = 60, 0 // every hit moves the spike ball
+	cfg.SpawnShield, cfg.ZombieSpare = 0, 0
+	a, err := sim.New(sim.Options{Config: cfg, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	const views = 12
+	vs := make([]*View, views)
+	tbs := make([]table, views)
+	next := make([]uint64, views) // the tick each reader reads next
+	for i := range vs {
+		vs[i], tbs[i] = NewView(), table{}
+	}
+	var snap wire.Snap
+	staticUpds, whole := 0, 0
+	for range 600 {
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+		f := a.Acquire()
+		for i, v := range vs {
+			if f.Tick < next[i] {
+				continue
+			}
+			next[i] = f.Tick + uint64(rng.IntN(3))
+			if rng.IntN(40) == 0 || v.watch == 0 || f.Marble(v.watch) == nil {
+				// Watch another marble: a jump across the arena.
+				if m := &f.Entities[rng.IntN(len(f.Entities))]; m.Kind.IsMover() {
+					v.watch = m.ID
+				}
+			}
+			v.Delta(f, 0, &snap)
+			tbs[i].apply(t, &snap)
+			sameTable(t, f.Tick, tbs[i], wantViewWatching(f, 0, v.watch))
+			for _, u := range snap.Upd {
+				if !u.Marble {
+					staticUpds++ // a spike ball moved in view
+				}
+			}
+			_, w := skippedCells(v, f, 0)
+			whole += w
+		}
+		f.Release()
+	}
+	if staticUpds == 0 || whole == 0 {
+		t.Fatalf("%d updates of statics and %d cells sent whole over the run; the test wants spike balls moving in view and cells passed over", staticUpds, whole)
+	}
+	t.Logf("%d updates of spike balls in view, %d cells sent whole", staticUpds, whole)
+}
+
 // TestClearedViewSendsTheWholeViewAgain is what a resumed connection
 // relies on: a view that holds nothing, whether new or cleared of what it
 // sent, adds the whole view again.
@@ -142,17 +223,17 @@ func TestClearedViewSendsTheWholeViewAgain(t *testing.T) {
 	var snap wire.Snap
 	v.Delta(f, 9, &snap)
 	first := len(snap.Add)
-	if held := v.sent.Len(); held != first {
+	if held := v.held(); held != first {
 		t.Fatalf("after the first delta: %d held, want its %d adds", held, first)
 	}
 	v.Delta(f, 9, &snap)
 	if len(snap.Add)+len(snap.Upd)+len(snap.Del) != 0 {
 		t.Fatalf("second delta of the same frame: %d adds, %d upds, %d dels; want none", len(snap.Add), len(snap.Upd), len(snap.Del))
 	}
-	v.sent.Clear()
+	v.forget()
 	v.Delta(f, 9, &snap)
-	if first == 0 || len(snap.Add) != first || v.sent.Len() != first {
-		t.Fatalf("after clearing: %d adds, %d held; want the %d of the first delta", len(snap.Add), v.sent.Len(), first)
+	if first == 0 || len(snap.Add) != first || v.held() != first {
+		t.Fatalf("after clearing: %d adds, %d held; want the %d of the first delta", len(snap.Add), v.held(), first)
 	}
 	// A resumed session's new connection gets a new view.
 	NewView().Delta(f, 9, &snap)
@@ -160,3 +241,13 @@ func TestClearedViewSendsTheWholeViewAgain(t *testing.T) {
 		t.Fatalf("new view: %d adds, want the %d of the first delta", len(snap.Add), first)
 	}
 }
+
+// forget makes v hold nothing, as if new: what a test needs to start a
+// view afresh without a new one.
+func (v *View) forget() {
+	v.marbles.Clear()
+	v.cells, v.statics = v.cells[:0], v.statics[:0]
+}
+
+// held returns how many entities the view holds as sent.
+func (v *View) held() int { return v.marbles.Len() + len(v.statics) }
