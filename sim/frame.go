@@ -93,6 +93,9 @@ type Frame struct {
 	// spectator who watches a marble asks), so the tick does not pay for
 	// sorting thousands of marbles.
 	marbles marbleIndex
+	// records holds encodings every session would make alike (see
+	// Records), made once by the first reader that asks.
+	records frameRecords
 	// Leader is the heaviest marble, which sessions without a marble
 	// spectate; zero if the arena has none.
 	Leader Entity
@@ -170,6 +173,41 @@ func (f *Frame) Marble(id uint32) *Entity {
 		return nil
 	}
 	return &f.Entities[ids[i].at]
+}
+
+// frameRecords is a frame's encoded records of its entities, reused by
+// the pooled frame.
+type frameRecords struct {
+	ready atomic.Bool // built, for readers that need not lock
+	mu    sync.Mutex
+	bytes []byte
+	end   []int32
+}
+
+// RecordEncoder appends the record of each of a frame's entities, in the
+// order of Entities, to bytes (nothing for an entity without one), and
+// after each the length bytes then has to end; it returns both slices
+// extended.
+type RecordEncoder func(f *Frame, bytes []byte, end []int32) ([]byte, []int32)
+
+// Records returns the frame's entities' records as encode makes them,
+// encoding them on the first call: the record of Entities[i] is
+// bytes[end[i-1]:end[i]] (from 0 for the first). Every session of an arena
+// would encode a marble that moved alike, so the first to ask encodes for
+// all (off the tick's goroutine) and the others copy bytes. encode must be
+// the same function on every call for a frame. Safe from any goroutine
+// holding a reference; the slices are the frame's, valid until Release.
+func (f *Frame) Records(encode RecordEncoder) (bytes []byte, end []int32) {
+	r := &f.records
+	if !r.ready.Load() {
+		r.mu.Lock()
+		if !r.ready.Load() {
+			r.bytes, r.end = encode(f, r.bytes[:0], r.end[:0])
+			r.ready.Store(true)
+		}
+		r.mu.Unlock()
+	}
+	return r.bytes, r.end
 }
 
 // Cell returns the entities of the cell at column c, row r.

@@ -167,6 +167,7 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	// The frame is the builder's alone until published: its marble
 	// index is made afresh by the first reader that asks.
 	f.marbles.built = false
+	f.records.ready.Store(false)
 
 	// Each cell holds its static records, copied as a block, then its
 	// movers.

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"sync"
+
 	"github.com/shatter/shatter/net/idtable"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
@@ -77,6 +79,7 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	v.mark++
 	snap.Tick = f.Tick
 	snap.Add, snap.Upd, snap.Del = snap.Add[:0], snap.Upd[:0], snap.Del[:0]
+	snap.UpdRaw, snap.UpdRawN = snap.UpdRaw[:0], 0
 	snap.HasYou, snap.Ack = false, 0
 	if p := f.Player(session); p != nil {
 		snap.Ack = p.Ack
@@ -90,6 +93,8 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	snap.HasEye, snap.Eye = !snap.HasYou, view.Follow
 	v.nextCells, v.nextStatics, v.movedIDs = v.nextCells[:0], v.nextStatics[:0], v.movedIDs[:0]
 	old := 0 // v.cells[old:] are the cells sent before not passed yet
+	var records []byte
+	var recordEnd []int32
 	c0, r0, c1, r1 := view.Cells()
 	for row := r0; row <= r1; row++ {
 		for col := c0; col <= c1; col++ {
@@ -107,9 +112,21 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 			st := f.CellStatics(col, row)
 			v.staticsOf(&view, index, cell[:st.N], st, was, snap)
 			for i := st.N; i < int32(len(cell)); i++ {
-				if e := &cell[i]; view.Shows(e) {
-					v.see(e, snap)
+				e := &cell[i]
+				if !view.Shows(e) || !v.see(e, snap) {
+					continue
 				}
+				// Changed: copy the frame's record, encoded once for all.
+				if records == nil {
+					records, recordEnd = f.Records(encodeMarbleRecords)
+				}
+				at := int(f.CellStart[index] + i)
+				from := int32(0)
+				if at > 0 {
+					from = recordEnd[at-1]
+				}
+				snap.UpdRaw = append(snap.UpdRaw, records[from:recordEnd[at]]...)
+				snap.UpdRawN++
 			}
 		}
 	}
@@ -259,18 +276,39 @@ func findStatic(sent []sentStatic, id uint32) int {
 	return -1
 }
 
-// see records one marble that shows in the view, adding it to snap as
-// new or changed.
-func (v *View) see(e *sim.Entity, snap *wire.Snap) {
+// see records one marble that shows in the view, adding it to snap if
+// it is new; it reports whether it was sent before and changed since, for
+// the caller to add its upd record.
+func (v *View) see(e *sim.Entity, snap *wire.Snap) (changed bool) {
 	s, added := v.marbles.Add(e.ID)
 	if added {
 		snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name, Heading: e.Heading, Flags: e.Flags})
 		*s = sentMarble{qx: e.QX, qy: e.QY, mass: e.Mass, heading: e.Heading, flags: e.Flags, mark: v.mark}
-		return
-	}
-	if s.qx != e.QX || s.qy != e.QY || s.mass != e.Mass || s.heading != e.Heading || s.flags != e.Flags {
-		snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass, Marble: true, Heading: e.Heading, Flags: e.Flags})
-		s.qx, s.qy, s.mass, s.heading, s.flags = e.QX, e.QY, e.Mass, e.Heading, e.Flags
+		return false
 	}
 	s.mark = v.mark
+	if s.qx == e.QX && s.qy == e.QY && s.mass == e.Mass && s.heading == e.Heading && s.flags == e.Flags {
+		return false
+	}
+	s.qx, s.qy, s.mass, s.heading, s.flags = e.QX, e.QY, e.Mass, e.Heading, e.Flags
+	return true
+}
+
+// recordEncoders lend encoders to encodeMarbleRecords, which runs once
+// per frame on whichever session's goroutine asks first.
+var recordEncoders = sync.Pool{New: func() any { return new(wire.Encoder) }}
+
+// encodeMarbleRecords is the sim.RecordEncoder of the frame's marble upd
+// records (statics get none: their updates are rare and encoded in
+// place).
+func encodeMarbleRecords(f *sim.Frame, bytes []byte, end []int32) ([]byte, []int32) {
+	enc := recordEncoders.Get().(*wire.Encoder)
+	for i := range f.Entities {
+		if e := &f.Entities[i]; e.Kind.IsMover() {
+			bytes = enc.AppendUpdRecord(bytes, &wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass, Marble: true, Heading: e.Heading, Flags: e.Flags})
+		}
+		end = append(end, int32(len(bytes)))
+	}
+	recordEncoders.Put(enc)
+	return bytes, end
 }

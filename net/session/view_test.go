@@ -11,10 +11,18 @@ import (
 // table is a client's entity table, built only from snaps.
 type table map[uint32]wire.AddEntity
 
-// apply applies a snap as PROTOCOL.md says, failing on any delta against
-// something the client was not sent.
-func (tb table) apply(t *testing.T, s *wire.Snap) {
+// apply applies a snap as a client reads it (encoded, then decoded) and
+// as PROTOCOL.md says, failing on any delta against something the client
+// was not sent.
+func (tb table) apply(t *testing.T, sent *wire.Snap) {
 	t.Helper()
+	var enc wire.Encoder
+	var dec wire.Decoder
+	var m wire.ServerMessage
+	if err := dec.DecodeServer(enc.AppendSnap(nil, sent), &m); err != nil || m.Type != wire.TypeSnap {
+		t.Fatalf("tick %d: the snap does not decode: %v (type %v)", sent.Tick, err, m.Type)
+	}
+	s := &m.Snap
 	listed := make(map[uint32]bool, len(s.Add)+len(s.Upd)+len(s.Del))
 	list := func(id uint32) {
 		if listed[id] {

@@ -42,14 +42,19 @@ func (w *appendWriter) WriteByte(c byte) error {
 // begin starts a message of type t with fields keys besides `t`, appending
 // to dst.
 func (e *Encoder) begin(dst []byte, t Type, fields int) {
+	e.start(dst)
+	e.mapLen(1 + fields)
+	e.str("t")
+	e.str(t.String())
+}
+
+// start makes the encoder append to dst.
+func (e *Encoder) start(dst []byte) {
 	if e.mp == nil {
 		e.mp = msgpack.NewEncoder(&e.out)
 		e.mp.UseCompactFloats(true)
 	}
 	e.out.buf = dst
-	e.mapLen(1 + fields)
-	e.str("t")
-	e.str(t.String())
 }
 
 // end returns the encoded message and forgets the caller's slice.

@@ -79,6 +79,11 @@ type Snap struct {
 	Upd []UpdEntity
 	// Del lists the ids of entities that left the view or died.
 	Del []uint32
+	// UpdRaw holds UpdRawN more upd records, encoded already (by
+	// AppendUpdRecord, once per frame for every session): the encoder
+	// writes them after Upd's as they are. The decoder leaves them empty.
+	UpdRaw  []byte
+	UpdRawN int
 	// HasEye reports whether Eye is sent: while the session is not alive.
 	HasEye bool
 	// Eye is the id of the marble the view follows (the watched marble or
@@ -198,6 +203,15 @@ func (e *Encoder) updEntity(u *UpdEntity) {
 	}
 }
 
+// AppendUpdRecord appends one upd record of a snap, as AppendSnap writes
+// it, to dst: a frame's marble records are encoded once this way and
+// copied into each session's snap (Snap.UpdRaw).
+func (e *Encoder) AppendUpdRecord(dst []byte, u *UpdEntity) []byte {
+	e.start(dst)
+	e.updEntity(u)
+	return e.end()
+}
+
 // isMarble reports whether an entity of this kind is a marble, whose add
 // and upd records carry heading and flags.
 func isMarble(kind uint8) bool { return kind == KindPlayer || kind == KindZombie }
@@ -289,10 +303,11 @@ func (e *Encoder) AppendSnap(dst []byte, s *Snap) []byte {
 		}
 	}
 	e.str("upd")
-	e.arrayLen(len(s.Upd))
+	e.arrayLen(len(s.Upd) + s.UpdRawN)
 	for i := range s.Upd {
 		e.updEntity(&s.Upd[i])
 	}
+	e.out.buf = append(e.out.buf, s.UpdRaw...)
 	e.str("del")
 	e.arrayLen(len(s.Del))
 	for _, id := range s.Del {

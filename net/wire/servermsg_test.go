@@ -307,3 +307,26 @@ func TestMarbleRecordsGrow(t *testing.T) {
 		t.Fatalf("decoded board top %+v, want %+v", m.Board.Top, wantTop)
 	}
 }
+
+// TestUpdRawIsUpd: upd records encoded once (AppendUpdRecord) and copied
+// into a snap's UpdRaw make the same bytes as the same records in Upd, so
+// a client cannot tell them apart.
+func TestUpdRawIsUpd(t *testing.T) {
+	recs := []UpdEntity{
+		{ID: 7, X: 1, Y: 65535, Mass: 20, Marble: true, Heading: 255, Flags: 3},
+		{ID: 70000, X: 300, Y: 4, Mass: 1 << 20, Marble: true},
+	}
+	static := UpdEntity{ID: 9, X: 5, Y: 6, Mass: 1}
+	var enc Encoder
+	plain := Snap{Tick: 44, Ack: 3, Upd: append([]UpdEntity{static}, recs...), Del: []uint32{2}}
+	want := enc.AppendSnap(nil, &plain)
+
+	raw := Snap{Tick: 44, Ack: 3, Upd: []UpdEntity{static}, Del: []uint32{2}}
+	for i := range recs {
+		raw.UpdRaw = enc.AppendUpdRecord(raw.UpdRaw, &recs[i])
+		raw.UpdRawN++
+	}
+	if got := enc.AppendSnap(nil, &raw); string(got) != string(want) {
+		t.Fatalf("with raw records:\n%x\nwant\n%x", got, want)
+	}
+}
