@@ -50,7 +50,12 @@ func BenchmarkSnapshot(b *testing.B) {
 			var snap wire.Snap
 			var enc wire.Encoder
 			buf := make([]byte, 0, 64<<10)
-			// Warm up: the first delta adds the whole view.
+			// Warm up: each recorded frame's shared records are encoded
+			// (a live arena reuses a few pooled frames), and the first
+			// delta adds the whole view.
+			for _, f := range frames {
+				f.Records(encodeMarbleRecords)
+			}
 			v.Delta(frames[0], 0, &snap)
 			buf = enc.AppendSnap(buf[:0], &snap)
 			var bytes, inView, n int

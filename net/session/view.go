@@ -55,10 +55,12 @@ type View struct {
 	marbles idtable.Table[sentMarble]
 	mark    uint32
 	// cells lists, by increasing cell index, the cells some of whose
-	// statics were sent, and statics holds their blocks; the next pair is
-	// where a delta builds their successors before the two swap.
-	cells, nextCells     []sentCell
-	statics, nextStatics []sentStatic
+	// statics were sent, and statics holds their blocks. A delta builds
+	// their successors in next, borrowed for the call, and copies them
+	// back: an idle view holds one copy, sized to fit.
+	cells   []sentCell
+	statics []sentStatic
+	next    *viewScratch
 	// movedIDs lists the spike balls a delta added, which may be one that
 	// moved from a cell to another and was deleted there.
 	movedIDs []uint32
@@ -91,7 +93,8 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	view := f.ViewWatching(session, v.watch)
 	// While not alive, the snap says whom the view follows.
 	snap.HasEye, snap.Eye = !snap.HasYou, view.Follow
-	v.nextCells, v.nextStatics, v.movedIDs = v.nextCells[:0], v.nextStatics[:0], v.movedIDs[:0]
+	v.next = viewScratches.Get().(*viewScratch)
+	v.next.cells, v.next.statics, v.movedIDs = v.next.cells[:0], v.next.statics[:0], v.movedIDs[:0]
 	old := 0 // v.cells[old:] are the cells sent before not passed yet
 	var records []byte
 	var recordEnd []int32
@@ -133,8 +136,9 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	for ; old < len(v.cells); old++ {
 		v.dropCell(&v.cells[old], snap)
 	}
-	v.cells, v.nextCells = v.nextCells, v.cells
-	v.statics, v.nextStatics = v.nextStatics, v.statics
+	v.cells, v.statics = fit(v.cells, v.next.cells), fit(v.statics, v.next.statics)
+	viewScratches.Put(v.next)
+	v.next = nil
 	if len(v.movedIDs) > 0 && len(snap.Del) > 0 {
 		movedAcross(v.movedIDs, snap)
 	}
@@ -166,11 +170,11 @@ func (v *View) staticsOf(view *sim.View, index int32, statics []sim.Entity, st *
 	if was != nil {
 		sent = v.statics[was.start : was.start+was.n]
 	}
-	start := int32(len(v.nextStatics))
+	start := int32(len(v.next.statics))
 	switch {
 	case was != nil && was.whole && all && was.changed == st.Changed:
 		// Sent whole as they are, and all still in view.
-		v.nextStatics = append(v.nextStatics, sent...)
+		v.next.statics = append(v.next.statics, sent...)
 	case was == nil || was.changed == st.Changed:
 		// The cell's statics are as they were (or none were sent): what
 		// was sent is a subsequence of them, in their order.
@@ -185,7 +189,7 @@ func (v *View) staticsOf(view *sim.View, index int32, statics []sim.Entity, st *
 			case shown && !wasSent:
 				v.addStatic(e, snap)
 			case shown:
-				v.nextStatics = append(v.nextStatics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
+				v.next.statics = append(v.next.statics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
 			case wasSent:
 				snap.Del = append(snap.Del, e.ID)
 			}
@@ -208,18 +212,38 @@ func (v *View) staticsOf(view *sim.View, index int32, statics []sim.Entity, st *
 				// A spike ball moved within the cell.
 				snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
 			}
-			v.nextStatics = append(v.nextStatics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
+			v.next.statics = append(v.next.statics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
 		}
-		shown := v.nextStatics[start:]
+		shown := v.next.statics[start:]
 		for _, s := range sent {
 			if findStatic(shown, s.id) < 0 {
 				snap.Del = append(snap.Del, s.id)
 			}
 		}
 	}
-	if n := int32(len(v.nextStatics)) - start; n > 0 {
-		v.nextCells = append(v.nextCells, sentCell{cell: index, start: start, n: n, whole: n == st.N, changed: st.Changed})
+	if n := int32(len(v.next.statics)) - start; n > 0 {
+		v.next.cells = append(v.next.cells, sentCell{cell: index, start: start, n: n, whole: n == st.N, changed: st.Changed})
 	}
+}
+
+// viewScratch is where a delta builds a view's new cells and statics.
+type viewScratch struct {
+	cells   []sentCell
+	statics []sentStatic
+}
+
+// viewScratches lend scratch to deltas: only the deltas running at a
+// moment hold one.
+var viewScratches = sync.Pool{New: func() any { return new(viewScratch) }}
+
+// fit copies src into dst, reallocated when it is too small or holds more
+// than twice the room needed: the copy an idle view keeps stays near the
+// size of its view, without a new slice for every tick's small change.
+func fit[T any](dst, src []T) []T {
+	if cap(dst) < len(src) || cap(dst) > 2*len(src)+16 {
+		dst = make([]T, 0, len(src)+len(src)/8)
+	}
+	return append(dst[:0], src...)
 }
 
 // addStatic adds a static entering the view to snap and to the block
@@ -229,7 +253,7 @@ func (v *View) addStatic(e *sim.Entity, snap *wire.Snap) {
 	if e.Kind.IsObstacle() {
 		v.movedIDs = append(v.movedIDs, e.ID)
 	}
-	v.nextStatics = append(v.nextStatics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
+	v.next.statics = append(v.next.statics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
 }
 
 // dropCell deletes every static sent of a cell that is out of view now.
