@@ -105,7 +105,10 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	w := arche.NewWorld()
+	// The world's storage starts with room for the entities the arena is
+	// sized for, with a quarter more fragments for those that busts scatter
+	// on top of FragmentCount, so that it does not grow while it plays.
+	w := arche.NewWorld(cfg.MaxMovers() + cfg.FragmentCount + cfg.FragmentCount/4 + cfg.ObstacleCount)
 	a := &State{
 		Config:    cfg,
 		Rand:      NewRand(seed),
@@ -133,9 +136,17 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	a.zombieIDs = append(append([]arche.ID{}, moverIDs...), arche.ComponentID[Brain](&w))
 	a.fragmentIDs = []arche.ID{arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Mass](&w), arche.ComponentID[Fragment](&w)}
 	a.obstacleIDs = []arche.ID{arche.ComponentID[Body](&w), arche.ComponentID[Position](&w), arche.ComponentID[Obstacle](&w)}
+	// The lists a tick fills up to a bound the config sets get their room
+	// now, so that a busy tick does not grow them while the arena plays:
+	// the mover grid holds every marble, each dies at most once, and a
+	// spike ball is hit at most once a tick.
+	a.Movers.Reserve(cfg.MaxMovers())
+	a.Deaths = make([]Death, 0, cfg.MaxMovers())
+	a.HitObstacles = make([]arche.Entity, 0, cfg.ObstacleCount)
+	a.SpikeHits = make([]SpikeHit, 0, cfg.ObstacleCount)
 	a.zombieNames = newNameFilters()
 	a.zombieNames.Register(&w)
-	a.marbleNames = newMarbleNames()
+	a.marbleNames = newMarbleNames(cfg.MaxMovers())
 	res := generic.NewResource[State](&w)
 	res.Add(a)
 	for i := 0; i < cfg.ObstacleCount; i++ {

@@ -23,7 +23,7 @@ type frameBuilder struct {
 	// statics holds the frame records of the fragments and obstacles by
 	// cell, kept current from the arena's StaticLog: they rarely change, so
 	// a frame copies them cell by cell instead of rebuilding them.
-	statics [][]Entity
+	statics *ecs.Cells[Entity]
 	bodies  generic.Map[ecs.Body]
 	pos     generic.Map[ecs.Position]
 	masses  generic.Map[ecs.Mass]
@@ -42,12 +42,9 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.movers = generic.NewFilter5[ecs.Body, ecs.Position, ecs.Mass, ecs.Name, ecs.Steering]().With(generic.T[ecs.Mover]())
 	b.movers.Register(w)
 	cells := b.shape.NumCells()
-	room := 4 + 4*(cfg.FragmentCount+cfg.ObstacleCount)/cells
-	backing := make([]Entity, cells*room)
-	b.statics = make([][]Entity, cells)
-	for i := range b.statics {
-		b.statics[i] = backing[i*room : i*room : (i+1)*room]
-	}
+	statics := cfg.FragmentCount + cfg.ObstacleCount
+	b.statics = ecs.NewCells[Entity](cells, 4+4*statics/cells)
+	b.statics.Reserve(ecs.SpillReserve(statics))
 	b.bodies = generic.NewMap[ecs.Body](w)
 	b.pos = generic.NewMap[ecs.Position](w)
 	b.masses = generic.NewMap[ecs.Mass](w)
@@ -79,22 +76,20 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 	for i := range st.StaticLog {
 		ch := &st.StaticLog[i]
 		e := b.entity(ch.ID, ch.Kind, ch.X, ch.Y, ch.Mass, "")
-		c := b.cellOfEntity(&e)
-		cell := b.statics[c]
+		c := int(b.cellOfEntity(&e))
 		if !ch.Removed {
-			b.statics[c] = ecs.AppendRoomy(cell, e)
+			b.statics.Append(c, e)
 			continue
 		}
-		for j := range cell {
-			if cell[j].ID == ch.ID {
-				last := len(cell) - 1
-				cell[j] = cell[last]
-				b.statics[c] = cell[:last]
+		for j, old := range b.statics.Cell(c) {
+			if old.ID == ch.ID {
+				b.statics.RemoveAt(c, j)
 				break
 			}
 		}
 	}
 	st.StaticLog = st.StaticLog[:0]
+	b.statics.Settle()
 }
 
 // build fills f with the world's state after tick st.Tick and its hash.
@@ -152,7 +147,7 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 		f.CellStart = make([]int32, cells+1)
 	}
 	f.CellStart = f.CellStart[:b.shape.NumCells()+1]
-	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics, f.CellStart, f.Entities)
+	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics.All(), f.CellStart, f.Entities)
 
 	f.Players = f.Players[:0]
 	for i := range st.Sessions {
