@@ -132,6 +132,8 @@ func (a *State) ReserveZombieNames(bases []string, population int) {
 	share := float64(population) / float64(len(bases))
 	upTo := int(share+6*math.Sqrt(share)) + 4
 	for _, base := range bases {
+		// The search start too, so that no base is new to the map later.
+		a.marbleNames.low[base] = max(a.marbleNames.low[base], 2)
 		for n := 2; n <= upTo; n++ {
 			a.marbleNames.suffixed(base, n)
 		}
