@@ -292,6 +292,12 @@ func (c *Config) ViewHalfSize(mass float64) (w, h float64) {
 	return c.ViewWidth * scale, c.ViewHeight * scale
 }
 
+// MaxMovers is the most marbles an arena holds at once: zombies fill it to
+// MinPopulation, and a player joining at MaxPlayers displaces a zombie.
+// Per-tick lists get room for this many up front, so that a busy tick does
+// not grow them while the arena plays.
+func (c *Config) MaxMovers() int { return max(c.MinPopulation, c.MaxPlayers) }
+
 // ForPopulation returns c resized for a headless load of the given number
 // of zombies, fragments and obstacles: the arena keeps the mover density of
 // a full default arena (150 marbles on 3000 x 3000), so per-marble work

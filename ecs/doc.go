@@ -15,6 +15,9 @@
 //   - terrain.go: Terrain, the seeded fractal heightmap and its slope.
 //   - grid.go: Grid (rebuilt every tick for movers) and CellIndex
 //     (updated in place for static fragments and obstacles).
+//   - cells.go: Cells, per-cell slices with a home each and spill blocks
+//     lent to crowded cells and given back, which CellIndex and the
+//     frames' static records live in.
 //   - state.go: State, the resource every system shares, with who writes
 //     and who clears each of its fields, and NewWorld.
 //   - factory.go: the entity factories and Remove, which keep the indexes,

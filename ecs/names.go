@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 
@@ -59,8 +60,10 @@ type suffixKey struct {
 	n    int
 }
 
-func newMarbleNames() marbleNames {
-	return marbleNames{count: map[string]int{}, sessions: map[string]int{}, made: map[suffixKey]string{},
+// newMarbleNames sizes the count of living names for the most marbles
+// the arena holds, so that a name new to it does not grow the map.
+func newMarbleNames(marbles int) marbleNames {
+	return marbleNames{count: make(map[string]int, marbles), sessions: map[string]int{}, made: map[suffixKey]string{},
 		parsed: map[string]suffixKey{}, low: map[string]int{}}
 }
 
@@ -96,15 +99,43 @@ func (a *State) ZombieName(base string) string {
 	}
 	m := &a.marbleNames
 	for n := max(m.low[base], 2); ; n++ {
-		key := suffixKey{base, n}
-		c, ok := m.made[key]
-		if !ok {
-			c = suffixed(base, n)
-			m.made[key], m.parsed[c] = c, key
-		}
-		if !a.NameInUse(c) {
+		if c := m.suffixed(base, n); !a.NameInUse(c) {
 			m.low[base] = n + 1
 			return c
+		}
+	}
+}
+
+// suffixed returns suffixed(base, n), made once and kept.
+func (m *marbleNames) suffixed(base string, n int) string {
+	key := suffixKey{base, n}
+	c, ok := m.made[key]
+	if !ok {
+		c = suffixed(base, n)
+		m.made[key], m.parsed[c] = c, key
+	}
+	return c
+}
+
+// ReserveZombieNames makes ahead the suffixed names that zombies drawn
+// evenly from bases need in an arena of population marbles, so that
+// naming a zombie allocates nothing while the arena plays, not even when
+// one base's count reaches a new peak. Each base gets its share of the
+// population plus six standard deviations of it (its zombies' count is
+// about binomial), which a long-running arena does not exceed in practice;
+// beyond that ZombieName makes names as before. The names given do not
+// change, only when they are made.
+func (a *State) ReserveZombieNames(bases []string, population int) {
+	if len(bases) == 0 || population <= 0 {
+		return
+	}
+	share := float64(population) / float64(len(bases))
+	upTo := int(share+6*math.Sqrt(share)) + 4
+	for _, base := range bases {
+		// The search start too, so that no base is new to the map later.
+		a.marbleNames.low[base] = max(a.marbleNames.low[base], 2)
+		for n := 2; n <= upTo; n++ {
+			a.marbleNames.suffixed(base, n)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package ecs_test
 
 import (
+	"runtime"
 	"slices"
 	"testing"
 
@@ -68,4 +69,88 @@ func TestZombieName(t *testing.T) {
 	if n := a.ZombieName("Tumble"); n != "Tumble 6" {
 		t.Fatalf("after the session left: %q, want Tumble 6", n)
 	}
+}
+
+// TestReserveZombieNames: names made ahead are the names ZombieName gives
+// anyway, and naming zombies within the reservation allocates nothing.
+func TestReserveZombieNames(t *testing.T) {
+	bases := []string{"Flint", "Sixteen chars!!!"}
+	_, plain := ecs.NewWorld(ecs.DefaultConfig(), 1)
+	_, reserved := ecs.NewWorld(ecs.DefaultConfig(), 1)
+	reserved.ReserveZombieNames(bases, 40) // 20 a base, and more
+	var marbles [2][]arche.Entity
+	r := ecs.NewRand(4)
+	for i := range 200 {
+		base := bases[r.Intn(len(bases))]
+		for j, a := range []*ecs.State{plain, reserved} {
+			if len(marbles[j]) > 30 { // bust one, freeing its name
+				k := i % len(marbles[j])
+				a.Remove(marbles[j][k])
+				marbles[j] = append(marbles[j][:k], marbles[j][k+1:]...)
+			}
+		}
+		got, want := reserved.ZombieName(base), plain.ZombieName(base)
+		if got != want {
+			t.Fatalf("draw %d: reserved gives %q, plain %q", i, got, want)
+		}
+		marbles[0] = append(marbles[0], plain.NewMarble(0, want, 100, 100, 20))
+		marbles[1] = append(marbles[1], reserved.NewMarble(0, got, 100, 100, 20))
+	}
+	for _, e := range marbles[1] {
+		reserved.Remove(e)
+	}
+	// Each new Flint takes the next suffix, up to 41, a name never given
+	// before in this arena: already made, it allocates nothing.
+	for held := range 40 {
+		var name string
+		if n := allocsIn("github.com/shatter/shatter/ecs.(*State).ZombieName", func() { name = reserved.ZombieName("Flint") }); n != 0 {
+			t.Fatalf("naming a zombie %q with %d Flints alive: %d allocs, want 0", name, held, n)
+		}
+		reserved.NewMarble(0, name, 100, 100, 20)
+	}
+}
+
+// allocsIn runs f and returns how many objects were allocated meanwhile
+// under the function named fn, counted from a memory profile that records
+// every allocation with its stack: the process-wide counters would also
+// count what other goroutines allocate.
+func allocsIn(fn string, f func()) uint64 {
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = 1
+	before := allocsSoFar(fn)
+	f()
+	return allocsSoFar(fn) - before
+}
+
+// allocsSoFar sums the allocations the memory profile holds whose stack
+// passes through fn.
+func allocsSoFar(fn string) uint64 {
+	// An allocation reaches the profile only after a collection has
+	// completed the cycle it was made in, and the next has published it.
+	runtime.GC()
+	runtime.GC()
+	var recs []runtime.MemProfileRecord
+	for {
+		n, ok := runtime.MemProfile(recs, true)
+		if ok {
+			recs = recs[:n]
+			break
+		}
+		recs = make([]runtime.MemProfileRecord, n+64)
+	}
+	total := uint64(0)
+	for i := range recs {
+		frames := runtime.CallersFrames(recs[i].Stack())
+		for {
+			fr, more := frames.Next()
+			if fr.Function == fn {
+				total += uint64(recs[i].AllocObjects)
+				break
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	return total
 }

@@ -23,7 +23,7 @@ type frameBuilder struct {
 	// statics holds the frame records of the fragments and obstacles by
 	// cell, kept current from the arena's StaticLog: they rarely change, so
 	// a frame copies them cell by cell instead of rebuilding them.
-	statics [][]Entity
+	statics *ecs.Cells[Entity]
 	// cellStatics is each cell's CellStatics, copied into every frame;
 	// dirty lists the cells the current StaticLog touched.
 	cellStatics []CellStatics
@@ -46,12 +46,9 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.movers = generic.NewFilter5[ecs.Body, ecs.Position, ecs.Mass, ecs.Name, ecs.Steering]().With(generic.T[ecs.Mover]())
 	b.movers.Register(w)
 	cells := b.shape.NumCells()
-	room := 4 + 4*(cfg.FragmentCount+cfg.ObstacleCount)/cells
-	backing := make([]Entity, cells*room)
-	b.statics = make([][]Entity, cells)
-	for i := range b.statics {
-		b.statics[i] = backing[i*room : i*room : (i+1)*room]
-	}
+	statics := cfg.FragmentCount + cfg.ObstacleCount
+	b.statics = ecs.NewCells[Entity](cells, 4+4*statics/cells)
+	b.statics.Reserve(ecs.SpillReserve(statics))
 	b.cellStatics = make([]CellStatics, cells)
 	b.bodies = generic.NewMap[ecs.Body](w)
 	b.pos = generic.NewMap[ecs.Position](w)
@@ -87,28 +84,27 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 	for i := range st.StaticLog {
 		ch := &st.StaticLog[i]
 		e := b.entity(ch.ID, ch.Kind, ch.X, ch.Y, ch.Mass, "")
-		c := b.cellOfEntity(&e)
+		c := int(b.cellOfEntity(&e))
 		b.cellStatics[c].Changed = st.Tick
-		b.dirty = append(b.dirty, c) // a cell twice is measured twice, the same
-		cell := b.statics[c]
+		b.dirty = append(b.dirty, int32(c)) // a cell twice is measured twice, the same
 		if !ch.Removed {
-			b.statics[c] = ecs.AppendRoomy(cell, e)
+			b.statics.Append(c, e)
 			continue
 		}
-		for j := range cell {
-			if cell[j].ID == ch.ID {
-				last := len(cell) - 1
-				cell[j] = cell[last]
-				b.statics[c] = cell[:last]
+		for j, old := range b.statics.Cell(c) {
+			if old.ID == ch.ID {
+				b.statics.RemoveAt(c, j)
 				break
 			}
 		}
 	}
 	st.StaticLog = st.StaticLog[:0]
+	b.statics.Settle()
 	for _, c := range b.dirty {
 		cs := &b.cellStatics[c]
-		cs.N = int32(len(b.statics[c]))
-		for i, e := range b.statics[c] {
+		cell := b.statics.Cell(int(c))
+		cs.N = int32(len(cell))
+		for i, e := range cell {
 			if i == 0 {
 				cs.MinX, cs.MinY, cs.MaxX, cs.MaxY = e.X, e.Y, e.X, e.Y
 				continue
@@ -175,7 +171,7 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 		f.CellStart = make([]int32, cells+1)
 	}
 	f.CellStart = f.CellStart[:b.shape.NumCells()+1]
-	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics, f.CellStart, f.Entities)
+	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics.All(), f.CellStart, f.Entities)
 	f.Statics = append(f.Statics[:0], b.cellStatics...)
 
 	f.Players = f.Players[:0]

@@ -79,6 +79,12 @@ func (s *Collision) Initialize(w *arche.World) {
 	s.names = generic.NewMap[ecs.Name](w)
 	s.positions = generic.NewMap[ecs.Position](w)
 	s.fresh = generic.NewMap[ecs.Fresh](w)
+	// Room for a tick in which every marble busts or is busted, or hits a
+	// spike ball, so the lists do not grow while the arena plays.
+	movers := s.state.Config.MaxMovers()
+	s.candidates = make([]bust, 0, movers)
+	s.busted = make([]arche.Entity, 0, movers)
+	s.shatter = make([]shard, 0, movers+s.state.Config.ObstacleCount)
 }
 
 // Update implements System.

@@ -25,6 +25,9 @@ func (s *Eat) Initialize(w *arche.World) {
 	s.filter = generic.NewFilter2[ecs.Position, ecs.Mass]().With(generic.T[ecs.Mover]())
 	s.filter.Register(w)
 	s.masses = generic.NewMap[ecs.Mass](w)
+	// Room for every marble to eat a fragment in one tick; a tick that
+	// eats more grows the list once, to its new peak, and keeps it.
+	s.eaten = make([]arche.Entity, 0, s.state.Config.MaxMovers())
 }
 
 // Update implements System.

@@ -28,6 +28,7 @@ func (s *Population) Name() string { return "population" }
 // Initialize implements System.
 func (s *Population) Initialize(w *arche.World) {
 	s.state = ecs.StateOf(w)
+	s.state.ReserveZombieNames(zombieNames[:], s.state.Config.MinPopulation)
 }
 
 // Update implements System.

@@ -7,8 +7,10 @@ import (
 )
 
 // Spatial rebuilds the mover grid from the marbles' new positions. The
-// static fragment and obstacle indexes are not touched: the factories keep
-// them current as entities come and go.
+// static fragment and obstacle indexes are not rebuilt: the factories keep
+// them current as entities come and go, and Spatial only lets their cells
+// that a cluster crowded and has left give back their spill blocks, at a
+// point where no system walks a cell.
 type Spatial struct {
 	state  *ecs.State
 	filter *generic.Filter2[ecs.Position, ecs.Mass]
@@ -34,4 +36,6 @@ func (s *Spatial) Update(w *arche.World) {
 		grid.Add(q.Entity(), pos.X, pos.Y, mass.Value)
 	}
 	grid.Build()
+	s.state.Fragments.Settle()
+	s.state.Obstacles.Settle()
 }
