@@ -83,7 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "bot i steers with seed+i")
 	fs.StringVar(&cfg.Name, "name", "lg", "bot i is named this followed by i")
 	fs.IntVar(&cfg.Workers, "workers", 4, "goroutines sending the bots' inputs, paced by one shared ticker")
+	fs.IntVar(&cfg.FullEvery, "full-every", 10, "one bot in this many (bot 0 among them) decodes and applies every snap in full, checking the deltas and steering by its whole view; the others read only the tick, ack and own marble of each snap and wander (1: every bot in full)")
 	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
+	fs.StringVar(&cfg.SelfProfile, "loadgen-cpuprofile", "", "write the load generator's own CPU profile over the window to this file (with -scenarios, -profile-dir gets one per scenario instead)")
 	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "a bot whose connection drops (no close frame, or 1001) resumes with its token at the next -addr, then the others (always on in fleet scenarios)")
 	fs.DurationVar(&cfg.MoveTimeout, "move-timeout", 0, "how long a bot tries to reach a moved's node before it goes back with its token (0: net/client's 5 s)")
 	out := fs.String("out", "", "append the result row to this markdown table (with -scenarios: write the section, default "+defaultReport+")")
@@ -95,8 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
-	if cfg.Clients < 1 || cfg.Ramp <= 0 || cfg.Duration <= 0 || cfg.Workers < 1 || cfg.DialTimeout <= 0 {
-		return errors.New("-clients, -ramp, -duration, -workers and -dial-timeout must be positive")
+	if cfg.Clients < 1 || cfg.Ramp <= 0 || cfg.Duration <= 0 || cfg.Workers < 1 || cfg.DialTimeout <= 0 || cfg.FullEvery < 1 {
+		return errors.New("-clients, -ramp, -duration, -workers, -dial-timeout and -full-every must be positive")
 	}
 	if cfg.MoveTimeout < 0 {
 		return errors.New("-move-timeout must not be negative")

@@ -25,7 +25,7 @@ func TestShortLoad(t *testing.T) {
 		URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
 		Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
 		Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
-		Progress: &progress{},
+		FullEvery: 5, Progress: &progress{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +39,9 @@ func TestShortLoad(t *testing.T) {
 	}
 	if res.Silent != 0 {
 		t.Errorf("%d bots got no snap", res.Silent)
+	}
+	if res.DeltaErrors != 0 || res.InputsPerClient < 10 {
+		t.Errorf("%d delta errors, %.1f inputs/s per client; want none and about 20: the skimming bots play too", res.DeltaErrors, res.InputsPerClient)
 	}
 	if res.Closes["1000 closed by loadgen"] != 50 {
 		t.Errorf("closes %v; want all 50 closed by the load generator", res.Closes)

@@ -159,7 +159,7 @@ func printSummary(w io.Writer, r *result) {
 		printFleetSummary(w, r)
 	}
 	if r.DeltaErrors > 0 || r.SendErrors > 0 {
-		fmt.Fprintf(w, "\n%d snap entries contradicted a client's table (server bugs), %d sends failed\n", r.DeltaErrors, r.SendErrors)
+		fmt.Fprintf(w, "\n%d snap entries contradicted a full bot's table (server bugs), %d sends failed\n", r.DeltaErrors, r.SendErrors)
 	}
 }
 

@@ -164,6 +164,11 @@ func (c *Client) next() error {
 		}
 		c.counters.messagesReceived.Add(1)
 		c.counters.bytesReceived.Add(uint64(len(c.payload)))
+		c.skimmed = c.opts.SkimSnaps && skimSnap(c.payload, &c.msg.Snap) == nil
+		if c.skimmed {
+			c.msg.Type = wire.TypeSnap
+			return nil
+		}
 		if err := c.dec.DecodeServer(c.payload, &c.msg); err != nil {
 			return fmt.Errorf("client: server message: %w", err)
 		}
