@@ -120,6 +120,7 @@ type result struct {
 	LoadgenHeap uint64
 
 	Server *serverResult // nil without -admin
+	Floor  *floorResult  // measured before a scenario's server started; nil otherwise
 }
 
 // serverResult is what the server said about itself.
