@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -44,7 +45,8 @@ type Options struct {
 	// for the welcome together, on each connection. Default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
-	// WriteTimeout bounds the write of each frame. Default DefaultWriteTimeout.
+	// WriteTimeout bounds the write of each frame: a write blocked for
+	// between half of it and all of it fails. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// MaxMessageSize bounds one server message, in bytes; a larger one ends
 	// the connection. Default DefaultMaxMessageSize.
@@ -251,7 +253,9 @@ type Client struct {
 	cancelLife context.CancelCauseFunc // cancels life
 
 	// Owned by the reading goroutine: Dial's caller, then readLoop.
-	rd      wsutil.Reader
+	br      *bufio.Reader // the current connection's, under rd
+	rd      wsutil.Reader // reads the handshake, and play where readRaw cannot
+	raw     rawReader     // reads play on a TCP connection (readRaw)
 	payload []byte
 	dec     wire.Decoder
 	msg     wire.ServerMessage
@@ -268,11 +272,13 @@ type Client struct {
 	// conn, which it may therefore read without writeMu.
 	writeMu sync.Mutex
 	conn    net.Conn // the current connection
-	enc     wire.Encoder
-	out     []byte
-	wr      *wsutil.Writer
-	lastSeq uint32
-	moving  bool // from a followed moved to the next welcome: sends refused
+	// writeDeadline is the write deadline set last on conn.
+	writeDeadline time.Time
+	enc           wire.Encoder
+	out           []byte
+	wr            *wsutil.Writer
+	lastSeq       uint32
+	moving        bool // from a followed moved to the next welcome: sends refused
 
 	// mu guards the fields below.
 	mu      sync.Mutex
@@ -401,21 +407,33 @@ func (c *Client) play() error {
 // ends. After a moved that is to be followed, it gives the server
 // movedCloseWait to close.
 func (c *Client) read() error {
+	if raw := c.rawConn(); raw != nil {
+		return c.readRaw(raw)
+	}
 	for {
 		if err := c.next(); err != nil {
 			return err
 		}
-		switch {
-		case c.msg.Type == wire.TypeWelcome:
-			return errors.New("client: a second welcome")
-		case c.move.next != nil:
-			continue // Nothing comes after a moved; ignore what does.
-		}
-		c.apply()
-		if c.move.next != nil {
-			c.conn.SetReadDeadline(time.Now().Add(movedCloseWait))
+		if err := c.handle(); err != nil {
+			return err
 		}
 	}
+}
+
+// handle applies the message just read, during play: a second welcome is
+// an error, and nothing after a moved counts.
+func (c *Client) handle() error {
+	switch {
+	case c.msg.Type == wire.TypeWelcome:
+		return errors.New("client: a second welcome")
+	case c.move.next != nil:
+		return nil // Nothing comes after a moved; ignore what does.
+	}
+	c.apply()
+	if c.move.next != nil {
+		c.conn.SetReadDeadline(time.Now().Add(movedCloseWait))
+	}
+	return nil
 }
 
 // apply updates the state from c.msg and calls the callbacks.
