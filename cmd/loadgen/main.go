@@ -32,6 +32,14 @@
 // and Redis's commands a second per node. Everything it starts is
 // stopped at the end, on error and on Ctrl-C.
 //
+// Most bots skim their snaps (net/client SkimSnaps, net/bot Glimpse), so
+// that the load generator costs far less per snap than the server does;
+// one in -full-every decodes and applies every snap in full and checks
+// the deltas. Every bot reads every frame, sends its inputs and respawns.
+// Before each single-server scenario's server starts, the write floor
+// (net/floor) is measured, and the report sets the server's CPU per snap
+// beside it. -loadgen-cpuprofile profiles the load generator itself.
+//
 // A progress bar shows each phase when stdout is a terminal, unless
 // -quiet. Every flag has an environment twin: -clients is
 // SHATTER_CLIENTS.

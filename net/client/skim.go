@@ -196,10 +196,13 @@ func (s *skimmer) str() ([]byte, bool) {
 
 // uint reads a non-negative integer of at most limit.
 func (s *skimmer) uint(limit uint64) (uint64, bool) {
-	if len(s.b) > 0 && s.b[0] <= 0x7f { // Most of a snap's numbers: inlined.
-		c := s.b[0]
-		s.b = s.b[1:]
-		return uint64(c), uint64(c) <= limit
+	// Most of a snap's numbers are fixints: those are read here, inlined,
+	// the rest by uintLong.
+	if len(s.b) > 0 {
+		if c := s.b[0]; c <= 0x7f {
+			s.b = s.b[1:]
+			return uint64(c), uint64(c) <= limit
+		}
 	}
 	return s.uintLong(limit)
 }
@@ -207,6 +210,11 @@ func (s *skimmer) uint(limit uint64) (uint64, bool) {
 // uintLong reads a non-negative integer of at most limit that is not a
 // positive fixint.
 func (s *skimmer) uintLong(limit uint64) (uint64, bool) {
+	if b := s.b; len(b) >= 3 && b[0] == 0xcd { // A position, most often.
+		v := uint64(b[1])<<8 | uint64(b[2])
+		s.b = b[3:]
+		return v, v <= limit
+	}
 	if len(s.b) == 0 {
 		return 0, false
 	}
@@ -246,25 +254,6 @@ func (s *skimmer) uintLong(limit uint64) (uint64, bool) {
 	return v, v <= limit
 }
 
-// fields reads len(v) unsigned integers into v, each within its limit.
-func (s *skimmer) fields(v []uint64, limits []uint64) bool {
-	for i := range v {
-		var ok bool
-		if v[i], ok = s.uint(limits[i]); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// The limits of an upd record's id, x, y and mass, of an add record's
-// id, kind, x, y and mass, and of a marble's heading and flags.
-var (
-	updLimits  = []uint64{1<<32 - 1, 1<<16 - 1, 1<<16 - 1, 1<<32 - 1}
-	addLimits  = []uint64{1<<32 - 1, 1<<8 - 1, 1<<16 - 1, 1<<16 - 1, 1<<32 - 1}
-	lookLimits = []uint64{1<<8 - 1, 1<<8 - 1}
-)
-
 // upd reads an upd record: id, x, y and mass, then a marble's heading and
 // flags when present, which set Marble; anything after is skipped.
 func (s *skimmer) upd(e *wire.UpdEntity) bool {
@@ -272,11 +261,14 @@ func (s *skimmer) upd(e *wire.UpdEntity) bool {
 	if !ok || n < 4 {
 		return false
 	}
-	var v [4]uint64
-	if !s.fields(v[:], updLimits) {
+	id, ok1 := s.uint(1<<32 - 1)
+	x, ok2 := s.uint(1<<16 - 1)
+	y, ok3 := s.uint(1<<16 - 1)
+	mass, ok4 := s.uint(1<<32 - 1)
+	if !(ok1 && ok2 && ok3 && ok4) {
 		return false
 	}
-	*e = wire.UpdEntity{ID: uint32(v[0]), X: uint16(v[1]), Y: uint16(v[2]), Mass: uint32(v[3])}
+	*e = wire.UpdEntity{ID: uint32(id), X: uint16(x), Y: uint16(y), Mass: uint32(mass)}
 	e.Heading, e.Flags, e.Marble, ok = s.look(n - 4)
 	return ok
 }
@@ -289,14 +281,18 @@ func (s *skimmer) add(e *wire.AddEntity) bool {
 	if !ok || n < 6 {
 		return false
 	}
-	var v [5]uint64
-	if !s.fields(v[:], addLimits) {
+	id, ok1 := s.uint(1<<32 - 1)
+	kind, ok2 := s.uint(1<<8 - 1)
+	x, ok3 := s.uint(1<<16 - 1)
+	y, ok4 := s.uint(1<<16 - 1)
+	mass, ok5 := s.uint(1<<32 - 1)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
 		return false
 	}
 	if _, ok := s.str(); !ok {
 		return false
 	}
-	*e = wire.AddEntity{ID: uint32(v[0]), Kind: uint8(v[1]), X: uint16(v[2]), Y: uint16(v[3]), Mass: uint32(v[4])}
+	*e = wire.AddEntity{ID: uint32(id), Kind: uint8(kind), X: uint16(x), Y: uint16(y), Mass: uint32(mass)}
 	e.Heading, e.Flags, _, ok = s.look(n - 6)
 	return ok
 }
@@ -306,11 +302,12 @@ func (s *skimmer) add(e *wire.AddEntity) bool {
 // rest, as wire.Decoder's look does.
 func (s *skimmer) look(extra int) (heading, flags uint8, marble, ok bool) {
 	if extra >= 2 {
-		var v [2]uint64
-		if !s.fields(v[:], lookLimits) {
+		h, ok1 := s.uint(1<<8 - 1)
+		f, ok2 := s.uint(1<<8 - 1)
+		if !ok1 || !ok2 {
 			return 0, 0, false, false
 		}
-		heading, flags, marble, extra = uint8(v[0]), uint8(v[1]), true, extra-2
+		heading, flags, marble, extra = uint8(h), uint8(f), true, extra-2
 	}
 	return heading, flags, marble, s.skipN(extra, 1)
 }
