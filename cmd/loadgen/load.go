@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -48,8 +49,10 @@ type loadConfig struct {
 	Seed        uint64        // bot i steers with seed Seed+i
 	Name        string        // bot i is named Name followed by i
 	Workers     int           // pacer workers sending the inputs
+	FullEvery   int           // bot i decodes and applies every snap in full when i % FullEvery == 0; the others skim
 	ProfileFile string        // if set, a server CPU profile taken during the window goes here
 	HeapFile    string        // if set, a server heap profile taken at the window's end goes here
+	SelfProfile string        // if set, the load generator's own CPU profile over the window goes here
 	Progress    *progress     // how the run shows how far it is; not nil
 
 	// Reconnect has a bot whose connection drops resume with its token at
@@ -117,6 +120,7 @@ type result struct {
 	LoadgenHeap uint64
 
 	Server *serverResult // nil without -admin
+	Floor  *floorResult  // measured before a scenario's server started; nil otherwise
 }
 
 // serverResult is what the server said about itself.
@@ -220,6 +224,10 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 			}
 		}
 		stats0, _ = r.sumStats()
+		stopSelfProfile, err := startSelfProfile(cfg.SelfProfile)
+		if err != nil {
+			show.note("warning: load generator profile: %v", err)
+		}
 		cpu0 = processCPU()
 		wStart = time.Now()
 		r.measuring.Store(true)
@@ -253,6 +261,9 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 		r.measuring.Store(false)
 		wEnd = time.Now()
 		cpu1 = processCPU()
+		if err := stopSelfProfile(); err != nil {
+			show.note("warning: load generator profile: %v", err)
+		}
 		stats1, res.OpenAtEnd = r.sumStats()
 		during.Wait()
 		show.endPlay()
@@ -385,6 +396,7 @@ func (r *loadRun) dial(ctx context.Context, i int) {
 		Seed: r.cfg.Seed + uint64(i),
 		Client: client.Options{
 			HandshakeTimeout: r.cfg.DialTimeout,
+			SkimSnaps:        !r.fullBot(i),
 			MoveTimeout:      r.cfg.MoveTimeout,
 			Reconnect:        reconnect,
 			OnMessage:        func(_ *client.Client, m *wire.ServerMessage) { r.observe(b, m) },
@@ -416,6 +428,14 @@ func (r *loadRun) dial(ctx context.Context, i int) {
 		r.pacer.Add(p)
 	}
 	r.connected.Add(1)
+}
+
+// fullBot reports whether bot i decodes and applies every snap in full,
+// checking each delta against its table and steering by its whole view;
+// the others skim their snaps (client.Options.SkimSnaps). Bot 0 is
+// always full, so a run has one at least.
+func (r *loadRun) fullBot(i int) bool {
+	return i%max(1, r.cfg.FullEvery) == 0
 }
 
 func (r *loadRun) fail(reason string, n int) {
@@ -511,6 +531,26 @@ func (r *loadRun) liveLine() string {
 		return fmt.Sprintf("%d open", open)
 	}
 	return fmt.Sprintf("%d open, input→ack p99 %v, %d deaths", open, p99.Round(100*time.Microsecond), r.deaths.Load())
+}
+
+// startSelfProfile starts profiling this process's CPU into path, if path
+// is not empty, and returns the function that stops and writes it.
+func startSelfProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() error { return nil }, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() error { return nil }, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // processCPU returns the CPU time this process has used, user and system.

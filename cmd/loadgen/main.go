@@ -32,6 +32,14 @@
 // and Redis's commands a second per node. Everything it starts is
 // stopped at the end, on error and on Ctrl-C.
 //
+// Most bots skim their snaps (net/client SkimSnaps, net/bot Glimpse), so
+// that the load generator costs far less per snap than the server does;
+// one in -full-every decodes and applies every snap in full and checks
+// the deltas. Every bot reads every frame, sends its inputs and respawns.
+// Before each single-server scenario's server starts, the write floor
+// (net/floor) is measured, and the report sets the server's CPU per snap
+// beside it. -loadgen-cpuprofile profiles the load generator itself.
+//
 // A progress bar shows each phase when stdout is a terminal, unless
 // -quiet. Every flag has an environment twin: -clients is
 // SHATTER_CLIENTS.
@@ -83,7 +91,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "bot i steers with seed+i")
 	fs.StringVar(&cfg.Name, "name", "lg", "bot i is named this followed by i")
 	fs.IntVar(&cfg.Workers, "workers", 4, "goroutines sending the bots' inputs, paced by one shared ticker")
+	fs.IntVar(&cfg.FullEvery, "full-every", 10, "one bot in this many (bot 0 among them) decodes and applies every snap in full, checking the deltas and steering by its whole view; the others read only the tick, ack and own marble of each snap and wander (1: every bot in full)")
 	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
+	fs.StringVar(&cfg.SelfProfile, "loadgen-cpuprofile", "", "write the load generator's own CPU profile over the window to this file (with -scenarios, -profile-dir gets one per scenario instead)")
 	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "a bot whose connection drops (no close frame, or 1001) resumes with its token at the next -addr, then the others (always on in fleet scenarios)")
 	fs.DurationVar(&cfg.MoveTimeout, "move-timeout", 0, "how long a bot tries to reach a moved's node before it goes back with its token (0: net/client's 5 s)")
 	out := fs.String("out", "", "append the result row to this markdown table (with -scenarios: write the section, default "+defaultReport+")")
@@ -95,8 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
-	if cfg.Clients < 1 || cfg.Ramp <= 0 || cfg.Duration <= 0 || cfg.Workers < 1 || cfg.DialTimeout <= 0 {
-		return errors.New("-clients, -ramp, -duration, -workers and -dial-timeout must be positive")
+	if cfg.Clients < 1 || cfg.Ramp <= 0 || cfg.Duration <= 0 || cfg.Workers < 1 || cfg.DialTimeout <= 0 || cfg.FullEvery < 1 {
+		return errors.New("-clients, -ramp, -duration, -workers, -dial-timeout and -full-every must be positive")
 	}
 	if cfg.MoveTimeout < 0 {
 		return errors.New("-move-timeout must not be negative")

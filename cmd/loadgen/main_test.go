@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shatter/shatter/net/client"
+	"github.com/shatter/shatter/net/floor"
 	"github.com/shatter/shatter/net/server"
 	"github.com/shatter/shatter/net/server/servertest"
 )
@@ -25,7 +27,7 @@ func TestShortLoad(t *testing.T) {
 		URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
 		Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
 		Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
-		Progress: &progress{},
+		FullEvery: 5, Progress: &progress{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +41,9 @@ func TestShortLoad(t *testing.T) {
 	}
 	if res.Silent != 0 {
 		t.Errorf("%d bots got no snap", res.Silent)
+	}
+	if res.DeltaErrors != 0 || res.InputsPerClient < 10 {
+		t.Errorf("%d delta errors, %.1f inputs/s per client; want none and about 20: the skimming bots play too", res.DeltaErrors, res.InputsPerClient)
 	}
 	if res.Closes["1000 closed by loadgen"] != 50 {
 		t.Errorf("closes %v; want all 50 closed by the load generator", res.Closes)
@@ -216,5 +221,28 @@ func TestParseRedisInfo(t *testing.T) {
 	s := parseRedisInfo(body, time.Time{})
 	if s.Calls["evalsha"] != 12 || s.Calls["set"] != 500 || len(s.Calls) != 2 || s.total() != 512 || s.CPU != 2 {
 		t.Errorf("parseRedisInfo = %+v (total %d); want evalsha 12, set 500, info left out, CPU 2 s", s, s.total())
+	}
+}
+
+// The results row puts the write floor beside the CPU figures, and the
+// server's CPU per snap over the floor's per write to 1,000 connections.
+func TestFloorCells(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := &result{
+		Config: loadConfig{Clients: 100}, Connected: 100, SnapsPerClient: 30,
+		// 0.06 cores over 3,000 snaps a second: 20 µs a snap.
+		Server: &serverResult{Start: serverSample{At: t0}, End: serverSample{At: t0.Add(10 * time.Second), CPUSeconds: 0.6}},
+		Floor: &floorResult{
+			One:  floor.Result{Writes: 1000, CPU: time.Millisecond, Wall: 2 * time.Millisecond},
+			Many: floor.Result{Writes: 1000, CPU: 4 * time.Millisecond, Wall: 8 * time.Millisecond},
+		},
+	}
+	cells := strings.Split(strings.Trim(resultsRow(r), "| \n"), " | ")
+	if got := cells[len(cells)-4:]; !slices.Equal(got, []string{"0.06 cores (20.0 µs)", "0.00 cores", "1.0 / 4.0 (wall 2.0 / 8.0)", "5.0×"}) {
+		t.Errorf("CPU and floor cells %q; want the server's 20 µs a snap, the floor's 1 and 4 µs a write, and 5×", got)
+	}
+	r.Floor.Err = errors.New("no sockets")
+	if cells := strings.Split(strings.Trim(resultsRow(r), "| \n"), " | "); cells[len(cells)-1] != "—" || cells[len(cells)-2] != "—" {
+		t.Errorf("floor cells %q without a floor; want dashes", cells[len(cells)-2:])
 	}
 }

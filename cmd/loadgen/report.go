@@ -25,8 +25,8 @@ const (
 
 // resultsHeader is the head of the main results table; resultsRow fills a
 // row of it.
-const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU (per snap) | loadgen CPU (per snap) |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU (per snap) | loadgen CPU (per snap) | write floor µs, 1 / 1000 conns | server ÷ floor |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 `
 
 func resultsRow(r *result) string {
@@ -41,6 +41,10 @@ func resultsRow(r *result) string {
 		fmt.Sprintf("%.1f KB", r.BytesPerClient/1000),
 		"—", "—", "—", "—",
 		cpuPerSnap(r.LoadgenCPU, r),
+		"—", "—",
+	}
+	if f := r.Floor; f != nil && f.Err == nil {
+		cells[13] = f.cell()
 	}
 	if r.Acks > 0 {
 		cells[5] = fmt.Sprintf("%s / %s / %s", ms(r.AckP50), ms(r.AckP95), ms(r.AckP99))
@@ -53,6 +57,11 @@ func resultsRow(r *result) string {
 		cells[9] = percent(uint64(ticks-(s.End.TicksUnder5ms-s.Start.TicksUnder5ms)), uint64(ticks))
 		cells[10] = fmt.Sprintf("%s (%s)", mib(s.End.RSS), kib(s.perSession(s.End.RSS-s.Before.RSS)))
 		cells[11] = cpuPerSnap(s.cpuCores(), r)
+		if f := r.Floor; f != nil && f.Err == nil && f.Many.CPUPerWrite() > 0 {
+			if us := perSnapMicros(s.cpuCores(), r); us > 0 {
+				cells[14] = fmt.Sprintf("%.1f×", us/micros(f.Many.CPUPerWrite()))
+			}
+		}
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
 }
@@ -115,12 +124,24 @@ func (s *serverResult) perSession(bytes float64) float64 {
 // bots received: the fan-out's cost, to compare with a small loopback
 // write's (BenchmarkLoopbackWriteFloor in net/session).
 func cpuPerSnap(cores float64, r *result) string {
-	perSecond := r.SnapsPerClient * float64(r.Connected)
-	if perSecond <= 0 {
+	us := perSnapMicros(cores, r)
+	if us <= 0 {
 		return fmt.Sprintf("%.2f cores", cores)
 	}
-	return fmt.Sprintf("%.2f cores (%.1f µs)", cores, cores/perSecond*1e6)
+	return fmt.Sprintf("%.2f cores (%.1f µs)", cores, us)
 }
+
+// perSnapMicros turns a process's CPU use in cores into µs per snapshot
+// the bots received, or 0 without snapshots.
+func perSnapMicros(cores float64, r *result) float64 {
+	perSecond := r.SnapsPerClient * float64(r.Connected)
+	if perSecond <= 0 {
+		return 0
+	}
+	return cores / perSecond * 1e6
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // cpuCores is the server's CPU use over the window, in cores.
 func (s *serverResult) cpuCores() float64 {
@@ -143,6 +164,9 @@ func printSummary(w io.Writer, r *result) {
 	}
 	fmt.Fprintf(w, "\n%d clients%s, ramp %g/s, %v measured, %s\n\n", r.Config.Clients, nodes, r.Config.Ramp, r.Window.Round(time.Millisecond), inputs)
 	io.WriteString(w, resultsHeader+resultsRow(r)+"\n"+detailsHeader+detailsRow(r))
+	if f := r.Floor; f != nil {
+		fmt.Fprintf(w, "\n%s\n", f.line())
+	}
 	if r.Server != nil && r.Server.ProfileErr != nil {
 		fmt.Fprintf(w, "\nserver profile failed: %v\n", r.Server.ProfileErr)
 	}
@@ -159,7 +183,7 @@ func printSummary(w io.Writer, r *result) {
 		printFleetSummary(w, r)
 	}
 	if r.DeltaErrors > 0 || r.SendErrors > 0 {
-		fmt.Fprintf(w, "\n%d snap entries contradicted a client's table (server bugs), %d sends failed\n", r.DeltaErrors, r.SendErrors)
+		fmt.Fprintf(w, "\n%d snap entries contradicted a full bot's table (server bugs), %d sends failed\n", r.DeltaErrors, r.SendErrors)
 	}
 }
 

@@ -148,6 +148,11 @@ func runSingle(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin strin
 		// measure: the server's idle timeout would close them after 60 s.
 		args = append(args, "-idle-timeout", "0")
 	}
+	// Measured on a machine the scenario's server does not load yet, so
+	// that the ratio to it in the report compares the server's cost with
+	// what this machine can do.
+	sc.Load.Progress.note("scenario: %s clients: measuring the write floor", scenarioName(cfg))
+	fl := measureFloor()
 	srv, err := startServer(ctx, bin, args, logPath, syscall.SIGTERM)
 	if err != nil {
 		return nil, err
@@ -158,9 +163,13 @@ func runSingle(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin strin
 	if sc.ProfileDir != "" {
 		cfg.ProfileFile = filepath.Join(sc.ProfileDir, "server-cpu-"+name+".pprof")
 		cfg.HeapFile = filepath.Join(sc.ProfileDir, "server-heap-"+name+".pprof")
+		cfg.SelfProfile = filepath.Join(sc.ProfileDir, "loadgen-cpu-"+name+".pprof")
 	}
 	sc.Load.Progress.note("scenario: %s clients against %s (max %d arenas, log %s)", scenarioName(cfg), srv.addr, maxArenas, logPath)
 	res, err := runLoad(ctx, cfg)
+	if res != nil {
+		res.Floor = fl
+	}
 	if serr := srv.stop(); serr != nil {
 		sc.Load.Progress.note("warning: server of scenario %s: %v (log %s)", scenarioName(cfg), serr, logPath)
 	}
@@ -300,9 +309,9 @@ func scenarioReport(sc scenarioConfig, maxArenas int, version string, results []
 	fmt.Fprintf(&b, "Command: `%s`, source %s.\n\n", sc.Command, version)
 	fmt.Fprintf(&b, "Each scenario starts a fresh `shatter-server` on 127.0.0.1 (default rules: %d Hz, %d sessions an arena; `-max-arenas %d`), "+
 		"opens its bot sessions over real WebSocket connections at %g a second, then measures %v of play: every bot steers with net/bot "+
-		"(feeds, chases, flees, boosts, respawns) and sends %g inputs a second. The bots of an idle row connect and never spawn or send input: "+
+		"(feeds, chases, flees, boosts, respawns) and sends %g inputs a second; %s. The bots of an idle row connect and never spawn or send input: "+
 		"they spectate, so the server still sends them snapshots. The load generator runs on the same machine and competes with the server for its cores.\n\n",
-		sim.DefaultConfig().TickRate, sim.DefaultConfig().MaxPlayers, maxArenas, l.Ramp, l.Duration, l.InputRate)
+		sim.DefaultConfig().TickRate, sim.DefaultConfig().MaxPlayers, maxArenas, l.Ramp, l.Duration, l.InputRate, fullBotsText(l.FullEvery))
 	b.WriteString(resultsHeader)
 	for _, r := range results {
 		b.WriteString(resultsRow(r))
@@ -320,6 +329,17 @@ func scenarioReport(sc scenarioConfig, maxArenas int, version string, results []
 	}
 	b.WriteString(definitions)
 	return b.String()
+}
+
+// fullBotsText says which bots decode their snaps in full, for the
+// report.
+func fullBotsText(every int) string {
+	if every <= 1 {
+		return "every bot decodes and applies every snap in full, checking each delta against its table (-full-every 1)"
+	}
+	return fmt.Sprintf("one bot in %d decodes and applies every snap in full, checking each delta against its table and steering by its whole view, "+
+		"and the others skim their snaps: a quick decoder of their own, no table of named entities, and a brain that sees only the marbles that moved "+
+		"and a few fragments (net/client SkimSnaps, net/bot Glimpse; -full-every %d)", every, every)
 }
 
 // goalsHeader heads the table that checks each scenario against the load
@@ -369,6 +389,8 @@ How the figures are measured:
 - **bytes**: message payloads without WebSocket framing (2 to 4 bytes a frame). Bytes/snap is every server message received in the window (snaps, the 1 Hz board, deaths) ÷ snaps.
 - **server tick**: the worst arena's p50 and p99 from ` + "`/arenas`" + ` (each arena's last 1024 ticks, about the window). **ticks > 5 ms** is over every arena's ticks in the window, from the ` + "`shatter_tick_seconds`" + ` histogram, whose 5 ms bucket bound makes it exact.
 - **server RSS**: ` + "`process_resident_memory_bytes`" + ` at the window's end; per session is (RSS at the end − RSS before the ramp) ÷ open sessions. The sessions are playing, so this bounds an idle session's cost from above. Server heap is ` + "`go_memstats_heap_inuse_bytes`" + ` the same way.
-- **CPU**: ` + "`process_cpu_seconds_total`" + ` over the window ÷ the window, in cores; the load generator's is its own user and system time. In brackets, the same per snapshot the bots received (cores ÷ snapshots a second): the fan-out's cost, to compare with one small loopback write (` + "`go test -run '^$' -bench LoopbackWriteFloor ./net/session`" + `).
+- **CPU**: ` + "`process_cpu_seconds_total`" + ` over the window ÷ the window, in cores; the load generator's is its own user and system time. In brackets, the same per snapshot the bots received (cores ÷ snapshots a second): the fan-out's cost, to compare with the write floor.
+- **write floor**: what one write system call of a 300-byte frame (a typical snap) to a loopback TCP connection drained by a reader costs on this machine, measured by net/floor just before each scenario's server starts (the same as ` + "`go test -run '^$' -bench LoopbackWriteFloor ./net/session`" + `): the writing thread's own CPU time per write (getrusage RUSAGE_THREAD), wall time in brackets, writing again and again to 1 connection and round-robin to 1,000, each drained by its own reader goroutine. A session's snap can cost the server no less than one such write. **server ÷ floor** is the server's CPU per snap ÷ the floor's CPU per write to 1,000 connections: a fan-out writes to thousands of sockets whose kernel state has left the CPU's caches since the last tick, which one connection written again and again never does, so the one-connection figure (printed too) is a fraction of what a fan-out's writes can cost (a fifth to a half on the 2-CPU machine this was written on).
+- **loadgen CPU**: all of the load generator's CPU, its bots' reads, decoding, steering and input writes included. Most bots skim their snaps (see above), which does not change what they measure: every bot reads every frame from its socket, and its snaps count for on time, ticks skipped, input→ack and bytes. Only the full bots check the deltas, so **snap entries that contradicted a table** (printed when there are any) counts theirs.
 - **pacer missed**: times the bots' shared input ticker found a sender still busy with the previous slot, each a slot of bots whose input came one period late.
 `

@@ -10,13 +10,16 @@
 // the same decisions.
 //
 // A Player joins a Brain to a client connection and a compact view table
-// kept from the snaps as they arrive; a Pacer steps many players at a
+// kept from the snaps as they arrive, or, for the many cheap players of a
+// load generator whose client skims its snaps, a Glimpse of the marbles
+// moving near it and a few fragments; a Pacer steps many players at a
 // fixed input rate from one ticker, spreading their inputs over each
 // period as independent people's would be.
 //
 // Outline:
 //   - brain.go: Rules, Brain, Action and its Goal.
 //   - table.go: Table, the compact view a Player keeps.
+//   - glimpse.go: Glimpse, the cheaper view a skimming Player keeps.
 //   - player.go: Player, Dial, ServerURL.
 //   - pacer.go: Pacer.
 package bot

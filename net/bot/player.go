@@ -20,7 +20,9 @@ type Options struct {
 	Seed uint64
 	// Client holds the connection's other options: timeouts, OnAck, and an
 	// OnMessage that is called after the player has applied the message to
-	// its table. Its Name is replaced by Name.
+	// its table. Its Name is replaced by Name. With Client.SkimSnaps set,
+	// the player keeps a Glimpse of its view instead of a Table: the cheap
+	// player a load generator runs most of its bots as.
 	Client client.Options
 }
 
@@ -29,16 +31,18 @@ type Options struct {
 var ErrDisconnected = errors.New("bot: disconnected")
 
 // Player is one bot playing one session: a client connection, the compact
-// view table its snaps build, and a brain that steers by that table. The
-// client's read loop applies snaps to the table; whoever paces the player
-// (a Pacer, usually) calls Step to decide and send. Both lock mu, so
-// they may run on different goroutines.
+// view table its snaps build (or, skimming, a Glimpse), and a brain that
+// steers by it. The client's read loop applies snaps to the view; whoever
+// paces the player (a Pacer, usually) calls Step to decide and send. Both
+// lock mu, so they may run on different goroutines.
 type Player struct {
 	client *client.Client // static after Dial
+	skim   bool           // static: the client skims snaps, and glimpse is the view
 
-	mu    sync.Mutex // guards table and brain
-	table Table
-	brain *Brain
+	mu      sync.Mutex // guards table, glimpse and brain
+	table   Table
+	glimpse Glimpse
+	brain   *Brain
 }
 
 // Dial connects a player to url (see ServerURL), says hello and waits for
@@ -49,7 +53,7 @@ type Player struct {
 // another node when its connection drops (a crashed node), and plays on
 // there with the marble that node gives back.
 func Dial(ctx context.Context, url string, opts Options) (*Player, error) {
-	p := &Player{}
+	p := &Player{skim: opts.Client.SkimSnaps}
 	co := opts.Client
 	co.Name = opts.Name
 	next := co.OnMessage
@@ -79,6 +83,7 @@ func (p *Player) observe(m *wire.ServerMessage) {
 	case wire.TypeWelcome:
 		p.mu.Lock()
 		p.table.Reset(m.Welcome.Tick)
+		p.glimpse.Reset(m.Welcome.Tick)
 		if p.brain != nil { // nil during Dial: Dial makes the brain.
 			p.brain.Reset(RulesFromWelcome(&m.Welcome))
 		}
@@ -91,7 +96,11 @@ func (p *Player) observe(m *wire.ServerMessage) {
 		m.Welcome.Terrain = nil
 	case wire.TypeSnap:
 		p.mu.Lock()
-		p.table.Apply(&m.Snap)
+		if p.skim {
+			p.glimpse.Apply(&m.Snap)
+		} else {
+			p.table.Apply(&m.Snap)
+		}
 		p.mu.Unlock()
 	}
 }
@@ -110,7 +119,12 @@ func (p *Player) Step() (Action, error) {
 	default:
 	}
 	p.mu.Lock()
-	a := p.brain.Decide(p.table.Tick, p.table.Alive, p.table.You, p.table.All())
+	var a Action
+	if p.skim {
+		a = p.brain.Decide(p.glimpse.Tick, p.glimpse.Alive, p.glimpse.You, p.glimpse.All())
+	} else {
+		a = p.brain.Decide(p.table.Tick, p.table.Alive, p.table.You, p.table.All())
+	}
 	p.mu.Unlock()
 	var err error
 	switch a.Goal {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -44,7 +45,8 @@ type Options struct {
 	// for the welcome together, on each connection. Default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
-	// WriteTimeout bounds the write of each frame. Default DefaultWriteTimeout.
+	// WriteTimeout bounds the write of each frame: a write blocked for
+	// between half of it and all of it fails. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// MaxMessageSize bounds one server message, in bytes; a larger one ends
 	// the connection. Default DefaultMaxMessageSize.
@@ -66,6 +68,18 @@ type Options struct {
 	// ReconnectTimeout bounds the reconnection after one drop. Default
 	// DefaultReconnectTimeout.
 	ReconnectTimeout time.Duration
+	// SkimSnaps has the client decode snaps with a quick reader of its own
+	// that leaves the names of added entities out, and not apply them to
+	// its view, for a load generator whose many bots measure timing and
+	// acks and keep what view they need themselves: decoding through the
+	// general msgpack library and applying every delta to a table of
+	// named entities is most of what a client spends per snap. Every frame
+	// is still read and counted, acks are still measured, OnMessage sees
+	// every snap (with Add's names ""), and other messages are decoded in
+	// full; but Snapshot's Entities stays empty and DeltaErrors is not
+	// counted. A snap that does not start the way the server's encoder
+	// writes it is decoded in full.
+	SkimSnaps bool
 
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
@@ -239,10 +253,13 @@ type Client struct {
 	cancelLife context.CancelCauseFunc // cancels life
 
 	// Owned by the reading goroutine: Dial's caller, then readLoop.
-	rd      wsutil.Reader
+	br      *bufio.Reader // the current connection's, under rd
+	rd      wsutil.Reader // reads the handshake, and play where readRaw cannot
+	raw     rawReader     // reads play on a TCP connection (readRaw)
 	payload []byte
 	dec     wire.Decoder
 	msg     wire.ServerMessage
+	skimmed bool        // msg is a snap skimSnap decoded (Options.SkimSnaps)
 	acked   []ackSample // this snap's measured inputs, passed to OnAck
 	control [125]byte   // a control frame's payload: RFC 6455 allows no more
 	url     string      // the URL of the connection that spoke last
@@ -255,11 +272,13 @@ type Client struct {
 	// conn, which it may therefore read without writeMu.
 	writeMu sync.Mutex
 	conn    net.Conn // the current connection
-	enc     wire.Encoder
-	out     []byte
-	wr      *wsutil.Writer
-	lastSeq uint32
-	moving  bool // from a followed moved to the next welcome: sends refused
+	// writeDeadline is the write deadline set last on conn.
+	writeDeadline time.Time
+	enc           wire.Encoder
+	out           []byte
+	wr            *wsutil.Writer
+	lastSeq       uint32
+	moving        bool // from a followed moved to the next welcome: sends refused
 
 	// mu guards the fields below.
 	mu      sync.Mutex
@@ -388,21 +407,33 @@ func (c *Client) play() error {
 // ends. After a moved that is to be followed, it gives the server
 // movedCloseWait to close.
 func (c *Client) read() error {
+	if raw := c.rawConn(); raw != nil {
+		return c.readRaw(raw)
+	}
 	for {
 		if err := c.next(); err != nil {
 			return err
 		}
-		switch {
-		case c.msg.Type == wire.TypeWelcome:
-			return errors.New("client: a second welcome")
-		case c.move.next != nil:
-			continue // Nothing comes after a moved; ignore what does.
-		}
-		c.apply()
-		if c.move.next != nil {
-			c.conn.SetReadDeadline(time.Now().Add(movedCloseWait))
+		if err := c.handle(); err != nil {
+			return err
 		}
 	}
+}
+
+// handle applies the message just read, during play: a second welcome is
+// an error, and nothing after a moved counts.
+func (c *Client) handle() error {
+	switch {
+	case c.msg.Type == wire.TypeWelcome:
+		return errors.New("client: a second welcome")
+	case c.move.next != nil:
+		return nil // Nothing comes after a moved; ignore what does.
+	}
+	c.apply()
+	if c.move.next != nil {
+		c.conn.SetReadDeadline(time.Now().Add(movedCloseWait))
+	}
+	return nil
 }
 
 // apply updates the state from c.msg and calls the callbacks.
@@ -443,37 +474,14 @@ func (c *Client) apply() {
 	}
 }
 
-// applySnap applies a snap to the table, in PROTOCOL.md's order: add, upd,
-// del, and measures the latency of the inputs it acknowledges into c.acked.
-// c.mu must be held.
+// applySnap applies a snap to the state, its lists to the table unless it
+// was skimmed, and measures the latency of the inputs it acknowledges into
+// c.acked. c.mu must be held.
 func (c *Client) applySnap(s *wire.Snap) {
 	now := time.Since(c.start)
-	var contradictions uint64
-	for i := range s.Add {
-		a := &s.Add[i]
-		e, added := c.entities.Add(a.ID)
-		if !added {
-			contradictions++
-		}
-		*e = Entity{Kind: a.Kind, X: a.X, Y: a.Y, Mass: a.Mass, Name: a.Name, Heading: a.Heading, Flags: a.Flags}
+	if !c.skimmed {
+		c.applyDelta(s)
 	}
-	for _, u := range s.Upd {
-		e := c.entities.Get(u.ID)
-		if e == nil {
-			contradictions++
-			continue
-		}
-		e.X, e.Y, e.Mass = u.X, u.Y, u.Mass
-		if u.Marble {
-			e.Heading, e.Flags = u.Heading, u.Flags
-		}
-	}
-	for _, id := range s.Del {
-		if !c.entities.Delete(id) {
-			contradictions++
-		}
-	}
-	c.counters.deltaErrors.Add(contradictions)
 
 	c.state.Tick = s.Tick
 	c.state.Alive = s.HasYou
@@ -501,6 +509,38 @@ func (c *Client) applySnap(s *wire.Snap) {
 		}
 	}
 	c.measured = s.Ack
+}
+
+// applyDelta applies a snap's lists to the table in PROTOCOL.md's order:
+// add, upd, del, counting the entries that contradict it. c.mu must be
+// held.
+func (c *Client) applyDelta(s *wire.Snap) {
+	var contradictions uint64
+	for i := range s.Add {
+		a := &s.Add[i]
+		e, added := c.entities.Add(a.ID)
+		if !added {
+			contradictions++
+		}
+		*e = Entity{Kind: a.Kind, X: a.X, Y: a.Y, Mass: a.Mass, Name: a.Name, Heading: a.Heading, Flags: a.Flags}
+	}
+	for _, u := range s.Upd {
+		e := c.entities.Get(u.ID)
+		if e == nil {
+			contradictions++
+			continue
+		}
+		e.X, e.Y, e.Mass = u.X, u.Y, u.Mass
+		if u.Marble {
+			e.Heading, e.Flags = u.Heading, u.Flags
+		}
+	}
+	for _, id := range s.Del {
+		if !c.entities.Delete(id) {
+			contradictions++
+		}
+	}
+	c.counters.deltaErrors.Add(contradictions)
 }
 
 // SendSpawn asks to enter the arena, or to re-enter it after a died.

@@ -30,18 +30,19 @@ func (c *Client) install(conn net.Conn, br *bufio.Reader) error {
 		return stopped
 	}
 	c.conn = conn
+	c.writeDeadline = time.Time{}
 	// A new writer, not Reset: wsutil.Writer keeps the error of a failed
 	// write across Reset, so a send that failed on a dropped connection
 	// would fail every write on the next one, its hello first.
 	c.wr = wsutil.NewWriterSize(conn, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize)
 	// The dialer returns a buffered reader only when the server's first
 	// bytes arrived with the upgrade response; it must be read first.
-	var src io.Reader = br
 	if br == nil {
-		src = bufio.NewReader(conn)
+		br = bufio.NewReader(conn)
 	}
+	c.br = br
 	c.rd = wsutil.Reader{
-		Source:         src,
+		Source:         br,
 		State:          ws.StateClientSide,
 		MaxFrameSize:   c.opts.MaxMessageSize,
 		MaxMessageSize: c.opts.MaxMessageSize,
@@ -162,13 +163,24 @@ func (c *Client) next() error {
 				return err
 			}
 		}
-		c.counters.messagesReceived.Add(1)
-		c.counters.bytesReceived.Add(uint64(len(c.payload)))
-		if err := c.dec.DecodeServer(c.payload, &c.msg); err != nil {
-			return fmt.Errorf("client: server message: %w", err)
-		}
+		return c.decode(c.payload)
+	}
+}
+
+// decode counts a server message's payload and decodes it into c.msg:
+// skimmed, if it is a snap and Options.SkimSnaps is set, else in full.
+func (c *Client) decode(payload []byte) error {
+	c.counters.messagesReceived.Add(1)
+	c.counters.bytesReceived.Add(uint64(len(payload)))
+	c.skimmed = c.opts.SkimSnaps && skimSnap(payload, &c.msg.Snap) == nil
+	if c.skimmed {
+		c.msg.Type = wire.TypeSnap
 		return nil
 	}
+	if err := c.dec.DecodeServer(payload, &c.msg); err != nil {
+		return fmt.Errorf("client: server message: %w", err)
+	}
+	return nil
 }
 
 // handleControl answers a ping, ignores a pong, and answers a close frame,
@@ -204,9 +216,23 @@ func (c *Client) handleControl(hdr ws.Header, r io.Reader) error {
 func (c *Client) writeControl(op ws.OpCode, payload []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	c.setWriteDeadline(time.Now(), true)
 	// Masking works in place, and payload may be the caller's.
 	return ws.WriteFrame(c.conn, ws.MaskFrameInPlace(ws.NewFrame(op, true, slices.Clone(payload))))
+}
+
+// setWriteDeadline gives the connection's writes WriteTimeout from now,
+// unless always is false and the deadline set last is more than half of
+// WriteTimeout away: a bot sending twenty inputs a second would otherwise
+// reset a runtime timer with every one, a cost a load generator's
+// thousands of bots feel. Each write thus has between half of WriteTimeout
+// and all of it. c.writeMu must be held.
+func (c *Client) setWriteDeadline(now time.Time, always bool) {
+	if !always && c.writeDeadline.Sub(now) > c.opts.WriteTimeout/2 {
+		return
+	}
+	c.writeDeadline = now.Add(c.opts.WriteTimeout)
+	c.conn.SetWriteDeadline(c.writeDeadline)
 }
 
 // sendHello sends the hello; only the handshake does, which is why it
@@ -223,7 +249,7 @@ func (c *Client) write(typ wire.Type) error {
 	if len(c.out) > wire.MaxClientFrameSize {
 		return fmt.Errorf("client: %s of %d bytes is over the server's limit of %d", typ, len(c.out), wire.MaxClientFrameSize)
 	}
-	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	c.setWriteDeadline(time.Now(), false)
 	if _, err := c.wr.Write(c.out); err != nil {
 		return fmt.Errorf("client: send %s: %w", typ, err)
 	}

@@ -25,6 +25,9 @@
 //     (CloseError, RefusedError, ErrClosed).
 //   - conn.go: the current connection: installing it, the handshake, and
 //     reading and writing its frames.
+//   - rawread.go: reading play on a TCP connection, one read system call
+//     a message, parsing the frames from its own buffer.
+//   - skim.go: the quick snap decoder of Options.SkimSnaps.
 //   - move.go: following moves: Move, MoveStats, MoveError, ErrMoving, and
 //     the dialling that Dial and a move share (join, follow, reach,
 //     attempt).

@@ -2,9 +2,10 @@ package session
 
 import (
 	"fmt"
-	"io"
+	"runtime"
 	"testing"
 
+	"github.com/shatter/shatter/net/floor"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
@@ -121,18 +122,38 @@ func BenchmarkKernelQueue(b *testing.B) {
 
 // BenchmarkLoopbackWriteFloor measures the floor of the fan-out: one
 // write system call of a small frame (a 300-byte snap) to a loopback TCP
-// connection whose peer drains it. A session's snap can cost no less;
-// PERFORMANCE.md compares the server's CPU per delivered snapshot to it.
+// connection whose peer drains it (net/floor). A session's snap can cost
+// no less; PERFORMANCE.md compares the server's CPU per delivered snapshot
+// to it. conns=1 writes to one connection again and again, whose kernel
+// state stays in cache; conns=1000 writes round-robin to a thousand, as a
+// fan-out does, and is the figure to compare with. cpu-ns/op is the
+// writing thread's own CPU time (Linux only).
 func BenchmarkLoopbackWriteFloor(b *testing.B) {
-	peer, server := tcpPair(b)
-	// Owned by the benchmark; exits when the connection closes at its end.
-	go func() { _, _ = io.Copy(io.Discard, peer) }()
-	frame := make([]byte, 300)
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := server.Write(frame); err != nil {
-			b.Fatal(err)
-		}
+	for _, conns := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			rig, err := floor.Open(conns, 300)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rig.Close()
+			runtime.LockOSThread() // The thread's CPU time is the writes'.
+			defer runtime.UnlockOSThread()
+			for range conns { // Warm every connection first.
+				if err := rig.Write(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(300)
+			b.ReportAllocs()
+			cpu0 := floor.ThreadCPU()
+			for b.Loop() {
+				if err := rig.Write(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cpu0 > 0 {
+				b.ReportMetric(float64(floor.ThreadCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			}
+		})
 	}
 }

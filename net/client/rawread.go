@@ -1,0 +1,250 @@
+package client
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// rawReadSize is the raw reader's buffer at first: a few snaps. It grows
+// for a larger frame, up to Options.MaxMessageSize.
+const rawReadSize = 4096
+
+// rawReader is the state of readRaw: the bytes read from the connection
+// and not yet taken, and the message being put together from fragments.
+// Owned by the reading goroutine.
+type rawReader struct {
+	buf        []byte // buf[r:w] is read and not taken
+	r, w       int
+	drained    bool // the last read stopped short of filling buf: the socket was empty then
+	fragmented bool // a message's first frame came without FIN; c.payload holds it so far
+	ctl        [ws.MaxControlFramePayloadSize]byte
+	ctlReader  rawControl
+}
+
+// rawControl is an io.Reader over a control frame's payload, for
+// handleControl; a field, so that passing it allocates nothing.
+type rawControl struct{ b []byte }
+
+func (rc *rawControl) Read(p []byte) (int, error) {
+	if len(rc.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, rc.b)
+	rc.b = rc.b[n:]
+	return n, nil
+}
+
+// rawConn returns the raw connection of c.conn when it has one, a TCP
+// connection's, and nil otherwise (a TLS one).
+func (c *Client) rawConn() syscall.RawConn {
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
+}
+
+// readRaw is read for a connection with a raw file descriptor. It reads
+// the socket itself within one syscall.RawConn.Read, and parses the
+// WebSocket frames from its own buffer, so that a message costs one read
+// system call and no copy through bufio and wsutil: a blocking Read on a
+// net.Conn makes two for each message that arrives alone, the second
+// finding the socket empty before the goroutine parks, which a load
+// generator's thousands of bots pay thirty times a second each.
+//
+// Reading in one RawConn.Read is what makes that second read needless:
+// after a read that stopped short of filling the buffer the socket was
+// empty, so the callback returns false to wait for the next readiness
+// without trying; the runtime's poller, edge-triggered, reports any data
+// that arrived after that read, which a fresh RawConn.Read would have
+// forgotten. Deadlines and Close interrupt the wait as they do a Read.
+func (c *Client) readRaw(raw syscall.RawConn) error {
+	rr := &c.raw
+	rr.r, rr.w, rr.drained, rr.fragmented = 0, 0, false, false
+	if rr.buf == nil {
+		rr.buf = make([]byte, rawReadSize)
+	}
+	// Bytes that came with the handshake's last frame and wait in its
+	// buffered reader come first.
+	if n := c.br.Buffered(); n > 0 {
+		b, _ := c.br.Peek(n)
+		rr.grow(n)
+		rr.w += copy(rr.buf, b)
+		c.br.Discard(n)
+	}
+	var err error
+	rerr := raw.Read(func(fd uintptr) bool {
+		for {
+			if err = c.takeFrames(); err != nil {
+				return true
+			}
+			if rr.drained {
+				rr.drained = false
+				return false // Wait for more; see above.
+			}
+			rr.compact()
+			n, errno := syscall.Read(int(fd), rr.buf[rr.w:])
+			switch {
+			case errno == syscall.EINTR:
+				continue
+			case errno == syscall.EAGAIN:
+				return false // Woken with nothing to read after all.
+			case errno != nil:
+				err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", errno)}
+				return true
+			case n == 0:
+				err = io.EOF
+				if rr.w > rr.r || rr.fragmented {
+					err = io.ErrUnexpectedEOF
+				}
+				return true
+			}
+			rr.drained = n < len(rr.buf)-rr.w
+			rr.w += n
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// compact moves the bytes not taken to the front of the buffer and
+// grows it to hold the whole frame they begin, if its header is there,
+// and a byte more at least.
+func (rr *rawReader) compact() {
+	if rr.r > 0 {
+		rr.w = copy(rr.buf, rr.buf[rr.r:rr.w])
+		rr.r = 0
+	}
+	if hdr, head, ok := rr.header(); ok { // takeFrames refused one over MaxMessageSize.
+		rr.grow(head + int(hdr.Length))
+	}
+	if rr.w == len(rr.buf) {
+		rr.grow(len(rr.buf) + 1)
+	}
+}
+
+// grow makes the buffer hold n bytes from its start at least.
+func (rr *rawReader) grow(n int) {
+	if n > len(rr.buf) {
+		buf := make([]byte, max(n, 2*len(rr.buf)))
+		copy(buf, rr.buf[rr.r:rr.w])
+		rr.buf, rr.w, rr.r = buf, rr.w-rr.r, 0
+	}
+}
+
+// takeFrames handles every whole frame in the buffer: a control frame as
+// next does, a data frame's payload into the message it belongs to, and
+// each whole message as read does. It returns the error that ends the
+// connection, if any.
+func (c *Client) takeFrames() error {
+	rr := &c.raw
+	for {
+		hdr, head, ok := rr.header()
+		if ok && hdr.Length > c.opts.MaxMessageSize {
+			return wsutil.ErrFrameTooLarge
+		}
+		if !ok || int64(rr.w-rr.r-head) < hdr.Length {
+			return nil
+		}
+		state := ws.StateClientSide
+		if rr.fragmented {
+			state |= ws.StateFragmented
+		}
+		if err := ws.CheckHeader(hdr, state); err != nil {
+			return err
+		}
+		payload := rr.buf[rr.r+head : rr.r+head+int(hdr.Length)]
+		rr.r += head + int(hdr.Length)
+		if hdr.OpCode.IsControl() {
+			rr.ctlReader.b = rr.ctl[:copy(rr.ctl[:], payload)]
+			if err := c.handleControl(hdr, &rr.ctlReader); err != nil {
+				return err
+			}
+			continue
+		}
+		if hdr.OpCode != ws.OpBinary && hdr.OpCode != ws.OpContinuation {
+			return fmt.Errorf("client: a %v frame; the protocol has only binary ones", hdr.OpCode)
+		}
+		message := payload
+		if rr.fragmented || !hdr.Fin {
+			if !rr.fragmented {
+				c.payload = c.payload[:0]
+			}
+			if int64(len(c.payload))+hdr.Length > c.opts.MaxMessageSize {
+				return wsutil.ErrMessageTooLarge
+			}
+			c.payload = append(c.payload, payload...)
+			rr.fragmented = !hdr.Fin
+			if rr.fragmented {
+				continue
+			}
+			message = c.payload
+		}
+		if err := c.decode(message); err != nil {
+			return err
+		}
+		if err := c.handle(); err != nil {
+			return err
+		}
+	}
+}
+
+// header parses the header of the frame at the front of the buffer.
+func (rr *rawReader) header() (ws.Header, int, bool) {
+	hdr, head, _, ok := parseHeader(rr.buf[rr.r:rr.w])
+	return hdr, head, ok
+}
+
+// parseHeader parses a WebSocket frame header at the front of b: the
+// header, its length in bytes and the payload's, and whether b holds all
+// of the header. A length RFC 6455 forbids is reported as one larger than
+// any limit, so that the caller refuses the frame as too large.
+func parseHeader(b []byte) (hdr ws.Header, head int, length int64, ok bool) {
+	if len(b) < 2 {
+		return hdr, 0, 0, false
+	}
+	hdr.Fin = b[0]&0x80 != 0
+	hdr.Rsv = (b[0] >> 4) & 0x7
+	hdr.OpCode = ws.OpCode(b[0] & 0x0f)
+	hdr.Masked = b[1]&0x80 != 0
+	head = 2
+	switch l := b[1] & 0x7f; l {
+	case 126:
+		if len(b) < 4 {
+			return hdr, 0, 0, false
+		}
+		hdr.Length, head = int64(binary.BigEndian.Uint16(b[2:])), 4
+	case 127:
+		if len(b) < 10 {
+			return hdr, 0, 0, false
+		}
+		u := binary.BigEndian.Uint64(b[2:])
+		hdr.Length, head = int64(u&(1<<63-1)), 10
+		if u>>63 != 0 {
+			hdr.Length = 1<<63 - 1
+		}
+	default:
+		hdr.Length = int64(l)
+	}
+	if hdr.Masked {
+		if len(b) < head+4 {
+			return hdr, 0, 0, false
+		}
+		copy(hdr.Mask[:], b[head:])
+		head += 4
+	}
+	return hdr, head, hdr.Length, true
+}

@@ -1,0 +1,48 @@
+package floor
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestMeasure checks that Measure writes, times the writes and, on
+// Linux, their CPU, which cannot exceed their wall time, and that it
+// leaves no reader behind.
+func TestMeasure(t *testing.T) {
+	before := runtime.NumGoroutine()
+	res, err := Measure(20, 300, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conns != 20 || res.FrameSize != 300 || res.Writes < checkEvery || res.Wall < 50*time.Millisecond {
+		t.Fatalf("result %+v: want 20 connections, 300-byte frames, at least %d writes over 50 ms or more", res, checkEvery)
+	}
+	if runtime.GOOS == "linux" {
+		// getrusage counts in microseconds, and a tick of the scheduler's
+		// accounting may land on either side.
+		if res.CPU <= 0 || res.CPU > res.Wall+10*time.Millisecond {
+			t.Errorf("CPU %v over a wall time of %v: want more than 0 and no more than the wall time", res.CPU, res.Wall)
+		}
+	}
+	if res.WallPerWrite() != res.Wall/time.Duration(res.Writes) || res.CPUPerWrite() != res.CPU/time.Duration(res.Writes) {
+		t.Errorf("per write %v wall, %v CPU: not the totals over %d writes", res.WallPerWrite(), res.CPUPerWrite(), res.Writes)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Measure, %d before: readers left running", n, before)
+	}
+}
+
+// TestOpenPanics checks Open's documented panic.
+func TestOpenPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Open(0, 300) did not panic")
+		}
+	}()
+	Open(0, 300)
+}
