@@ -56,8 +56,8 @@ type liveness struct {
 	// half its bound; unread counts the snapshots since that reading.
 	high   bool
 	unread int
-	sent        int64   // bytes written on the socket
-	queue       kernelQueue
+	sent   int64 // bytes written on the socket
+	queue  kernelQueue
 	// Bytes written in the current second and in the one before, which
 	// size the kernel queue's bound.
 	winStart            int64
