@@ -52,12 +52,10 @@ type liveness struct {
 	deliveredAt int64   // when the latest ping left this end's kernel; 0 while not known to
 	readSince   int64   // when the client last proved that it reads (UnixNano)
 	overSince   int64   // since when the kernel queue is over its bound; 0 while not
-	// high is whether the latest reading of the kernel queue was over
-	// half its bound; unread counts the snapshots since that reading.
-	high   bool
-	unread int
-	sent   int64 // bytes written on the socket
-	queue  kernelQueue
+	sent        int64   // bytes written on the socket
+	queue       kernelQueue
+	high        bool // the latest reading of queue was over half its bound
+	unread      int  // snapshots since that reading
 	// Bytes written in the current second and in the one before, which
 	// size the kernel queue's bound.
 	winStart            int64
@@ -165,9 +163,9 @@ const queueEvery = 8
 // snapshots are skipped, and the stall clock starts, from the first one
 // over it); otherwise before every queueEvery-th snapshot only. From a
 // reading at most half the bound, queueEvery snapshots (a quarter of a
-// second at 30 Hz) cannot take the queue over the bound, which is at
-// least a second of this session's own traffic: the bound holds as
-// before. A client that stops reading is caught as fast as before: its
+// second at 30 Hz) at a steady rate cannot take the queue over the
+// bound, which is at least a second of this session's own traffic: the
+// bound holds as before. A client that stops reading is caught as fast as before: its
 // pings go unanswered (checkLiveness, unchanged), and on a socket whose
 // queue fills, the reading goes high on its way up.
 func (c *Conn) backlogged(now time.Time) bool {
