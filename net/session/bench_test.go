@@ -103,8 +103,10 @@ func ExampleView() {
 }
 
 // BenchmarkKernelQueue measures the writer's read of a TCP socket's send
-// queue (SIOCOUTQ), made once before every snap on Linux: the price of
-// skipping ticks for a slow link, beside the snap's own write system call.
+// queue (SIOCOUTQ), made on Linux before one snap in queueEvery, or
+// before each while a ping is in flight or the queue is high (see
+// backlogged): the price of skipping ticks for a slow link, beside the
+// snap's own write system call.
 func BenchmarkKernelQueue(b *testing.B) {
 	_, server := tcpPair(b)
 	var q kernelQueue

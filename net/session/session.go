@@ -193,8 +193,13 @@ type Env struct {
 	// testing/synctest bubble the wall clock is the bubble's fake one, which
 	// net.Pipe's deadlines follow too.)
 	Clock sim.Clock
+	// Workers is how many snapshot workers service the sessions' writes
+	// (pool.go); GOMAXPROCS if 0.
+	Workers int
 
-	dropLog dropLog // throttles the drop log lines of every session
+	dropLog  dropLog // throttles the drop log lines of every session
+	poolOnce sync.Once
+	pool     *pool // made by workers at the first session on a socket
 }
 
 // Conn is one WebSocket connection and the session it plays.
@@ -206,22 +211,31 @@ type Conn struct {
 	conn  net.Conn
 	br    *bufio.Reader // owned by the reader
 
-	// Signals to the writer. wake holds at most one "frame ready"; reliable
-	// is the bounded queue; pongs carries the payloads of client pings to
-	// answer with WebSocket pongs.
-	wake     chan struct{}
+	// Work for the writer side, each followed by schedule (pool.go).
+	// ready says the arena published a frame since the last snap pass
+	// (latest frame wins); reliable is the bounded queue; pongs carries
+	// the payloads of client pings to answer with WebSocket pongs.
+	ready    atomic.Bool
 	reliable chan outMsg
 	pongs    chan []byte
 	// closing is closed once, by finish, when the session must end; the
-	// writer then sends finalErr (if any) and a close frame with closeCode.
+	// writer side then sends finalErr (if any) and a close frame with
+	// closeCode.
 	closing     chan struct{}
 	closeOnce   sync.Once
 	closeCode   ws.StatusCode
 	closeReason CloseReason
 	closeText   string
 	finalErr    *wire.ErrorMessage
-	finalMoved  *wire.Moved // the moved that ends the session, if it moves
-	writerDone  chan struct{}
+	finalMoved  *wire.Moved   // the moved that ends the session, if it moves
+	writerDone  chan struct{} // closed when the writer side has ended (endWriter)
+
+	// Scheduling (pool.go). run is the session's state there (stIdle...);
+	// shard is the worker's queue it goes on, nil when its connection is
+	// not a socket a worker can write without waiting (then every pass
+	// runs on the session's own goroutine). Static after New but run.
+	run   atomic.Int32
+	shard *shard
 
 	// askedName is the name of the hello, set by the reader before Join
 	// (Seated, which reads it, runs inside Join).
@@ -235,12 +249,19 @@ type Conn struct {
 	// reaches the arena.
 	watch atomic.Uint32
 
-	// Owned by the writer.
-	view     *View
-	enc      wire.Encoder
-	pooled   *[]byte // the buffer borrowed for the message being written
-	snap     wire.Snap
-	lastTick uint64
+	// Owned by the writer side: whichever goroutine services the session
+	// (a worker or the session's own; one at a time, see pool.go).
+	blocking bool      // writes may wait: this is the session's own goroutine
+	raw      rawWriter // a worker's writes
+	// rest is what a worker could not write of a frame at once; the
+	// session's own goroutine writes it before anything else.
+	rest        []byte
+	writerPanic bool // a pass panicked: the session is ending with 1011
+	view        *View
+	enc         wire.Encoder
+	pooled      *[]byte // the buffer borrowed for the message being written
+	snap        wire.Snap
+	lastTick    uint64
 	// fleetFrom is the lobby's fleet board that fleetWire was made from.
 	fleetFrom *lobby.FleetBoard
 	fleetWire wire.FleetBoard
@@ -279,7 +300,6 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	c := &Conn{
 		env: env, cfg: cfg, clock: clock, conn: conn, br: br,
 		log:        env.Logger.With("remote", conn.RemoteAddr().String()),
-		wake:       make(chan struct{}, 1),
 		reliable:   make(chan outMsg, cfg.ReliableQueue),
 		pongs:      make(chan []byte, 4),
 		closing:    make(chan struct{}),
@@ -290,6 +310,9 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 		_ = tc.SetWriteBuffer(cfg.SendBuffer)
 	}
 	c.initLiveness()
+	if c.raw.init(conn); c.raw.ok() {
+		c.shard = env.workers().place()
+	}
 	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
 	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outFeed: "feed", outMoved: "moved"} {
 		c.mReliable[k] = env.Metrics.MessagesOut.WithLabelValues(name)
@@ -298,16 +321,14 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 }
 
 // Serve runs the session until it ends: the reader on this goroutine, the
-// writer on its own. It returns once both have stopped and the socket is
+// writes on the Env's snapshot workers or the session's own goroutine
+// (pool.go). It returns once both sides have stopped and the socket is
 // closed.
 func (c *Conn) Serve() {
 	c.env.Metrics.Sessions.Inc()
 	c.env.Metrics.SessionsStarted.Inc()
 	defer c.env.Metrics.Sessions.Dec()
 	defer c.recoverEnd()
-	// Owned by this Conn; exits after writing the close frame, on a write
-	// failure, or when the reader ends and finish closes c.closing.
-	go c.writeLoop()
 	c.readLoop()
 	<-c.closing // closed by the reader's exit at the latest; orders closeReason
 	if c.closeReason != ReasonClientClosed && c.closeReason != ReasonReadError {
@@ -344,6 +365,7 @@ func (c *Conn) finish(reason CloseReason, code ws.StatusCode, text string, errMs
 		// A write in progress may be stuck on a client that does not read;
 		// from now on the session's writes get CloseTimeout, not more.
 		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
+		c.schedule()
 	})
 }
 
@@ -362,6 +384,7 @@ func (c *Conn) move(m *lobby.Moved) {
 		c.closeReason, c.closeCode, c.closeText = ReasonMoved, wire.CloseMoved, wire.MovedReason
 		close(c.closing)
 		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
+		c.schedule()
 	})
 }
 
@@ -401,10 +424,10 @@ func (c *Conn) Replaced() {
 
 // FrameReady implements sim.Sink.
 func (c *Conn) FrameReady(uint64) {
-	select {
-	case c.wake <- struct{}{}:
-	default: // a wake-up is pending already; the writer takes the latest frame
+	if c.ready.Swap(true) {
+		return // a pass is due already, and takes the latest frame
 	}
+	c.schedule()
 }
 
 // Died implements sim.Sink.
@@ -421,6 +444,7 @@ func (c *Conn) Feed(ev *sim.Feed) { c.enqueue(outMsg{kind: outFeed, ref: ev}) }
 func (c *Conn) enqueue(m outMsg) {
 	select {
 	case c.reliable <- m:
+		c.schedule()
 	default:
 		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
 	}
@@ -432,22 +456,21 @@ func (c *Conn) sendError(code wire.ErrorCode, msg string) {
 	c.enqueue(outMsg{kind: outError, ref: &wire.ErrorMessage{Code: code, Msg: msg}})
 }
 
-// recoverPanic turns a panic in one of this session's goroutines into the
-// end of this session only: error internal, then close 1011. After a reader panic the
-// writer sends the close frame as usual; after a writer panic the writer's
-// own deferred call sends it, best effort, before the socket is closed.
-func (c *Conn) recoverPanic(where string) {
-	r := recover()
-	if r == nil {
-		return
+// recoverPanic turns a panic of the reader into the end of this session
+// only: error internal, then close 1011, which the writer side sends as
+// usual. (A panic while servicing the writes is guardedPass's.)
+func (c *Conn) recoverPanic() {
+	if r := recover(); r != nil {
+		c.panicked("reader", r)
 	}
+}
+
+// panicked logs and counts a panic of this session, recovered in where,
+// and ends the session with error internal and 1011.
+func (c *Conn) panicked(where string, r any) {
 	c.env.Metrics.Panics.WithLabelValues("session").Inc()
 	c.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	c.refuse(ReasonPanic, ws.StatusInternalServerError, wire.CodeInternal, "a fault inside the server ended this session")
-	if where == "writer" {
-		c.writeClose()
-		c.conn.Close()
-	}
 }
 
 // recoverEnd recovers a panic in Serve's own code after the reader
@@ -470,7 +493,7 @@ func (c *Conn) readLoop() {
 	// Deferred before recoverPanic so that it runs after it: a panic's
 	// 1011 must win over this plain close.
 	defer c.finish(ReasonClientClosed, ws.StatusNormalClosure, "", nil)
-	defer c.recoverPanic("reader")
+	defer c.recoverPanic()
 	rd := &wsutil.Reader{
 		Source:         c.br,
 		State:          ws.StateServerSide,
@@ -591,6 +614,7 @@ func (h *handler) control(hdr ws.Header, r io.Reader) error {
 		}
 		select {
 		case c.pongs <- append([]byte(nil), payload[:n]...):
+			c.schedule()
 		default: // pings beyond a few pending are dropped
 			c.recordDrop(DropWSPingQueueFull)
 		}

@@ -32,7 +32,8 @@ import (
 //     queueFloor): over that, snapshots are skipped (a slow reader skips
 //     ticks), so that the kernel's buffers never make a client's view
 //     seconds late; a queue that stays over the bound for StallTimeout
-//     ends the session too.
+//     ends the session too. The queue is read when it can matter (see
+//     backlogged), not before every snapshot.
 //
 // Not playing: lastActive is when the client last sent a spawn, input or watch,
 // or when the writer last saw its marble alive; IdleTimeout after it, a
@@ -53,6 +54,8 @@ type liveness struct {
 	overSince   int64   // since when the kernel queue is over its bound; 0 while not
 	sent        int64   // bytes written on the socket
 	queue       kernelQueue
+	high        bool // the latest reading of queue was over half its bound
+	unread      int  // snapshots since that reading
 	// Bytes written in the current second and in the one before, which
 	// size the kernel queue's bound.
 	winStart            int64
@@ -144,12 +147,33 @@ func (c *Conn) sendPing(t int64) bool {
 	return ok
 }
 
+// queueEvery is how many snapshots may go between two readings of the
+// kernel queue while it is low (a reading costs a system call, as much
+// as a small write).
+const queueEvery = 8
+
 // backlogged reports whether the kernel holds more bytes for this socket
 // than about a second of the session's traffic; the snapshot is then
 // skipped. It starts the stall clock when the queue goes over its bound,
 // and notes when the latest ping has left the queue.
+//
+// The queue is read before every snapshot while the latest ping has not
+// been seen leaving it (so a ping counts from when it left, as precisely
+// as before) and while the latest reading was over half the bound (so
+// snapshots are skipped, and the stall clock starts, from the first one
+// over it); otherwise before every queueEvery-th snapshot only. From a
+// reading at most half the bound, queueEvery snapshots (a quarter of a
+// second at 30 Hz) at a steady rate cannot take the queue over the
+// bound, which is at least a second of this session's own traffic: the
+// bound holds as before. A client that stops reading is caught as fast as before: its
+// pings go unanswered (checkLiveness, unchanged), and on a socket whose
+// queue fills, the reading goes high on its way up.
 func (c *Conn) backlogged(now time.Time) bool {
 	l := &c.live
+	if l.unread++; l.unread < queueEvery && !l.high && l.deliveredAt != 0 {
+		return false
+	}
+	l.unread = 0
 	queued, ok := l.queue.queued()
 	if !ok {
 		return false
@@ -158,6 +182,7 @@ func (c *Conn) backlogged(now time.Time) bool {
 		l.deliveredAt = now.UnixNano()
 	}
 	bound := min(max(queueFloor, l.winBytes, l.prevBytes), max(queueFloor, c.cfg.SendBuffer))
+	l.high = queued > bound/2
 	if queued <= bound {
 		l.overSince = 0
 		return false

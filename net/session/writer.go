@@ -9,42 +9,80 @@ import (
 	"github.com/shatter/shatter/sim"
 )
 
-// writeLoop owns every write to the socket. Reliable messages go first;
-// then the latest frame, when the arena has published one; client pings
-// are answered in between. It returns after sending the close frame once
-// the session is finishing, or at the first failed write.
-func (c *Conn) writeLoop() {
-	defer close(c.writerDone)
-	defer c.recoverPanic("writer")
-	for {
-		if !c.drainReliable() {
-			return
-		}
-		select {
-		case <-c.closing:
-			c.writeClose()
-			return
-		case m := <-c.reliable:
-			if !c.writeReliable(&m) {
-				return
-			}
-		case p := <-c.pongs:
-			if !c.writeFrame(ws.OpPong, p) {
-				return
-			}
-		case <-c.wake:
-			if !c.drainReliable() || !c.writeSnap() {
-				return
-			}
+// pass does, once, what the writer side has to do now: reliable messages
+// first, then pongs for the client's pings, then the latest frame's snap
+// when the arena has published one since; or, once the session is
+// finishing, the close sequence (writeClose). On a worker (c.blocking
+// false) it stops at the first write that cannot finish at once and
+// returns passOwn, as it does for the close sequence, which may wait for
+// the client.
+func (c *Conn) pass() passResult {
+	if !c.blocking && c.isClosing() {
+		return passOwn
+	}
+	if len(c.rest) > 0 {
+		// A worker's write stopped in the middle of this frame: nothing
+		// else may go before its rest, not even the close frame.
+		rest := c.rest
+		c.rest = nil
+		if !c.writeBlocking(rest) {
+			return passEnded
 		}
 	}
+	if c.isClosing() {
+		c.writeClose()
+		return passEnded
+	}
+	if !c.drainReliable() {
+		return passEnded
+	}
+	// Only the goroutine servicing the session receives from pongs: one
+	// it sees waiting is there to take.
+	for len(c.rest) == 0 && len(c.pongs) > 0 {
+		if !c.writeFrame(ws.OpPong, <-c.pongs) {
+			return passEnded
+		}
+	}
+	if len(c.rest) == 0 && c.ready.Swap(false) {
+		// Reliable messages queued during the pongs still go first.
+		if !c.drainReliable() || !c.writeSnap() {
+			return passEnded
+		}
+	}
+	if len(c.rest) > 0 {
+		return passOwn
+	}
+	return passDone
+}
+
+// guardedPass runs pass, turning a panic into the end of this session
+// only: error internal, then close 1011, sent by the passes after it on
+// the session's own goroutine (the worker that panicked goes on with the
+// other sessions). A second panic (in the close sequence) gives up on
+// the close frame: the socket is closed.
+func (c *Conn) guardedPass() (r passResult) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if c.writerPanic {
+			r = passEnded
+			return
+		}
+		c.writerPanic = true
+		c.panicked("writer", p)
+		r = passOwn
+	}()
+	return c.pass()
 }
 
 // drainReliable writes every queued reliable message. They go before any
 // snapshot: the welcome must open the stream, and a died must reach the
-// client before the snapshot that no longer shows its marble.
+// client before the snapshot that no longer shows its marble. On a
+// worker it stops at a write that could not finish (c.rest).
 func (c *Conn) drainReliable() bool {
-	for {
+	for len(c.rest) == 0 {
 		select {
 		case m := <-c.reliable:
 			if !c.writeReliable(&m) {
@@ -54,6 +92,7 @@ func (c *Conn) drainReliable() bool {
 			return true
 		}
 	}
+	return true
 }
 
 // writeSnap sends the delta from what this connection was sent to the
@@ -75,6 +114,13 @@ func (c *Conn) writeSnap() bool {
 		f.Release()
 		return false
 	}
+	if len(c.rest) > 0 {
+		// The ping did not go out at once on a worker: the snap waits
+		// for the session's own goroutine, which finishes the ping first.
+		f.Release()
+		c.ready.Store(true)
+		return true
+	}
 	if c.isClosing() || c.backlogged(now) {
 		// Ending (the loop sends the close next), or the kernel holds a
 		// second's worth for this client already: this tick is skipped,
@@ -89,7 +135,8 @@ func (c *Conn) writeSnap() bool {
 	c.view.watch = c.watch.Load()
 	c.view.Delta(f, seat.ID, &c.snap)
 	// The snap holds names from the frame, so encode before releasing it;
-	// then release before the write, which may block.
+	// then release before the write, which may block (on the session's
+	// own goroutine).
 	b := c.enc.AppendSnap(c.buffer(), &c.snap)
 	f.Release()
 	c.trimSnap()
@@ -230,23 +277,45 @@ func (c *Conn) writeFrame(op ws.OpCode, payload []byte) bool {
 	return c.writeMessage(op, append(c.buffer(), payload...))
 }
 
-// write writes one whole frame under the write deadline. A write that
-// cannot finish in time means the client is not reading: the session ends
-// as a slow consumer. The rest of the frame and a 4001 close frame still
-// get CloseTimeout to go out, so a client that was only stalled learns why
-// it was dropped; then the socket is closed.
+// write writes one whole frame. On a worker it is one attempt that
+// never waits (tryWrite); on the session's own goroutine, a blocking
+// write under the write deadline (writeBlocking). It returns false when
+// the session's writes are over.
 func (c *Conn) write(frame []byte) bool {
-	timeout := c.cfg.WriteTimeout
-	select {
-	case <-c.closing:
-		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
-	default:
-	}
 	now := c.clock.Now()
-	_ = c.conn.SetWriteDeadline(now.Add(timeout))
+	if !c.blocking {
+		c.tryWrite(frame)
+	} else if !c.writeBlocking(frame) {
+		return false
+	}
+	c.live.wrote(len(frame), now)
+	return true
+}
+
+// tryWrite writes what the socket takes of frame at once; what it does
+// not take is kept in c.rest for the session's own goroutine, which
+// writes it first, under the write deadline, and the pass stops there.
+// The whole frame counts as written (liveness.wrote) from now: it will
+// be, or the session ends.
+func (c *Conn) tryWrite(frame []byte) {
+	if n := c.raw.try(frame); n < len(frame) {
+		c.rest = append([]byte(nil), frame[n:]...)
+	}
+}
+
+// writeBlocking writes one whole frame under the write deadline. A write
+// that cannot finish in time means the client is not reading: the session
+// ends as a slow consumer. The rest of the frame and a 4001 close frame
+// still get CloseTimeout to go out, so a client that was only stalled
+// learns why it was dropped; then the socket is closed.
+func (c *Conn) writeBlocking(frame []byte) bool {
+	timeout := c.cfg.WriteTimeout
+	if c.isClosing() {
+		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
+	}
+	_ = c.conn.SetWriteDeadline(c.clock.Now().Add(timeout))
 	n, err := c.conn.Write(frame)
 	if err == nil {
-		c.live.wrote(n, now)
 		return true
 	}
 	if isTimeout(err) {
@@ -266,6 +335,8 @@ func (c *Conn) write(frame []byte) bool {
 // off. Reliable messages still queued are dropped (the session is over),
 // except before a moved, which is the last message after everything
 // queued (PROTOCOL.md "Fleet").
+//
+// It runs on the session's own goroutine, with blocking writes.
 func (c *Conn) writeClose() {
 	if c.finalMoved != nil {
 		if !c.drainReliable() {
