@@ -216,7 +216,7 @@ type Conn struct {
 	// (latest frame wins); reliable is the bounded queue; pongs carries
 	// the payloads of client pings to answer with WebSocket pongs.
 	ready    atomic.Bool
-	reliable chan outMsg
+	reliable outQueue
 	pongs    chan []byte
 	// closing is closed once, by finish, when the session must end; the
 	// writer side then sends finalErr (if any) and a close frame with
@@ -300,7 +300,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	c := &Conn{
 		env: env, cfg: cfg, clock: clock, conn: conn, br: br,
 		log:        env.Logger.With("remote", conn.RemoteAddr().String()),
-		reliable:   make(chan outMsg, cfg.ReliableQueue),
+		reliable:   outQueue{limit: cfg.ReliableQueue},
 		pongs:      make(chan []byte, 4),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -442,12 +442,11 @@ func (c *Conn) Feed(ev *sim.Feed) { c.enqueue(outMsg{kind: outFeed, ref: ev}) }
 // enqueue queues a reliable message without blocking; a full queue means
 // the client does not keep up, and the session ends as a slow consumer.
 func (c *Conn) enqueue(m outMsg) {
-	select {
-	case c.reliable <- m:
-		c.schedule()
-	default:
+	if !c.reliable.push(m) {
 		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
+		return
 	}
+	c.schedule()
 }
 
 // sendError queues an error message for a session that goes on.
@@ -500,7 +499,6 @@ func (c *Conn) readLoop() {
 		MaxFrameSize:   wire.MaxClientFrameSize,
 		MaxMessageSize: wire.MaxClientFrameSize,
 	}
-	var msg [wire.MaxClientFrameSize]byte
 	h := newHandler(c)
 	rd.OnIntermediate = h.control
 	_ = c.conn.SetReadDeadline(c.clock.Now().Add(c.cfg.HelloTimeout))
@@ -521,13 +519,19 @@ func (c *Conn) readLoop() {
 			c.refuse(ReasonTextFrame, ws.StatusUnsupportedData, wire.CodeTextFrame, "text frames are not part of the protocol: send binary msgpack")
 			return
 		}
+		// The message buffer is borrowed only while a message is read and
+		// handled: a reader waiting for the next one holds none.
+		msg := msgBuffers.Get().(*[wire.MaxClientFrameSize]byte)
 		n, err := readMessage(rd, msg[:])
 		if err != nil {
+			msgBuffers.Put(msg)
 			c.readFailed(err, h.helloDone)
 			return
 		}
 		c.env.Metrics.BytesIn.Add(float64(n))
-		if !h.handle(msg[:n]) {
+		ok := h.handle(msg[:n])
+		msgBuffers.Put(msg)
+		if !ok {
 			return
 		}
 		select {
@@ -537,6 +541,10 @@ func (c *Conn) readLoop() {
 		}
 	}
 }
+
+// msgBuffers lend readers the buffer of one client message; the
+// handler keeps nothing of it (decoded strings are copies).
+var msgBuffers = sync.Pool{New: func() any { return new([wire.MaxClientFrameSize]byte) }}
 
 // readMessage reads one whole message, across continuation frames.
 func readMessage(rd *wsutil.Reader, buf []byte) (int, error) {

@@ -83,13 +83,12 @@ func (c *Conn) guardedPass() (r passResult) {
 // worker it stops at a write that could not finish (c.rest).
 func (c *Conn) drainReliable() bool {
 	for len(c.rest) == 0 {
-		select {
-		case m := <-c.reliable:
-			if !c.writeReliable(&m) {
-				return false
-			}
-		default:
+		m, ok := c.reliable.pop()
+		if !ok {
 			return true
+		}
+		if !c.writeReliable(&m) {
+			return false
 		}
 	}
 	return true
