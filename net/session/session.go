@@ -260,7 +260,6 @@ type Conn struct {
 	view        *View
 	enc         wire.Encoder
 	pooled      *[]byte // the buffer borrowed for the message being written
-	snap        wire.Snap
 	lastTick    uint64
 	// fleetFrom is the lobby's fleet board that fleetWire was made from.
 	fleetFrom *lobby.FleetBoard

@@ -132,13 +132,14 @@ func (c *Conn) writeSnap() bool {
 	}
 	c.lastTick = f.Tick
 	c.view.watch = c.watch.Load()
-	c.view.Delta(f, seat.ID, &c.snap)
+	snap := snaps.Get().(*wire.Snap)
+	c.view.Delta(f, seat.ID, snap)
 	// The snap holds names from the frame, so encode before releasing it;
 	// then release before the write, which may block (on the session's
 	// own goroutine).
-	b := c.enc.AppendSnap(c.buffer(), &c.snap)
+	b := c.enc.AppendSnap(c.buffer(), snap)
 	f.Release()
-	c.trimSnap()
+	snaps.Put(snap)
 	c.mSnap.Inc()
 	return c.writeMessage(ws.OpBinary, b)
 }
@@ -227,6 +228,11 @@ const (
 	maxPooled = 16 << 10
 )
 
+// snaps lend a snap's lists for one delta and its encoding: only the
+// sessions being written at a moment hold one, so a large delta (a first
+// view, a jump to another marble) grows a lent snap, not every session's.
+var snaps = sync.Pool{New: func() any { return new(wire.Snap) }}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // buffer borrows a buffer for one message: headroom bytes, then room for
@@ -234,20 +240,6 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 func (c *Conn) buffer() []byte {
 	c.pooled = bufPool.Get().(*[]byte)
 	return (*c.pooled)[:headroom]
-}
-
-// trimSnap drops snap slices that a large delta (a first view, a jump)
-// grew far past a steady tick's needs.
-func (c *Conn) trimSnap() {
-	if cap(c.snap.Add) > 64 {
-		c.snap.Add = nil
-	}
-	if cap(c.snap.Upd) > 256 {
-		c.snap.Upd = nil
-	}
-	if cap(c.snap.Del) > 64 {
-		c.snap.Del = nil
-	}
 }
 
 // writeMessage frames and writes a message encoded after headroom bytes
