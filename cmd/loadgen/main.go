@@ -32,6 +32,15 @@
 // and Redis's commands a second per node. Everything it starts is
 // stopped at the end, on error and on Ctrl-C.
 //
+// The scenario knee (knee500-8000; kneeSTART-LIMIT) searches for the
+// largest count of playing bots the server keeps up with on one core (at
+// least 95% of snaps on time, input→ack p99 within two ticks): each probe
+// a fresh server under taskset on one CPU and the load generator's
+// threads on another, the count doubled from START until a probe fails,
+// then bisected (knee.go, kneesearch.go, pin.go). Its section of -out
+// sets the knee against the write-floor bound, one second ÷ tick rate ÷
+// the floor.
+//
 // Most bots skim their snaps (net/client SkimSnaps, net/bot Glimpse), so
 // that the load generator costs far less per snap than the server does;
 // one in -full-every decodes and applies every snap in full and checks
