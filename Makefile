@@ -5,7 +5,7 @@ SERVER   := $(BIN)/shatter-server
 GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 WEB_SRC   = $(shell find web/src web/public web/build.mjs web/package.json -type f 2>/dev/null)
 
-.PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest loadtest-fleet soak clean
+.PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest loadtest-knee loadtest-fleet soak clean
 
 ## server: build the browser client and the server, start it on :4000 (admin on 127.0.0.1:6060)
 server: build web
@@ -81,11 +81,23 @@ replay:
 	for f in testdata/replays/*.jsonl; do $(GO) run ./cmd/replay -q $$f || exit 1; done
 
 ## loadtest: 100, 500, 1,000 and 2,000 playing bots and 2,000 idle ones,
-## each against a fresh loopback server; rewrites the load section of
-## docs/PERFORMANCE.md
+## each against a fresh loopback server, then the knee search of
+## loadtest-knee; rewrites the load and knee sections of docs/PERFORMANCE.md
 loadtest: build
 	$(BIN)/shatter-loadgen -scenarios 100,500,1000,2000,idle2000 -ramp 100 -duration 30s \
 		-server-bin $(SERVER) -build=false -profile-dir /tmp/shatter-profiles -out docs/PERFORMANCE.md
+	$(MAKE) loadtest-knee
+
+## loadtest-knee: capacity on one core: the server under taskset on CPU 0,
+## the load generator on CPU 1 (unpinned, and said so, with fewer than 2
+## CPUs or no taskset), a fresh server per probe of playing bots, 500
+## doubled until a probe misses 95% on time or input->ack p99 <= 2 ticks,
+## then bisected to 250 clients or 10% (at most 7 probes of 15 s, about
+## 5 minutes); reports the knee against the write-floor bound; rewrites the
+## knee section of docs/PERFORMANCE.md
+loadtest-knee: build
+	$(BIN)/shatter-loadgen -scenarios knee -ramp 250 -duration 15s \
+		-server-bin $(SERVER) -build=false -out docs/PERFORMANCE.md
 
 ## loadtest-fleet: 1,500 playing bots against a fleet of its own (redis-server
 ## and three nodes, each allowed enough arenas to seat every bot): node-1 is

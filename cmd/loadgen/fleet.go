@@ -160,7 +160,7 @@ func runFleet(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string
 		args := append([]string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "info", "-seed", strconv.Itoa(1 + 1000*i),
 			"-redis", redis.url(), "-node-id", id}, sc.NodeArgs...)
 		// SIGKILL if the load generator dies: a SIGTERM would start drains.
-		p, err := startServer(ctx, bin, args, logPath, syscall.SIGKILL)
+		p, err := startServer(ctx, []string{bin}, args, logPath, syscall.SIGKILL)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}

@@ -32,6 +32,15 @@
 // and Redis's commands a second per node. Everything it starts is
 // stopped at the end, on error and on Ctrl-C.
 //
+// The scenario knee (knee500-8000; kneeSTART-LIMIT) searches for the
+// largest count of playing bots the server keeps up with on one core (at
+// least 95% of snaps on time, input→ack p99 within two ticks): each probe
+// a fresh server under taskset on one CPU and the load generator's
+// threads on another, the count doubled from START until a probe fails,
+// then bisected (knee.go, kneesearch.go, pin.go). Its section of -out
+// sets the knee against the write-floor bound, one second ÷ tick rate ÷
+// the floor.
+//
 // Most bots skim their snaps (net/client SkimSnaps, net/bot Glimpse), so
 // that the load generator costs far less per snap than the server does;
 // one in -full-every decodes and applies every snap in full and checks
@@ -98,9 +107,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.MoveTimeout, "move-timeout", 0, "how long a bot tries to reach a moved's node before it goes back with its token (0: net/client's 5 s)")
 	out := fs.String("out", "", "append the result row to this markdown table (with -scenarios: write the section, default "+defaultReport+")")
 	quiet := fs.Bool("quiet", false, "no progress bar or phase lines; the summary still prints")
-	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, \"fleet\" runs them against a fleet of its own (redis-server and 3 nodes; a drain and a kill in the window), \"soak\" adds every attack of net/hostile, round after round, for the whole -duration, e.g. 100,500,1000,2000,idle2000, fleet1500 or soak24")
+	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, \"fleet\" runs them against a fleet of its own (redis-server and 3 nodes; a drain and a kill in the window), \"soak\" adds every attack of net/hostile, round after round, for the whole -duration, e.g. 100,500,1000,2000,idle2000, fleet1500 or soak24; "+
+		"\"knee\" (knee500-8000; kneeSTART-LIMIT to choose) searches for the largest count of playing bots with >= 95% of snaps on time and input→ack p99 <= 2 ticks, the server under taskset on one CPU and the load generator on another: a fresh server a probe, START doubled (up to LIMIT) until a probe fails, then bisected down to 250 clients or 10%, at most -knee-probes probes of -knee-window each")
 	serverBin := fs.String("server-bin", "bin/shatter-server", "with -scenarios: the server binary")
 	build := fs.Bool("build", true, "with -scenarios: build -server-bin from ./cmd/server first")
+	kneeProbes := fs.Int("knee-probes", 7, "with -scenarios knee: the most probes of the search")
+	kneeWindow := fs.Duration("knee-window", 15*time.Second, "with -scenarios knee: the most each probe measures (-duration, if shorter, bounds it too)")
 	profileDir := fs.String("profile-dir", "", "with -scenarios: write server CPU and heap profiles of each scenario here")
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
@@ -130,6 +142,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sc := scenarioConfig{
 			Scenarios: list, ServerBin: *serverBin, Build: *build, ProfileDir: *profileDir,
 			Out: *out, Command: "loadgen " + strings.Join(args, " "), Load: cfg,
+			KneeProbes: *kneeProbes, KneeWindow: *kneeWindow,
+		}
+		if sc.KneeProbes < 1 || sc.KneeWindow <= 0 {
+			return errors.New("-knee-probes and -knee-window must be positive")
 		}
 		if sc.Out == "" {
 			sc.Out = defaultReport
@@ -192,11 +208,20 @@ func countTrue(bs ...bool) int {
 	return n
 }
 
-// parseScenarios parses "100,500,idle1000,fleet1500,soak24".
+// parseScenarios parses "100,500,idle1000,fleet1500,soak24,knee" (or
+// knee500-8000: a knee search's first count and its limit).
 func parseScenarios(s string) ([]scenario, error) {
 	var list []scenario
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
+		if bounds, ok := strings.CutPrefix(f, "knee"); ok {
+			sn, err := parseKnee(bounds)
+			if err != nil {
+				return nil, fmt.Errorf("-scenarios %q: %q: %w", s, f, err)
+			}
+			list = append(list, sn)
+			continue
+		}
 		count, idle := strings.CutPrefix(f, "idle")
 		count, fleet := strings.CutPrefix(count, "fleet")
 		count, soak := strings.CutPrefix(count, "soak")
@@ -207,4 +232,19 @@ func parseScenarios(s string) ([]scenario, error) {
 		list = append(list, scenario{Clients: n, Idle: idle, Fleet: fleet, Soak: soak})
 	}
 	return list, nil
+}
+
+// parseKnee parses what follows "knee" in a scenario: nothing, for the
+// defaults, or "START-LIMIT".
+func parseKnee(bounds string) (scenario, error) {
+	if bounds == "" {
+		return scenario{Knee: true, Clients: kneeDefaultStart, KneeLimit: kneeDefaultLimit}, nil
+	}
+	lo, hi, ok := strings.Cut(bounds, "-")
+	start, err1 := strconv.Atoi(lo)
+	limit, err2 := strconv.Atoi(hi)
+	if !ok || err1 != nil || err2 != nil || start < 1 || limit < start {
+		return scenario{}, errors.New("want knee alone or kneeSTART-LIMIT with 1 <= START <= LIMIT, e.g. knee500-8000")
+	}
+	return scenario{Knee: true, Clients: start, KneeLimit: limit}, nil
 }

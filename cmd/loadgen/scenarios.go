@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,19 +27,24 @@ type scenarioConfig struct {
 	Build      bool
 	ProfileDir string // a server CPU profile per scenario goes here if set
 	Out        string
-	Command    string     // the command line, quoted in the report
-	Load       loadConfig // everything but URLs, Admin, Clients, Timeout and ProfileFile
-	NodeArgs   []string   // extra flags for each node of a fleet scenario
+	Command    string        // the command line, quoted in the report
+	Load       loadConfig    // everything but URLs, Admin, Clients, Timeout and ProfileFile
+	NodeArgs   []string      // extra flags for each node of a fleet scenario
+	KneeProbes int           // a knee search's most probes
+	KneeWindow time.Duration // the most a knee probe's window lasts (Load.Duration bounds it too)
 }
 
 // scenario is one run of -scenarios: a client count, playing or idle,
 // against one server or a fleet (fleet.go), or playing beside hostile
-// traffic (soak.go).
+// traffic (soak.go); or a knee search (knee.go) from Clients up to
+// KneeLimit playing bots.
 type scenario struct {
-	Clients int
-	Idle    bool
-	Fleet   bool
-	Soak    bool
+	Clients   int
+	Idle      bool
+	Fleet     bool
+	Soak      bool
+	Knee      bool
+	KneeLimit int
 }
 
 // arenaHeadroom is how many arenas a scenario's server may start beyond
@@ -51,8 +57,8 @@ const arenaHeadroom = 2
 func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) error {
 	largest, largestSingle := 0, 0
 	for _, sn := range sc.Scenarios {
-		largest = max(largest, sn.Clients)
-		if !sn.Fleet {
+		largest = max(largest, sn.Clients, sn.KneeLimit)
+		if !sn.Fleet && !sn.Knee {
 			largestSingle = max(largestSingle, sn.Clients)
 		}
 	}
@@ -79,7 +85,20 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 
 	var single, fleets []*result
 	var soaks []*soakResult
+	var knees []*kneeResult
 	for _, sn := range sc.Scenarios {
+		if sn.Knee {
+			kr, err := runKnee(ctx, sc, sn, bin, stdout)
+			if err != nil {
+				return fmt.Errorf("scenario knee%d-%d: %w", sn.Clients, sn.KneeLimit, err)
+			}
+			printKnee(stdout, kr)
+			knees = append(knees, kr)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
 		cfg := sc.Load
 		cfg.Clients, cfg.Idle, cfg.Fleet = sn.Clients, sn.Idle, sn.Fleet
 		if sn.Soak {
@@ -120,6 +139,14 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 			return err
 		}
 	}
+	for _, kr := range knees {
+		if len(kr.Probes) == 0 {
+			return errNoProbe
+		}
+		if err := writeSection(sc.Out, kneeBegin, kneeEnd, kneeReport(sc, version, kr)); err != nil {
+			return err
+		}
+	}
 	if len(single) > 0 {
 		if err := writeSection(sc.Out, sectionBegin, sectionEnd, scenarioReport(sc, maxArenas, version, single)); err != nil {
 			return err
@@ -142,18 +169,13 @@ func runScenarios(ctx context.Context, sc scenarioConfig, stdout io.Writer) erro
 func runSingle(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string, maxArenas int) (*result, error) {
 	name := strings.ReplaceAll(scenarioName(cfg), " ", "-")
 	logPath := filepath.Join(os.TempDir(), "shatter-loadtest-server-"+name+".log")
-	args := []string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "warn", "-seed", "1"}
-	if cfg.Idle {
-		// Idle bots spectate for the whole window, which is what they
-		// measure: the server's idle timeout would close them after 60 s.
-		args = append(args, "-idle-timeout", "0")
-	}
+	args := singleServerArgs(cfg, maxArenas)
 	// Measured on a machine the scenario's server does not load yet, so
 	// that the ratio to it in the report compares the server's cost with
 	// what this machine can do.
 	sc.Load.Progress.note("scenario: %s clients: measuring the write floor", scenarioName(cfg))
 	fl := measureFloor()
-	srv, err := startServer(ctx, bin, args, logPath, syscall.SIGTERM)
+	srv, err := startServer(ctx, []string{bin}, args, logPath, syscall.SIGTERM)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +196,18 @@ func runSingle(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin strin
 		sc.Load.Progress.note("warning: server of scenario %s: %v (log %s)", scenarioName(cfg), serr, logPath)
 	}
 	return res, err
+}
+
+// singleServerArgs are the flags of a single-server scenario's server,
+// and of each probe of a knee search.
+func singleServerArgs(cfg loadConfig, maxArenas int) []string {
+	args := []string{"-max-arenas", strconv.Itoa(maxArenas), "-log-level", "warn", "-seed", "1"}
+	if cfg.Idle {
+		// Idle bots spectate for the whole window, which is what they
+		// measure: the server's idle timeout would close them after 60 s.
+		args = append(args, "-idle-timeout", "0")
+	}
+	return args
 }
 
 // planned is how long a run should take: the ramp and the window.
@@ -215,12 +249,14 @@ type serverProcess struct {
 	exitedAt    time.Time     // when; set before exited is closed
 }
 
-// startServer starts bin with args on free loopback ports (-addr and
-// -admin-addr come first, then -max-conns-per-ip 0: every bot comes from
-// 127.0.0.1) and waits until its admin listener answers.
-// deathSig is the signal the process gets if the load generator dies
-// without stopping it.
-func startServer(ctx context.Context, bin string, args []string, logPath string, deathSig syscall.Signal) (*serverProcess, error) {
+// startServer runs the command line launch (the server binary, or a
+// launcher such as taskset followed by its arguments and the binary,
+// which execs the server in its own place) with args on free loopback
+// ports (-addr and -admin-addr come first, then -max-conns-per-ip 0:
+// every bot comes from 127.0.0.1) and waits until its admin listener
+// answers. deathSig is the signal the process gets if the load generator
+// dies without stopping it.
+func startServer(ctx context.Context, launch []string, args []string, logPath string, deathSig syscall.Signal) (*serverProcess, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -233,14 +269,14 @@ func startServer(ctx context.Context, bin string, args []string, logPath string,
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, append([]string{"-addr", addr, "-admin-addr", admin, "-max-conns-per-ip", "0"}, args...)...)
+	cmd := exec.Command(launch[0], slices.Concat(launch[1:], []string{"-addr", addr, "-admin-addr", admin, "-max-conns-per-ip", "0"}, args)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// A load generator killed without a chance to stop its server takes
 	// the server with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: deathSig}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", strings.Join(launch, " "), err)
 	}
 	s := &serverProcess{cmd: cmd, addr: addr, admin: admin, exited: make(chan struct{})}
 	// Owned by the serverProcess: exits when the process does.

@@ -78,7 +78,7 @@ func runSoak(ctx context.Context, sc scenarioConfig, cfg loadConfig, bin string)
 		return nil, err
 	}
 	logPath := filepath.Join(os.TempDir(), "shatter-soak-server.log")
-	srv, err := startServer(ctx, bin, []string{"-max-arenas", "4", "-log-level", "warn", "-seed", "1",
+	srv, err := startServer(ctx, []string{bin}, []string{"-max-arenas", "4", "-log-level", "warn", "-seed", "1",
 		"-web-dir", web, "-max-conns-per-ip", strconv.Itoa(soakPerIP)}, logPath, syscall.SIGTERM)
 	if err != nil {
 		return nil, err
