@@ -145,7 +145,20 @@ func TestBlockedClientLeavesPool(t *testing.T) {
 	staller := joinStepped(t, addr, "staller", 1)
 	stallerConn := <-events
 	reader := joinStepped(t, addr, "reader", 4<<20)
-	<-events
+	readerConn := <-events
+	// The reader's welcome (16 KiB of terrain, over the queue's bound
+	// with this small send buffer) must have left the server's kernel
+	// queue, acknowledged, before the ticks start: else its first snap is
+	// rightly skipped as backlogged, and the test wants every tick.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if q, ok := readerConn.live.queue.queued(); !ok || q == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reader's welcome is still queued after 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if stallerConn.shard != &env.workers().shards[0] {
 		t.Fatal("the staller's session is not on the pool's one worker")
 	}

@@ -260,7 +260,10 @@ type Conn struct {
 	view        *View
 	enc         wire.Encoder
 	pooled      *[]byte // the buffer borrowed for the message being written
-	lastTick    uint64
+	// batch gathers a worker pass's frames for its one write (nil
+	// outside such a pass); borrowed from bufPool.
+	batch    *[]byte
+	lastTick uint64
 	// fleetFrom is the lobby's fleet board that fleetWire was made from.
 	fleetFrom *lobby.FleetBoard
 	fleetWire wire.FleetBoard

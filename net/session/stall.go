@@ -178,7 +178,13 @@ func (c *Conn) backlogged(now time.Time) bool {
 	if !ok {
 		return false
 	}
-	if l.deliveredAt == 0 && l.sent-int64(queued) >= l.pingEnd {
+	// Frames a worker's pass gathered are counted in sent but not in the
+	// kernel's queue yet.
+	var gathered int64
+	if c.batch != nil {
+		gathered = int64(len(*c.batch))
+	}
+	if l.deliveredAt == 0 && l.sent-gathered-int64(queued) >= l.pingEnd {
 		l.deliveredAt = now.UnixNano()
 	}
 	bound := min(max(queueFloor, l.winBytes, l.prevBytes), max(queueFloor, c.cfg.SendBuffer))

@@ -17,6 +17,38 @@ import (
 // returns passOwn, as it does for the close sequence, which may wait for
 // the client.
 func (c *Conn) pass() passResult {
+	if c.blocking {
+		return c.passWrites()
+	}
+	// On a worker the pass's frames (a feed, a board, the snap) are
+	// gathered and go out in one write at its end: a write system call is
+	// most of a snap's cost, and the client reads them as they were.
+	c.batch = bufPool.Get().(*[]byte)
+	*c.batch = (*c.batch)[:0]
+	r := c.passWrites()
+	c.flushBatch()
+	if r == passDone && len(c.rest) > 0 {
+		r = passOwn
+	}
+	return r
+}
+
+// flushBatch writes the frames a worker's pass gathered, in one attempt
+// that never waits (tryWrite), and gives their buffer back.
+func (c *Conn) flushBatch() {
+	b := c.batch
+	c.batch = nil
+	if len(*b) > 0 {
+		c.tryWrite(*b)
+	}
+	if cap(*b) <= maxPooled {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
+// passWrites is pass's work: see pass.
+func (c *Conn) passWrites() passResult {
 	if !c.blocking && c.isClosing() {
 		return passOwn
 	}
@@ -70,6 +102,9 @@ func (c *Conn) guardedPass() (r passResult) {
 			r = passEnded
 			return
 		}
+		// Frames a worker's pass had gathered are dropped: the session
+		// ends, and its own goroutine writes the error and close frame.
+		c.batch = nil
 		c.writerPanic = true
 		c.panicked("writer", p)
 		r = passOwn
@@ -250,7 +285,16 @@ func (c *Conn) writeMessage(op ws.OpCode, b []byte) bool {
 	h := appendFrameHeader(hdr[:0], op, n)
 	start := headroom - len(h)
 	copy(b[start:], h)
-	ok := c.write(b[start:])
+	var ok bool
+	if c.batch != nil {
+		// A worker's pass: the frame joins the pass's one write; from
+		// now it counts as written, as tryWrite's frames do.
+		*c.batch = append(*c.batch, b[start:]...)
+		c.live.wrote(len(b)-start, c.clock.Now())
+		ok = true
+	} else {
+		ok = c.write(b[start:])
+	}
 	if ok && op == ws.OpBinary {
 		c.env.Metrics.BytesOut.Add(float64(n))
 	}
