@@ -238,12 +238,25 @@ func TestSweep(t *testing.T) {
 
 // TestAgainstMap runs random adds, updates and deletes on a table and on a
 // map side by side.
+// TestAgainstMap runs random adds, deletes and lookups against a Go map,
+// over ids few enough to collide in the index and, in a second round,
+// many enough to grow it several times, with every id a multiple of a
+// power of two (the hash's weak case) in a third.
 func TestAgainstMap(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
+	for _, ids := range []struct {
+		name      string
+		n, stride int
+	}{{"few", 64, 1}, {"many", 3000, 1}, {"strided", 500, 1 << 12}} {
+		t.Run(ids.name, func(t *testing.T) { againstMap(t, ids.n, ids.stride) })
+	}
+}
+
+func againstMap(t *testing.T, n, stride int) {
+	rng := rand.New(rand.NewPCG(7, uint64(n)))
 	var tb Table[int]
 	model := map[uint32]int{}
-	for step := range 5000 {
-		id := uint32(rng.IntN(64))
+	for step := range 40 * n {
+		id := uint32(rng.IntN(n) * stride)
 		switch r := rng.IntN(10); {
 		case r < 4:
 			_, known := model[id]
@@ -272,7 +285,7 @@ func TestAgainstMap(t *testing.T) {
 				delete(model, id)
 			}
 		}
-		if step%100 == 0 {
+		if step%(4*n) == 0 {
 			check(t, &tb, model)
 		}
 	}
