@@ -200,14 +200,20 @@ type RecordEncoder func(f *Frame, bytes []byte, end []int32) ([]byte, []int32)
 func (f *Frame) Records(encode RecordEncoder) (bytes []byte, end []int32) {
 	r := &f.records
 	if !r.ready.Load() {
-		r.mu.Lock()
-		if !r.ready.Load() {
-			r.bytes, r.end = encode(f, r.bytes[:0], r.end[:0])
-			r.ready.Store(true)
-		}
-		r.mu.Unlock()
+		r.build(f, encode)
 	}
 	return r.bytes, r.end
+}
+
+// build encodes the records once, under the lock; a panic in encode
+// unlocks it and leaves them not ready, for the next reader to try.
+func (r *frameRecords) build(f *Frame, encode RecordEncoder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.ready.Load() {
+		r.bytes, r.end = encode(f, r.bytes[:0], r.end[:0])
+		r.ready.Store(true)
+	}
 }
 
 // Cell returns the entities of the cell at column c, row r.

@@ -35,6 +35,13 @@ func (q *outQueue) push(m outMsg) bool {
 	return true
 }
 
+// empty reports whether no message waits.
+func (q *outQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.head == len(q.msgs)
+}
+
 // pop takes the oldest message, reporting false when none waits.
 func (q *outQueue) pop() (outMsg, bool) {
 	q.mu.Lock()

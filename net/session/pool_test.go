@@ -150,8 +150,10 @@ func TestBlockedClientLeavesPool(t *testing.T) {
 	// with this small send buffer) must have left the server's kernel
 	// queue, acknowledged, before the ticks start: else its first snap is
 	// rightly skipped as backlogged, and the test wants every tick.
+	var acked kernelQueue // read apart from the session's own
+	acked.init(readerConn.conn)
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		if q, ok := readerConn.live.queue.queued(); !ok || q == 0 {
+		if q, ok := acked.queued(); !ok || q == 0 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
@@ -138,20 +139,29 @@ func (c *Conn) writeSnap() bool {
 	if seat == nil {
 		return true
 	}
-	f := seat.Arena.Acquire()
+	f, ok := c.acquire(seat)
+	if !ok {
+		return false
+	}
+	// Released once, before the write (which may block on the session's
+	// own goroutine), or here if the delta or the encoding panics: a frame
+	// never released is lost to the arena's pool.
+	held := true
+	defer func() {
+		if held {
+			f.Release()
+		}
+	}()
 	if f.Tick <= c.lastTick {
-		f.Release()
 		return true
 	}
 	now := c.clock.Now()
 	if !c.checkLiveness(now, frameAlive(f, seat.ID)) {
-		f.Release()
 		return false
 	}
 	if len(c.rest) > 0 {
 		// The ping did not go out at once on a worker: the snap waits
 		// for the session's own goroutine, which finishes the ping first.
-		f.Release()
 		c.ready.Store(true)
 		return true
 	}
@@ -159,7 +169,6 @@ func (c *Conn) writeSnap() bool {
 		// Ending (the loop sends the close next), or the kernel holds a
 		// second's worth for this client already: this tick is skipped,
 		// and counted with the next one sent.
-		f.Release()
 		return true
 	}
 	if c.lastTick != 0 && f.Tick > c.lastTick+1 {
@@ -173,10 +182,39 @@ func (c *Conn) writeSnap() bool {
 	// then release before the write, which may block (on the session's
 	// own goroutine).
 	b := c.enc.AppendSnap(c.buffer(), snap)
+	held = false
 	f.Release()
 	snaps.Put(snap)
 	c.mSnap.Inc()
 	return c.writeMessage(ws.OpBinary, b)
+}
+
+// acquire takes the arena's latest frame with every reliable message
+// queued before it written first: the arena queues a tick's deaths before
+// it publishes the tick's frame, so a died queued after the pass drained
+// the queue and before this frame was taken must still precede the snap
+// that no longer shows the marble (PROTOCOL.md). On a worker the drain
+// only gathers frames, so the frame is kept; on the session's own
+// goroutine, whose writes may block, the frame is given back for the
+// drain and taken again. ok is false when a write failed.
+func (c *Conn) acquire(seat *lobby.Seat) (f *sim.Frame, ok bool) {
+	for {
+		f = seat.Arena.Acquire()
+		if c.reliable.empty() {
+			return f, true
+		}
+		if !c.blocking {
+			if !c.drainReliable() {
+				f.Release()
+				return nil, false
+			}
+			return f, true
+		}
+		f.Release()
+		if !c.drainReliable() {
+			return nil, false
+		}
+	}
 }
 
 // isClosing reports whether finish has been called.
