@@ -2,10 +2,12 @@ package session
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -358,5 +360,53 @@ func TestPanicInPassEndsOnlyItsSession(t *testing.T) {
 	}
 	if got := value(t, env.Metrics.Closes.WithLabelValues("panic")); got != 1 {
 		t.Fatalf("panic closes = %v, want 1", got)
+	}
+}
+
+// TestSnapFrameTakenAfterTheQueue: a died the arena queued after a pass
+// drained the reliable queue, but before the pass took the frame without
+// the marble, still goes out first. The arena queues a tick's events
+// before it publishes its frame, so writeSnap takes the frame and then
+// writes whatever is queued, ahead of the snap: on a worker into the same
+// gathered write, on the session's own goroutine with the frame given back
+// meanwhile.
+func TestSnapFrameTakenAfterTheQueue(t *testing.T) {
+	a, err := sim.New(sim.Options{Config: sim.DefaultConfig(), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Step(); err != nil {
+		t.Fatal(err)
+	}
+	seat := &lobby.Seat{ID: 7, Arena: a}
+	for _, blocking := range []bool{false, true} {
+		server, peer := net.Pipe()
+		var got bytes.Buffer
+		copied := make(chan struct{})
+		go func() { _, _ = io.Copy(&got, peer); close(copied) }() // drains the pipe until it closes
+		c := New(newEnv(t, Config{}), server, nil)
+		c.blocking = blocking
+		if !blocking {
+			c.batch = new([]byte)
+		}
+		c.Died(sim.Died{Tick: 1, By: 3, ByName: "z", Mass: 20}) // queued after the pass's drain
+		f, ok := c.acquire(seat)
+		if !ok {
+			t.Fatal("acquire failed")
+		}
+		f.Release()
+		if !c.reliable.empty() {
+			t.Fatalf("blocking %v: the died is still queued once the snap's frame is taken", blocking)
+		}
+		written := 0
+		if c.batch != nil {
+			written = len(*c.batch)
+		}
+		server.Close()
+		<-copied
+		written += got.Len()
+		if written == 0 {
+			t.Fatalf("blocking %v: nothing written before the snap", blocking)
+		}
 	}
 }
