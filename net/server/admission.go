@@ -98,8 +98,9 @@ func (s *Server) helpPage(w http.ResponseWriter, r *http.Request) {
 		s.cfg.WebDir, r.Host)
 }
 
-// handleWS upgrades a request and hands the connection to a session
-// goroutine of its own, then returns: net/http's per-connection state
+// handleWS upgrades a request and starts its session (read by the
+// Env's poller on a TCP socket, by a goroutine of its own otherwise),
+// then returns: net/http's per-connection state
 // (its 4 KiB buffers among it) is freed instead of living as long as the
 // game. Before the upgrade it refuses a browser page of a foreign origin
 // (403), a server that is stopping, and a client address or a server at
@@ -155,18 +156,18 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.conns[c] = key
 	s.mu.Unlock()
-	// Owned by the server (counted in s.sessions, which Shutdown waits
-	// for); exits when the session ends.
-	go func() {
-		defer release()
-		defer func() { <-s.slots }()
-		c.Serve()
-		// After Serve: its Leave may have held a detached seat for key
-		// (holdSeat), which looks the connection up here.
+	// Runs once the session is over (counted in s.sessions, which
+	// Shutdown waits for), on whichever goroutine ended it: a session on a
+	// TCP socket holds no goroutine of its own while it lasts.
+	c.Start(func() {
+		// After the session's end: its Leave may have held a detached
+		// seat for key (holdSeat), which looks the connection up here.
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
-	}()
+		<-s.slots
+		release()
+	})
 }
 
 // failedUpgradeLinger bounds how long a failed upgrade's connection is

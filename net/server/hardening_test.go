@@ -316,8 +316,8 @@ func waitCloses(t *testing.T, s *server.Server, reason string, n float64) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	// The session's goroutine gives its connection's place back after
-	// counting the close.
+	// The session's end gives its connection's place back after counting
+	// the close.
 	time.Sleep(100 * time.Millisecond)
 }
 

@@ -1,12 +1,18 @@
 // Package session runs one WebSocket connection as an actor speaking
 // PROTOCOL.md v1.
 //
-// Each connection has a reader goroutine (Serve, on the caller's
-// goroutine) that reads frames through one long-lived wsutil.Reader
-// bounded to 1 KiB, decodes them and posts commands to the arena. Its
-// writes are not a goroutine of their own: the session is scheduled on a
-// small pool of snapshot workers (about one per core, pool.go) whenever
-// it has something to write, and a worker services it in one pass: the
+// On Linux, a connection on a TCP socket (Start) holds no goroutine and
+// no read buffer while its client is silent: the Env's epoll poller
+// schedules a read pass when the socket is readable, which reads what is
+// there without waiting, handles every whole frame (bounded to 1 KiB),
+// decodes the messages and posts commands to the arena, and keeps only
+// the bytes of an incomplete frame. Any other connection (net.Pipe in
+// tests, other systems) has a reader goroutine (Serve) that reads frames
+// through one long-lived wsutil.Reader bounded to 1 KiB, with the same
+// handler. The writes are not a goroutine of their own either: the
+// session is scheduled on a small pool of snapshot workers (about one
+// per core, pool.go) whenever it has something to write, and a worker
+// services it in one pass: the
 // reliable messages (welcome, died, board, pong, error) from a small
 // bounded queue first, then, when the arena says a frame is ready, a
 // snapshot computed here from the arena's immutable frame (view culling
@@ -22,8 +28,12 @@
 // overflows closes the connection as a slow consumer (4001).
 //
 // Outline:
-//   - session.go: Conn, its reader, control frames and close handling,
-//     the arena's sink.
+//   - session.go: Conn, its reader goroutine, control frames and close
+//     handling, the arena's sink.
+//   - read.go: Start, and the read passes of a session read by the
+//     poller: frame parsing, the hello and close timers, the session's
+//     end once both sides have ended; poll_linux.go: the epoll poller
+//     (poll_other.go: none).
 //   - pool.go: the snapshot workers, and how a session is scheduled on
 //     them or on its own goroutine.
 //   - writer.go: a pass over a session's writes: reliable messages,

@@ -57,7 +57,10 @@ type shard struct {
 	// worker's last batch, kept to be the next queue, so that steady
 	// pushes allocate nothing. Guarded by mu.
 	queue, spare []*Conn
-	working      bool // a worker goroutine is running for the shard; guarded by mu
+	// reads is the polled sessions with something to read (read.go), a
+	// session at most once; spareReads as spare. Guarded by mu.
+	reads, spareReads []*Conn
+	working           bool // a worker goroutine is running for the shard; guarded by mu
 	// sessions counts the sessions that live on this shard, to place new
 	// ones on the least loaded.
 	sessions atomic.Int32
@@ -95,6 +98,20 @@ func (p *pool) place() *shard {
 func (s *shard) push(c *Conn) {
 	s.mu.Lock()
 	s.queue = append(s.queue, c)
+	s.startLocked()
+}
+
+// pushRead queues a read pass of c, which its caller has just made
+// rdQueued, and starts the shard's worker if none is running.
+func (s *shard) pushRead(c *Conn) {
+	s.mu.Lock()
+	s.reads = append(s.reads, c)
+	s.startLocked()
+}
+
+// startLocked starts the shard's worker if none is running, and unlocks
+// mu, which its caller holds.
+func (s *shard) startLocked() {
 	start := !s.working
 	s.working = true
 	s.mu.Unlock()
@@ -113,27 +130,38 @@ func (s *shard) push(c *Conn) {
 // look-ups, at a cost that showed in profiles).
 const yieldEvery = 16
 
-// work services the shard's queue in batches until it is empty.
+// work services the shard's queues in batches until both are empty:
+// read passes first, since inputs are what the next tick needs, then
+// write passes.
 func (s *shard) work() {
 	for {
 		s.mu.Lock()
-		batch := s.queue
+		batch, reads := s.queue, s.reads
 		s.queue, s.spare = s.spare[:0], nil
-		if len(batch) == 0 {
-			s.spare, s.working = batch, false
+		s.reads, s.spareReads = s.spareReads[:0], nil
+		if len(batch) == 0 && len(reads) == 0 {
+			s.spare, s.spareReads, s.working = batch, reads, false
 			s.mu.Unlock()
 			return
 		}
 		s.mu.Unlock()
+		n := 0
+		for i, c := range reads {
+			reads[i] = nil
+			c.readPass()
+			if n++; n%yieldEvery == 0 {
+				runtime.Gosched()
+			}
+		}
 		for i, c := range batch {
 			batch[i] = nil
 			c.serviceOnPool()
-			if i%yieldEvery == yieldEvery-1 {
+			if n++; n%yieldEvery == 0 {
 				runtime.Gosched()
 			}
 		}
 		s.mu.Lock()
-		s.spare = batch[:0]
+		s.spare, s.spareReads = batch[:0], reads[:0]
 		s.mu.Unlock()
 	}
 }
@@ -227,11 +255,17 @@ func (c *Conn) runOwn() {
 }
 
 // endWriter ends the writer side: nothing is scheduled any more, and
-// Serve may close the socket.
+// the session may end (Serve, or sideEnded for a polled session).
 func (c *Conn) endWriter() {
 	c.run.Store(stDone)
 	if c.shard != nil {
 		c.shard.sessions.Add(-1)
 	}
 	close(c.writerDone)
+	if c.rd.pollable {
+		// A reader waiting for the client must see a socket the writer
+		// closed: no event comes from a closed socket.
+		c.scheduleRead()
+		c.sideEnded()
+	}
 }

@@ -200,6 +200,8 @@ type Env struct {
 	dropLog  dropLog // throttles the drop log lines of every session
 	poolOnce sync.Once
 	pool     *pool // made by workers at the first session on a socket
+	pollOnce sync.Once
+	poll     *poller // made by poller at the first session started on a socket
 }
 
 // Conn is one WebSocket connection and the session it plays.
@@ -209,7 +211,11 @@ type Conn struct {
 	log   *slog.Logger
 	clock sim.Clock // Env.Clock, or the wall clock
 	conn  net.Conn
-	br    *bufio.Reader // owned by the reader
+	br    *bufio.Reader // owned by the reader; nil when the poller reads (read.go)
+	rd    pollRead      // the read side when the poller reads (read.go)
+	// onEnd is called once the session is over (Start); static after
+	// Start.
+	onEnd func()
 
 	// Work for the writer side, each followed by schedule (pool.go).
 	// ready says the arena published a frame since the last snap pass
@@ -280,14 +286,18 @@ const readBufferSize = 512
 
 // SmallReader returns a small buffered reader for a session on conn that
 // first yields whatever the upgrade's reader had already buffered, so the
-// upgrade's 4 KiB buffer need not live as long as the session.
+// upgrade's 4 KiB buffer need not live as long as the session. Those
+// bytes are in its buffer (Buffered), where a session read by the poller
+// takes them from.
 func SmallReader(upgraded *bufio.Reader, conn net.Conn) *bufio.Reader {
-	var src io.Reader = conn
-	if n := upgraded.Buffered(); n > 0 {
-		early, _ := upgraded.Peek(n)
-		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+	n := upgraded.Buffered()
+	if n == 0 {
+		return bufio.NewReaderSize(conn, readBufferSize)
 	}
-	return bufio.NewReaderSize(src, readBufferSize)
+	early, _ := upgraded.Peek(n)
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(readBufferSize, n))
+	_, _ = br.Peek(n) // one read of the bytes.Reader: conn is not read
+	return br
 }
 
 // New wraps an upgraded connection. br reads the connection, starting with
@@ -314,6 +324,9 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	c.initLiveness()
 	if c.raw.init(conn); c.raw.ok() {
 		c.shard = env.workers().place()
+		if c.rd.pollable = pollable(conn); c.rd.pollable {
+			c.rd.sides.Store(2)
+		}
 	}
 	c.mSnap = env.Metrics.MessagesOut.WithLabelValues("snap")
 	for k, name := range map[outKind]string{outWelcome: "welcome", outDied: "died", outBoard: "board", outPong: "pong", outError: "error", outFeed: "feed", outMoved: "moved"} {
@@ -322,15 +335,25 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 	return c
 }
 
-// Serve runs the session until it ends: the reader on this goroutine, the
-// writes on the Env's snapshot workers or the session's own goroutine
-// (pool.go). It returns once both sides have stopped and the socket is
-// closed.
+// Serve runs the session until it ends, with its reader on this
+// goroutine and its writes on the Env's snapshot workers or the
+// session's own goroutine (pool.go). It returns once both sides have
+// stopped and the socket is closed. Start runs a session without
+// holding a goroutine where it can.
 func (c *Conn) Serve() {
+	c.rd.state.Store(rdDone) // no read passes: this goroutine reads
+	c.started()
+	c.serve()
+}
+
+// started counts a session that starts.
+func (c *Conn) started() {
 	c.env.Metrics.Sessions.Inc()
 	c.env.Metrics.SessionsStarted.Inc()
-	defer c.env.Metrics.Sessions.Dec()
-	defer c.recoverEnd()
+}
+
+// serve is Serve once counted: the reader, then the end.
+func (c *Conn) serve() {
 	c.readLoop()
 	<-c.closing // closed by the reader's exit at the latest; orders closeReason
 	if c.closeReason != ReasonClientClosed && c.closeReason != ReasonReadError {
@@ -340,7 +363,22 @@ func (c *Conn) Serve() {
 		// message and close frame before the client reads them.
 		_, _ = io.Copy(io.Discard, c.br)
 	}
+	if c.rd.pollable {
+		c.sideEnded() // a socket epoll refused: this goroutine is its read side
+		return
+	}
 	<-c.writerDone
+	c.end()
+}
+
+// end closes the socket once both sides have stopped, gives the seat
+// back to the lobby, counts the close and calls onEnd.
+func (c *Conn) end() {
+	if c.onEnd != nil {
+		defer c.onEnd()
+	}
+	defer c.env.Metrics.Sessions.Dec()
+	defer c.recoverEnd()
 	c.conn.Close()
 	if s := c.seat.Load(); s != nil {
 		// A moved player's seat here is over: it continues elsewhere.
@@ -474,10 +512,9 @@ func (c *Conn) panicked(where string, r any) {
 	c.refuse(ReasonPanic, ws.StatusInternalServerError, wire.CodeInternal, "a fault inside the server ended this session")
 }
 
-// recoverEnd recovers a panic in Serve's own code after the reader
-// stopped (giving the seat back to the lobby, counting the close): the
-// client has its close frame by then, so what is lost is this session's
-// bookkeeping, never the process.
+// recoverEnd recovers a panic in end (giving the seat back to the lobby,
+// counting the close): the client has its close frame by then, so what
+// is lost is this session's bookkeeping, never the process.
 func (c *Conn) recoverEnd() {
 	r := recover()
 	if r == nil {
@@ -608,13 +645,19 @@ func (c *Conn) readFailed(err error, helloDone bool) {
 // close ends the session, answered as RFC 6455 says (see closeReply). It
 // returns errStopReading when the session must end.
 func (h *handler) control(hdr ws.Header, r io.Reader) error {
-	c := h.c
 	var payload [125]byte // RFC 6455: control payloads are at most 125 bytes
 	n, err := io.ReadFull(r, payload[:hdr.Length])
 	if err != nil {
 		return err
 	}
-	switch hdr.OpCode {
+	return h.controlFrame(hdr.OpCode, payload[:n])
+}
+
+// controlFrame handles the control frame op with its whole payload (see
+// control); the payload is not kept.
+func (h *handler) controlFrame(op ws.OpCode, payload []byte) error {
+	c := h.c
+	switch op {
 	case ws.OpPing:
 		if !h.allow(h.wsPings, DropRateLimitedWSPing, "WebSocket ping") {
 			if !h.rateLimitOK() {
@@ -623,15 +666,15 @@ func (h *handler) control(hdr ws.Header, r io.Reader) error {
 			return nil
 		}
 		select {
-		case c.pongs <- append([]byte(nil), payload[:n]...):
+		case c.pongs <- append([]byte(nil), payload...):
 			c.schedule()
 		default: // pings beyond a few pending are dropped
 			c.recordDrop(DropWSPingQueueFull)
 		}
 	case ws.OpPong:
-		c.pong(payload[:n])
+		c.pong(payload)
 	case ws.OpClose:
-		c.finish(closeReply(payload[:n]))
+		c.finish(closeReply(payload))
 		return errStopReading
 	}
 	return nil

@@ -432,6 +432,9 @@ func (c *Conn) writeClose() {
 		}
 	}
 	_ = c.conn.SetReadDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
+	if c.rd.pollable {
+		c.startCloseTimer()
+	}
 }
 
 // appendFrameHeader appends an unmasked, final frame header (RFC 6455

@@ -1,0 +1,213 @@
+package session
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller is the Env's epoll instance: sessions on plain TCP sockets are
+// read when the kernel says they have something to read, instead of each
+// holding a goroutine blocked in Read (see read.go). It is a small epoll
+// loop of our own over golang.org/x/sys/unix: github.com/mailru/easygo,
+// the poller gobwas/ws was built to pair with, is not served by the
+// module proxy this project builds from.
+//
+// Every connection is registered one-shot (EPOLLONESHOT): an event
+// disables it until its read pass has read what there was and re-armed
+// it (rearm), so one pass at most reads a session at any moment.
+// Registrations carry a number of their own, not the socket's, since a
+// socket's number is reused once it is closed.
+//
+// The epoll instance and its goroutine (wait) exist only while some
+// connection is registered: the first registration makes them, and
+// removing the last closes the instance, which ends the goroutine. A
+// server that shut down holds neither, and tests whose connections are
+// not sockets never start them.
+type poller struct {
+	mu sync.Mutex
+	// file is the epoll instance, nil while no connection is registered;
+	// epfd is its descriptor. Guarded by mu.
+	file  *os.File
+	epfd  int
+	conns map[uint64]*Conn // registered sessions by registration number; guarded by mu
+	next  uint64           // the last registration number given; guarded by mu
+}
+
+// pollEvents is what a registration waits for, once.
+const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+
+// pollSys is a polled session's socket, for its read passes.
+//
+// Static after register, but n and err, which belong to the read pass.
+type pollSys struct {
+	raw  syscall.RawConn
+	epfd int
+	ev   unix.EpollEvent
+	// read and rearm are made once, so that a pass allocates nothing.
+	read  func(fd uintptr) bool
+	rearm func(fd uintptr)
+	buf   []byte
+	n     int
+	err   error
+}
+
+// poller returns the Env's poller.
+func (e *Env) poller() *poller {
+	e.pollOnce.Do(func() { e.poll = &poller{conns: map[uint64]*Conn{}} })
+	return e.poll
+}
+
+// pollable reports whether conn is read through the poller: a plain TCP
+// socket. Anything else (net.Pipe, a TLS wrapper that adds bytes of its
+// own) keeps a reader goroutine.
+func pollable(conn net.Conn) bool {
+	_, ok := conn.(*net.TCPConn)
+	return ok
+}
+
+// register adds c's socket to the epoll instance, making the instance
+// and its goroutine if there are none. It reports false when epoll
+// refuses, and the session then keeps a reader goroutine.
+func (p *poller) register(c *Conn) bool {
+	tc, ok := c.conn.(*net.TCPConn)
+	if !ok {
+		return false
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.file == nil {
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			return false
+		}
+		// Non-blocking, the epoll descriptor is waited for by the Go
+		// runtime's own poller (wait): the goroutine parks without a
+		// thread, and closing the file wakes it.
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			return false
+		}
+		p.file, p.epfd = os.NewFile(uintptr(fd), "epoll"), fd
+		// Owned by the poller; exits when the file is closed, at the
+		// removal of the last connection.
+		go p.wait(p.file)
+	}
+	p.next++
+	id := p.next
+	s := &c.rd.sys
+	s.raw, s.epfd = raw, p.epfd
+	s.ev = unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
+	s.read = func(fd uintptr) bool {
+		for {
+			s.n, s.err = unix.Read(int(fd), s.buf)
+			if s.err != unix.EINTR {
+				return true // never wait: the poller says when to read again
+			}
+		}
+	}
+	s.rearm = func(fd uintptr) { s.err = unix.EpollCtl(s.epfd, unix.EPOLL_CTL_MOD, int(fd), &s.ev) }
+	var ctlErr error
+	// Through Control, which holds the socket open for the call: a
+	// number of a closed socket could name another one by now.
+	if err := raw.Control(func(fd uintptr) { ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &s.ev) }); err != nil || ctlErr != nil {
+		p.closeIfEmpty()
+		return false
+	}
+	c.rd.id = id
+	p.conns[id] = c
+	return true
+}
+
+// remove takes c's socket out of the epoll instance and closes the
+// instance if it was the last. A socket closed already has left it.
+func (p *poller) remove(c *Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.conns[c.rd.id]; !ok {
+		return
+	}
+	delete(p.conns, c.rd.id)
+	_ = c.rd.sys.raw.Control(func(fd uintptr) { _ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
+	p.closeIfEmpty()
+}
+
+// closeIfEmpty closes the epoll instance when no connection is
+// registered, which ends its goroutine. Called with mu held.
+func (p *poller) closeIfEmpty() {
+	if len(p.conns) == 0 && p.file != nil {
+		p.file.Close()
+		p.file = nil
+	}
+}
+
+// pollBatch is how many events one wake-up of the poller takes.
+const pollBatch = 128
+
+// wait hands each readiness to its session's read side (scheduleRead)
+// until f, the epoll instance, is closed.
+func (p *poller) wait(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	events := make([]unix.EpollEvent, pollBatch)
+	n := 0
+	waitFn := func(fd uintptr) bool {
+		// Never blocks in the system call: when nothing is ready, the
+		// runtime parks this goroutine until the instance is readable.
+		n, err = unix.EpollWait(int(fd), events, 0)
+		if err != nil {
+			n = 0
+		}
+		return n > 0
+	}
+	for {
+		if rc.Read(waitFn) != nil {
+			return // closed: no connection is registered
+		}
+		p.mu.Lock()
+		for i := range events[:n] {
+			ev := &events[i]
+			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if c := p.conns[id]; c != nil {
+				c.scheduleRead()
+			}
+		}
+		p.mu.Unlock()
+	}
+}
+
+// tryRead makes one read attempt that never waits: n > 0 bytes read,
+// io.EOF when the client closed, errNoData when nothing waits, or the
+// error that ended the connection.
+func (s *pollSys) tryRead(b []byte) (int, error) {
+	s.buf = b
+	err := s.raw.Read(s.read)
+	s.buf = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case s.err == unix.EAGAIN:
+		return 0, errNoData
+	case s.err != nil:
+		return 0, os.NewSyscallError("read", s.err)
+	case s.n == 0:
+		return 0, io.EOF
+	}
+	return s.n, nil
+}
+
+// arm re-enables the one-shot registration; false when the socket is
+// closed (and so out of the epoll instance already).
+func (s *pollSys) arm() bool {
+	return s.raw.Control(s.rearm) == nil && s.err == nil
+}
