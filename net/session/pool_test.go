@@ -389,7 +389,9 @@ func TestSnapFrameTakenAfterTheQueue(t *testing.T) {
 		if !blocking {
 			c.batch = new([]byte)
 		}
-		c.Died(sim.Died{Tick: 1, By: 3, ByName: "z", Mass: 20}) // queued after the pass's drain
+		// Queued after the pass's drain; pushed, not Died, so that no
+		// pass runs beside the test's call.
+		c.reliable.push(outMsg{kind: outDied, ref: &sim.Died{Tick: 1, By: 3, ByName: "z", Mass: 20}})
 		f, ok := c.acquire(seat)
 		if !ok {
 			t.Fatal("acquire failed")
