@@ -1,7 +1,6 @@
 package client
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/shatter/shatter/net/wsframe"
 )
 
 // rawReadSize is the raw reader's buffer at first: a few snaps. It grows
@@ -202,49 +203,18 @@ func (c *Client) takeFrames() error {
 	}
 }
 
-// header parses the header of the frame at the front of the buffer.
+// header parses the header of the frame at the front of the buffer, and
+// reports whether the buffer holds all of it. A length RFC 6455 forbids
+// (its top bit set) is reported as one larger than any limit, so that the
+// caller refuses the frame as too large.
 func (rr *rawReader) header() (ws.Header, int, bool) {
-	hdr, head, _, ok := parseHeader(rr.buf[rr.r:rr.w])
-	return hdr, head, ok
-}
-
-// parseHeader parses a WebSocket frame header at the front of b: the
-// header, its length in bytes and the payload's, and whether b holds all
-// of the header. A length RFC 6455 forbids is reported as one larger than
-// any limit, so that the caller refuses the frame as too large.
-func parseHeader(b []byte) (hdr ws.Header, head int, length int64, ok bool) {
-	if len(b) < 2 {
-		return hdr, 0, 0, false
+	hdr, head, err := wsframe.ParseHeader(rr.buf[rr.r:rr.w])
+	if err != nil {
+		hdr.Length, head = 1<<63-1, 10
+		if hdr.Masked {
+			head += 4
+		}
+		return hdr, head, true
 	}
-	hdr.Fin = b[0]&0x80 != 0
-	hdr.Rsv = (b[0] >> 4) & 0x7
-	hdr.OpCode = ws.OpCode(b[0] & 0x0f)
-	hdr.Masked = b[1]&0x80 != 0
-	head = 2
-	switch l := b[1] & 0x7f; l {
-	case 126:
-		if len(b) < 4 {
-			return hdr, 0, 0, false
-		}
-		hdr.Length, head = int64(binary.BigEndian.Uint16(b[2:])), 4
-	case 127:
-		if len(b) < 10 {
-			return hdr, 0, 0, false
-		}
-		u := binary.BigEndian.Uint64(b[2:])
-		hdr.Length, head = int64(u&(1<<63-1)), 10
-		if u>>63 != 0 {
-			hdr.Length = 1<<63 - 1
-		}
-	default:
-		hdr.Length = int64(l)
-	}
-	if hdr.Masked {
-		if len(b) < head+4 {
-			return hdr, 0, 0, false
-		}
-		copy(hdr.Mask[:], b[head:])
-		head += 4
-	}
-	return hdr, head, hdr.Length, true
+	return hdr, head, head > 0
 }

@@ -12,7 +12,7 @@
 // handler. The writes are not a goroutine of their own either: the
 // session is scheduled on a small pool of snapshot workers (about one
 // per core, pool.go) whenever it has something to write, and a worker
-// services it in one pass: the
+// services it in one pass, whose frames go out in one write: the
 // reliable messages (welcome, died, board, pong, error) from a small
 // bounded queue first, then, when the arena says a frame is ready, a
 // snapshot computed here from the arena's immutable frame (view culling
@@ -37,13 +37,16 @@
 //   - pool.go: the snapshot workers, and how a session is scheduled on
 //     them or on its own goroutine.
 //   - writer.go: a pass over a session's writes: reliable messages,
-//     snapshots, framing, the close sequence; rawwrite_*.go: the
-//     workers' writes that never wait.
+//     snapshots, framing, the pass's one write, the close sequence;
+//     rawwrite_*.go: the workers' writes that never wait; outqueue.go:
+//     the reliable queue.
 //   - handle.go: what each client message does; rate limits; Seated.
 //   - stall.go: telling a client that stopped reading (unanswered pings,
 //     the kernel send queue; queue_linux.go reads it) or idles without a
 //     marble.
 //   - drop.go: DropReason and recordDrop, where every dropped message is
 //     counted and logged.
-//   - view.go: view rectangles and snapshot deltas.
+//   - view.go: snapshot deltas: marbles by id, statics by frame cell (a
+//     cell sent whole and unchanged is passed over), marble records
+//     shared by the frame.
 package session

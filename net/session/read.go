@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"os"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/shatter/shatter/net/wire"
+	"github.com/shatter/shatter/net/wsframe"
 	"github.com/shatter/shatter/sim"
 )
 
@@ -234,7 +234,7 @@ func (c *Conn) consume(in []byte) {
 		data = append(c.rd.partial, in...)
 	}
 	for !c.rd.discarding {
-		hdr, hlen, err := parseHeader(data)
+		hdr, hlen, err := wsframe.ParseHeader(data)
 		if err == nil && hlen > 0 {
 			err = c.checkFrame(hdr)
 		}
@@ -258,46 +258,6 @@ func (c *Conn) consume(in []byte) {
 	if !c.rd.discarding && len(data) > 0 {
 		c.rd.partial = bytes.Clone(data)
 	}
-}
-
-// parseHeader reads a frame header from the start of b (RFC 6455 5.2),
-// as ws.ReadHeader does from a reader; n is 0 while b does not hold all
-// of it.
-func parseHeader(b []byte) (h ws.Header, n int, err error) {
-	if len(b) < 2 {
-		return h, 0, nil
-	}
-	h.Fin = b[0]&0x80 != 0
-	h.Rsv = (b[0] & 0x70) >> 4
-	h.OpCode = ws.OpCode(b[0] & 0x0f)
-	h.Masked = b[1]&0x80 != 0
-	n = 2
-	switch l := b[1] & 0x7f; l {
-	case 126:
-		if len(b) < 4 {
-			return h, 0, nil
-		}
-		h.Length, n = int64(binary.BigEndian.Uint16(b[2:])), 4
-	case 127:
-		if len(b) < 10 {
-			return h, 0, nil
-		}
-		u := binary.BigEndian.Uint64(b[2:])
-		if u&(1<<63) != 0 {
-			return h, 0, ws.ErrHeaderLengthMSB
-		}
-		h.Length, n = int64(u), 10
-	default:
-		h.Length = int64(l)
-	}
-	if h.Masked {
-		if len(b) < n+4 {
-			return h, 0, nil
-		}
-		copy(h.Mask[:], b[n:])
-		n += 4
-	}
-	return h, n, nil
 }
 
 // checkFrame applies the checks wsutil.Reader makes of a header for

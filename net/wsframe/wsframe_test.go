@@ -1,4 +1,4 @@
-package session
+package wsframe
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// TestParseHeader: parseHeader reads what ws.ReadHeader reads, and asks
+// TestParseHeader: ParseHeader reads what ws.ReadHeader reads, and asks
 // for more bytes at every cut short of a whole header.
 func TestParseHeader(t *testing.T) {
 	for _, h := range []ws.Header{
@@ -27,17 +27,17 @@ func TestParseHeader(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, n, err := parseHeader(raw)
+		got, n, err := ParseHeader(raw)
 		if err != nil || n != len(raw) || got != want {
-			t.Errorf("parseHeader(%x) = %+v, %d, %v; want %+v, %d", raw, got, n, err, want, len(raw))
+			t.Errorf("ParseHeader(%x) = %+v, %d, %v; want %+v, %d", raw, got, n, err, want, len(raw))
 		}
 		for cut := range len(raw) {
-			if _, n, err := parseHeader(raw[:cut]); n != 0 || err != nil {
-				t.Errorf("parseHeader of %d of %d bytes = %d, %v; want 0, nil", cut, len(raw), n, err)
+			if _, n, err := ParseHeader(raw[:cut]); n != 0 || err != nil {
+				t.Errorf("ParseHeader of %d of %d bytes = %d, %v; want 0, nil", cut, len(raw), n, err)
 			}
 		}
 	}
-	if _, _, err := parseHeader([]byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1}); err != ws.ErrHeaderLengthMSB {
+	if _, _, err := ParseHeader([]byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1}); err != ws.ErrHeaderLengthMSB {
 		t.Errorf("a length with its top bit set: %v, want %v", err, ws.ErrHeaderLengthMSB)
 	}
 }
