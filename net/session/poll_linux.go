@@ -17,9 +17,13 @@ import (
 // the poller gobwas/ws was built to pair with, is not served by the
 // module proxy this project builds from.
 //
-// Every connection is registered one-shot (EPOLLONESHOT): an event
-// disables it until its read pass has read what there was and re-armed
-// it (rearm), so one pass at most reads a session at any moment.
+// Every connection is registered edge-triggered (EPOLLET): the kernel
+// reports each arrival of data once, and no system call re-arms the
+// registration after a pass. A pass reads until a read comes back short
+// of its buffer, which empties the socket, so any later arrival is a new
+// edge; one that comes while a pass reads makes the pass read again
+// (scheduleRead's states), so one pass at most reads a session at any
+// moment and none is lost.
 // Registrations carry a number of their own, not the socket's, since a
 // socket's number is reused once it is closed.
 //
@@ -38,22 +42,20 @@ type poller struct {
 	next  uint64           // the last registration number given; guarded by mu
 }
 
-// pollEvents is what a registration waits for, once.
-const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+// pollEvents is what a registration waits for, each time anew.
+const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
 
 // pollSys is a polled session's socket, for its read passes.
 //
 // Static after register, but n and err, which belong to the read pass.
 type pollSys struct {
-	raw  syscall.RawConn
-	epfd int
-	ev   unix.EpollEvent
-	// read and rearm are made once, so that a pass allocates nothing.
-	read  func(fd uintptr) bool
-	rearm func(fd uintptr)
-	buf   []byte
-	n     int
-	err   error
+	raw syscall.RawConn
+	ev  unix.EpollEvent
+	// read is made once, so that a pass allocates nothing.
+	read func(fd uintptr) bool
+	buf  []byte
+	n    int
+	err  error
 }
 
 // poller returns the Env's poller.
@@ -104,7 +106,7 @@ func (p *poller) register(c *Conn) bool {
 	p.next++
 	id := p.next
 	s := &c.rd.sys
-	s.raw, s.epfd = raw, p.epfd
+	s.raw = raw
 	s.ev = unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 	s.read = func(fd uintptr) bool {
 		for {
@@ -114,7 +116,6 @@ func (p *poller) register(c *Conn) bool {
 			}
 		}
 	}
-	s.rearm = func(fd uintptr) { s.err = unix.EpollCtl(s.epfd, unix.EPOLL_CTL_MOD, int(fd), &s.ev) }
 	var ctlErr error
 	// Through Control, which holds the socket open for the call: a
 	// number of a closed socket could name another one by now.
@@ -204,10 +205,4 @@ func (s *pollSys) tryRead(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return s.n, nil
-}
-
-// arm re-enables the one-shot registration; false when the socket is
-// closed (and so out of the epoll instance already).
-func (s *pollSys) arm() bool {
-	return s.raw.Control(s.rearm) == nil && s.err == nil
 }

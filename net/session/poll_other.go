@@ -22,6 +22,4 @@ func (*poller) remove(*Conn) {}
 
 func (*pollSys) tryRead([]byte) (int, error) { return 0, io.EOF }
 
-func (*pollSys) arm() bool { return false }
-
 func pollable(net.Conn) bool { return false }

@@ -20,7 +20,8 @@ import (
 // (poll_linux.go) calls scheduleRead when the socket has something to
 // read, and a read pass then reads what is there without waiting,
 // handles every whole frame of it with the same handler as readLoop,
-// keeps the bytes of an incomplete frame, and re-arms the registration.
+// keeps the bytes of an incomplete frame, and reads again while a read
+// fills its buffer.
 //
 // Read passes run on the session's shard worker, beside the write
 // passes: reader and writer sides stay as independent of each other as
@@ -35,7 +36,7 @@ import (
 // its close frame, the wait for the client to close (CloseTimeout), in
 // which whatever the client sends is read and dropped, as Serve does.
 const (
-	rdIdle    int32 = iota // armed: waiting for the poller
+	rdIdle    int32 = iota // waiting for the poller
 	rdQueued               // a pass is due
 	rdRunning              // a pass is reading
 	rdAgain                // a pass is reading, and another is due after it
@@ -72,6 +73,9 @@ type pollRead struct {
 	// discarding: the handler is done; what the client still sends is
 	// dropped until it closes or the close timer passes.
 	discarding bool
+	// full: the pass's read filled its buffer, so the socket may hold
+	// more.
+	full bool
 }
 
 // errNoData is a read attempt that found nothing to read.
@@ -154,21 +158,27 @@ func (c *Conn) scheduleRead() {
 	}
 }
 
-// readPass reads and handles what the socket holds, then re-arms its
-// registration, or ends the read side. It runs on the session's shard
+// readPass reads and handles what the socket holds, until a read leaves
+// it empty, or ends the read side. It runs on the session's shard
 // worker, or (before the hello has seated the session) on a goroutine of
 // its own that exits with the pass.
 func (c *Conn) readPass() {
 	for {
 		c.rd.state.Store(rdRunning)
-		if !c.guardedRead() || !c.rd.sys.arm() {
+		if !c.guardedRead() {
 			c.endReader()
 			return
+		}
+		if c.rd.full {
+			// The read filled its buffer: more may wait, and the
+			// edge-triggered poller would not say so again.
+			continue
 		}
 		if c.rd.state.CompareAndSwap(rdRunning, rdIdle) {
 			return
 		}
-		// Woken during the pass (a timer, the writer's end): once more.
+		// Woken during the pass (data, a timer, the writer's end): once
+		// more.
 	}
 }
 
@@ -194,6 +204,7 @@ func (c *Conn) readSome() bool {
 	buf := readBuffers.Get().(*[readChunk]byte)
 	defer readBuffers.Put(buf)
 	n, err := c.rd.sys.tryRead(buf[:])
+	c.rd.full = n == len(buf)
 	if err != nil && err != errNoData {
 		if !c.rd.discarding {
 			c.readFailed(err, c.rd.h.helloDone)
