@@ -145,6 +145,15 @@ func TestPolledSessionEnds(t *testing.T) {
 		reasons []string // either side may see a reset first
 	}{
 		{"eof", func(c *net.TCPConn) { _ = c.CloseWrite() }, []string{"client_closed"}},
+		// A last message and the end in one go: the read that takes the
+		// message does not see the end, and the edge-triggered poller
+		// reports no new arrival after it; the hang-up must still end it.
+		{"data-then-eof", func(c *net.TCPConn) {
+			var enc wire.Encoder
+			frame, _ := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewBinaryFrame(enc.AppendPing(nil, &wire.Ping{C: 1}))))
+			_, _ = c.Write(frame)
+			_ = c.CloseWrite()
+		}, []string{"client_closed"}},
 		{"reset", func(c *net.TCPConn) { _ = c.SetLinger(0); _ = c.Close() }, []string{"read_error", "write_error", "client_closed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

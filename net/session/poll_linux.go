@@ -21,7 +21,8 @@ import (
 // reports each arrival of data once, and no system call re-arms the
 // registration after a pass. A pass reads until a read comes back short
 // of its buffer, which empties the socket, so any later arrival is a new
-// edge; one that comes while a pass reads makes the pass read again
+// edge (and, once the client's end hung up, until a read finds nothing
+// or the end: the close may have come with the data); one that comes while a pass reads makes the pass read again
 // (scheduleRead's states), so one pass at most reads a session at any
 // moment and none is lost.
 // Registrations carry a number of their own, not the socket's, since a
@@ -180,6 +181,9 @@ func (p *poller) wait(f *os.File) {
 			ev := &events[i]
 			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if c := p.conns[id]; c != nil {
+				if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+					c.rd.hangup.Store(true)
+				}
 				c.scheduleRead()
 			}
 		}

@@ -73,9 +73,14 @@ type pollRead struct {
 	// discarding: the handler is done; what the client still sends is
 	// dropped until it closes or the close timer passes.
 	discarding bool
-	// full: the pass's read filled its buffer, so the socket may hold
-	// more.
-	full bool
+	// more: the socket may hold more than the pass's read took, which
+	// no new edge would report: the read filled its buffer, or the
+	// client's end has hung up (its close came with data the read took,
+	// and only a read after it sees the end).
+	more bool
+	// hangup is set by the poller on an event saying the client's end
+	// closed or failed (EPOLLRDHUP, EPOLLHUP, EPOLLERR).
+	hangup atomic.Bool
 }
 
 // errNoData is a read attempt that found nothing to read.
@@ -169,9 +174,9 @@ func (c *Conn) readPass() {
 			c.endReader()
 			return
 		}
-		if c.rd.full {
-			// The read filled its buffer: more may wait, and the
-			// edge-triggered poller would not say so again.
+		if c.rd.more {
+			// More may wait that the edge-triggered poller would not
+			// report again: see pollRead.more.
 			continue
 		}
 		if c.rd.state.CompareAndSwap(rdRunning, rdIdle) {
@@ -204,7 +209,7 @@ func (c *Conn) readSome() bool {
 	buf := readBuffers.Get().(*[readChunk]byte)
 	defer readBuffers.Put(buf)
 	n, err := c.rd.sys.tryRead(buf[:])
-	c.rd.full = n == len(buf)
+	c.rd.more = n == len(buf) || n > 0 && c.rd.hangup.Load()
 	if err != nil && err != errNoData {
 		if !c.rd.discarding {
 			c.readFailed(err, c.rd.h.helloDone)
