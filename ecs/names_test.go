@@ -1,13 +1,13 @@
 package ecs_test
 
 import (
-	"runtime"
 	"slices"
 	"testing"
 
 	arche "github.com/mlange-42/arche/ecs"
 
 	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/internal/allocprof"
 )
 
 func TestDistinctName(t *testing.T) {
@@ -103,54 +103,9 @@ func TestReserveZombieNames(t *testing.T) {
 	// before in this arena: already made, it allocates nothing.
 	for held := range 40 {
 		var name string
-		if n := allocsIn("github.com/shatter/shatter/ecs.(*State).ZombieName", func() { name = reserved.ZombieName("Flint") }); n != 0 {
+		if n := allocprof.In("github.com/shatter/shatter/ecs.(*State).ZombieName", func() { name = reserved.ZombieName("Flint") }); n != 0 {
 			t.Fatalf("naming a zombie %q with %d Flints alive: %d allocs, want 0", name, held, n)
 		}
 		reserved.NewMarble(0, name, 100, 100, 20)
 	}
-}
-
-// allocsIn runs f and returns how many objects were allocated meanwhile
-// under the function named fn, counted from a memory profile that records
-// every allocation with its stack: the process-wide counters would also
-// count what other goroutines allocate.
-func allocsIn(fn string, f func()) uint64 {
-	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
-	runtime.MemProfileRate = 1
-	before := allocsSoFar(fn)
-	f()
-	return allocsSoFar(fn) - before
-}
-
-// allocsSoFar sums the allocations the memory profile holds whose stack
-// passes through fn.
-func allocsSoFar(fn string) uint64 {
-	// An allocation reaches the profile only after a collection has
-	// completed the cycle it was made in, and the next has published it.
-	runtime.GC()
-	runtime.GC()
-	var recs []runtime.MemProfileRecord
-	for {
-		n, ok := runtime.MemProfile(recs, true)
-		if ok {
-			recs = recs[:n]
-			break
-		}
-		recs = make([]runtime.MemProfileRecord, n+64)
-	}
-	total := uint64(0)
-	for i := range recs {
-		frames := runtime.CallersFrames(recs[i].Stack())
-		for {
-			fr, more := frames.Next()
-			if fr.Function == fn {
-				total += uint64(recs[i].AllocObjects)
-				break
-			}
-			if !more {
-				break
-			}
-		}
-	}
-	return total
 }

@@ -3,11 +3,11 @@ package sim
 import (
 	"context"
 	"errors"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/shatter/shatter/ecs"
+	"github.com/shatter/shatter/internal/allocprof"
 )
 
 func newTestArena(t *testing.T, opts Options) *Arena {
@@ -266,7 +266,7 @@ func TestStepAllocatesOnlyTheBoard(t *testing.T) {
 			a := newTestArena(t, Options{Config: cfg, Seed: 9})
 			step(t, a, sz.warm)
 			boards := uint64(0)
-			n := stepAllocs(func() {
+			n := allocprof.In("github.com/shatter/shatter/sim.(*Arena).Step", func() {
 				for range sz.run {
 					if err := a.Step(); err != nil {
 						t.Fatal(err)
@@ -282,51 +282,6 @@ func TestStepAllocatesOnlyTheBoard(t *testing.T) {
 			}
 		})
 	}
-}
-
-// stepAllocs runs f and returns how many objects Arena.Step allocated
-// meanwhile, counted from a memory profile that records every allocation
-// with its stack: the process-wide counters would also count what other
-// tests' goroutines, still winding down, allocate.
-func stepAllocs(f func()) uint64 {
-	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
-	runtime.MemProfileRate = 1
-	before := stepAllocsSoFar()
-	f()
-	return stepAllocsSoFar() - before
-}
-
-// stepAllocsSoFar sums the allocations the memory profile holds whose
-// stack passes through Arena.Step.
-func stepAllocsSoFar() uint64 {
-	// An allocation reaches the profile only after a collection has
-	// completed the cycle it was made in, and the next has published it.
-	runtime.GC()
-	runtime.GC()
-	var recs []runtime.MemProfileRecord
-	for {
-		n, ok := runtime.MemProfile(recs, true)
-		if ok {
-			recs = recs[:n]
-			break
-		}
-		recs = make([]runtime.MemProfileRecord, n+64)
-	}
-	total := uint64(0)
-	for i := range recs {
-		frames := runtime.CallersFrames(recs[i].Stack())
-		for {
-			fr, more := frames.Next()
-			if fr.Function == "github.com/shatter/shatter/sim.(*Arena).Step" {
-				total += uint64(recs[i].AllocObjects)
-				break
-			}
-			if !more {
-				break
-			}
-		}
-	}
-	return total
 }
 
 func absDiff(a, b uint16) int { return max(int(a)-int(b), int(b)-int(a)) }
