@@ -181,28 +181,28 @@ type frameRecords struct {
 	ready atomic.Bool // built, for readers that need not lock
 	mu    sync.Mutex
 	bytes []byte
-	end   []int32
+	at    []int32
 }
 
 // RecordEncoder appends the record of each of a frame's entities, in the
-// order of Entities, to bytes (nothing for an entity without one), and
-// after each the length bytes then has to end; it returns both slices
-// extended.
-type RecordEncoder func(f *Frame, bytes []byte, end []int32) ([]byte, []int32)
+// order of Entities, to bytes (nothing for an entity without one), and to
+// at where each record starts, then where the last one ends (one more
+// than the entities); it returns both slices extended.
+type RecordEncoder func(f *Frame, bytes []byte, at []int32) ([]byte, []int32)
 
 // Records returns the frame's entities' records as encode makes them,
 // encoding them on the first call: the record of Entities[i] is
-// bytes[end[i-1]:end[i]] (from 0 for the first). Every session of an arena
+// bytes[at[i]:at[i+1]]. Every session of an arena
 // would encode a marble that moved alike, so the first to ask encodes for
 // all (off the tick's goroutine) and the others copy bytes. encode must be
 // the same function on every call for a frame. Safe from any goroutine
 // holding a reference; the slices are the frame's, valid until Release.
-func (f *Frame) Records(encode RecordEncoder) (bytes []byte, end []int32) {
+func (f *Frame) Records(encode RecordEncoder) (bytes []byte, at []int32) {
 	r := &f.records
 	if !r.ready.Load() {
 		r.build(f, encode)
 	}
-	return r.bytes, r.end
+	return r.bytes, r.at
 }
 
 // build encodes the records once, under the lock; a panic in encode
@@ -211,7 +211,7 @@ func (r *frameRecords) build(f *Frame, encode RecordEncoder) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.ready.Load() {
-		r.bytes, r.end = encode(f, r.bytes[:0], r.end[:0])
+		r.bytes, r.at = encode(f, r.bytes[:0], r.at[:0])
 		r.ready.Store(true)
 	}
 }

@@ -61,9 +61,6 @@ type View struct {
 	cells   []sentCell
 	statics []sentStatic
 	next    *viewScratch
-	// movedIDs lists the spike balls a delta added, which may be one that
-	// moved from a cell to another and was deleted there.
-	movedIDs []uint32
 	// watch is the marble to follow while the session is not alive, 0 for
 	// the leader (sim's Frame.ViewWatching); the writer sets it.
 	watch uint32
@@ -94,10 +91,10 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	// While not alive, the snap says whom the view follows.
 	snap.HasEye, snap.Eye = !snap.HasYou, view.Follow
 	v.next = viewScratches.Get().(*viewScratch)
-	v.next.cells, v.next.statics, v.movedIDs = v.next.cells[:0], v.next.statics[:0], v.movedIDs[:0]
+	v.next.cells, v.next.statics, v.next.movedIDs = v.next.cells[:0], v.next.statics[:0], v.next.movedIDs[:0]
 	old := 0 // v.cells[old:] are the cells sent before not passed yet
 	var records []byte
-	var recordEnd []int32
+	var recordAt []int32
 	c0, r0, c1, r1 := view.Cells()
 	for row := r0; row <= r1; row++ {
 		for col := c0; col <= c1; col++ {
@@ -121,14 +118,10 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 				}
 				// Changed: copy the frame's record, encoded once for all.
 				if records == nil {
-					records, recordEnd = f.Records(encodeMarbleRecords)
+					records, recordAt = f.Records(encodeMarbleRecords)
 				}
-				at := int(f.CellStart[index] + i)
-				from := int32(0)
-				if at > 0 {
-					from = recordEnd[at-1]
-				}
-				snap.UpdRaw = append(snap.UpdRaw, records[from:recordEnd[at]]...)
+				at := f.CellStart[index] + i
+				snap.UpdRaw = append(snap.UpdRaw, records[recordAt[at]:recordAt[at+1]]...)
 				snap.UpdRawN++
 			}
 		}
@@ -137,11 +130,11 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 		v.dropCell(&v.cells[old], snap)
 	}
 	v.cells, v.statics = fit(v.cells, v.next.cells), fit(v.statics, v.next.statics)
+	if len(v.next.movedIDs) > 0 && len(snap.Del) > 0 {
+		movedAcross(v.next.movedIDs, snap)
+	}
 	viewScratches.Put(v.next)
 	v.next = nil
-	if len(v.movedIDs) > 0 && len(snap.Del) > 0 {
-		movedAcross(v.movedIDs, snap)
-	}
 	// Marbles not seen this time left the view: delete them. DeleteAt
 	// moves the last entry into slot i, which is why i then stays.
 	for i := 0; i < v.marbles.Len(); {
@@ -230,6 +223,9 @@ func (v *View) staticsOf(view *sim.View, index int32, statics []sim.Entity, st *
 type viewScratch struct {
 	cells   []sentCell
 	statics []sentStatic
+	// movedIDs lists the spike balls the delta added, which may be one
+	// that moved from a cell to another and was deleted there.
+	movedIDs []uint32
 }
 
 // viewScratches lend scratch to deltas: only the deltas running at a
@@ -251,7 +247,7 @@ func fit[T any](dst, src []T) []T {
 func (v *View) addStatic(e *sim.Entity, snap *wire.Snap) {
 	snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass})
 	if e.Kind.IsObstacle() {
-		v.movedIDs = append(v.movedIDs, e.ID)
+		v.next.movedIDs = append(v.next.movedIDs, e.ID)
 	}
 	v.next.statics = append(v.next.statics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
 }
@@ -325,14 +321,15 @@ var recordEncoders = sync.Pool{New: func() any { return new(wire.Encoder) }}
 // encodeMarbleRecords is the sim.RecordEncoder of the frame's marble upd
 // records (statics get none: their updates are rare and encoded in
 // place).
-func encodeMarbleRecords(f *sim.Frame, bytes []byte, end []int32) ([]byte, []int32) {
+func encodeMarbleRecords(f *sim.Frame, bytes []byte, at []int32) ([]byte, []int32) {
 	enc := recordEncoders.Get().(*wire.Encoder)
+	at = append(at, 0)
 	for i := range f.Entities {
 		if e := &f.Entities[i]; e.Kind.IsMover() {
 			bytes = enc.AppendUpdRecord(bytes, &wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass, Marble: true, Heading: e.Heading, Flags: e.Flags})
 		}
-		end = append(end, int32(len(bytes)))
+		at = append(at, int32(len(bytes)))
 	}
 	recordEncoders.Put(enc)
-	return bytes, end
+	return bytes, at
 }
