@@ -9,6 +9,7 @@ func (a *State) NewMarble(session uint32, name string, x, y, mass float64) arche
 	if session != 0 {
 		kind, ids = KindPlayer, a.playerIDs
 	}
+	a.noteKind(kind)
 	e := a.world.NewEntity(ids...)
 	*a.bodies.Get(e) = Body{Kind: kind, ID: a.newID()}
 	*a.pos.Get(e) = Position{X: x, Y: y}
@@ -33,6 +34,7 @@ func (a *State) NewMarble(session uint32, name string, x, y, mass float64) arche
 // a query is open.
 func (a *State) NewFragment(x, y, mass float64) arche.Entity {
 	id := a.newID()
+	a.noteKind(KindFragment)
 	e := a.world.NewEntity(a.fragmentIDs...)
 	*a.bodies.Get(e) = Body{Kind: KindFragment, ID: id}
 	*a.pos.Get(e) = Position{X: x, Y: y}
@@ -45,6 +47,7 @@ func (a *State) NewFragment(x, y, mass float64) arche.Entity {
 // NewObstacle creates a spike ball. Must not be called while a query is open.
 func (a *State) NewObstacle(x, y float64) arche.Entity {
 	id := a.newID()
+	a.noteKind(KindObstacle)
 	e := a.world.NewEntity(a.obstacleIDs...)
 	*a.bodies.Get(e) = Body{Kind: KindObstacle, ID: id}
 	*a.pos.Get(e) = Position{X: x, Y: y}

@@ -80,6 +80,10 @@ type State struct {
 
 	nextID uint32
 	world  *arche.World
+	// kinds lists the kinds in the order their first entity was made,
+	// kindSeen which are in it (noteKind).
+	kinds    []Kind
+	kindSeen [4]bool
 	// Component id lists of each kind's archetype, so an entity is created
 	// with all its components in one step.
 	playerIDs, zombieIDs, fragmentIDs, obstacleIDs []arche.ID
@@ -105,6 +109,20 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
+	w, a := newState(cfg, seed)
+	reserveEntities(w, cfg.MaxMovers()+cfg.FragmentCount+cfg.FragmentCount/4+cfg.ObstacleCount)
+	a.addResource()
+	for i := 0; i < cfg.ObstacleCount; i++ {
+		x, y := a.RandomPoint(cfg.ObstacleRadius)
+		a.NewObstacle(x, y)
+	}
+	return w, a
+}
+
+// newState makes a world and its State with nothing in them: the
+// components registered, the terrain made, the indexes and buffers sized.
+// NewWorld fills it from the seed, RestoreWorld from a keyframe.
+func newState(cfg Config, seed uint64) (*arche.World, *State) {
 	w := arche.NewWorld()
 	a := &State{
 		Config:    cfg,
@@ -141,17 +159,40 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	a.Deaths = make([]Death, 0, cfg.MaxMovers())
 	a.HitObstacles = make([]arche.Entity, 0, cfg.ObstacleCount)
 	a.SpikeHits = make([]SpikeHit, 0, cfg.ObstacleCount)
-	reserveEntities(&w, cfg.MaxMovers()+cfg.FragmentCount+cfg.FragmentCount/4+cfg.ObstacleCount)
-	a.zombieNames = newNameFilters()
-	a.zombieNames.Register(&w)
 	a.marbleNames = newMarbleNames(cfg.MaxMovers())
-	res := generic.NewResource[State](&w)
-	res.Add(a)
-	for i := 0; i < cfg.ObstacleCount; i++ {
-		x, y := a.RandomPoint(cfg.ObstacleRadius)
-		a.NewObstacle(x, y)
-	}
 	return &w, a
+}
+
+// addResource registers the State as its world's resource, with the
+// filters it queries by.
+func (a *State) addResource() {
+	a.zombieNames = newNameFilters()
+	a.zombieNames.Register(a.world)
+	res := generic.NewResource[State](a.world)
+	res.Add(a)
+}
+
+// idsOf returns the components an entity of kind is made with.
+func (a *State) idsOf(kind Kind) []arche.ID {
+	switch kind {
+	case KindPlayer:
+		return a.playerIDs
+	case KindZombie:
+		return a.zombieIDs
+	case KindFragment:
+		return a.fragmentIDs
+	}
+	return a.obstacleIDs
+}
+
+// noteKind records the first entity of a kind: arche makes a kind's
+// archetype then, and its queries visit archetypes in the order they were
+// made, which a keyframe must therefore keep.
+func (a *State) noteKind(kind Kind) {
+	if !a.kindSeen[kind] {
+		a.kindSeen[kind] = true
+		a.kinds = append(a.kinds, kind)
+	}
 }
 
 // StateOf returns the State resource of a world made by NewWorld.

@@ -66,6 +66,10 @@ type Options struct {
 	// tick, as a system's would be); it sees nothing of the world, so it
 	// cannot make a replay diverge.
 	Drill func(tick uint64)
+	// Keyframe, if set, is where the arena starts: the state after a tick
+	// (Arena.AppendKeyframe) of an arena with this Config and Seed,
+	// instead of the seed's tick 0. New refuses one that is not one.
+	Keyframe []byte
 	// Logger receives the arena's own troubles (a replay log that cannot
 	// be written); discarded if nil.
 	Logger *slog.Logger
@@ -126,7 +130,16 @@ func New(opts Options) (*Arena, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	world, state := ecs.NewWorld(opts.Config, opts.Seed)
+	var world *arche.World
+	var state *ecs.State
+	if opts.Keyframe != nil {
+		var err error
+		if world, state, err = ecs.RestoreWorld(opts.Config, opts.Seed, opts.Keyframe); err != nil {
+			return nil, err
+		}
+	} else {
+		world, state = ecs.NewWorld(opts.Config, opts.Seed)
+	}
 	a := &Arena{
 		id:      opts.ID,
 		cfg:     opts.Config,
@@ -155,8 +168,17 @@ func New(opts Options) (*Arena, error) {
 			return nil, fmt.Errorf("replay log: %w", err)
 		}
 	}
+	a.tick.Store(state.Tick)
 	a.publish(a.builder.build(state, a.newFrame()))
 	return a, nil
+}
+
+// AppendKeyframe appends the arena's whole state after its last tick to
+// dst: Options.Keyframe of an arena that plays on from there exactly as
+// this one does. Only the goroutine that steps the arena may call it,
+// between ticks.
+func (a *Arena) AppendKeyframe(dst []byte) ([]byte, error) {
+	return a.state.AppendKeyframe(dst)
 }
 
 // ID returns the arena's id.
