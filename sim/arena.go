@@ -169,6 +169,10 @@ func New(opts Options) (*Arena, error) {
 		}
 	}
 	a.tick.Store(state.Tick)
+	if state.BoardTick > 0 {
+		// Restored from a keyframe: the leaderboard it had.
+		a.board.Store(newBoard(&state.Board))
+	}
 	a.publish(a.builder.build(state, a.newFrame()))
 	return a, nil
 }

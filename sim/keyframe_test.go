@@ -94,6 +94,9 @@ func TestKeyframesPlayOnExactly(t *testing.T) {
 				if b.Tick() != at || frameHash(b) != hashes[at] {
 					t.Fatalf("keyframe of tick %d: restored at tick %d with hash %016x, want %016x", at, b.Tick(), frameHash(b), hashes[at])
 				}
+				if a.Board() != nil && (b.Board() == nil || b.Board().Count == 0) {
+					t.Fatalf("keyframe of tick %d: no leaderboard after the restore", at)
+				}
 				again, err := b.AppendKeyframe(nil)
 				if err != nil || !bytes.Equal(again, key) {
 					dumpKeyframeDiff(t, key, again)
