@@ -94,6 +94,7 @@ type State struct {
 	fresh    generic.Map[Fresh]
 
 	zombieNames *generic.Filter1[Name]
+	hashMovers  *moverHashFilter
 	marbleNames marbleNames
 }
 
@@ -144,6 +145,8 @@ func NewWorld(cfg Config, seed uint64) (*arche.World, *State) {
 	reserveEntities(&w, cfg.MaxMovers()+cfg.FragmentCount+cfg.FragmentCount/4+cfg.ObstacleCount)
 	a.zombieNames = newNameFilters()
 	a.zombieNames.Register(&w)
+	a.hashMovers = newMoverHashFilter()
+	a.hashMovers.Register(&w)
 	a.marbleNames = newMarbleNames(cfg.MaxMovers())
 	res := generic.NewResource[State](&w)
 	res.Add(a)
