@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/gobwas/ws v1.5.0
+	github.com/klauspost/compress v1.20.4
 	github.com/mlange-42/arche v0.15.3
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

@@ -1,5 +1,7 @@
 package ecs
 
+import "math"
+
 // CommandKind names what a session asked of its arena.
 type CommandKind uint8
 
@@ -42,6 +44,9 @@ func (k CommandKind) String() string {
 	return "unknown"
 }
 
+// MarshalText names the kind in the replay log's JSON export.
+func (k CommandKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // Command is one request from a session, applied at the start of a tick in
 // arrival order. It is plain data, which is what the replay log records.
 type Command struct {
@@ -49,7 +54,32 @@ type Command struct {
 	Session uint32      `json:"s"`
 	Name    string      `json:"n,omitempty"` // join
 	Seq     uint32      `json:"q,omitempty"` // input
-	Angle   float64     `json:"a,omitempty"` // input
-	Boost   bool        `json:"b,omitempty"` // input
-	Mass    float64     `json:"m,omitempty"` // arrive
+	// Turn is the heading wish in 1/65536 of a turn (TurnOf): the angle as
+	// it arrived, quantized once at the door, so that what is applied,
+	// recorded and replayed is the same small integer.
+	Turn  uint16  `json:"turn,omitempty"` // input
+	Boost bool    `json:"b,omitempty"`    // input
+	Mass  float64 `json:"m,omitempty"`    // arrive
 }
+
+// TurnsPerCircle is the resolution of an input heading: PROTOCOL.md's
+// 1/65536 of a turn, about 0.0055 degrees.
+const TurnsPerCircle = 1 << 16
+
+// TurnOf quantizes an angle in radians to 1/65536 of a turn: the angle is
+// reduced modulo 2π into [0, 2π) and rounded to the nearest step (2π
+// itself wraps to 0). A non-finite angle, which the network refuses
+// before it gets here, is 0.
+func TurnOf(angle float64) uint16 {
+	if math.IsNaN(angle) || math.IsInf(angle, 0) {
+		return 0
+	}
+	r := math.Mod(angle, 2*math.Pi)
+	if r < 0 {
+		r += 2 * math.Pi
+	}
+	return uint16(uint32(math.Round(r/(2*math.Pi)*TurnsPerCircle)) % TurnsPerCircle)
+}
+
+// TurnAngle is the angle in radians, in [0, 2π), of a quantized heading.
+func TurnAngle(turn uint16) float64 { return float64(turn) * (2 * math.Pi / TurnsPerCircle) }

@@ -98,6 +98,7 @@ type State struct {
 	fresh    generic.Map[Fresh]
 
 	zombieNames *generic.Filter1[Name]
+	hashMovers  *moverHashFilter
 	marbleNames marbleNames
 }
 
@@ -168,6 +169,8 @@ func newState(cfg Config, seed uint64) (*arche.World, *State) {
 func (a *State) addResource() {
 	a.zombieNames = newNameFilters()
 	a.zombieNames.Register(a.world)
+	a.hashMovers = newMoverHashFilter()
+	a.hashMovers.Register(a.world)
 	res := generic.NewResource[State](a.world)
 	res.Add(a)
 }

@@ -333,3 +333,37 @@ func inIndex(ix *ecs.CellIndex, e arche.Entity, x, y float64) bool {
 	}
 	return false
 }
+
+func TestTurnOf(t *testing.T) {
+	const step = 2 * math.Pi / ecs.TurnsPerCircle
+	tests := []struct {
+		name  string
+		angle float64
+		want  uint16
+	}{
+		{"zero", 0, 0},
+		{"quarter", math.Pi / 2, 16384},
+		{"half", math.Pi, 32768},
+		{"minus a quarter", -math.Pi / 2, 49152},
+		{"a full turn wraps", 2 * math.Pi, 0},
+		{"several turns", 6*math.Pi + math.Pi/2, 16384},
+		{"just below a turn rounds up and wraps", 2*math.Pi - step/4, 0},
+		{"rounds to nearest", 10.4 * step, 10},
+		{"rounds half away", 10.5 * step, 11},
+		{"NaN", math.NaN(), 0},
+		{"+Inf", math.Inf(1), 0},
+		{"-Inf", math.Inf(-1), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ecs.TurnOf(tt.angle); got != tt.want {
+				t.Errorf("TurnOf(%v) = %d, want %d", tt.angle, got, tt.want)
+			}
+		})
+	}
+	for _, turn := range []uint16{0, 1, 16384, 40000, 65535} {
+		if got := ecs.TurnOf(ecs.TurnAngle(turn)); got != turn {
+			t.Errorf("TurnOf(TurnAngle(%d)) = %d", turn, got)
+		}
+	}
+}

@@ -302,7 +302,7 @@ func (d *diskFull) Write(p []byte) (int, error) {
 func TestRecordFailureStopsRecordingNotTheArena(t *testing.T) {
 	// Room for the header only; a tiny buffer makes the first checkpoint
 	// line reach the writer.
-	rec := newRecorder(&diskFull{room: 4096}, 1, 16, RecordQueue)
+	rec := newRecorder(&diskFull{room: 4096}, RecordQueue, 1)
 	a, err := New(Options{Seed: 1, Config: ecs.DefaultConfig(), Record: rec})
 	if err != nil {
 		t.Fatalf("header: %v", err)

@@ -65,8 +65,12 @@ func Spawn(session uint32) Command {
 
 // Input sets the heading (radians, 0 along +x, growing toward +y) and the
 // boost wish of the session's marble. seq is echoed as the frame's Ack.
+// This is the door every input comes through: the angle is reduced modulo
+// 2π and rounded to 1/65536 of a turn here (PROTOCOL.md), and that value
+// is what the arena applies, records and hashes. A non-finite angle, which
+// the network refuses, is taken as 0.
 func Input(session, seq uint32, angle float64, boost bool) Command {
-	return Command{cmd: ecs.Command{Kind: ecs.CmdInput, Session: session, Seq: seq, Angle: angle, Boost: boost}}
+	return Command{cmd: ecs.Command{Kind: ecs.CmdInput, Session: session, Seq: seq, Turn: ecs.TurnOf(angle), Boost: boost}}
 }
 
 // Session returns the session the command is for.

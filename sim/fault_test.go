@@ -18,7 +18,7 @@ type memLog struct {
 	closed bool
 }
 
-func (m *memLog) Name() string { return "mem-replay.jsonl" }
+func (m *memLog) Name() string { return "mem-replay.replay" }
 func (m *memLog) Close() error { m.closed = true; return nil }
 
 // panicSink panics when told of the frame of tick at.
@@ -51,14 +51,14 @@ func TestRunStopsOnPanic(t *testing.T) {
 			if tick == at {
 				panic("system drill")
 			}
-		}, &chanSink{frames: make(chan uint64, 100)}, 1},
-		{"sink", nil, &panicSink{at: at}, 2},
+		}, &chanSink{frames: make(chan uint64, 100)}, at - 1},
+		{"sink", nil, &panicSink{at: at}, at},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			rec := &memLog{}
 			clock := NewManualClock()
-			a := newTestArena(t, Options{Seed: 3, Clock: clock, Record: NewRecorder(rec, 30), Drill: tc.drill,
+			a := newTestArena(t, Options{Seed: 3, Clock: clock, Record: NewRecorder(rec), Drill: tc.drill,
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			done := make(chan error, 1)
 			go func() { done <- a.Run(context.Background()) }()
@@ -100,7 +100,7 @@ func TestRunStopsOnPanic(t *testing.T) {
 				t.Fatal("replay log not closed")
 			}
 			out := logs.String()
-			for _, want := range []string{"replay=mem-replay.jsonl", "stack=", "drill"} {
+			for _, want := range []string{"replay=mem-replay.replay", "stack=", "drill"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("log lacks %q:\n%s", want, out)
 				}
@@ -130,7 +130,7 @@ func TestRecorderCloseOnAHungDisk(t *testing.T) {
 	defer func(d time.Duration) { recordCloseWait = d }(recordCloseWait)
 	recordCloseWait = 100 * time.Millisecond
 	w := newStallWriter()
-	rec := newRecorder(w, 1, 16, 4)
+	rec := newRecorder(w, 4, 1)
 	a := newTestArena(t, Options{Seed: 5, Record: rec})
 	w.stall.Store(true)
 	_ = a.Step() // its line is queued; the writer hangs on it
@@ -179,7 +179,7 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 func TestRecordingFallsBehindWithoutStallingTheTick(t *testing.T) {
 	w := newStallWriter()
 	w.stall.Store(true)
-	rec := newRecorder(w, 1, 16, 4)
+	rec := newRecorder(w, 4, 1)
 	w.stall.Store(false) // the header goes through
 	a := newTestArena(t, Options{Seed: 5, Record: rec})
 	w.stall.Store(true)
@@ -219,7 +219,7 @@ func TestRecordingFallsBehindWithoutStallingTheTick(t *testing.T) {
 // handing a line to the writer allocates nothing.
 func TestRecordingKeepsTheTickAllocationFree(t *testing.T) {
 	w := newStallWriter()
-	rec := newRecorder(w, 1, 16, 256)
+	rec := newRecorder(w, 256, 1)
 	a := newTestArena(t, Options{Seed: 9, Record: rec})
 	for range 600 { // every line buffer used many times over
 		step(t, a, 1)

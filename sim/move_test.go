@@ -58,7 +58,7 @@ func TestArriveAndDepartCarryTheMarble(t *testing.T) {
 	}
 
 	var log bytes.Buffer
-	to := newTestArena(t, Options{Seed: 22, Record: NewRecorder(&log, 1)})
+	to := newTestArena(t, Options{Seed: 22, Record: NewRecorder(&log)})
 	step(t, to, 10)
 	if err := to.StepWith(Join(9, d.Name, nil), Arrive(9, d.Mass)); err != nil {
 		t.Fatal(err)

@@ -124,15 +124,11 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	b.scratch, b.cellOf = b.scratch[:0], b.cellOf[:0]
 	b.applyStaticLog(st)
 
-	// The hash covers the tick, the RNG, every mover in query order (which
-	// is deterministic) and the static entities' running XOR.
-	hash := ecs.Mix64(uint64(st.Tick) ^ 0x5ba77e4)
-	hash = ecs.Mix64(hash ^ st.Rand.State)
+	f.Hash = st.Hash()
 	leaderMass := -1.0
 	mq := b.movers.Query(b.world)
 	for mq.Next() {
 		body, pos, mass, name, steer := mq.Get()
-		hash = ecs.Mix64(hash ^ ecs.EntityHash(body.ID, body.Kind, pos.X, pos.Y, mass.Value))
 		e := b.entity(body.ID, body.Kind, pos.X, pos.Y, mass.Value, name.Value)
 		// A zombie's first heading is its AI's choice; a player's random
 		// start angle is not its session's, so it shows as 0 until steered.
@@ -149,7 +145,6 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 			leaderMass, f.Leader = mass.Value, e
 		}
 	}
-	f.Hash = ecs.Mix64(hash ^ st.StaticHash)
 	// Spike hits are few, so each looks its marble up in the scratch list.
 	for _, h := range st.SpikeHits {
 		for i := range b.scratch {

@@ -1,63 +1,37 @@
 package sim
 
 import (
-	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/shatter/shatter/ecs"
 )
 
-// ReplayFormat and ReplayVersion head every replay log. A log of another
-// version is refused rather than misread.
-const (
-	ReplayFormat  = "shatter-replay"
-	ReplayVersion = 1
-)
-
-// replayHeader is a log's first line.
-type replayHeader struct {
-	Format     string     `json:"format"`
-	Version    int        `json:"version"`
-	Arena      int        `json:"arena"`
-	Seed       uint64     `json:"seed"`
-	Checkpoint int        `json:"checkpoint_every"`
-	Config     ecs.Config `json:"config"`
-}
-
-// replayTick is a line for one tick: the commands applied at its start, and
-// the state hash after it when it is a checkpoint. Ticks with neither are
-// not written. The last line has End set: the tick the recording stopped at.
-type replayTick struct {
-	Tick uint64        `json:"tick"`
-	Cmds []ecs.Command `json:"cmds,omitempty"`
-	Hash string        `json:"hash,omitempty"`
-	End  bool          `json:"end,omitempty"`
-}
-
-// Recorder writes an arena's replay log: a JSON-lines file that holds the
-// seed, the config and every tick's commands, with the state hash every
-// Checkpoint ticks. JSON keeps logs readable in a bug report; float64
-// angles round-trip exactly through encoding/json.
+// Recorder writes an arena's replay log (the format is in replaycodec.go):
+// the seed, the config, and every tick's commands and state hash, in a
+// compact binary form compressed with zstd. A float64 angle needs no room:
+// inputs arrive quantized to 1/65536 of a turn (Input). The compressed
+// stream is flushed once a second of play, so a process that dies leaves
+// a log that replays up to its last second.
 //
 // The tick never waits for the disk: it copies each tick's commands and
 // hash into one of a fixed set of line buffers and hands it to a writer
-// goroutine owned by the Recorder, which encodes and writes it. When every
-// buffer is still waiting (the disk fell behind) or a write fails,
-// recording stops for good and the arena plays on; the log then ends at
-// the last tick it holds whole. The writer starts with the header (New)
-// and exits when Close has drained it.
+// goroutine owned by the Recorder, which encodes, compresses and writes
+// it. When every buffer is still waiting (the disk fell behind) or a
+// write fails, recording stops for good and the arena plays on; the log
+// then ends at the last tick it holds whole. The writer starts with the
+// header (New) and exits when Close has drained it.
 type Recorder struct {
 	// Static after construction.
-	checkpoint uint64
-	name       string    // the file's name, if the writer had one
-	closer     io.Closer // closed by Close, if the writer was one
+	name   string    // the file's name, if the writer had one
+	closer io.Closer // closed by Close, if the writer was one
 
 	// The queue: free holds the line buffers not in use, full the lines
 	// waiting for the writer. Each holds every buffer, so neither send
@@ -76,9 +50,14 @@ type Recorder struct {
 	stuck error
 
 	// Owned by the writer goroutine until done is closed, then by Close.
-	w   *bufio.Writer
-	enc *json.Encoder
-	err error
+	w          io.Writer
+	enc        *zstd.Encoder
+	buf        []byte       // the record being encoded
+	codes      sessionCodes // what the command codec remembers of sessions
+	prevTick   uint64       // the tick of the last tick record written
+	flushEvery uint64       // ticks between flushes: a second of play
+	flushedAt  uint64       // the tick of the last flush
+	err        error
 	// failed is the writer's first error, for the tick to see.
 	failed atomic.Pointer[error]
 	done   chan struct{}
@@ -97,33 +76,29 @@ type recordLine struct {
 var recordCloseWait = 5 * time.Second
 
 // RecordQueue is how many ticks' lines a Recorder holds for its writer:
-// at 30 Hz, about 8 s of ticks that each carry commands or a checkpoint.
+// at 30 Hz, about 8 s of ticks.
 const RecordQueue = 256
 
 // ErrRecordBehind is why recording stops when the disk falls behind the
 // tick: every line buffer was still waiting to be written.
 var ErrRecordBehind = errors.New("replay log writer fell behind the tick")
 
-// NewRecorder writes a replay log to w with a state hash every checkpoint
-// ticks (30 if zero). If w is an io.Closer, Close closes it; if it has a
-// Name method (an *os.File has), Name returns it, for the logs.
-func NewRecorder(w io.Writer, checkpoint int) *Recorder {
-	return newRecorder(w, checkpoint, 64<<10, RecordQueue)
+// NewRecorder writes a replay log to w. If w is an io.Closer, Close
+// closes it; if it has a Name method (an *os.File has), Name returns it,
+// for the logs.
+func NewRecorder(w io.Writer) *Recorder {
+	return newRecorder(w, RecordQueue, 0)
 }
 
-// newRecorder is NewRecorder with the buffer size and the queue length,
-// which tests make small.
-func newRecorder(w io.Writer, checkpoint, bufSize, queue int) *Recorder {
-	if checkpoint <= 0 {
-		checkpoint = 30
-	}
-	bw := bufio.NewWriterSize(w, bufSize)
+// newRecorder is NewRecorder with the queue's length and the ticks
+// between flushes (0: a second of play), which tests make small.
+func newRecorder(w io.Writer, queue, flushEvery int) *Recorder {
 	r := &Recorder{
-		checkpoint: uint64(checkpoint),
 		free:       make(chan *recordLine, queue),
 		full:       make(chan *recordLine, queue),
-		w:          bw,
-		enc:        json.NewEncoder(bw),
+		w:          w,
+		codes:      sessionCodes{},
+		flushEvery: uint64(flushEvery),
 		done:       make(chan struct{}),
 	}
 	for range queue {
@@ -142,13 +117,28 @@ func newRecorder(w io.Writer, checkpoint, bufSize, queue int) *Recorder {
 // writer has none.
 func (r *Recorder) Name() string { return r.name }
 
-// writeHeader writes the log's first line and starts the writer. Called
-// once, by New.
+// writeHeader writes the log's magic, version and header record, flushed,
+// and starts the writer. Called once, by New.
 func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
-	h := replayHeader{Format: ReplayFormat, Version: ReplayVersion, Arena: arena, Seed: seed, Checkpoint: int(r.checkpoint), Config: *cfg}
-	if err := r.enc.Encode(&h); err != nil {
+	head, err := json.Marshal(replayHeader{Arena: arena, Seed: seed, Config: *cfg})
+	if err == nil {
+		_, err = r.w.Write(binary.LittleEndian.AppendUint16([]byte(replayMagic), ReplayVersion))
+	}
+	if err == nil {
+		r.enc, err = newLogEncoder(r.w)
+	}
+	if err == nil {
+		_, err = r.enc.Write(appendRecord(nil, recHeader, head))
+	}
+	if err == nil {
+		err = r.enc.Flush()
+	}
+	if err != nil {
 		r.err = err
 		return err
+	}
+	if r.flushEvery == 0 {
+		r.flushEvery = uint64(cfg.TickRate)
 	}
 	r.started = true
 	// Owned by the Recorder; exits when Close closes full and the lines
@@ -159,10 +149,10 @@ func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
 	return nil
 }
 
-// beginTick takes a line buffer for a tick that has commands or a
-// checkpoint, and copies its commands (before the input system consumes
-// them); endTick queues it. It returns an error once, when recording
-// stops: the writer failed, or no buffer is free.
+// beginTick takes a line buffer for the tick and copies its commands
+// (before the input system consumes them); endTick queues it with the
+// tick's state hash. It returns an error once, when recording stops: the
+// writer failed, or no buffer is free.
 func (r *Recorder) beginTick(tick uint64, cmds []ecs.Command) error {
 	r.cur = nil
 	if r.stopped {
@@ -171,17 +161,24 @@ func (r *Recorder) beginTick(tick uint64, cmds []ecs.Command) error {
 	if err := r.failed.Load(); err != nil {
 		return r.stop(tick, *err)
 	}
-	hasHash := tick%r.checkpoint == 0
-	if len(cmds) == 0 && !hasHash {
-		return nil
-	}
 	select {
 	case l := <-r.free:
-		l.tick, l.cmds, l.hasHash = tick, append(l.cmds[:0], cmds...), hasHash
+		l.tick, l.cmds, l.hasHash = tick, append(l.cmds[:0], cmds...), true
 		r.cur = l
 		return nil
 	default:
 		return r.stop(tick, ErrRecordBehind)
+	}
+}
+
+// Drain waits until the writer has taken every tick queued so far. A
+// headless driver that steps faster than a disk takes the log (a scripted
+// match, a benchmark with -record) calls it between steps so that the
+// recording does not stop for falling behind; a live arena never does, as
+// its tick must not wait for the disk. Not for use after Close.
+func (r *Recorder) Drain() {
+	for len(r.full) > 0 && r.failed.Load() == nil {
+		time.Sleep(200 * time.Microsecond)
 	}
 }
 
@@ -216,20 +213,26 @@ func (r *Recorder) writeLoop() {
 	}
 }
 
-// writeTick encodes one line. A panic here (a bug in encoding) is a
-// failed write, not the end of the process.
+// writeTick encodes and compresses one tick, and flushes the compressed
+// stream to the file once a second of play. A panic here (a bug in
+// encoding) is a failed write, not the end of the process.
 func (r *Recorder) writeTick(l *recordLine) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.fail(fmt.Errorf("panic writing tick %d: %v\n%s", l.tick, p, debug.Stack()))
 		}
 	}()
-	line := replayTick{Tick: l.tick, Cmds: l.cmds}
-	if l.hasHash {
-		line.Hash = formatHash(l.hash)
-	}
-	if err := r.enc.Encode(&line); err != nil {
+	r.buf = appendTickRecord(r.buf[:0], l.tick-r.prevTick, l.hash, l.hasHash, l.cmds, r.codes)
+	r.prevTick = l.tick
+	if _, err := r.enc.Write(r.buf); err != nil {
 		r.fail(err)
+		return
+	}
+	if l.tick-r.flushedAt >= r.flushEvery {
+		r.flushedAt = l.tick
+		if err := r.enc.Flush(); err != nil {
+			r.fail(err)
+		}
 	}
 }
 
@@ -241,13 +244,13 @@ func (r *Recorder) fail(err error) {
 	}
 }
 
-// Close drains the queue, writes the end line, flushes and closes the
-// log, and returns the first error the log met. A tick that began but
-// never ended (the arena stopped on a fault inside it) is written without
-// its hash, so that replaying the log reaches the faulty tick with its
-// commands. The end line names lastTick, or the last tick the log holds
-// whole if recording stopped early. Calling Close again does nothing.
-// Called by the arena goroutine.
+// Close drains the queue, writes the end record, ends the compressed
+// stream and closes the log, and returns the first error the log met. A
+// tick that began but never ended (the arena stopped on a fault inside
+// it) is written without its hash, so that replaying the log reaches the
+// faulty tick with its commands. The end record names lastTick, or the
+// last tick the log holds whole if recording stopped early. Calling Close
+// again does nothing. Called by the arena goroutine.
 func (r *Recorder) Close(lastTick uint64) error {
 	if r.closed {
 		if r.stuck != nil {
@@ -283,11 +286,11 @@ func (r *Recorder) Close(lastTick uint64) error {
 		}
 		end = max(end, r.lastQueued)
 		if r.err == nil {
-			if err := r.enc.Encode(replayTick{Tick: end, End: true}); err != nil {
+			if _, err := r.enc.Write(appendRecord(nil, recEnd, binary.AppendUvarint(nil, end))); err != nil {
 				r.err = err
 			}
 		}
-		if err := r.w.Flush(); err != nil && r.err == nil {
+		if err := r.enc.Close(); err != nil && r.err == nil {
 			r.err = err
 		}
 	}
@@ -299,19 +302,24 @@ func (r *Recorder) Close(lastTick uint64) error {
 	return r.err
 }
 
-func formatHash(h uint64) string { return fmt.Sprintf("%016x", h) }
-
 // Replay is a loaded replay log.
 type Replay struct {
-	Arena      int
-	Seed       uint64
+	Arena int
+	Seed  uint64
+	// Checkpoint is how many ticks apart the log holds state hashes:
+	// 1, every tick, since version 2.
 	Checkpoint int
 	Config     ecs.Config
-	// Ticks holds the recorded lines in tick order.
+	// Ticks holds the recorded ticks in tick order.
 	Ticks []ReplayTick
-	// LastTick is the last tick recorded (the end line's, or the last
-	// line's if the recording was cut off).
+	// LastTick is the last tick recorded (the end record's, or the last
+	// tick record's if the recording was cut off).
 	LastTick uint64
+	// Cut says why the log ended without its end record (the process
+	// that recorded it died, or its tail is damaged); empty for a log
+	// closed cleanly. Either way the log holds every tick up to LastTick
+	// whole.
+	Cut string
 }
 
 // ReplayTick is one recorded tick.
@@ -320,58 +328,6 @@ type ReplayTick struct {
 	Commands []ecs.Command
 	Hash     uint64
 	HasHash  bool
-}
-
-// ErrReplayFormat is wrapped by every error about a malformed replay log.
-var ErrReplayFormat = errors.New("bad replay log")
-
-// LoadReplay reads a replay log.
-func LoadReplay(r io.Reader) (*Replay, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-	if !sc.Scan() {
-		if err := sc.Err(); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: empty", ErrReplayFormat)
-	}
-	var h replayHeader
-	if err := json.Unmarshal(sc.Bytes(), &h); err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrReplayFormat, err)
-	}
-	if h.Format != ReplayFormat || h.Version != ReplayVersion {
-		return nil, fmt.Errorf("%w: format %q version %d, want %q version %d", ErrReplayFormat, h.Format, h.Version, ReplayFormat, ReplayVersion)
-	}
-	if err := h.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrReplayFormat, err)
-	}
-	rp := &Replay{Arena: h.Arena, Seed: h.Seed, Checkpoint: h.Checkpoint, Config: h.Config}
-	for line := 2; sc.Scan(); line++ {
-		var t replayTick
-		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrReplayFormat, line, err)
-		}
-		if t.Tick == 0 || t.Tick < rp.LastTick || (t.Tick == rp.LastTick && !t.End) {
-			return nil, fmt.Errorf("%w: line %d: tick %d after tick %d", ErrReplayFormat, line, t.Tick, rp.LastTick)
-		}
-		rp.LastTick = t.Tick
-		if t.End {
-			break
-		}
-		rt := ReplayTick{Tick: t.Tick, Commands: t.Cmds}
-		if t.Hash != "" {
-			v, err := strconv.ParseUint(t.Hash, 16, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%w: line %d: hash %q", ErrReplayFormat, line, t.Hash)
-			}
-			rt.Hash, rt.HasHash = v, true
-		}
-		rp.Ticks = append(rp.Ticks, rt)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return rp, nil
 }
 
 // Checkpoint is the outcome of one recorded state hash.

@@ -108,7 +108,7 @@ func drivePlayers(a *Arena, f *Frame, sinks map[uint32]*countingSink) {
 			angle = float64(next%360) * math.Pi / 180
 		}
 		boost := (next/90)%3 == uint64(p.Session)%3
-		post(ecs.Command{Kind: ecs.CmdInput, Session: p.Session, Seq: uint32(next), Angle: angle, Boost: boost})
+		post(ecs.Command{Kind: ecs.CmdInput, Session: p.Session, Seq: uint32(next), Turn: ecs.TurnOf(angle), Boost: boost})
 	}
 }
 
@@ -169,6 +169,9 @@ func runScenario(sc scenario, rec *Recorder) (map[uint32]*countingSink, *Arena, 
 		}
 		if err := a.Step(); err != nil {
 			return nil, nil, err
+		}
+		if rec != nil {
+			rec.Drain()
 		}
 	}
 	return sinks, a, a.Close()

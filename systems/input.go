@@ -90,13 +90,13 @@ func (s *Input) apply(c *ecs.Command) {
 		a.RemoveSession(c.Session)
 	case ecs.CmdInput:
 		sess := a.Session(c.Session)
-		if sess == nil || c.Seq <= sess.Ack || math.IsNaN(c.Angle) || math.IsInf(c.Angle, 0) {
+		if sess == nil || c.Seq <= sess.Ack {
 			return
 		}
 		sess.Ack, sess.InputTick = c.Seq, a.Tick
 		if !sess.Marble.IsZero() {
 			st := s.steering.Get(sess.Marble)
-			st.Angle, st.Boost, st.Steered = c.Angle, c.Boost, true
+			st.Angle, st.Boost, st.Steered = ecs.TurnAngle(c.Turn), c.Boost, true
 		}
 	case ecs.CmdDetach:
 		if sess := a.Session(c.Session); sess != nil && !sess.Marble.IsZero() {

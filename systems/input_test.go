@@ -25,8 +25,12 @@ func spawn(s uint32) ecs.Command  { return ecs.Command{Kind: ecs.CmdSpawn, Sessi
 func leave(s uint32) ecs.Command  { return ecs.Command{Kind: ecs.CmdLeave, Session: s} }
 func detach(s uint32) ecs.Command { return ecs.Command{Kind: ecs.CmdDetach, Session: s} }
 func input(s, seq uint32, angle float64, boost bool) ecs.Command {
-	return ecs.Command{Kind: ecs.CmdInput, Session: s, Seq: seq, Angle: angle, Boost: boost}
+	return ecs.Command{Kind: ecs.CmdInput, Session: s, Seq: seq, Turn: ecs.TurnOf(angle), Boost: boost}
 }
+
+// quantized is the heading an input of angle gives: the angle rounded to
+// 1/65536 of a turn.
+func quantized(angle float64) float64 { return ecs.TurnAngle(ecs.TurnOf(angle)) }
 
 func TestJoinAndSpawn(t *testing.T) {
 	f := newInput(t, nil)
@@ -102,7 +106,6 @@ func TestSpawnIgnored(t *testing.T) {
 }
 
 func TestInputCommand(t *testing.T) {
-	inf := math.Inf(1)
 	tests := []struct {
 		name      string
 		cmds      []ecs.Command
@@ -110,16 +113,14 @@ func TestInputCommand(t *testing.T) {
 		wantBoost bool
 		wantAck   uint32
 	}{
-		{"applied", []ecs.Command{input(1, 1, 1.25, true)}, 1.25, true, 1},
-		{"later seq wins", []ecs.Command{input(1, 1, 1, true), input(1, 5, 2, false)}, 2, false, 5},
-		{"repeated seq ignored", []ecs.Command{input(1, 4, 1, true), input(1, 4, 2, false)}, 1, true, 4},
-		{"older seq ignored", []ecs.Command{input(1, 4, 1, true), input(1, 3, 2, false)}, 1, true, 4},
+		{"applied", []ecs.Command{input(1, 1, 1.25, true)}, quantized(1.25), true, 1},
+		{"later seq wins", []ecs.Command{input(1, 1, 1, true), input(1, 5, 2, false)}, quantized(2), false, 5},
+		{"repeated seq ignored", []ecs.Command{input(1, 4, 1, true), input(1, 4, 2, false)}, quantized(1), true, 4},
+		{"older seq ignored", []ecs.Command{input(1, 4, 1, true), input(1, 3, 2, false)}, quantized(1), true, 4},
 		{"seq 0 ignored", []ecs.Command{input(1, 0, 2, true)}, 0.5, false, 0},
-		{"NaN angle ignored", []ecs.Command{input(1, 1, 1, false), input(1, 2, math.NaN(), true)}, 1, false, 1},
-		{"+Inf angle ignored", []ecs.Command{input(1, 1, 1, false), input(1, 2, inf, true)}, 1, false, 1},
-		{"-Inf angle ignored", []ecs.Command{input(1, 2, -inf, true)}, 0.5, false, 0},
+		{"negative angle wraps", []ecs.Command{input(1, 1, -math.Pi/2, false)}, 3 * math.Pi / 2, false, 1},
 		{"other session's input ignored", []ecs.Command{input(2, 9, 3, true)}, 0.5, false, 0},
-		{"detach stops boost, keeps heading", []ecs.Command{input(1, 1, 2.5, true), detach(1)}, 2.5, false, 1},
+		{"detach stops boost, keeps heading", []ecs.Command{input(1, 1, 2.5, true), detach(1)}, quantized(2.5), false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,7 +253,7 @@ func TestRejoinResumes(t *testing.T) {
 	if s.Ack != 1 {
 		t.Errorf("ack = %d, want 1 (numbering restarted by the rejoin)", s.Ack)
 	}
-	if st := f.steer.Get(marble); st.Angle != 2 || st.Boost {
+	if st := f.steer.Get(marble); st.Angle != quantized(2) || st.Boost {
 		t.Errorf("steering %+v, want angle 2 without boost from the resumed input", *st)
 	}
 	if len(f.a.Sessions) != 1 {
@@ -296,7 +297,7 @@ func TestBoostHold(t *testing.T) {
 					t.Fatalf("%d ticks after the last input: boost %v, want %v", i, boost, want)
 				}
 			}
-			if got := f.steer.Get(e).Angle; got != 1 {
+			if got := f.steer.Get(e).Angle; got != quantized(1) {
 				t.Errorf("heading %v after the boost lapsed, want the last input's 1", got)
 			}
 			// A new input with boost brings it back.

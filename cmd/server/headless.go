@@ -70,6 +70,9 @@ func runHeadless(ctx context.Context, cfg sim.Config, o headlessOptions, out io.
 			if err := arena.Step(); err != nil {
 				return err
 			}
+			if opts.Record != nil {
+				opts.Record.Drain() // as fast as it can, but the log whole
+			}
 		}
 		if err := arena.Close(); err != nil {
 			return err
@@ -125,10 +128,10 @@ func openRecorder(dir string, arena int, seed uint64) (*sim.Recorder, string, er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
-	path := fmt.Sprintf("%s/arena-%d-seed-%d-%s.jsonl", dir, arena, seed, time.Now().UTC().Format("20060102T150405"))
+	path := fmt.Sprintf("%s/arena-%d-seed-%d-%s%s", dir, arena, seed, time.Now().UTC().Format("20060102T150405"), sim.ReplayExt)
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, "", err
 	}
-	return sim.NewRecorder(f, 30), path, nil
+	return sim.NewRecorder(f), path, nil
 }

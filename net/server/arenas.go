@@ -58,12 +58,12 @@ func (s *Server) createRecorder(id int, seed uint64) (*sim.Recorder, error) {
 	if err := os.MkdirAll(s.cfg.RecordDir, 0o755); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(s.cfg.RecordDir, fmt.Sprintf("arena-%d-seed-%d-%s.jsonl", id, seed, time.Now().UTC().Format("20060102T150405")))
+	path := filepath.Join(s.cfg.RecordDir, fmt.Sprintf("arena-%d-seed-%d-%s%s", id, seed, time.Now().UTC().Format("20060102T150405"), sim.ReplayExt))
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	return sim.NewRecorder(f, 30), nil
+	return sim.NewRecorder(f), nil
 }
 
 // recordFailed counts a replay log that stopped early (the arena logged
