@@ -66,6 +66,13 @@ type Options struct {
 	// tick, as a system's would be); it sees nothing of the world, so it
 	// cannot make a replay diverge.
 	Drill func(tick uint64)
+	// Clips, if set, keeps the last minutes of play on disk to cut clips
+	// from (Arena.Clip), whether or not Record is set.
+	Clips *ClipRing
+	// KeyframeEvery is how often the replay log carries a keyframe and
+	// the clip ring starts a segment (DefaultKeyframeEvery seconds if
+	// zero), rounded to whole ticks.
+	KeyframeEvery time.Duration
 	// Keyframe, if set, is where the arena starts: the state after a tick
 	// (Arena.AppendKeyframe) of an arena with this Config and Seed,
 	// instead of the seed's tick 0. New refuses one that is not one.
@@ -87,6 +94,10 @@ type Arena struct {
 	control chan Command
 	log     *slog.Logger
 	record  *Recorder
+	clips   *ClipRing
+	// keyEvery is how many ticks apart keyframes are taken, with record or
+	// clips. Static after New.
+	keyEvery uint64
 	onTick  func(*TickStats)
 	drill   func(tick uint64)
 	// onRecordFailed is Options.OnRecordFailed.
@@ -163,6 +174,23 @@ func New(opts Options) (*Arena, error) {
 	}
 	a.stats.Systems = make([]time.Duration, len(a.systems))
 	a.builder.init(world, opts.ID, &opts.Config)
+	every := opts.KeyframeEvery
+	if every <= 0 {
+		every = DefaultKeyframeEvery * time.Second
+	}
+	a.keyEvery = max(1, uint64(every*time.Duration(opts.Config.TickRate)/time.Second))
+	if opts.Clips != nil {
+		kf, err := state.AppendKeyframe(nil)
+		if err == nil {
+			err = opts.Clips.begin(opts.ID, opts.Seed, &opts.Config, a.keyEvery, Keyframe{Tick: state.Tick, Data: kf})
+		}
+		if err != nil {
+			// A disk that cannot hold the ring must not keep players out.
+			a.log.Error("cannot start the clip ring; the arena plays without one", "arena", opts.ID, "err", err)
+		} else {
+			a.clips = opts.Clips
+		}
+	}
 	if a.record != nil {
 		if err := a.record.writeHeader(opts.ID, opts.Seed, &opts.Config); err != nil {
 			return nil, fmt.Errorf("replay log: %w", err)
@@ -329,6 +357,20 @@ func (a *Arena) fault(p any, stack []byte) error {
 	a.stopped.Store(true)
 	f := &Fault{Arena: a.id, Tick: a.state.Tick, Panic: p, Stack: stack}
 	a.log.Error("arena stopped by a panic; the other arenas play on", "arena", a.id, "tick", f.Tick, "panic", fmt.Sprint(p), "stack", string(stack))
+	if a.clips != nil {
+		func() {
+			// The ring may be what panicked: its second panic is logged.
+			defer func() {
+				if p := recover(); p != nil {
+					a.log.Error("panic closing the clip ring", "arena", a.id, "panic", fmt.Sprint(p))
+				}
+			}()
+			if err := a.clips.close(a.state.Tick); err != nil {
+				a.log.Error("clip ring did not close cleanly", "arena", a.id, "err", err)
+			}
+		}()
+		a.clips = nil
+	}
 	if a.record == nil {
 		return f
 	}
@@ -405,6 +447,9 @@ func (a *Arena) step() error {
 			recordErr = fmt.Errorf("replay log: %w", err)
 		}
 	}
+	if a.clips != nil {
+		a.clips.beginTick(st.Tick, st.Commands)
+	}
 	last := start
 	for i, s := range a.systems {
 		pprof.SetGoroutineLabels(a.labels[i])
@@ -419,8 +464,8 @@ func (a *Arena) step() error {
 	}
 
 	frame := a.builder.build(st, a.newFrame())
-	if a.record != nil {
-		a.record.endTick(frame.Hash)
+	if a.record != nil || a.clips != nil {
+		a.endRecordedTick(st.Tick, frame.Hash)
 	}
 	// Events first, so that a died is queued before the frame that no
 	// longer shows the marble can be read; the tick number before the
@@ -521,8 +566,48 @@ func (a *Arena) publish(f *Frame) {
 	}
 }
 
-// closeRecord flushes and closes the replay log, if any.
+// endRecordedTick ends the tick in the replay log and the clip ring,
+// with a keyframe when one is due: the log carries it after the tick, and
+// the ring starts its next segment there. Taking one costs the tick about
+// a millisecond, once a minute (docs/PERFORMANCE.md).
+func (a *Arena) endRecordedTick(tick, hash uint64) {
+	var kf []byte
+	if tick%a.keyEvery == 0 {
+		var err error
+		if kf, err = a.state.AppendKeyframe(nil); err != nil {
+			a.log.Error("cannot take a keyframe; the logs go on without it", "arena", a.id, "tick", tick, "err", err)
+			kf = nil
+		}
+	}
+	if a.record != nil {
+		a.record.endTick(hash, kf)
+	}
+	if a.clips != nil {
+		a.clips.endTick(hash)
+		if kf != nil {
+			a.clips.rotate(Keyframe{Tick: tick, Data: kf})
+		}
+	}
+}
+
+// Clip joins the last minutes of the arena's play, from its clip ring,
+// into a replay that starts at a keyframe (ClipRing.Clip); ErrNoClip if
+// the arena keeps none. Safe from any goroutine.
+func (a *Arena) Clip(minutes float64) (*Replay, error) {
+	if a.clips == nil {
+		return nil, ErrNoClip
+	}
+	return a.clips.Clip(minutes)
+}
+
+// closeRecord flushes and closes the replay log and the clip ring, if
+// any, and returns the log's error.
 func (a *Arena) closeRecord() error {
+	if a.clips != nil {
+		if err := a.clips.close(a.state.Tick); err != nil {
+			a.log.Error("clip ring did not close cleanly", "arena", a.id, "err", err)
+		}
+	}
 	if a.record == nil {
 		return nil
 	}

@@ -58,6 +58,9 @@ type Recorder struct {
 	flushEvery uint64       // ticks between flushes: a second of play
 	flushedAt  uint64       // the tick of the last flush
 	err        error
+	// head, if set, writes the log's start for the writer before its
+	// first tick (startFrom).
+	head func() error
 	// failed is the writer's first error, for the tick to see.
 	failed atomic.Pointer[error]
 	done   chan struct{}
@@ -69,6 +72,10 @@ type recordLine struct {
 	cmds    []ecs.Command // reused: grows to the busiest tick, then stays
 	hash    uint64
 	hasHash bool
+	// keyframe, if not nil, is the state after the tick, written after
+	// it; the writer lets it go (a keyframe a minute is not worth a
+	// buffer kept in every line).
+	keyframe []byte
 }
 
 // recordCloseWait bounds how long Close waits for the writer to drain
@@ -120,7 +127,27 @@ func (r *Recorder) Name() string { return r.name }
 // writeHeader writes the log's magic, version and header record, flushed,
 // and starts the writer. Called once, by New.
 func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
-	head, err := json.Marshal(replayHeader{Arena: arena, Seed: seed, Config: *cfg})
+	if err := r.writeStart(arena, seed, cfg, nil); err != nil {
+		r.err = err
+		return err
+	}
+	r.run(cfg)
+	return nil
+}
+
+// startFrom starts a log that begins at a keyframe (a clip ring's
+// segment) and its writer, which writes the start itself, so that the
+// arena goroutine that calls it touches no file.
+func (r *Recorder) startFrom(arena int, seed uint64, cfg *ecs.Config, start Keyframe) {
+	r.prevTick = start.Tick
+	r.head = func() error { return r.writeStart(arena, seed, cfg, &start) }
+	r.run(cfg)
+}
+
+// writeStart writes the log's magic, version, header record and the
+// keyframe it starts at, if any, flushed.
+func (r *Recorder) writeStart(arena int, seed uint64, cfg *ecs.Config, start *Keyframe) error {
+	head, err := encodeHeader(arena, seed, cfg)
 	if err == nil {
 		_, err = r.w.Write(binary.LittleEndian.AppendUint16([]byte(replayMagic), ReplayVersion))
 	}
@@ -130,13 +157,21 @@ func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
 	if err == nil {
 		_, err = r.enc.Write(appendRecord(nil, recHeader, head))
 	}
+	if err == nil && start != nil {
+		_, err = r.enc.Write(appendKeyframeRecord(nil, start.Tick, start.Data))
+	}
 	if err == nil {
 		err = r.enc.Flush()
 	}
-	if err != nil {
-		r.err = err
-		return err
-	}
+	return err
+}
+
+func encodeHeader(arena int, seed uint64, cfg *ecs.Config) ([]byte, error) {
+	return json.Marshal(replayHeader{Arena: arena, Seed: seed, Config: *cfg})
+}
+
+// run starts the writer.
+func (r *Recorder) run(cfg *ecs.Config) {
 	if r.flushEvery == 0 {
 		r.flushEvery = uint64(cfg.TickRate)
 	}
@@ -146,7 +181,6 @@ func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
 	// write that hangs keeps it until the write returns; Close then
 	// waits no longer than recordCloseWait.
 	go r.writeLoop()
-	return nil
 }
 
 // beginTick takes a line buffer for the tick and copies its commands
@@ -163,7 +197,7 @@ func (r *Recorder) beginTick(tick uint64, cmds []ecs.Command) error {
 	}
 	select {
 	case l := <-r.free:
-		l.tick, l.cmds, l.hasHash = tick, append(l.cmds[:0], cmds...), true
+		l.tick, l.cmds, l.hasHash, l.keyframe = tick, append(l.cmds[:0], cmds...), true, nil
 		r.cur = l
 		return nil
 	default:
@@ -182,14 +216,15 @@ func (r *Recorder) Drain() {
 	}
 }
 
-// endTick queues the line begun for the tick, with the tick's state hash.
-func (r *Recorder) endTick(hash uint64) {
+// endTick queues the line begun for the tick, with the tick's state hash
+// and, if not nil, the keyframe of the state after it.
+func (r *Recorder) endTick(hash uint64, keyframe []byte) {
 	l := r.cur
 	if l == nil {
 		return
 	}
 	r.cur = nil
-	l.hash = hash
+	l.hash, l.keyframe = hash, keyframe
 	r.lastQueued = l.tick
 	r.full <- l
 }
@@ -205,6 +240,12 @@ func (r *Recorder) stop(tick uint64, err error) error {
 // failed write it drops them: the log is cut, and the tick sees why.
 func (r *Recorder) writeLoop() {
 	defer close(r.done)
+	if r.head != nil {
+		if err := r.head(); err != nil {
+			r.fail(err)
+		}
+		r.head = nil
+	}
 	for l := range r.full {
 		if r.failed.Load() == nil {
 			r.writeTick(l)
@@ -224,6 +265,10 @@ func (r *Recorder) writeTick(l *recordLine) {
 	}()
 	r.buf = appendTickRecord(r.buf[:0], l.tick-r.prevTick, l.hash, l.hasHash, l.cmds, r.codes)
 	r.prevTick = l.tick
+	if l.keyframe != nil {
+		r.buf = appendKeyframeRecord(r.buf, l.tick, l.keyframe)
+		l.keyframe = nil
+	}
 	if _, err := r.enc.Write(r.buf); err != nil {
 		r.fail(err)
 		return
@@ -315,6 +360,13 @@ type Replay struct {
 	// LastTick is the last tick recorded (the end record's, or the last
 	// tick record's if the recording was cut off).
 	LastTick uint64
+	// Start, if set, is where the log begins: the state after its tick
+	// (a clip, or a clip ring's segment); the first tick played is the
+	// next. Nil for a log that begins at the seed's tick 0.
+	Start *Keyframe
+	// Keyframes are every keyframe of the log in tick order, Start first
+	// if it has one: a player may begin at any of them (Replay.From).
+	Keyframes []Keyframe
 	// Cut says why the log ended without its end record (the process
 	// that recorded it died, or its tail is damaged); empty for a log
 	// closed cleanly. Either way the log holds every tick up to LastTick
@@ -351,13 +403,13 @@ type ReplayResult struct {
 // stopping at the first that differs. onCheckpoint, if not nil, is called
 // for each checkpoint as it is reached.
 func (rp *Replay) Play(onCheckpoint func(Checkpoint)) (*ReplayResult, error) {
-	a, err := New(Options{ID: rp.Arena, Config: rp.Config, Seed: rp.Seed})
+	a, err := rp.arenaAt(rp.Start)
 	if err != nil {
 		return nil, err
 	}
 	res := &ReplayResult{}
 	next := 0
-	for tick := uint64(1); tick <= rp.LastTick; tick++ {
+	for tick := rp.FirstTick() + 1; tick <= rp.LastTick; tick++ {
 		var cmds []ecs.Command
 		var rt *ReplayTick
 		if next < len(rp.Ticks) && rp.Ticks[next].Tick == tick {

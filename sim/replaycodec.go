@@ -60,6 +60,11 @@ const (
 	recHeader byte = 1
 	recTick   byte = 2
 	recEnd    byte = 3
+	// recKeyframe holds the arena's whole state after a tick (ecs's
+	// keyframe): the tick as a uvarint, then the keyframe. It follows its
+	// tick's record, or comes right after the header in a log that starts
+	// there (a clip), whose first tick record then counts from it.
+	recKeyframe byte = 4
 )
 
 const tickHasHash = 1
@@ -258,6 +263,19 @@ func readRecords(r *bufio.Reader) (*Replay, error) {
 			}
 			rp.Ticks = append(rp.Ticks, rt)
 			rp.LastTick = rt.Tick
+		case kind == recKeyframe:
+			kf, err := decodeKeyframe(payload)
+			if err != nil {
+				return nil, fmt.Errorf("%w: record %d: %v", ErrReplayFormat, n, err)
+			}
+			switch {
+			case len(rp.Ticks) == 0 && len(rp.Keyframes) == 0:
+				// The log starts here.
+				rp.Start, rp.LastTick = &kf, kf.Tick
+			case kf.Tick != rp.LastTick:
+				return nil, fmt.Errorf("%w: record %d: a keyframe of tick %d after tick %d", ErrReplayFormat, n, kf.Tick, rp.LastTick)
+			}
+			rp.Keyframes = append(rp.Keyframes, kf)
 		case kind == recEnd:
 			end, k := binary.Uvarint(payload)
 			if k <= 0 || end < rp.LastTick {

@@ -1,0 +1,201 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+	"time"
+)
+
+// playScenario runs sc with opts (Config and Seed are the scenario's),
+// draining rec, if any, as a headless driver must; each, if not nil, runs
+// after every tick. It closes the arena.
+func playScenario(t *testing.T, sc scenario, opts Options, each func(a *Arena)) *Arena {
+	t.Helper()
+	opts.Config, opts.Seed = sc.cfg, sc.seed
+	a, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinks := map[uint32]*countingSink{}
+	for range sc.ticks {
+		if sc.drive != nil {
+			f := a.Acquire()
+			sc.drive(a, f, sinks)
+			f.Release()
+		}
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if opts.Record != nil {
+			opts.Record.Drain()
+		}
+		if a.clips != nil {
+			a.clips.cur.Drain()
+		}
+		if each != nil {
+			each(a)
+		}
+	}
+	return a
+}
+
+func scenarioNamed(t *testing.T, name string) scenario {
+	for _, sc := range scenarios {
+		if sc.name == name {
+			return sc
+		}
+	}
+	t.Fatalf("no scenario %q", name)
+	return scenario{}
+}
+
+// TestLogKeyframesStartPlayback records the players scenario with a
+// keyframe every 10 s of play, and plays the log from each keyframe: every
+// later tick's recorded hash must match.
+func TestLogKeyframesStartPlayback(t *testing.T) {
+	sc := scenarioNamed(t, "players")
+	var log bytes.Buffer
+	rec := NewRecorder(&log)
+	a := playScenario(t, sc, Options{Record: rec, KeyframeEvery: 10 * time.Second}, nil)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rp, err := LoadReplay(bytes.NewReader(log.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sc.ticks / 300; len(rp.Keyframes) != want || rp.Start != nil {
+		t.Fatalf("%d keyframes (start %v), want %d and none at the start", len(rp.Keyframes), rp.Start, want)
+	}
+	hashes := map[uint64]uint64{}
+	for _, rt := range rp.Ticks {
+		hashes[rt.Tick] = rt.Hash
+	}
+	for _, kf := range rp.Keyframes {
+		b, err := rp.arenaAt(&kf)
+		if err != nil {
+			t.Fatalf("keyframe of tick %d: %v", kf.Tick, err)
+		}
+		if rp.From(kf.Tick+299) == nil || rp.From(kf.Tick+299).Tick != kf.Tick {
+			t.Fatalf("From(%d) is not the keyframe of tick %d", kf.Tick+299, kf.Tick)
+		}
+		cmds := map[uint64]int{}
+		for i, rt := range rp.Ticks {
+			cmds[rt.Tick] = i
+		}
+		for tick := kf.Tick + 1; tick <= rp.LastTick; tick++ {
+			var err error
+			if i, ok := cmds[tick]; ok {
+				err = b.stepRecorded(rp.Ticks[i].Commands)
+			} else {
+				err = b.stepRecorded(nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := frameHash(b); got != hashes[tick] {
+				t.Fatalf("from the keyframe of tick %d: tick %d hash %016x, recorded %016x", kf.Tick, tick, got, hashes[tick])
+			}
+		}
+	}
+	if rp.From(0) != nil || rp.From(rp.Keyframes[0].Tick-1) != nil {
+		t.Fatal("From before the first keyframe is not nil")
+	}
+	t.Logf("%d keyframes, log %d bytes for %d ticks", len(rp.Keyframes), log.Len(), rp.LastTick)
+}
+
+// TestClipRingCutsAClip plays the players scenario with a clip ring of
+// 3 s of play in 1 s segments and cuts clips along the way and at the
+// end: each starts at a keyframe, reaches back at least as asked, ends
+// within a second of the present, replays with every hash matching, and
+// survives a round trip through a file. Old segments are removed.
+func TestClipRingCutsAClip(t *testing.T) {
+	sc := scenarioNamed(t, "players")
+	sc.ticks = 600
+	dir := t.TempDir()
+	ring := NewClipRing(ClipOptions{Dir: dir, Minutes: 3.0 / 60})
+	check := func(a *Arena, minutes float64) {
+		t.Helper()
+		clip, err := a.Clip(minutes)
+		if err != nil {
+			t.Fatalf("tick %d: %v", a.Tick(), err)
+		}
+		var file bytes.Buffer
+		if err := WriteReplay(&file, clip); err != nil {
+			t.Fatal(err)
+		}
+		rp, err := LoadReplay(bytes.NewReader(file.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		span := uint64(minutes * 60 * 30)
+		switch {
+		case rp.Start == nil || rp.Cut != "":
+			t.Fatalf("tick %d: clip without a start keyframe (%v) or cut (%q)", a.Tick(), rp.Start, rp.Cut)
+		case a.Tick() > span && rp.LastTick-rp.Start.Tick < span:
+			t.Fatalf("tick %d: clip of ticks %d..%d, shorter than asked (%d)", a.Tick(), rp.Start.Tick, rp.LastTick, span)
+		case rp.LastTick+31 < a.Tick():
+			t.Fatalf("tick %d: clip ends at tick %d, over a second ago", a.Tick(), rp.LastTick)
+		}
+		res, err := rp.Play(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Diverged != nil || len(res.Checkpoints) != int(rp.LastTick-rp.Start.Tick) {
+			t.Fatalf("tick %d: clip of ticks %d..%d replayed %d hashes, diverged %+v", a.Tick(), rp.Start.Tick, rp.LastTick, len(res.Checkpoints), res.Diverged)
+		}
+	}
+	a := playScenario(t, sc, Options{Clips: ring, KeyframeEvery: time.Second}, func(a *Arena) {
+		if a.Tick()%97 == 0 {
+			check(a, 2.0/60)
+		}
+	})
+	check(a, 3.0/60)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// 3 s, the segment being written and one more.
+	if n := len(clipSegmentsIn(dir)); n != 5 {
+		t.Fatalf("%d segments on disk, want 5", n)
+	}
+}
+
+// TestClipRingCapsItsSize keeps a ring under a byte cap far below three
+// seconds of play: the oldest segments go, the two newest stay.
+func TestClipRingCapsItsSize(t *testing.T) {
+	sc := scenarioNamed(t, "players")
+	sc.ticks = 300
+	dir := t.TempDir()
+	ring := NewClipRing(ClipOptions{Dir: dir, Minutes: 1, MaxBytes: 1})
+	a := playScenario(t, sc, Options{Clips: ring, KeyframeEvery: time.Second}, nil)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(clipSegmentsIn(dir)); n > 3 {
+		t.Fatalf("%d segments on disk under a 1-byte cap, want at most 3", n)
+	}
+	if _, err := a.Clip(1); err != nil {
+		t.Fatalf("the newest segments should still make a clip: %v", err)
+	}
+}
+
+// TestClipRingInAnUnwritableDir starts an arena whose ring cannot
+// create its directory: the arena plays, and Clip says there is none.
+func TestClipRingInAnUnwritableDir(t *testing.T) {
+	file := t.TempDir() + "/file"
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Config: playersConfig(), Seed: 1, Clips: NewClipRing(ClipOptions{Dir: file + "/ring", Minutes: 1})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Step(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Clip(1); !errors.Is(err, ErrNoClip) {
+		t.Fatalf("Clip = %v, want ErrNoClip", err)
+	}
+}
