@@ -98,8 +98,8 @@ type Arena struct {
 	// keyEvery is how many ticks apart keyframes are taken, with record or
 	// clips. Static after New.
 	keyEvery uint64
-	onTick  func(*TickStats)
-	drill   func(tick uint64)
+	onTick   func(*TickStats)
+	drill    func(tick uint64)
 	// onRecordFailed is Options.OnRecordFailed.
 	onRecordFailed func(error)
 	// recordFailedOnce is set once Run reported the replay log's failure.
