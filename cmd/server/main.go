@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -81,6 +82,10 @@ func run(args []string, stdout io.Writer) error {
 	fs.Uint64Var(&h.seed, "seed", 0, "arena seed (arena n gets seed+n); 0 draws a random one (headless: 1)")
 	fs.StringVar(&h.cpuProfile, "cpuprofile", "", "headless: write a CPU profile (pprof labels system=<name>) to this file")
 	fs.StringVar(&h.recordDir, "record", "", "write a replay log of every arena into this directory")
+	fs.DurationVar(&sc.KeyframeEvery, "keyframe-every", sim.DefaultKeyframeEvery*time.Second, "how often replay logs carry a keyframe (the whole state, where playback and seeks can start) and clip rings start a segment")
+	fs.Float64Var(&sc.Clips.Minutes, "clip-minutes", 10, "keep every arena's last minutes on disk to cut clips from (POST /arenas/{id}/clip on the admin listener); 0: off")
+	fs.StringVar(&sc.Clips.Dir, "clip-dir", "", "directory of the clip rings, cleared at start (default: shatter-clips-PORT in the system's temporary directory)")
+	clipMaxMB := fs.Int64("clip-max-mb", 64, "most disk an arena's clip ring may use, in MB (its oldest minutes go first)")
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
@@ -135,6 +140,11 @@ func run(args []string, stdout io.Writer) error {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, hopts))
 	}
 	sc.Arena, sc.Seed, sc.RecordDir, sc.Logger = cfg, h.seed, h.recordDir, logger
+	sc.Clips.MaxBytes = *clipMaxMB << 20
+	if sc.Clips.Dir == "" {
+		_, port, _ := net.SplitHostPort(sc.Addr)
+		sc.Clips.Dir = filepath.Join(os.TempDir(), "shatter-clips-"+port)
+	}
 	if *redisURL != "" {
 		fleet.LogRedisTo(logger)
 		dir, err := fleet.NewRedis(fleet.RedisOptions{URL: *redisURL})

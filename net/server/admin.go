@@ -1,14 +1,19 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shatter/shatter/net/fleet"
+	"github.com/shatter/shatter/sim"
 )
 
 // adminMux routes the admin listener: metrics, profiles and arena status.
@@ -22,7 +27,56 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/arenas", s.handleArenas)
 	mux.HandleFunc("/fleet", s.handleFleet)
+	mux.HandleFunc("POST /arenas/{id}/clip", s.handleClip)
 	return mux
+}
+
+// handleClip cuts the last minutes of an arena's play from its clip ring
+// (?minutes=, the whole ring if absent) and answers with the clip, a
+// standalone replay log that starts at a keyframe (sim.ClipRing.Clip).
+func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "arena id: not a number", http.StatusBadRequest)
+		return
+	}
+	minutes := s.cfg.Clips.Minutes
+	if q := r.URL.Query().Get("minutes"); q != "" {
+		if minutes, err = strconv.ParseFloat(q, 64); err != nil || !(minutes > 0) || minutes > s.cfg.Clips.Minutes {
+			http.Error(w, fmt.Sprintf("minutes: a number above 0 and at most %g (-clip-minutes)", s.cfg.Clips.Minutes), http.StatusBadRequest)
+			return
+		}
+	}
+	var arena *sim.Arena
+	for _, a := range s.lobby.Arenas() {
+		if a.ID() == id {
+			arena = a
+		}
+	}
+	if arena == nil {
+		http.Error(w, fmt.Sprintf("no arena %d on this node", id), http.StatusNotFound)
+		return
+	}
+	clip, err := arena.Clip(minutes)
+	if errors.Is(err, sim.ErrNoClip) {
+		http.Error(w, fmt.Sprintf("arena %d keeps no clip ring (-clip-minutes 0), or has written nothing yet", id), http.StatusConflict)
+		return
+	}
+	var buf bytes.Buffer
+	if err == nil {
+		err = sim.WriteReplay(&buf, clip)
+	}
+	if err != nil {
+		s.log.Error("cannot cut a clip", "arena", id, "err", err)
+		http.Error(w, "cannot cut the clip: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	name := fmt.Sprintf("arena-%d-seed-%d-ticks-%d-%d%s", id, clip.Seed, clip.FirstTick(), clip.LastTick, sim.ReplayExt)
+	s.log.Info("clip cut", "from", r.RemoteAddr, "arena", id, "minutes", minutes, "first_tick", clip.FirstTick(), "last_tick", clip.LastTick, "bytes", buf.Len())
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, _ = w.Write(buf.Bytes())
 }
 
 // ArenaStatus is one row of /arenas.

@@ -21,7 +21,12 @@ func (s *Server) newArena(id int) (*sim.Arena, error) {
 	if s.cfg.Seed == 0 {
 		seed = randomSeed()
 	}
-	opts := sim.Options{ID: id, Config: s.cfg.Arena, Seed: seed, Clock: s.cfg.Clock, Logger: s.log}
+	opts := sim.Options{ID: id, Config: s.cfg.Arena, Seed: seed, Clock: s.cfg.Clock, Logger: s.log, KeyframeEvery: s.cfg.KeyframeEvery}
+	if s.cfg.Clips.Minutes > 0 {
+		co := s.cfg.Clips
+		co.Logger = s.log
+		opts.Clips = sim.NewClipRing(co)
+	}
 	if s.cfg.RecordDir != "" {
 		rec, err := s.createRecorder(id, seed)
 		if err != nil {

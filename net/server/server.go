@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -30,6 +32,13 @@ type Config struct {
 	Grace         time.Duration // resume window (PROTOCOL.md: 10 s)
 	EmptyArenaTTL time.Duration // extra empty arenas stop after this
 	RecordDir     string        // write replay logs here if set
+	// Clips keeps every arena's last minutes on disk to cut clips from
+	// (POST /arenas/{id}/clip on the admin listener); off when its
+	// Minutes is 0. Its Dir gets a directory per node process.
+	Clips sim.ClipOptions
+	// KeyframeEvery is how often replay logs carry a keyframe and clip
+	// rings start a segment (sim.Options.KeyframeEvery).
+	KeyframeEvery time.Duration
 	// MaxConns bounds open WebSocket connections (10,000 if zero); more
 	// are answered 503 before the upgrade.
 	MaxConns int
@@ -142,6 +151,14 @@ func New(cfg Config) (*Server, error) {
 		slots: make(chan struct{}, cfg.MaxConns), perAddr: newAddrLimit(cfg.MaxConnsPerIP),
 		joins: newJoinLimiter(cfg.JoinRate), origins: origins}
 	s.rules = RulesOf(&cfg.Arena)
+	if cfg.Clips.Minutes > 0 {
+		// An earlier process's segments cannot be cut through this one's
+		// arenas: clear them, so that restarts do not fill the disk.
+		old, _ := filepath.Glob(filepath.Join(cfg.Clips.Dir, "clip-*"+sim.ReplayExt))
+		for _, p := range old {
+			os.Remove(p)
+		}
+	}
 	s.lobbyCtx, s.cancelLobby = context.WithCancel(context.Background())
 	// The public listener first: its port makes the default public URL.
 	if s.publicLn, err = net.Listen("tcp", cfg.Addr); err != nil {

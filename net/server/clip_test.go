@@ -1,0 +1,125 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shatter/shatter/net/bot"
+	"github.com/shatter/shatter/net/server"
+	"github.com/shatter/shatter/sim"
+)
+
+// TestClipOfALiveArena plays four bots over real sockets in an arena whose
+// clip ring keeps 3 s in 1 s segments, cuts a clip of the last 2 s through
+// the admin listener, and replays it: it starts at a keyframe, holds the
+// bots' commands, and every tick's hash matches.
+func TestClipOfALiveArena(t *testing.T) {
+	s := newTestServer(t, func(c *server.Config) {
+		c.Clips = sim.ClipOptions{Dir: t.TempDir(), Minutes: 3.0 / 60}
+		c.KeyframeEvery = time.Second
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url := "ws://" + s.Addr() + "/ws"
+	pacer := bot.NewPacer(20, 1, nil)
+	var players []*bot.Player
+	for i := range 4 {
+		p, err := bot.Dial(ctx, url, bot.Options{Name: fmt.Sprintf("clip%d", i), Seed: uint64(i + 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		players = append(players, p)
+		pacer.Add(p)
+	}
+	var run sync.WaitGroup
+	run.Go(func() { pacer.Run(ctx) })
+	time.Sleep(3500 * time.Millisecond)
+
+	resp, err := http.Post("http://"+s.AdminAddr()+"/arenas/0/clip?minutes=0.0334", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	cancel()
+	run.Wait()
+	for _, p := range players {
+		p.Close()
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), sim.ReplayExt) {
+		t.Fatalf("clip: %d %q (%s)", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
+	rp, err := sim.LoadReplay(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Start == nil || rp.LastTick-rp.Start.Tick < 60 {
+		t.Fatalf("clip from %v to tick %d, want a keyframe start and 2 s of play", rp.Start, rp.LastTick)
+	}
+	inputs := 0
+	for _, rt := range rp.Ticks {
+		for range rt.Commands {
+			inputs++
+		}
+	}
+	if inputs < 40 {
+		t.Fatalf("the clip holds %d commands, want the bots' inputs", inputs)
+	}
+	res, err := rp.Play(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Diverged != nil || len(res.Checkpoints) != int(rp.LastTick-rp.Start.Tick) {
+		t.Fatalf("clip of ticks %d..%d: %d hashes checked, diverged at %+v", rp.Start.Tick, rp.LastTick, len(res.Checkpoints), res.Diverged)
+	}
+	t.Logf("clip of ticks %d..%d, %d bytes, %d commands: every hash matches", rp.Start.Tick, rp.LastTick, len(body), inputs)
+}
+
+// TestClipRefusals: the clip endpoint says what is wrong with a request.
+func TestClipRefusals(t *testing.T) {
+	s := newTestServer(t, func(c *server.Config) {
+		c.Clips = sim.ClipOptions{Dir: t.TempDir(), Minutes: 1}
+	})
+	c, _ := join(t, s, "refusals")
+	defer c.conn.Close()
+	off := newTestServer(t, nil)
+	o, _ := join(t, off, "off")
+	defer o.conn.Close()
+	for _, tc := range []struct {
+		srv  *server.Server
+		path string
+		want int
+	}{
+		{s, "/arenas/x/clip", http.StatusBadRequest},
+		{s, "/arenas/0/clip?minutes=0", http.StatusBadRequest},
+		{s, "/arenas/0/clip?minutes=2", http.StatusBadRequest},
+		{s, "/arenas/0/clip?minutes=NaN", http.StatusBadRequest},
+		{s, "/arenas/7/clip", http.StatusNotFound},
+		{off, "/arenas/0/clip", http.StatusConflict},
+	} {
+		resp, err := http.Post("http://"+tc.srv.AdminAddr()+tc.path, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("POST %s = %d %q, want %d", tc.path, resp.StatusCode, body, tc.want)
+		}
+	}
+	resp, err := http.Get("http://" + s.AdminAddr() + "/arenas/0/clip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET clip = %d, want 405", resp.StatusCode)
+	}
+}
