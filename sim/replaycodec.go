@@ -413,3 +413,51 @@ func (d *decoder) command(codes sessionCodes) ecs.Command {
 	codes.forget(&c)
 	return c
 }
+
+// Save writes the replay as a log of the current version: the same
+// ticks, commands and hashes, closed with an end record at LastTick. It
+// converts, trims or (in tests) alters logs; recording goes through a
+// Recorder. Like a recording, the stream is flushed once a second of play.
+func (rp *Replay) Save(w io.Writer) error {
+	head, err := json.Marshal(replayHeader{Arena: rp.Arena, Seed: rp.Seed, Config: rp.Config})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(binary.LittleEndian.AppendUint16([]byte(replayMagic), ReplayVersion)); err != nil {
+		return err
+	}
+	enc, err := newLogEncoder(w)
+	if err != nil {
+		return err
+	}
+	buf := appendRecord(nil, recHeader, head)
+	codes := sessionCodes{}
+	prev, flushed := uint64(0), uint64(0)
+	for i := range rp.Ticks {
+		rt := &rp.Ticks[i]
+		if rt.Tick <= prev {
+			enc.Close()
+			return fmt.Errorf("tick %d after tick %d", rt.Tick, prev)
+		}
+		buf = appendTickRecord(buf, rt.Tick-prev, rt.Hash, rt.HasHash, rt.Commands, codes)
+		prev = rt.Tick
+		if rt.Tick-flushed >= uint64(rp.Config.TickRate) {
+			flushed = rt.Tick
+			_, err := enc.Write(buf)
+			if err == nil {
+				err = enc.Flush()
+			}
+			if err != nil {
+				enc.Close()
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	buf = appendRecord(buf, recEnd, binary.AppendUvarint(nil, max(rp.LastTick, prev)))
+	if _, err := enc.Write(buf); err != nil {
+		enc.Close()
+		return err
+	}
+	return enc.Close()
+}
