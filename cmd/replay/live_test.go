@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,9 +24,9 @@ import (
 )
 
 // TestRecordedLiveMatchReplays records a live match over real sockets (a
-// server on loopback with -record's RecordDir, a few bots playing in a
-// small crowded arena until one of them is busted and spawns again, and a
-// player whose connection drops and resumes with its token), then checks
+// server on loopback with -record's RecordDir, a few bots and a hunter
+// playing in a small crowded arena until a player is busted and spawns
+// again, and a player whose connection drops and resumes with its token), then checks
 // the log with this command's own code path: every tick's state hash
 // must match.
 func TestRecordedLiveMatchReplays(t *testing.T) {
@@ -79,11 +80,31 @@ func TestRecordedLiveMatchReplays(t *testing.T) {
 		defer p.Close()
 		bots = append(bots, p)
 	}
+	// A hunter boosts straight at the nearest other player: boosting
+	// burns its mass down to the boost floor, so it soon meets a heavier
+	// marble head on and is busted (or busts a lighter one), and it spawns
+	// again a second later.
+	var hunterDied atomic.Bool
+	hunter, err := client.Dial(ctx, url, client.Options{Name: "hunter", OnMessage: func(_ *client.Client, m *wire.ServerMessage) {
+		switch {
+		case m.Type == wire.TypeDied:
+			deaths.Add(1)
+			hunterDied.Store(true)
+		case m.Type == wire.TypeSnap && m.Snap.HasYou && hunterDied.Swap(false):
+			respawns.Add(1)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hunter.Close()
 	stepped := make(chan struct{})
 	go func() { // exits when the test cancels ctx
 		defer close(stepped)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
+		var view client.Snapshot
+		lastSpawn := time.Time{}
 		for {
 			select {
 			case <-ctx.Done():
@@ -91,6 +112,17 @@ func TestRecordedLiveMatchReplays(t *testing.T) {
 			case <-tick.C:
 				for _, p := range bots {
 					p.Step()
+				}
+				hunter.Snapshot(&view)
+				if !view.Alive {
+					if time.Since(lastSpawn) > time.Second {
+						lastSpawn = time.Now()
+						hunter.SendSpawn()
+					}
+					continue
+				}
+				if angle, ok := nearestPlayer(&view); ok {
+					hunter.SendInput(angle, true)
 				}
 			}
 		}
@@ -131,7 +163,7 @@ func TestRecordedLiveMatchReplays(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for deaths.Load() == 0 || respawns.Load() == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d deaths and %d respawns of the bots in 60 s, want one of each", deaths.Load(), respawns.Load())
+			t.Fatalf("%d deaths and %d respawns of players in 60 s, want one of each", deaths.Load(), respawns.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -156,7 +188,7 @@ func TestRecordedLiveMatchReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The log holds what happened: the resume (a detach, then a second
-	// join of the same session) and a bot's second spawn.
+	// join of the same session) and a player's second spawn.
 	kinds := map[ecs.CommandKind]int{}
 	joins, spawns := map[uint32]int{}, map[uint32]int{}
 	for _, rt := range rp.Ticks {
@@ -178,7 +210,7 @@ func TestRecordedLiveMatchReplays(t *testing.T) {
 		respawned = respawned || (s != w.Session && n >= 2)
 	}
 	if !respawned {
-		t.Fatalf("spawns by session %v: no bot spawned twice", spawns)
+		t.Fatalf("spawns by session %v: no player but phoenix spawned twice", spawns)
 	}
 
 	var out, errOut bytes.Buffer
@@ -189,7 +221,23 @@ func TestRecordedLiveMatchReplays(t *testing.T) {
 	if !strings.Contains(out.String(), want) || rp.LastTick < 30 {
 		t.Fatalf("replay said %q, want %q (%d ticks recorded)", out.String(), want, rp.LastTick)
 	}
-	t.Logf("%d ticks, commands %v, %d bot deaths; log %d bytes", rp.LastTick, kinds, deaths.Load(), fileSize(t, logs[0]))
+	t.Logf("%d ticks, commands %v, %d player deaths; log %d bytes", rp.LastTick, kinds, deaths.Load(), fileSize(t, logs[0]))
+}
+
+// nearestPlayer returns the heading from the client's marble to the
+// nearest other player's marble in its view.
+func nearestPlayer(v *client.Snapshot) (float64, bool) {
+	best, angle := math.Inf(1), 0.0
+	for id, e := range v.Entities {
+		if id == v.You.ID || e.Kind != uint8(ecs.KindPlayer) {
+			continue
+		}
+		dx, dy := float64(e.X)-float64(v.You.X), float64(e.Y)-float64(v.You.Y)
+		if d := math.Hypot(dx, dy); d < best {
+			best, angle = d, math.Atan2(dy, dx)
+		}
+	}
+	return angle, !math.IsInf(best, 1)
 }
 
 func fileSize(t *testing.T, path string) int64 {
