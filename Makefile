@@ -76,9 +76,10 @@ profile:
 	$(GO) run ./cmd/server -headless -zombies 2000 -fragments 10000 -obstacles 300 -ticks 1000 -cpuprofile cpu.pprof
 	$(GO) tool pprof -tags cpu.pprof | head -20
 
-## replay: check every replay log in testdata/replays
+## replay: check every replay log in testdata/replays (every file there is one)
 replay:
-	for f in testdata/replays/*.jsonl; do $(GO) run ./cmd/replay -q $$f || exit 1; done
+	$(GO) build -o $(BIN)/shatter-replay ./cmd/replay
+	for f in testdata/replays/*; do $(BIN)/shatter-replay -q $$f || exit 1; done
 
 ## loadtest: 100, 500, 1,000 and 2,000 playing bots and 2,000 idle ones,
 ## each against a fresh loopback server, then the knee search of

@@ -27,5 +27,7 @@
 //   - session.go: SessionState and the sorted session list.
 //   - event.go: Death and Board, what a tick leaves for the driver to
 //     report.
-//   - hash.go: EntityHash, Mix64 and the static change log's records.
+//   - hash.go: State.Hash, the state hash over everything that decides the
+//     future; EntityHash, Mix64 and the static change log's records.
+//   - dump.go: State.Dump, every entity's components for comparing builds.
 package ecs

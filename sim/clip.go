@@ -199,7 +199,7 @@ func (c *ClipRing) close(lastTick uint64) error {
 
 // Clip joins the last minutes of play (at least that much, from the
 // keyframe before; at most what the ring holds) into one replay that
-// starts at a keyframe, for WriteReplay. It reads the segments on disk,
+// starts at a keyframe, for Replay.Save. It reads the segments on disk,
 // the one being written up to its last flush (a second of play ago at
 // most), so it may run while the arena plays.
 func (c *ClipRing) Clip(minutes float64) (*Replay, error) {

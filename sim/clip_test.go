@@ -123,7 +123,7 @@ func TestClipRingCutsAClip(t *testing.T) {
 			t.Fatalf("tick %d: %v", a.Tick(), err)
 		}
 		var file bytes.Buffer
-		if err := WriteReplay(&file, clip); err != nil {
+		if err := clip.Save(&file); err != nil {
 			t.Fatal(err)
 		}
 		rp, err := LoadReplay(bytes.NewReader(file.Bytes()))

@@ -21,7 +21,9 @@
 //   - clock.go: Clock, the injectable time source (RealClock, ManualClock).
 //   - frame.go: Frame, the per-tick snapshot bucketed by a spatial grid.
 //   - view.go: View, the rule of what one session sees of a frame.
-//   - publish.go: the frame builder and the state hash.
+//   - publish.go: the frame builder (with the state hash).
 //   - stats.go: per-system tick durations and percentiles.
-//   - replay.go: the replay log writer and its playback.
+//   - replay.go: the replay log writer (Recorder) and its playback.
+//   - replaycodec.go: the log's format: recognising, reading, Save.
+//   - dump.go: a replay's state at a tick as JSON lines, and Diff.
 package sim

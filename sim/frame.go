@@ -69,8 +69,8 @@ type Player struct {
 // arena, so a reader must not keep any slice of a frame past Release.
 type Frame struct {
 	Tick   uint64
-	Hash   uint64
-	Arena  int // the arena's id
+	Hash   uint64 // the state hash after the tick (ecs.State.Hash), as the replay log records it
+	Arena  int    // the arena's id
 	Width  float64
 	Height float64
 

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 )
 
@@ -68,54 +67,4 @@ func (rp *Replay) arenaAt(kf *Keyframe) (*Arena, error) {
 		return nil, fmt.Errorf("%w: the log starts at tick %d: it cannot be played from tick 0", ErrReplayFormat, rp.Start.Tick)
 	}
 	return New(opts)
-}
-
-// WriteReplay writes rp as a log of its own, in the format LoadReplay
-// reads: how a clip cut from a clip ring's segments is made.
-func WriteReplay(w io.Writer, rp *Replay) error {
-	if _, err := w.Write(binary.LittleEndian.AppendUint16([]byte(replayMagic), ReplayVersion)); err != nil {
-		return err
-	}
-	enc, err := newLogEncoder(w)
-	if err != nil {
-		return err
-	}
-	head, err := encodeHeader(rp.Arena, rp.Seed, &rp.Config)
-	if err != nil {
-		return err
-	}
-	buf := appendRecord(nil, recHeader, head)
-	prev := rp.FirstTick()
-	keys := rp.Keyframes
-	if rp.Start != nil {
-		buf = appendKeyframeRecord(buf, rp.Start.Tick, rp.Start.Data)
-		if len(keys) > 0 && keys[0].Tick == rp.Start.Tick {
-			keys = keys[1:]
-		}
-	}
-	codes := sessionCodes{}
-	for i := range rp.Ticks {
-		rt := &rp.Ticks[i]
-		buf = appendTickRecord(buf, rt.Tick-prev, rt.Hash, rt.HasHash, rt.Commands, codes)
-		prev = rt.Tick
-		for len(keys) > 0 && keys[0].Tick <= rt.Tick {
-			if keys[0].Tick == rt.Tick {
-				buf = appendKeyframeRecord(buf, rt.Tick, keys[0].Data)
-			}
-			keys = keys[1:]
-		}
-		if len(buf) > 1<<20 {
-			if _, err := enc.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	if rp.Cut == "" {
-		buf = appendRecord(buf, recEnd, binary.AppendUvarint(nil, rp.LastTick))
-	}
-	if _, err := enc.Write(buf); err != nil {
-		return err
-	}
-	return enc.Close()
 }

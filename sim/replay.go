@@ -403,13 +403,41 @@ type ReplayResult struct {
 // stopping at the first that differs. onCheckpoint, if not nil, is called
 // for each checkpoint as it is reached.
 func (rp *Replay) Play(onCheckpoint func(Checkpoint)) (*ReplayResult, error) {
+	res := &ReplayResult{}
+	_, err := rp.run(rp.LastTick, func(a *Arena, tick uint64, rt *ReplayTick) bool {
+		res.Ticks = tick
+		if rt == nil || !rt.HasHash {
+			return true
+		}
+		cp := Checkpoint{Tick: tick, Want: rt.Hash, Got: a.state.Hash()}
+		res.Checkpoints = append(res.Checkpoints, cp)
+		if onCheckpoint != nil {
+			onCheckpoint(cp)
+		}
+		if !cp.OK() {
+			res.Diverged = &res.Checkpoints[len(res.Checkpoints)-1]
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// run plays the log from its start (the seed's tick 0, or its start
+// keyframe) to until (at most its last tick), calling
+// each after every tick with the arena, the tick and its record (nil if
+// the log has none for it) until each returns false. It returns the arena
+// as the last tick played left it.
+func (rp *Replay) run(until uint64, each func(a *Arena, tick uint64, rt *ReplayTick) bool) (*Arena, error) {
 	a, err := rp.arenaAt(rp.Start)
 	if err != nil {
 		return nil, err
 	}
-	res := &ReplayResult{}
 	next := 0
-	for tick := rp.FirstTick() + 1; tick <= rp.LastTick; tick++ {
+	for tick := rp.FirstTick() + 1; tick <= min(until, rp.LastTick); tick++ {
 		var cmds []ecs.Command
 		var rt *ReplayTick
 		if next < len(rp.Ticks) && rp.Ticks[next].Tick == tick {
@@ -420,20 +448,9 @@ func (rp *Replay) Play(onCheckpoint func(Checkpoint)) (*ReplayResult, error) {
 		if err := a.stepRecorded(cmds); err != nil {
 			return nil, err
 		}
-		res.Ticks = tick
-		if rt != nil && rt.HasHash {
-			f := a.Acquire()
-			cp := Checkpoint{Tick: tick, Want: rt.Hash, Got: f.Hash}
-			f.Release()
-			res.Checkpoints = append(res.Checkpoints, cp)
-			if onCheckpoint != nil {
-				onCheckpoint(cp)
-			}
-			if !cp.OK() {
-				res.Diverged = &res.Checkpoints[len(res.Checkpoints)-1]
-				return res, nil
-			}
+		if each != nil && !each(a, tick, rt) {
+			break
 		}
 	}
-	return res, nil
+	return a, nil
 }

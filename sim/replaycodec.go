@@ -431,3 +431,66 @@ func (d *decoder) command(codes sessionCodes) ecs.Command {
 	codes.forget(&c)
 	return c
 }
+
+// Save writes the replay as a log of the current version: the same start
+// and keyframes, ticks, commands and hashes, closed with an end record at
+// LastTick. It converts, trims, cuts clips from a clip ring's segments
+// (ClipRing.Clip) and (in tests) alters logs; recording goes through a
+// Recorder. Like a recording, the stream is flushed once a second of play.
+func (rp *Replay) Save(w io.Writer) error {
+	head, err := encodeHeader(rp.Arena, rp.Seed, &rp.Config)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(binary.LittleEndian.AppendUint16([]byte(replayMagic), ReplayVersion)); err != nil {
+		return err
+	}
+	enc, err := newLogEncoder(w)
+	if err != nil {
+		return err
+	}
+	buf := appendRecord(nil, recHeader, head)
+	keys := rp.Keyframes
+	if rp.Start != nil {
+		buf = appendKeyframeRecord(buf, rp.Start.Tick, rp.Start.Data)
+		if len(keys) > 0 && keys[0].Tick == rp.Start.Tick {
+			keys = keys[1:]
+		}
+	}
+	codes := sessionCodes{}
+	prev := rp.FirstTick()
+	flushed := prev
+	for i := range rp.Ticks {
+		rt := &rp.Ticks[i]
+		if rt.Tick <= prev {
+			enc.Close()
+			return fmt.Errorf("tick %d after tick %d", rt.Tick, prev)
+		}
+		buf = appendTickRecord(buf, rt.Tick-prev, rt.Hash, rt.HasHash, rt.Commands, codes)
+		prev = rt.Tick
+		for len(keys) > 0 && keys[0].Tick <= rt.Tick {
+			if keys[0].Tick == rt.Tick {
+				buf = appendKeyframeRecord(buf, rt.Tick, keys[0].Data)
+			}
+			keys = keys[1:]
+		}
+		if rt.Tick-flushed >= uint64(rp.Config.TickRate) {
+			flushed = rt.Tick
+			_, err := enc.Write(buf)
+			if err == nil {
+				err = enc.Flush()
+			}
+			if err != nil {
+				enc.Close()
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	buf = appendRecord(buf, recEnd, binary.AppendUvarint(nil, max(rp.LastTick, prev)))
+	if _, err := enc.Write(buf); err != nil {
+		enc.Close()
+		return err
+	}
+	return enc.Close()
+}

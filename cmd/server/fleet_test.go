@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shatter/shatter/ecs"
 	"github.com/shatter/shatter/net/client"
 	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/net/fleet/redistest"
@@ -569,16 +570,16 @@ func TestFleetDrain(t *testing.T) {
 	logs := assertLogsFlushed(t, b)
 	arrivals := 0
 	for _, path := range logs {
-		data, _ := os.ReadFile(path)
-		arrivals += strings.Count(string(data), `"k":6`)
-		f, err := os.Open(path)
+		rp, err := loadLog(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rp, err := sim.LoadReplay(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
+		for _, rt := range rp.Ticks {
+			for _, c := range rt.Commands {
+				if c.Kind == ecs.CmdArrive {
+					arrivals++
+				}
+			}
 		}
 		res, err := rp.Play(nil)
 		if err != nil || res.Diverged != nil {
@@ -592,13 +593,12 @@ func TestFleetDrain(t *testing.T) {
 
 func assertLogsFlushed(t *testing.T, n *node) []string {
 	t.Helper()
-	logs, _ := filepath.Glob(filepath.Join(n.records, "*.jsonl"))
+	logs, _ := filepath.Glob(filepath.Join(n.records, "*"+sim.ReplayExt))
 	if len(logs) == 0 {
 		t.Fatalf("node %s wrote no replay log", n.id)
 	}
 	for _, path := range logs {
-		data, err := os.ReadFile(path)
-		if err != nil || !strings.Contains(string(data), `"end":true`) {
+		if rp, err := loadLog(path); err != nil || rp.Cut != "" {
 			t.Fatalf("replay log %s not flushed (err %v)", path, err)
 		}
 	}
@@ -685,4 +685,14 @@ func TestFleetSecondSignal(t *testing.T) {
 		t.Fatalf("node exited with %d after two signals:\n%s", code, a.stderr())
 	}
 	assertLogsFlushed(t, a)
+}
+
+// loadLog loads a replay log file.
+func loadLog(path string) (*sim.Replay, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return sim.LoadReplay(f)
 }

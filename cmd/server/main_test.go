@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shatter/shatter/sim"
 )
 
 func TestHeadlessPrintsTickStatistics(t *testing.T) {
@@ -48,7 +50,7 @@ func TestSIGTERMStopsGracefully(t *testing.T) {
 	// Wait for the arena's replay log to appear: the server is up.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if logs, _ := filepath.Glob(filepath.Join(dir, "*.jsonl")); len(logs) == 1 {
+		if logs, _ := filepath.Glob(filepath.Join(dir, "*"+sim.ReplayExt)); len(logs) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -72,9 +74,8 @@ func TestSIGTERMStopsGracefully(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("stopping took %v", d)
 	}
-	logs, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	data, err := os.ReadFile(logs[0])
-	if err != nil || !strings.Contains(string(data), `"end":true`) {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*"+sim.ReplayExt))
+	if rp, err := loadLog(logs[0]); err != nil || rp.Cut != "" {
 		t.Fatalf("replay log not closed after SIGTERM (err %v)", err)
 	}
 }

@@ -64,7 +64,7 @@ func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if err == nil {
-		err = sim.WriteReplay(&buf, clip)
+		err = clip.Save(&buf)
 	}
 	if err != nil {
 		s.log.Error("cannot cut a clip", "arena", id, "err", err)

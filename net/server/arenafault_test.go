@@ -148,7 +148,7 @@ func TestArenaFaultStaysInItsArena(t *testing.T) {
 
 	// The faulted arena's replay log was flushed with its end line, and
 	// its path logged.
-	paths, _ := filepath.Glob(filepath.Join(dir, "arena-0-*.jsonl"))
+	paths, _ := filepath.Glob(filepath.Join(dir, "arena-0-*"+sim.ReplayExt))
 	if len(paths) != 1 {
 		t.Fatalf("replay logs of arena 0: %v", paths)
 	}
@@ -156,13 +156,12 @@ func TestArenaFaultStaysInItsArena(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
 	rp, err := sim.LoadReplay(bytes.NewReader(log))
 	if err != nil {
 		t.Fatalf("arena 0's log: %v", err)
 	}
-	if rp.LastTick == 0 || !strings.Contains(lines[len(lines)-1], `"end":true`) {
-		t.Fatalf("arena 0's log ends at tick %d with %q; want an end line", rp.LastTick, lines[len(lines)-1])
+	if rp.LastTick == 0 || rp.Cut != "" {
+		t.Fatalf("arena 0's log ends at tick %d, cut %q; want its end record", rp.LastTick, rp.Cut)
 	}
 	out := logs.String()
 	for _, want := range []string{"replay=" + paths[0], "stack=", "drill: a system fails"} {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shatter/shatter/net/server"
+	"github.com/shatter/shatter/sim"
 )
 
 func get(t *testing.T, url string) string {
@@ -42,21 +43,30 @@ func counterValue(t *testing.T, s *server.Server, name, labels string) float64 {
 	return 0
 }
 
-// replayLogs returns the last line of every replay log in dir.
+// replayLogs returns, for every replay log in dir, "end" if it was
+// closed cleanly, else why it ends early.
 func replayLogs(t *testing.T, dir string) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	paths, err := filepath.Glob(filepath.Join(dir, "*"+sim.ReplayExt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var last []string
+	var ends []string
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		f, err := os.Open(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		last = append(last, lines[len(lines)-1])
+		rp, err := sim.LoadReplay(f)
+		f.Close()
+		switch {
+		case err != nil:
+			ends = append(ends, err.Error())
+		case rp.Cut != "":
+			ends = append(ends, "cut: "+rp.Cut)
+		default:
+			ends = append(ends, "end")
+		}
 	}
-	return last
+	return ends
 }
