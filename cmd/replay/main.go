@@ -113,7 +113,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(stdout, "replay %s: arena %d, seed %d, %d ticks\n", path, rp.Arena, rp.Seed, rp.LastTick)
+	fmt.Fprintf(stdout, "replay %s: arena %d, seed %d, %d ticks, %d keyframes\n", path, rp.Arena, rp.Seed, rp.LastTick, len(rp.Keyframes))
+	if rp.Start != nil {
+		fmt.Fprintf(stdout, "a clip: it starts at the keyframe of tick %d\n", rp.Start.Tick)
+	}
 	start := time.Now()
 	res, err := rp.Play(func(cp sim.Checkpoint) {
 		if cp.OK() && (*quiet || cp.Tick%uint64(rp.Config.TickRate*60) != 0) {
