@@ -24,4 +24,6 @@
 //   - publish.go: the frame builder and the state hash.
 //   - stats.go: per-system tick durations and percentiles.
 //   - replay.go: the replay log writer and its playback.
+//   - playback.go: Playback, a recorded match stepped and sought tick by
+//     tick for one viewer.
 package sim
