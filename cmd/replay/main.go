@@ -1,6 +1,7 @@
 // Command replay re-runs a replay log headless and checks its recorded
 // state hashes. It prints one line per checkpoint (or only the summary with
 // -q) and exits 1 at the first tick whose state differs from the recording.
+// With -serve ADDR it serves the log to browsers instead (serve.go).
 package main
 
 import (
@@ -23,8 +24,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	quiet := fs.Bool("q", false, "print only the summary")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the playback (pprof labels system=<name>)")
+	var sv serveFlags
+	sv.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: replay [-q] [-cpuprofile FILE] LOG.jsonl")
+		fmt.Fprintln(stderr, "       replay -serve ADDR [-web-dir DIR] [-max-viewers N] LOG.jsonl")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,6 +48,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "replay:", err)
 		return 2
+	}
+	if sv.addr != "" {
+		return sv.serve(rp, stderr)
 	}
 	if *cpuProfile != "" {
 		pf, err := os.Create(*cpuProfile)
