@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -92,21 +93,31 @@ func (p *Playback) Step() (bool, error) {
 // it. The ticks in between publish frames and feeds that nobody is sent.
 // It returns the tick reached.
 func (p *Playback) Seek(tick uint64) (uint64, error) {
+	_, err := p.SeekToward(tick, math.MaxInt)
+	return p.Tick(), err
+}
+
+// SeekToward is Seek in steps of at most most ticks, so that a caller
+// can do other work (answer its viewer) while a long seek runs: it
+// reports whether the playback is at tick (or the log's last tick, for a
+// tick past it). Each call starts again from the nearest state when tick
+// is behind the playback, as Seek does.
+func (p *Playback) SeekToward(tick uint64, most int) (bool, error) {
 	tick = min(tick, p.rp.LastTick)
 	if tick < p.Tick() {
 		if err := p.restart(tick); err != nil {
-			return p.Tick(), err
+			return false, err
 		}
 	}
 	p.keepFeeds = false
 	defer func() { p.keepFeeds = true }()
-	for p.Tick() < tick {
+	for n := 0; p.Tick() < tick && n < most; n++ {
 		if _, err := p.Step(); err != nil {
-			return p.Tick(), err
+			return false, err
 		}
 	}
 	p.feeds = p.feeds[:0]
-	return p.Tick(), nil
+	return p.Tick() == tick, nil
 }
 
 // restart puts the playback at the nearest state it can start from at or

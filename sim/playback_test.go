@@ -109,4 +109,19 @@ func TestPlaybackSeek(t *testing.T) {
 	if ok, err := p.Step(); ok || err != nil {
 		t.Fatalf("Step at the last tick = %v, %v; want false, nil", ok, err)
 	}
+	// In steps: back to the start, then at most 100 ticks a call.
+	calls := 0
+	for done := false; !done; calls++ {
+		if done, err = p.SeekToward(990, 100); err != nil {
+			t.Fatal(err)
+		}
+		if !done && p.Tick() != uint64(100*(calls+1)) {
+			t.Fatalf("SeekToward(990, 100) call %d reached %d", calls+1, p.Tick())
+		}
+	}
+	f := p.Acquire()
+	defer f.Release()
+	if calls != 10 || f.Tick != 990 || f.Hash != want[990] {
+		t.Fatalf("SeekToward(990, 100): %d calls to tick %d, hash %016x; want 10 calls to the recorded %016x", calls, f.Tick, f.Hash, want[1000])
+	}
 }

@@ -70,7 +70,24 @@ type viewer struct {
 	feeds      []*sim.Feed
 	step       *time.Ticker // the playback's clock, made by the hello
 	stepping   <-chan time.Time
+	// seeking is closed (always ready) while a seek to seekTo runs, nil
+	// otherwise: the seek goes on a chunk at a time between events.
+	seeking <-chan struct{}
+	seekTo  uint64
 }
+
+// seekChunk is how many ticks a seek plays between two looks at the
+// viewer's events: about a tenth of a second of a busy arena's ticks, so
+// that pings are answered and the status goes out once a second while a
+// long seek runs (a browser gives a silent server 5 s).
+const seekChunk = 1000
+
+// ready is a channel that is always ready to receive from.
+var ready = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // eventKind says what a reader's event asks of the player.
 type eventKind uint8
@@ -299,6 +316,8 @@ func (v *viewer) play() {
 			ok = v.handle(ev)
 		case <-v.stepping:
 			ok = v.advance()
+		case <-v.seeking:
+			ok = v.seekOn()
 		case <-status.C:
 			ok = v.pb == nil || v.sendStatus()
 		case <-v.readerDone:
@@ -344,6 +363,7 @@ func (v *viewer) handle(ev event) bool {
 		v.view.Watch(ev.id)
 		return true
 	case evPing:
+		// While a seek runs, the tick it has reached.
 		tick := uint64(0)
 		if v.pb != nil {
 			tick = v.pb.Tick()
@@ -407,16 +427,27 @@ func (v *viewer) control(c wire.ReplayControl) bool {
 	return v.sendStatus()
 }
 
-// seek moves the playback to tick and starts the viewer afresh there.
+// seek starts moving the playback to tick; seekOn goes on with it. The
+// playback stops playing meanwhile, and a new seek replaces this one.
 func (v *viewer) seek(tick uint64) bool {
-	start := time.Now()
-	reached, err := v.pb.Seek(tick)
+	v.seekTo = tick
+	v.seeking, v.stepping = ready, nil
+	return v.seekOn()
+}
+
+// seekOn plays a chunk of the seek, and once the playback is there starts
+// the viewer afresh at its tick.
+func (v *viewer) seekOn() bool {
+	done, err := v.pb.SeekToward(v.seekTo, seekChunk)
 	if err != nil {
-		v.log.Error("replay seek failed", "tick", tick, "err", err)
+		v.log.Error("replay seek failed", "tick", v.seekTo, "err", err)
 		v.end(wire.CodeInternal, "the replay could not be played", ws.StatusInternalServerError)
 		return false
 	}
-	v.log.Debug("seek", "tick", reached, "took", time.Since(start))
+	if !done {
+		return true
+	}
+	v.seeking, v.stepping = nil, v.step.C
 	v.carry = 0
 	return v.restarted()
 }
