@@ -361,6 +361,11 @@ func (v *viewer) handle(ev event) bool {
 		}
 		v.watch = ev.id
 		v.view.Watch(ev.id)
+		if v.paused && v.seeking == nil {
+			// No tick comes to show the new view: show it in a snap of
+			// the tick that stands.
+			return v.sendFrame(false)
+		}
 		return true
 	case evPing:
 		// While a seek runs, the tick it has reached.
