@@ -381,59 +381,78 @@ func TestBadReplayOps(t *testing.T) {
 	}
 }
 
-// TestWatch: watch follows a marble of the match (the snaps' eye); an id
-// that is no marble leaves the view as it was, without an error.
+// TestWatch: watch follows a marble of the match (the snaps' eye), at
+// once while paused; an id that is no marble leaves the view as it was,
+// without an error.
 func TestWatch(t *testing.T) {
 	s := startServer(t)
 	c := dialViewer(t, s)
 	c.hello()
 	c.replay(wire.ReplaySeek, 600)
-	st := c.status(func(st *wire.ReplayStatus) bool { return st.Tick >= 600 && len(st.Players) > 1 })
-	leader := c.expect(wire.TypeSnap).Snap.Eye
+	c.replay(wire.ReplayPause, 0)
+	st := c.status(func(st *wire.ReplayStatus) bool { return st.Paused && st.Tick >= 600 })
+	if len(st.Players) < 2 {
+		t.Fatalf("players at tick %d: %+v; the scripted match has several", st.Tick, st.Players)
+	}
+	// While paused, a watch is shown in a snap of the tick that stands.
+	c.send(c.enc.AppendWatch(nil, &wire.Watch{ID: 0}))
+	snap := c.expect(wire.TypeSnap).Snap
+	leader := snap.Eye
+	if snap.Tick != st.Tick || leader == 0 {
+		t.Fatalf("watch 0 while paused at %d: snap of tick %d following %d; want the leader at %d", st.Tick, snap.Tick, leader, st.Tick)
+	}
 	var pick sim.PlaybackPlayer
 	for _, p := range st.Players {
 		if p.ID != leader {
 			pick = p
 		}
 	}
-	if leader == 0 || pick.ID == 0 {
-		t.Fatalf("at tick 600: eye %d, players %+v; want the leader and another player", leader, st.Players)
-	}
-	c.replay(wire.ReplayPause, 0)
 	c.send(c.enc.AppendWatch(nil, &wire.Watch{ID: 999999}))
 	c.send(c.enc.AppendPing(nil, &wire.Ping{C: 42}))
-	// The ping's pong comes after the watch was handled.
-	deadline := time.Now().Add(10 * time.Second)
+	// The pong comes after the watch was handled: nothing between but the
+	// once-a-second status.
+	m := c.expect(0)
+	for m.Type == wire.TypeReplay {
+		m = c.expect(0)
+	}
+	if m.Type != wire.TypePong || m.Pong.C != 42 || m.Pong.Tick != st.Tick {
+		t.Fatalf("after a watch of an unknown id and a ping: %v (%+v), want only the pong of tick %d", m.Type, m.Pong, st.Tick)
+	}
+	c.send(c.enc.AppendWatch(nil, &wire.Watch{ID: pick.ID}))
+	snap = c.expect(wire.TypeSnap).Snap
+	if snap.Eye != pick.ID || snap.Tick != st.Tick {
+		t.Fatalf("watch %d while paused: snap of tick %d following %d", pick.ID, snap.Tick, snap.Eye)
+	}
+	if _, held := c.table[pick.ID]; !held {
+		t.Fatalf("the view follows %d, which the client was not sent", pick.ID)
+	}
+}
+
+// TestShutdown: a server that stops tells its viewers (shutdown, 1001).
+func TestShutdown(t *testing.T) {
+	s := startServer(t)
+	c := dialViewer(t, s)
+	c.hello()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var codes []wire.ErrorCode
 	for {
-		m, err := c.next(time.Until(deadline))
+		m, err := c.next(5 * time.Second)
+		var closed wsutil.ClosedError
+		if errors.As(err, &closed) {
+			if closed.Code != ws.StatusGoingAway || len(codes) != 1 || codes[0] != wire.CodeShutdown {
+				t.Fatalf("at shutdown: errors %v, close %d; want shutdown and 1001", codes, closed.Code)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		if m.Type == wire.TypeError {
-			t.Fatalf("watch of an unknown id answered %v %q", m.Error.Code, m.Error.Msg)
-		}
-		if m.Type == wire.TypeSnap && m.Snap.Eye != leader {
-			t.Fatalf("after a watch of an unknown id the view follows %d, want the leader %d", m.Snap.Eye, leader)
-		}
-		if m.Type == wire.TypePong {
-			if m.Pong.C != 42 {
-				t.Fatalf("pong c %d, want 42", m.Pong.C)
-			}
-			break
-		}
-	}
-	c.send(c.enc.AppendWatch(nil, &wire.Watch{ID: pick.ID}))
-	c.replay(wire.ReplayPlay, 0)
-	for {
-		snap := c.expect(wire.TypeSnap).Snap
-		if snap.Eye == pick.ID {
-			if _, held := c.table[pick.ID]; !held {
-				t.Fatalf("the view follows %d, which the client was not sent", pick.ID)
-			}
-			return
-		}
-		if snap.Eye != leader {
-			t.Fatalf("after watch %d the view follows %d", pick.ID, snap.Eye)
+			codes = append(codes, m.Error.Code)
 		}
 	}
 }
