@@ -321,11 +321,12 @@ func (v *viewer) play() {
 		case <-status.C:
 			ok = v.pb == nil || v.sendStatus()
 		case <-v.readerDone:
-			// The client left; what it asked before it did is moot but a
-			// last error, which it may still read.
+			// The reader is done: what the client asked before is moot
+			// but the answer to its close frame, or a last error, which it
+			// may still read.
 			for len(v.in) > 0 {
-				if ev := <-v.in; ev.kind == evFatal {
-					v.end(ev.code, ev.msg, ev.closeCode)
+				if ev := <-v.in; ev.kind == evFatal || ev.kind == evClose {
+					v.handle(ev)
 				}
 			}
 			return
