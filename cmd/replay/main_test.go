@@ -37,6 +37,7 @@ func TestReplayCommand(t *testing.T) {
 		{"diverging log", []string{"-q", bad}, 1, "DIVERGED: first differing state at tick"},
 		{"missing file", []string{"nope.jsonl"}, 2, ""},
 		{"no argument", nil, 2, ""},
+		{"serve on an address that cannot be bound", []string{"-serve", "127.0.0.1:-1", good}, 2, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
