@@ -69,6 +69,7 @@ class Game {
     });
     this.playRate = 1;
     this.lastSnapTick = 0;
+    this.replayReconnects = 0; // the connection's reconnects seen while watching
   }
 
   start() {
@@ -207,6 +208,12 @@ class Game {
     // now: the clock starts from the first snap instead.
     this.clock.reset(msg.rate * this.playRate);
     this.replay.welcomed(msg.tick);
+    if (this.replay.active && this.connection.reconnects > this.replayReconnects) {
+      // A replay server that lost us starts a new viewer at tick 0: ask
+      // it for where we were.
+      this.replayReconnects = this.connection.reconnects;
+      if (this.lastSnapTick > msg.tick) this.replay.seek(this.lastSnapTick);
+    }
     this.predictor = new Predictor(rules, this.terrain);
     this.ownId = null;
     // Joining, resuming, or continuing as a new player after the resume
