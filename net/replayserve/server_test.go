@@ -286,6 +286,22 @@ func TestSeekStartsAfresh(t *testing.T) {
 	}
 }
 
+// TestEndOfLog: the playback stops at the log's last tick and says so;
+// play there starts the match again.
+func TestEndOfLog(t *testing.T) {
+	s := startServer(t)
+	c := dialViewer(t, s)
+	c.hello()
+	c.replay(wire.ReplaySpeed, 8)
+	c.replay(wire.ReplaySeek, 2300)
+	c.status(func(st *wire.ReplayStatus) bool { return st.Paused && st.Tick == 2400 })
+	c.replay(wire.ReplayPlay, 0)
+	if w := c.expect(wire.TypeWelcome); w.Welcome.Tick != 0 {
+		t.Fatalf("play at the end: welcome at tick %d, want 0", w.Welcome.Tick)
+	}
+	c.status(func(st *wire.ReplayStatus) bool { return !st.Paused && st.Tick == 0 })
+}
+
 // TestSpeed: above 1, each snap is several ticks on (the ticks between are
 // skipped); below 1, snaps come a tick at a time, as at 1.
 func TestSpeed(t *testing.T) {

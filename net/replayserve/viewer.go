@@ -459,8 +459,8 @@ func (v *viewer) seekOn() bool {
 }
 
 // restarted sends what a viewer starts from at the playback's tick: a
-// welcome (the client empties its table), the status, the board, and a
-// snap of everything in view.
+// welcome (the client empties its table), the board, a snap of
+// everything in view, and the status.
 func (v *viewer) restarted() bool {
 	cfg := v.pb.Config()
 	n, heights := v.pb.Terrain()
@@ -491,6 +491,7 @@ func (v *viewer) advance() bool {
 	v.carry += max(v.speed, 1)
 	n := int(v.carry)
 	v.carry -= float64(n)
+	stepped := 0
 	for range n {
 		ok, err := v.pb.Step()
 		if err != nil {
@@ -499,9 +500,14 @@ func (v *viewer) advance() bool {
 			return false
 		}
 		if !ok {
+			// The log's end: the playback stops there.
 			v.paused = true
 			break
 		}
+		stepped++
+	}
+	if stepped == 0 {
+		return v.sendStatus()
 	}
 	return v.sendFrame(false)
 }
