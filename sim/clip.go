@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shatter/shatter/ecs"
 )
@@ -67,6 +68,8 @@ type clipSegment struct {
 	// closed is set once its recorder has closed it: its size is final.
 	closed bool
 	size   int64
+	// done is closed then too.
+	done chan struct{}
 }
 
 // NewClipRing returns a ring that keeps its segments in opts.Dir. It
@@ -122,7 +125,7 @@ func (c *ClipRing) endTick(hash uint64) { c.cur.endTick(hash, nil) }
 // the new recorder's writer, and the old one is closed by a goroutine of
 // the ring's, so that the tick never waits for the disk.
 func (c *ClipRing) rotate(kf Keyframe) {
-	seg := clipSegment{path: filepath.Join(c.opts.Dir, fmt.Sprintf("%s%012d%s", c.prefix(), kf.Tick, ReplayExt)), start: kf.Tick}
+	seg := clipSegment{path: filepath.Join(c.opts.Dir, fmt.Sprintf("%s%012d%s", c.prefix(), kf.Tick, ReplayExt)), start: kf.Tick, done: make(chan struct{})}
 	next := newRecorder(&lazyFile{path: seg.path}, RecordQueue, 0)
 	next.startFrom(c.arena, c.seed, &c.cfg, kf)
 	// Listed before the old one's closer may prune, which counts it.
@@ -146,6 +149,7 @@ func (c *ClipRing) rotate(kf Keyframe) {
 					if fi, err := os.Stat(s.path); err == nil {
 						s.size = fi.Size()
 					}
+					close(s.done)
 				}
 			}
 			c.mu.Unlock()
@@ -206,6 +210,14 @@ func (c *ClipRing) Clip(minutes float64) (*Replay, error) {
 	c.mu.Lock()
 	segs := append([]clipSegment(nil), c.segments...)
 	c.mu.Unlock()
+	// A segment just ended is closed by a goroutine of the ring within
+	// moments: wait for its tail, which the next one does not hold.
+	for _, s := range segs[:max(0, len(segs)-1)] {
+		select {
+		case <-s.done:
+		case <-time.After(recordCloseWait):
+		}
+	}
 	var parts []*Replay // newest first
 	for i := len(segs) - 1; i >= 0; i-- {
 		rp, err := loadSegment(segs[i].path)

@@ -26,4 +26,6 @@
 //   - replay.go: the replay log writer (Recorder) and its playback.
 //   - replaycodec.go: the log's format: recognising, reading, Save.
 //   - dump.go: a replay's state at a tick as JSON lines, and Diff.
+//   - playback.go: Playback, a recorded match stepped and sought tick by
+//     tick for one viewer.
 package sim

@@ -5,6 +5,7 @@
 // compared with diff), with -diff it names the first entity and component
 // that differ from such a dump, and with -json it exports the log itself
 // as JSON lines for people.
+// With -serve ADDR it serves the log to browsers instead (serve.go).
 package main
 
 import (
@@ -51,15 +52,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&dump, "dump", "write every entity's components after `TICK` as sorted JSON lines instead of checking")
 	fs.Var(&diff, "diff", "compare the state after `TICK` with the dump named by -against")
 	against := fs.String("against", "", "the dump (by -dump, from another build, say) that -diff compares with")
+	var sv serveFlags
+	sv.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: replay [-q] [-cpuprofile FILE] LOG\n       replay -json LOG\n       replay -dump TICK LOG\n       replay -diff TICK -against DUMP LOG")
+		fmt.Fprintln(stderr, "usage: replay [-q] [-cpuprofile FILE] LOG\n       replay -json LOG\n       replay -dump TICK LOG\n       replay -diff TICK -against DUMP LOG\n       replay -serve ADDR [-web-dir DIR] [-max-viewers N] LOG")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	modes := 0
-	for _, on := range []bool{*asJSON, dump.set, diff.set} {
+	for _, on := range []bool{*asJSON, dump.set, diff.set, sv.addr != ""} {
 		if on {
 			modes++
 		}
@@ -81,9 +84,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if rp.Cut != "" {
-		fmt.Fprintf(stderr, "replay: %s was cut short (%s): it holds ticks 1 to %d\n", path, rp.Cut, rp.LastTick)
+		fmt.Fprintf(stderr, "replay: %s was cut short (%s): it holds ticks %d to %d\n", path, rp.Cut, rp.FirstTick()+1, rp.LastTick)
 	}
 	switch {
+	case sv.addr != "":
+		return sv.serve(rp, stderr)
 	case *asJSON:
 		if err := exportJSON(rp, stdout); err != nil {
 			fmt.Fprintln(stderr, "replay:", err)

@@ -87,6 +87,7 @@ func TestReplayCommand(t *testing.T) {
 		{"diff without a dump", []string{"-diff", "5", goodLog}, 2, "", "usage"},
 		{"dump of tick 0", []string{"-dump", "0", goodLog}, 2, "", "not a tick number"},
 		{"dump past the end", []string{"-dump", "2401", goodLog}, 2, "", "past the log's last tick"},
+		{"serve on an address that cannot be bound", []string{"-serve", "127.0.0.1:-1", goodLog}, 2, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,6 +126,18 @@ func TestInputMovesMarble(t *testing.T) {
 
 func abs(v int) int { return max(v, -v) }
 
+// TestReplayIsNotLive: a live server has no playback to control, so the
+// replay viewer's message is a bad_message there, and the session goes on.
+func TestReplayIsNotLive(t *testing.T) {
+	s := newTestServer(t, nil)
+	c, _ := join(t, s, "x")
+	c.send(c.enc.AppendReplay(nil, &wire.ReplayControl{Op: wire.ReplayPause}))
+	if m := c.expect(wire.TypeError, 2*time.Second); m.Error.Code != wire.CodeBadMessage || !strings.Contains(m.Error.Msg, "replay") {
+		t.Fatalf("replay on a live server answered %q %q, want bad_message about replay", m.Error.Code, m.Error.Msg)
+	}
+	c.expect(wire.TypeSnap, 2*time.Second)
+}
+
 func TestBadMessagesCloseOnTheThird(t *testing.T) {
 	s := newTestServer(t, nil)
 	c, _ := join(t, s, "x")

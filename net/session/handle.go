@@ -110,6 +110,10 @@ func (h *handler) handle(data []byte) bool {
 			return h.rateLimitOK()
 		}
 		h.watch(seat, h.msg.Watch.ID)
+	case wire.TypeReplay:
+		// Only a server that plays a recorded match has a playback to
+		// control (PROTOCOL.md "Replay viewer").
+		return h.badMessage("replay: this server plays a live arena, not a recording")
 	}
 	return true
 }

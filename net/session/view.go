@@ -69,6 +69,11 @@ type View struct {
 // NewView returns a view that has sent nothing.
 func NewView() *View { return &View{} }
 
+// Watch makes the next deltas follow marble id while the session is not
+// alive (0: the leader), as a session's `watch` does. An id that is no
+// marble of the frame follows the leader (sim's Frame.ViewWatching).
+func (v *View) Watch(id uint32) { v.watch = id }
+
 // Delta fills snap with the changes from what was sent to what frame f
 // shows the session (sim's Frame.ViewWatching), and records them as sent:
 // entities entering the view are added, those in view whose quantized

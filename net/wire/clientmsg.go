@@ -11,6 +11,8 @@ type ClientMessage struct {
 	Input Input
 	Ping  Ping
 	Watch Watch
+	// Replay is a replay viewer's control (PROTOCOL.md "Replay viewer").
+	Replay ReplayControl
 	// A spawn carries no fields.
 }
 
@@ -127,7 +129,8 @@ func (e *Encoder) AppendWatch(dst []byte, w *Watch) []byte {
 // The error is a *DecodeError for every frame PROTOCOL.md calls a
 // bad_message: not msgpack, not a map, missing or unknown `t` (server types
 // included), a field of the wrong type or out of its range, a non-finite
-// angle, an input without seq or angle, or bytes after the map. The
+// angle, an input without seq or angle, a replay whose op is unknown or
+// whose arg is missing or out of its range, or bytes after the map. The
 // version error is the caller's to decide from m.Hello.Version. After an
 // error m.Type is unchanged, but the part of m that the frame's `t` names may
 // be partly overwritten.
@@ -155,6 +158,13 @@ func (d *Decoder) DecodeClient(frame []byte, m *ClientMessage) error {
 	case TypeWatch:
 		m.Watch = Watch{}
 		err = d.fields(t, n, func(key []byte) error { return d.watchField(key, &m.Watch) })
+	case TypeReplay:
+		m.Replay = ReplayControl{}
+		var seen replayFields
+		err = d.fields(t, n, func(key []byte) error { return d.replayField(key, &m.Replay, &seen) })
+		if err == nil {
+			err = checkReplay(&m.Replay, seen)
+		}
 	}
 	if err := d.finish(err); err != nil {
 		return err

@@ -21,6 +21,8 @@ func clientExamples() []struct {
 		{"input", ClientMessage{Type: TypeInput, Input: Input{Seq: 1234, Angle: 1.5707963267948966, Boost: true}}},
 		{"ping", ClientMessage{Type: TypePing, Ping: Ping{C: 1700000000123}}},
 		{"watch", ClientMessage{Type: TypeWatch, Watch: Watch{ID: 300}}},
+		{"replay_seek", ClientMessage{Type: TypeReplay, Replay: ReplayControl{Op: ReplaySeek, Arg: 900}}},
+		{"replay_pause", ClientMessage{Type: TypeReplay, Replay: ReplayControl{Op: ReplayPause}}},
 	}
 }
 
@@ -37,6 +39,8 @@ func appendClient(e *Encoder, dst []byte, m *ClientMessage) []byte {
 		return e.AppendPing(dst, &m.Ping)
 	case TypeWatch:
 		return e.AppendWatch(dst, &m.Watch)
+	case TypeReplay:
+		return e.AppendReplay(dst, &m.Replay)
 	}
 	panic("not a client message: " + m.Type.String())
 }
@@ -59,6 +63,10 @@ func TestClientRoundTrip(t *testing.T) {
 		{"ping negative", ClientMessage{Type: TypePing, Ping: Ping{C: math.MinInt64}}},
 		{"watch", ClientMessage{Type: TypeWatch, Watch: Watch{ID: math.MaxUint32}}},
 		{"watch the leader", ClientMessage{Type: TypeWatch}},
+		{"replay play", ClientMessage{Type: TypeReplay, Replay: ReplayControl{Op: ReplayPlay}}},
+		{"replay slowest", ClientMessage{Type: TypeReplay, Replay: ReplayControl{Op: ReplaySpeed, Arg: MinReplaySpeed}}},
+		{"replay fastest", ClientMessage{Type: TypeReplay, Replay: ReplayControl{Op: ReplaySpeed, Arg: MaxReplaySpeed}}},
+		{"replay seek to the start", ClientMessage{Type: TypeReplay, Replay: ReplayControl{Op: ReplaySeek}}},
 	}
 	var e Encoder
 	var d Decoder
@@ -221,6 +229,17 @@ func TestDecodeClientBadMessage(t *testing.T) {
 		{"hello seat too long", foreign(t, "t", "hello", "v", 1, "name", "x", "seat", strings.Repeat("s", MaxStringLen+1)), "seat", ErrTooLong},
 		{"moved from a client", foreign(t, "t", "moved", "url", "ws://x/ws"), "t", ErrUnknownType},
 		{"ping c float", foreign(t, "t", "ping", "c", 1.5), "c", ErrWrongType},
+		{"replay without op", foreign(t, "t", "replay", "arg", 2), "op", ErrMissing},
+		{"replay unknown op", foreign(t, "t", "replay", "op", "rewind"), "op", ErrOutOfRange},
+		{"replay op int", foreign(t, "t", "replay", "op", 1), "op", ErrWrongType},
+		{"replay speed without arg", foreign(t, "t", "replay", "op", "speed"), "arg", ErrMissing},
+		{"replay speed too slow", foreign(t, "t", "replay", "op", "speed", "arg", 0.1), "arg", ErrOutOfRange},
+		{"replay speed too fast", foreign(t, "t", "replay", "op", "speed", "arg", 16), "arg", ErrOutOfRange},
+		{"replay speed NaN", foreign(t, "t", "replay", "op", "speed", "arg", math.NaN()), "arg", ErrNotFinite},
+		{"replay seek string", foreign(t, "t", "replay", "op", "seek", "arg", "10"), "arg", ErrWrongType},
+		{"replay seek negative", foreign(t, "t", "replay", "op", "seek", "arg", -1), "arg", ErrOutOfRange},
+		{"replay seek fraction", foreign(t, "t", "replay", "op", "seek", "arg", 1.5), "arg", ErrOutOfRange},
+		{"replay seek without arg", foreign(t, "t", "replay", "op", "seek"), "arg", ErrMissing},
 		{"ping c over int64", foreign(t, "t", "ping", "c", uint64(math.MaxInt64)+1), "c", ErrOutOfRange},
 		{"trailing byte", append(valid[:len(valid):len(valid)], 0x00), "", ErrTrailing},
 		{"two messages", append(valid[:len(valid):len(valid)], valid...), "", ErrTrailing},

@@ -37,9 +37,9 @@ const MovedReason = "moved"
 type Type uint8
 
 // The message types of PROTOCOL.md. Hello, spawn, input, ping and watch go
-// from client to server; the rest from server to client. New types go at the
-// end of their direction's run, so that fromClient and fromServer stay
-// ranges.
+// from client to server; the rest from server to client, and replay both
+// ways. New types go at the end of their direction's run, so that
+// fromClient and fromServer stay ranges (but for replay).
 const (
 	TypeHello Type = iota + 1
 	TypeSpawn
@@ -54,6 +54,10 @@ const (
 	TypeError
 	TypeMoved
 	TypeFeed
+	// TypeReplay is the optional message of a replay viewer (PROTOCOL.md
+	// "Replay viewer"), the one type both sides send: ReplayControl from
+	// the client, ReplayStatus from the server.
+	TypeReplay
 )
 
 // typeNames holds each Type's name on the wire, indexed by Type: the one
@@ -72,6 +76,7 @@ var typeNames = [...]string{
 	TypeError:   "error",
 	TypeMoved:   "moved",
 	TypeFeed:    "feed",
+	TypeReplay:  "replay",
 }
 
 // String returns the type's name on the wire, or "" for a Type that names no
@@ -98,10 +103,10 @@ func typeNamed(name []byte) Type {
 }
 
 // fromClient reports whether t is sent by clients.
-func (t Type) fromClient() bool { return t >= TypeHello && t <= TypeWatch }
+func (t Type) fromClient() bool { return t >= TypeHello && t <= TypeWatch || t == TypeReplay }
 
 // fromServer reports whether t is sent by the server.
-func (t Type) fromServer() bool { return t >= TypeWelcome && t <= TypeFeed }
+func (t Type) fromServer() bool { return t >= TypeWelcome && t <= TypeReplay }
 
 // ErrorCode is the `code` of an error message: why the server refused
 // something (PROTOCOL.md, "Errors and closing").

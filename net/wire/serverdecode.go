@@ -49,6 +49,9 @@ func (d *Decoder) DecodeServer(frame []byte, m *ServerMessage) error {
 	case TypeFeed:
 		m.Feed = Feed{Events: m.Feed.Events[:0]}
 		err = d.fields(t, n, func(key []byte) error { return d.feedField(key, &m.Feed) })
+	case TypeReplay:
+		m.Replay = ReplayStatus{Players: m.Replay.Players[:0]}
+		err = d.fields(t, n, func(key []byte) error { return d.replayStatusField(key, &m.Replay) })
 	}
 	if err := d.finish(err); err != nil {
 		return err

@@ -17,6 +17,8 @@ type ServerMessage struct {
 	Error ErrorMessage
 	Moved Moved
 	Feed  Feed
+	// Replay is a replay server's status (PROTOCOL.md "Replay viewer").
+	Replay ReplayStatus
 }
 
 // Feed is the `feed` message: the busts and spike hits of one tick of the

@@ -62,6 +62,8 @@ func serverExamples() []struct {
 			{What: sim.FeedSpike, ID: 300, Name: "Crusher", Mass: 52},
 		}}}},
 		{"feed_unknown_what", ServerMessage{Type: TypeFeed, Feed: Feed{Tick: 1, Events: []sim.FeedEvent{{What: "fell", ID: 2}}}}},
+		{"replay_status", ServerMessage{Type: TypeReplay, Replay: ReplayStatus{Tick: 901, Last: 2400, Speed: 0.25, Paused: true,
+			Players: []sim.PlaybackPlayer{{ID: 41, Name: "Flint"}, {ID: 7, Name: "Opal"}}}}},
 	}
 }
 
@@ -84,6 +86,8 @@ func appendServer(e *Encoder, dst []byte, m *ServerMessage) []byte {
 		return e.AppendMoved(dst, &m.Moved)
 	case TypeFeed:
 		return e.AppendFeed(dst, &m.Feed)
+	case TypeReplay:
+		return e.AppendReplayStatus(dst, &m.Replay)
 	}
 	panic("not a server message: " + m.Type.String())
 }
@@ -110,6 +114,8 @@ func serverPart(m *ServerMessage) any {
 		return m.Moved
 	case TypeFeed:
 		return m.Feed
+	case TypeReplay:
+		return m.Replay
 	}
 	return nil
 }

@@ -124,12 +124,12 @@ func TestEncoderAppends(t *testing.T) {
 }
 
 func TestTypeNames(t *testing.T) {
-	for typ := TypeHello; typ <= TypeFeed; typ++ {
+	for typ := TypeHello; typ <= TypeReplay; typ++ {
 		if got := typeNamed([]byte(typ.String())); got != typ {
 			t.Errorf("typeNamed(%q) = %v, want %v", typ.String(), got, typ)
 		}
 	}
-	for _, typ := range []Type{0, TypeFeed + 1, 255} {
+	for _, typ := range []Type{0, TypeReplay + 1, 255} {
 		if s := typ.String(); s != "" {
 			t.Errorf("Type(%d).String() = %q, want \"\"", typ, s)
 		}

@@ -121,6 +121,21 @@ export function installDebug(game) {
     get lastInput() {
       return game.lastInput && { ...game.lastInput };
     },
+    // Watching a recording: the replay server's last status, the tick of
+    // the newest snap, and the tick and time the controls show; null live.
+    get replay() {
+      const r = game.replay;
+      if (!r.active) return null;
+      return {
+        ...r.status,
+        players: r.status.players.map((p) => ({ ...p })),
+        snapTick: game.lastSnapTick,
+        shownTick: Number(r.tickText.dataset.tick ?? NaN),
+        tickText: r.tickText.textContent,
+        timeText: r.timeText.textContent,
+        seeking: r.seekingTo !== null,
+      };
+    },
   };
   Object.defineProperty(window, '__shatter', { value: Object.freeze(debug), enumerable: false });
 }

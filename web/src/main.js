@@ -13,6 +13,7 @@ import { Renderer } from './render.js';
 import { Hud } from './hud.js';
 import { FeedState } from './feed.js';
 import { WatchRequests, marbleAt } from './watch.js';
+import { ReplayControls } from './replay.js';
 import { installDebug } from './debug.js';
 
 // Other entities are drawn this far in the past, so there is nearly
@@ -38,7 +39,7 @@ class Game {
     this.table = new EntityTable();
     this.connection = null;
     this.name = '';
-    this.phase = 'menu'; // menu | playing | dead
+    this.phase = 'menu'; // menu | playing | dead | watching (a recording)
     this.welcome = null;
     this.rules = makeRules({});
     this.terrain = null;
@@ -60,6 +61,15 @@ class Game {
     this.stats = { snapshots: 0, inputsSent: 0, positions: [], errors: [], deaths: 0, watchesSent: 0, fps: 0, lastMove: null, ownDrawnAt: 0 };
     this.frames = { count: 0, since: 0, last: 0 };
     this.hudUpdatedAt = 0;
+    // Watching a recording (a replay server's `replay` status): the
+    // controls, and how fast its ticks pass (1 live).
+    this.replay = new ReplayControls(document, {
+      send: (msg) => this.connection?.send(msg),
+      follow: (id) => this.watchMarble(id),
+    });
+    this.playRate = 1;
+    this.lastSnapTick = 0;
+    this.replayReconnects = 0; // the connection's reconnects seen while watching
   }
 
   start() {
@@ -77,7 +87,20 @@ class Game {
     });
     setInterval(() => this.ping(), PING_INTERVAL_MS);
     installDebug(this);
+    // A replay server opens the page as /?replay: watch at once, without
+    // a name or a marble.
+    if (new URLSearchParams(location.search).has('replay')) this.watchRecording();
     requestAnimationFrame((t) => this.frame(t));
+  }
+
+  watchRecording() {
+    this.phase = 'watching';
+    this.hud.hideMenu();
+    this.connection = new Connection(socketURL(location), 'viewer', {
+      message: (msg) => this.receive(msg),
+      state: (state, detail) => this.connectionChanged(state, detail),
+    });
+    this.connection.start();
   }
 
   // While not alive, follow this marble (the server ignores an id that
@@ -142,6 +165,19 @@ class Game {
         return;
       case 'error':
         return this.serverError(msg);
+      case 'replay':
+        return this.replayStatus(msg);
+    }
+  }
+
+  replayStatus(msg) {
+    this.replay.update(msg);
+    const speed = this.replay.status.speed;
+    if (speed > 0 && speed !== this.playRate) {
+      // The recording's ticks now pass at this rate: the clock follows
+      // the next snap at it.
+      this.playRate = speed;
+      this.clock.reset(this.rules.tick_rate * speed);
     }
   }
 
@@ -170,7 +206,14 @@ class Game {
     this.table.reset(rules.arena_w, rules.arena_h);
     // Painting the terrain held the main thread, so `tick` is stale by
     // now: the clock starts from the first snap instead.
-    this.clock.reset(msg.rate);
+    this.clock.reset(msg.rate * this.playRate);
+    this.replay.welcomed(msg.tick);
+    if (this.replay.active && this.connection.reconnects > this.replayReconnects) {
+      // A replay server that lost us starts a new viewer at tick 0: ask
+      // it for where we were.
+      this.replayReconnects = this.connection.reconnects;
+      if (this.lastSnapTick > msg.tick) this.replay.seek(this.lastSnapTick);
+    }
     this.predictor = new Predictor(rules, this.terrain);
     this.ownId = null;
     // Joining, resuming, or continuing as a new player after the resume
@@ -182,7 +225,10 @@ class Game {
   snapped(msg) {
     const now = performance.now();
     this.stats.snapshots++;
-    this.clock.observe(msg.tick, now);
+    this.lastSnapTick = msg.tick;
+    // A paused recording shows a new view in a snap of the same tick: the
+    // clock has heard of that tick already.
+    if (msg.tick > this.table.lastTick) this.clock.observe(msg.tick, now);
     this.table.applySnap(msg);
     this.eye = Number.isInteger(msg.eye) && msg.eye > 0 ? msg.eye : null;
     if (!msg.you) {
@@ -299,6 +345,7 @@ class Game {
         spectating: this.welcome !== null && this.ownId === null ? this.watchedName() : null,
       });
       this.hud.setFeed(this.feed.visible(now), now);
+      this.replay.show(this.lastSnapTick, this.eye, this.rules.tick_rate);
     }
   }
 
@@ -338,7 +385,10 @@ class Game {
 
   drawScene(now, seconds) {
     const serverNow = this.clock.now(now);
-    const delayTicks = Math.max((INTERP_DELAY_MS / 1000) * this.rules.tick_rate, INTERP_DELAY_MIN_TICKS);
+    // A recording played faster sends snaps several ticks apart: the delay
+    // spans as many snaps as it does live.
+    const rate = this.playRate;
+    const delayTicks = Math.max((INTERP_DELAY_MS / 1000) * this.rules.tick_rate * rate, INTERP_DELAY_MIN_TICKS * Math.max(1, rate));
     const renderTick = serverNow - delayTicks;
     this.table.prune(renderTick);
     const entities = [...this.table.at(renderTick, this.ownId)];

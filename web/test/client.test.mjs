@@ -10,6 +10,7 @@ import { makeRules } from '../src/rules.js';
 import { FeedState, feedText, FEED_SIZE, FEED_SHOW_MS } from '../src/feed.js';
 import { BoardState } from '../src/board.js';
 import { WatchRequests, WATCH_INTERVAL_MS, marbleAt } from '../src/watch.js';
+import { matchTime, readStatus, SPEEDS } from '../src/replay.js';
 
 const Q = 65535;
 
@@ -200,4 +201,34 @@ test('a finger steers but does not boost; the boost button does', async () => {
   assert.equal(steering.boost, false);
   handlers.pointerdown({ pointerType: 'mouse', clientX: cx + 10, clientY: cy });
   assert.equal(steering.boost, true, 'a mouse button still boosts');
+});
+
+test('a recording shows its match time as m:ss, or h:mm:ss from an hour on', () => {
+  assert.equal(matchTime(0, 30), '0:00');
+  assert.equal(matchTime(29, 30), '0:00');
+  assert.equal(matchTime(2400, 30), '1:20');
+  assert.equal(matchTime(30 * 3599, 30), '59:59');
+  assert.equal(matchTime(30 * 3600 + 30 * 65, 30), '1:01:05');
+  assert.equal(matchTime(-5, 30), '0:00');
+});
+
+test('the replay status is read as the server sends it, and as much of a bad one as can be', () => {
+  assert.deepEqual(readStatus({ t: 'replay', tick: 900, last: 2400, speed: 0.25, paused: true, players: [[41, 'Flint'], [7, 'Opal', 'later']] }), {
+    tick: 900,
+    last: 2400,
+    speed: 0.25,
+    paused: true,
+    players: [
+      { id: 41, name: 'Flint' },
+      { id: 7, name: 'Opal' },
+    ],
+  });
+  assert.deepEqual(readStatus({ t: 'replay', tick: 'x', players: [null, ['a', 'b'], [3]] }), {
+    tick: 0,
+    last: 0,
+    speed: 1,
+    paused: false,
+    players: [{ id: 3, name: '' }],
+  });
+  assert.deepEqual(SPEEDS, [0.25, 0.5, 1, 2, 4, 8], 'the speeds PROTOCOL.md allows, 0.25 to 8');
 });

@@ -106,6 +106,9 @@ test('a player joins, steers toward the pointer and sees the leaderboard', async
   }
 
   assert.deepEqual(pageErrors, [], 'the page logged no errors');
+  // A live server sends no `replay`: no replay controls.
+  assert.equal(await page.evaluate(() => window.__shatter.replay), null);
+  assert.equal(await page.isVisible('#replay'), false, 'no replay controls in live play');
   assert.equal(end.connection, 'open');
   assert.ok(end.snapshots - start.snapshots >= (PLAY_MS / 1000) * 10, `snapshots kept arriving (${end.snapshots})`);
   assert.ok(end.inputsSent > 0, 'inputs were sent');
