@@ -155,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 		fc.Node = NewNodeID()
 	}
 	fc.Metrics = s.metrics
+	s.metrics.SetNode(fc.Node, fc.URL)
 	if fc.SeatTTL <= 0 {
 		fc.SeatTTL = 15 * time.Second // the lobby's default, made explicit for /join's count
 	}
