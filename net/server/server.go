@@ -170,6 +170,7 @@ func New(cfg Config) (*Server, error) {
 		s.publicLn.Close()
 		return nil, err
 	}
+	session.StartDropSeries(s.metrics)
 	s.env = &session.Env{Config: cfg.Session, Lobby: s.lobby, Metrics: s.metrics, Logger: cfg.Logger, Rules: s.rules}
 	s.public = cfg.HTTP.server(s.publicMux())
 	if cfg.AdminAddr != "" {
