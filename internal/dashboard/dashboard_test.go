@@ -67,7 +67,14 @@ func TestCheckAgainstAScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := s.Sum("shatter_tick_seconds_count"); got != 6 {
+		t.Errorf("tick count %v, want 6", got)
+	}
+	if got := s.Sum("shatter_session_closes_total") + s.Sum("shatter_sessions"); got != 5 {
+		t.Errorf("closes + sessions %v, want 5", got)
+	}
 	for expr, want := range map[string]string{
+		`shatter_tick_seconds_bucket{le="+Inf"} - shatter_tick_seconds_bucket{le="0.001"}`:                     "",
 		`sum by (reason) (rate(shatter_session_closes_total[5m]))`:                                             "",
 		`sum by (instance) (shatter_sessions)`:                                                                 "",
 		`histogram_quantile(0.99, sum by (le, arena) (rate(shatter_tick_seconds_bucket{system="total"}[1m])))`: "",

@@ -15,8 +15,23 @@ import (
 
 // Scrape is a scrape of /metrics as Prometheus stores it: each series name
 // (a histogram's name_bucket, name_sum and name_count; a summary's name,
-// name_sum and name_count) with the label sets of its series.
-type Scrape map[string][]map[string]string
+// name_sum and name_count) with its series.
+type Scrape map[string][]Series
+
+// Series is one sample of a scrape.
+type Series struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Sum adds up the values of every series of a name (0 if it has none).
+func (s Scrape) Sum(name string) float64 {
+	total := 0.0
+	for _, x := range s[name] {
+		total += x.Value
+	}
+	return total
+}
 
 // targetLabels are the labels Prometheus adds to every scraped series, so
 // that a query may match or group by them though /metrics never shows
@@ -39,27 +54,38 @@ func ParseScrape(r io.Reader) (Scrape, error) {
 			}
 			switch f.GetType() {
 			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
-				for _, b := range m.GetHistogram().GetBucket() {
-					s.add(name+"_bucket", with(ls, "le", strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)))
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					s.add(name+"_bucket", with(ls, "le", formatFloat(b.GetUpperBound())), float64(b.GetCumulativeCount()))
 				}
-				s.add(name+"_bucket", with(ls, "le", "+Inf"))
-				s.add(name+"_sum", ls)
-				s.add(name+"_count", ls)
+				s.add(name+"_sum", ls, h.GetSampleSum())
+				s.add(name+"_count", ls, float64(h.GetSampleCount()))
 			case dto.MetricType_SUMMARY:
-				for _, q := range m.GetSummary().GetQuantile() {
-					s.add(name, with(ls, "quantile", strconv.FormatFloat(q.GetQuantile(), 'g', -1, 64)))
+				sm := m.GetSummary()
+				for _, q := range sm.GetQuantile() {
+					s.add(name, with(ls, "quantile", formatFloat(q.GetQuantile())), q.GetValue())
 				}
-				s.add(name+"_sum", ls)
-				s.add(name+"_count", ls)
+				s.add(name+"_sum", ls, sm.GetSampleSum())
+				s.add(name+"_count", ls, float64(sm.GetSampleCount()))
+			case dto.MetricType_COUNTER:
+				s.add(name, ls, m.GetCounter().GetValue())
+			case dto.MetricType_GAUGE:
+				s.add(name, ls, m.GetGauge().GetValue())
 			default:
-				s.add(name, ls)
+				s.add(name, ls, m.GetUntyped().GetValue())
 			}
 		}
 	}
 	return s, nil
 }
 
-func (s Scrape) add(name string, ls map[string]string) { s[name] = append(s[name], ls) }
+func (s Scrape) add(name string, ls map[string]string, v float64) {
+	s[name] = append(s[name], Series{Labels: ls, Value: v})
+}
+
+// formatFloat spells a bucket bound or a quantile as Prometheus does in
+// its le and quantile labels.
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 func with(ls map[string]string, name, value string) map[string]string {
 	out := make(map[string]string, len(ls)+1)
@@ -100,11 +126,11 @@ func checkQuery(expr string, s Scrape) error {
 			continue
 		}
 		matched := false
-		for _, ls := range series {
-			for name := range ls {
+		for _, x := range series {
+			for name := range x.Labels {
 				have = append(have, name)
 			}
-			matched = matched || selects(sel, ls)
+			matched = matched || selects(sel, x.Labels)
 		}
 		if !matched {
 			errs = append(errs, fmt.Errorf("no series of %s has %s", sel.Metric, matchersString(sel)))
