@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -46,7 +47,7 @@ func Parse(expr string) (Use, error) {
 		case *parser.VectorSelector:
 			s := Selector{Metric: n.Name}
 			for _, m := range n.LabelMatchers {
-				if m.Name != labels.MetricName {
+				if m.Name != model.MetricNameLabel {
 					s.Matchers = append(s.Matchers, m)
 				} else if s.Metric == "" && m.Type == labels.MatchEqual {
 					s.Metric = m.Value // {__name__="x"}
