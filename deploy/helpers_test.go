@@ -87,8 +87,14 @@ type proc struct {
 // start runs name with args (and env added to the test's environment).
 func start(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: filepath.Base(name), exited: make(chan struct{}), lines: make(chan string, 64)}
-	p.cmd = exec.Command(name, args...)
+	return startCmd(t, exec.Command(name, args...), env...)
+}
+
+// startCmd runs cmd, which has its path, arguments and maybe its stdin
+// set, with env added to the test's environment.
+func startCmd(t *testing.T, cmd *exec.Cmd, env ...string) *proc {
+	t.Helper()
+	p := &proc{name: filepath.Base(cmd.Path), cmd: cmd, exited: make(chan struct{}), lines: make(chan string, 64)}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := p.cmd.StdoutPipe()
@@ -97,7 +103,7 @@ func start(t *testing.T, name string, env []string, args ...string) *proc {
 	}
 	p.cmd.Stderr = (*lockedWriter)(p)
 	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	// Copies stdout into the log and the lines channel; exits at EOF,
 	// that is when the process ends, and then reaps it.
