@@ -295,7 +295,6 @@ http {
     fastcgi_temp_path %[1]s/fastcgi;
     uwsgi_temp_path %[1]s/uwsgi;
     scgi_temp_path %[1]s/scgi;
-    include /etc/nginx/mime.types;
     include %[1]s/site.conf;
 }
 `, dir)

@@ -29,7 +29,7 @@ var (
 // strings quoted.
 func serverFlags(t *testing.T) map[string]serverFlag {
 	t.Helper()
-	out, _ := exec.Command(serverBin, "-h").CombinedOutput() // -h exits 2
+	out, err := exec.Command(serverBin, "-h").CombinedOutput() // -h exits 2
 	flags := map[string]serverFlag{}
 	lines := strings.Split(string(out), "\n")
 	for i, line := range lines {
@@ -58,7 +58,7 @@ func serverFlags(t *testing.T) map[string]serverFlag {
 		flags[f.name] = f
 	}
 	if len(flags) < 40 || flags["addr"].def != ":4000" || flags["tick-rate"].def != "30" {
-		t.Fatalf("could not read the server's flags from its -h (found %d):\n%s", len(flags), out)
+		t.Fatalf("could not read the server's flags from its -h (found %d; %v):\n%s", len(flags), err, out)
 	}
 	return flags
 }

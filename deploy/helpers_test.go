@@ -32,8 +32,11 @@ func runTests(m *testing.M) int {
 	repoRoot = filepath.Dir(filepath.Dir(file))
 	if bin := os.Getenv("SHATTER_SERVER_BIN"); bin != "" {
 		abs, err := filepath.Abs(bin)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "deploy:", err)
+			fmt.Fprintf(os.Stderr, "deploy: SHATTER_SERVER_BIN (a relative path is taken from deploy/): %v\n", err)
 			return 1
 		}
 		serverBin = abs
