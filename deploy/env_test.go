@@ -184,36 +184,3 @@ func TestEnvFilesParse(t *testing.T) {
 		t.Fatalf("the server refused the environment files' settings: %v\n%s", err, out)
 	}
 }
-
-// TestUnitWaitsForTheDrain checks that systemd gives a stopping node the
-// time its drain and shutdown may take (docs/FLEET.md: -drain-timeout
-// plus 5 s) before it kills it.
-func TestUnitWaitsForTheDrain(t *testing.T) {
-	flags := serverFlags(t)
-	drain, err := time.ParseDuration(flags["drain-timeout"].def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range readEnvFile(t, filepath.Join(repoRoot, "deploy", "shatter.env")) {
-		if l.key == "SHATTER_DRAIN_TIMEOUT" && l.set {
-			if drain, err = time.ParseDuration(l.value); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	unit, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "shatter@.service"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^TimeoutStopSec=(\d+)s$`).FindSubmatch(unit)
-	if m == nil {
-		t.Fatal("shatter@.service sets no TimeoutStopSec=<n>s")
-	}
-	stop, _ := strconv.Atoi(string(m[1]))
-	if need := drain + 5*time.Second; time.Duration(stop)*time.Second < need {
-		t.Fatalf("shatter@.service: TimeoutStopSec=%ds, but a drain (%v) and a shutdown (5s) may take %v", stop, drain, need)
-	}
-	if !strings.Contains(string(unit), "\nKillSignal=SIGTERM\n") {
-		t.Fatal("shatter@.service must stop the node with SIGTERM, which drains it")
-	}
-}
