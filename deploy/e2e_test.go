@@ -538,8 +538,8 @@ func TestProductionSetup(t *testing.T) {
 	// page's own /ws: on node a, the only node so far.
 	br, ev := startBrowser(t, origin+"/", c)
 	t.Logf("browser: %v", ev)
-	if ev["server"] != public+"/ws" {
-		t.Fatalf("the page connected to %v, want %s/ws", ev["server"], public)
+	if ev["server"] != public+"/ws" || ev["alive"] != true {
+		t.Fatalf("the page: %v; want it playing at %s/ws", ev, public)
 	}
 
 	// Node b joins; node a is stopped as systemd stops it (SIGTERM) and
@@ -577,6 +577,9 @@ func TestProductionSetup(t *testing.T) {
 	}
 	ev = br.event(t, "moved")
 	t.Logf("browser: %v", ev)
+	if ev["server"] != atB || ev["moves"] != 1.0 || ev["alive"] != true || ev["connection"] != "open" {
+		t.Fatalf("the page after the drain: %v; want it playing at %s after one move", ev, atB)
+	}
 	if err := p1.playFor(2 * time.Second); err != nil {
 		t.Fatalf("playing on node-b after the move: %v", err)
 	}
