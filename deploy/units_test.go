@@ -75,4 +75,18 @@ func TestUnitsVerify(t *testing.T) {
 		}
 		t.Errorf("systemd-analyze verify: %s", line)
 	}
+	// systemd's own measure of the sandbox, 0 (tight) to 10 (none), in
+	// tenths: each unit's bound is just above what it scores (1.2 and
+	// 1.5), so a hardening setting lost or loosened fails here.
+	for _, unit := range []struct {
+		file        string
+		maxExposure int
+	}{{"shatter@node-1.service", 13}, {"shatter-redis.service", 16}} {
+		out, err := exec.Command(analyze, "security", "--offline=true", "--no-pager",
+			"--threshold="+strconv.Itoa(unit.maxExposure), filepath.Join(dir, unit.file)).CombinedOutput()
+		if err != nil {
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			t.Errorf("systemd-analyze security %s: %v; want an exposure of at most %.1f:\n%s", unit.file, err, float64(unit.maxExposure)/10, lines[len(lines)-1])
+		}
+	}
 }
