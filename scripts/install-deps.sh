@@ -3,9 +3,9 @@
 #   - chromium, for the browser tests;
 #   - redis-server, which net/fleet's tests start on a free loopback port
 #     (never 6379) with persistence off;
-#   - nginx and openssl, for deploy/'s end-to-end test, which runs nginx
-#     (with its own configuration, on free loopback ports) as the TLS
-#     front of two nodes, as in production.
+#   - nginx, for deploy/'s end-to-end test, which runs it (with its own
+#     configuration, on free loopback ports) as the TLS front of two
+#     nodes, as in production (the test makes its certificate in Go).
 # Idempotent: installs only what is missing, and does nothing when all are
 # there. Debian's redis-server and nginx packages would start system
 # services; this script keeps them from doing so (the tests start their
@@ -22,15 +22,12 @@ fi
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   pkgs+=(nginx)
 fi
-if ! command -v openssl >/dev/null 2>&1; then
-  pkgs+=(openssl)
-fi
 if [ "${#pkgs[@]}" -eq 0 ]; then
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: missing ${pkgs[*]} and this is not a Debian system; install Chromium as 'chromium', Redis 7 as 'redis-server', nginx and openssl on PATH" >&2
+  echo "install-deps: missing ${pkgs[*]} and this is not a Debian system; install Chromium as 'chromium', Redis 7 as 'redis-server' and nginx on PATH" >&2
   exit 1
 fi
 sudo=""
