@@ -6,7 +6,7 @@
 //   {"event":"playing", ...}  the marble is alive and snaps come over wss://
 // then waits for "moved <url>" on stdin (the Go test has drained the node
 // the page plays on) and reports
-//   {"event":"moved", ...}    the page followed the `moved` to <url> and plays there
+//   {"event":"moved", ...}    the page followed the `moved` to <url> and snaps come from there
 // and exits 0. Any failure: a message on stderr and exit 1. Not a
 // *.test.mjs: npm test does not run it alone, it needs the Go test's
 // fleet.
@@ -77,7 +77,7 @@ try {
   const [command, url] = (next.value ?? '').split(' ');
   if (command !== 'moved' || !url) throw new Error(`unexpected command on stdin: ${next.value}`);
   await page.waitForFunction(
-    (u) => window.__shatter.moves >= 1 && window.__shatter.server === u && window.__shatter.connection === 'open' && window.__shatter.alive,
+    (u) => window.__shatter.moves >= 1 && window.__shatter.server === u && window.__shatter.connection === 'open',
     url,
   );
   const arrived = await state();
