@@ -34,12 +34,19 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 web: web/dist/index.html
 
 ## test: gofmt, vet, staticcheck, every Go test with the race detector (net/fleet's
-## against a real redis-server), a short fuzz run, and the browser client's tests in
+## against a real redis-server, deploy's behind Debian's nginx with the browser
+## client in Chromium), a short fuzz run, and the browser client's tests in
 ## headless Chromium
 test: deps vet test-go fuzz-short test-web
 
-test-go:
-	$(GO) test -race -shuffle=on -count=1 ./...
+# deploy/'s end-to-end test and cmd/loadgen's fleet test run the built
+# server; deploy's also serves the built browser client and drives it
+# with web/'s playwright-core. deploy's runs after the others, not beside
+# them: nginx, two nodes and Chromium would take the CPU their timing
+# tests measure with.
+test-go: build web
+	SHATTER_SERVER_BIN=$(CURDIR)/$(SERVER) $(GO) test -race -shuffle=on -count=1 $$($(GO) list ./... | grep -v '/deploy$$')
+	SHATTER_SERVER_BIN=$(CURDIR)/$(SERVER) $(GO) test -race -shuffle=on -count=1 ./deploy
 
 fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 10s ./net/wire

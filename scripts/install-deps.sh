@@ -2,9 +2,14 @@
 # Installs what `make test` needs beyond Go and Node, from Debian:
 #   - chromium, for the browser tests;
 #   - redis-server, which net/fleet's tests start on a free loopback port
-#     (never 6379) with persistence off.
-# Idempotent: installs only what is missing, and does nothing when both are
-# there.
+#     (never 6379) with persistence off;
+#   - nginx, for deploy/'s end-to-end test, which runs it (with its own
+#     configuration, on free loopback ports) as the TLS front of two
+#     nodes, as in production (the test makes its certificate in Go).
+# Idempotent: installs only what is missing, and does nothing when all are
+# there. Debian's redis-server and nginx packages would start system
+# services; this script keeps them from doing so (the tests start their
+# own, and a developer's machine needs no daemon on 6379 or 80).
 set -euo pipefail
 
 pkgs=()
@@ -14,12 +19,15 @@ fi
 if ! command -v redis-server >/dev/null 2>&1; then
   pkgs+=(redis-server)
 fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  pkgs+=(nginx)
+fi
 if [ "${#pkgs[@]}" -eq 0 ]; then
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: missing ${pkgs[*]} and this is not a Debian system; install Chromium as 'chromium' and Redis 7 as 'redis-server' on PATH" >&2
+  echo "install-deps: missing ${pkgs[*]} and this is not a Debian system; install Chromium as 'chromium', Redis 7 as 'redis-server' and nginx on PATH" >&2
   exit 1
 fi
 sudo=""
@@ -32,10 +40,11 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 
-# Debian's redis-server package starts a system service on 6379 where the
-# init system lets it. The tests never use it (each starts its own server
-# on a free port), so where a policy-rc.d is not already in place, forbid
-# service starts during this install and restore the old state after.
+# Debian's redis-server and nginx packages start system services (on 6379,
+# on 80) where the init system lets them. The tests never use them (each
+# starts its own server on a free port), so where a policy-rc.d is not
+# already in place, forbid service starts during this install and restore
+# the old state after.
 policy=/usr/sbin/policy-rc.d
 added_policy=""
 if [ ! -e "$policy" ]; then
@@ -54,8 +63,13 @@ echo "install-deps: installing ${pkgs[*]} from Debian"
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 
-# Belt and braces: if a service did start anyway (an init system that
-# ignores policy-rc.d), stop it and keep it from starting at boot.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
-  $sudo systemctl disable --now redis-server || true
+# Belt and braces, for the services this run installed: where systemd
+# runs, keep them from starting at boot and stop one that started anyway
+# (an init system that ignores policy-rc.d).
+if [ -d /run/systemd/system ]; then
+  for service in redis-server nginx; do
+    if [[ " ${pkgs[*]} " == *" $service "* ]]; then
+      $sudo systemctl disable --now "$service" || true
+    fi
+  done
 fi

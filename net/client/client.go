@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -80,6 +81,15 @@ type Options struct {
 	// counted. A snap that does not start the way the server's encoder
 	// writes it is decoded in full.
 	SkimSnaps bool
+
+	// TLSConfig configures the TLS of wss:// URLs (a moved's and a
+	// reconnection's included), for example the roots that verify a
+	// private CA's certificate; nil: the system's roots, the server name
+	// taken from each URL.
+	TLSConfig *tls.Config
+	// NetDial, if set, opens every connection's TCP stream instead of
+	// net.Dialer, for example from a chosen local address.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to

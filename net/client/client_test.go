@@ -559,3 +559,28 @@ func TestApplySnap(t *testing.T) {
 		}
 	}
 }
+
+// TestNetDial checks that every connection opens through Options.NetDial:
+// here from 127.0.0.2, which the server sees as the client's address.
+func TestNetDial(t *testing.T) {
+	peer := make(chan string, 1)
+	url, _ := serve(t, func(fc *fakeConn) {
+		peer <- fc.conn.RemoteAddr().String()
+		fc.expect(wire.TypeHello)
+		fc.welcome(testWelcome)
+		fc.drain()
+	})
+	local := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	dials := 0
+	c, err := Dial(context.Background(), url, Options{Name: "from", NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials++
+		return local.DialContext(ctx, network, addr)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if host, _, _ := net.SplitHostPort(<-peer); host != "127.0.0.2" || dials != 1 {
+		t.Fatalf("server saw the client at %s after %d dials; want 127.0.0.2 after 1", host, dials)
+	}
+}

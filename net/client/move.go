@@ -245,7 +245,7 @@ func (c *Client) reach(ctx context.Context, url string, hello *wire.Hello) error
 func (c *Client) attempt(ctx context.Context, url string, hello *wire.Hello) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.HandshakeTimeout)
 	defer cancel()
-	conn, br, _, err := ws.Dialer{}.Dial(ctx, url)
+	conn, br, _, err := ws.Dialer{TLSConfig: c.opts.TLSConfig, NetDial: c.opts.NetDial}.Dial(ctx, url)
 	if err != nil {
 		return fmt.Errorf("client: dial %s: %w", url, err)
 	}

@@ -498,7 +498,14 @@ func (l *Lobby) FleetRound(ctx context.Context) {
 	}
 	// The peers as of just before this heartbeat: a second old at most.
 	nodes := before
+	online, capacity := 0, 0
+	for _, n := range nodes {
+		online += n.Online
+		capacity += n.Capacity
+	}
 	l.cfg.Fleet.Metrics.FleetNodes.Set(float64(len(nodes)))
+	l.cfg.Fleet.Metrics.FleetPlayers.Set(float64(online))
+	l.cfg.Fleet.Metrics.FleetCapacity.Set(float64(capacity))
 	l.mu.Lock()
 	l.peers = nodes
 	l.mu.Unlock()
@@ -507,10 +514,6 @@ func (l *Lobby) FleetRound(ctx context.Context) {
 		if err != nil {
 			l.directoryFailed("global_board", err)
 		} else {
-			online := 0
-			for _, n := range nodes {
-				online += n.Online
-			}
 			l.board.Store(&FleetBoard{Top: top, Online: online, At: l.cfg.Clock.Now()})
 		}
 	}

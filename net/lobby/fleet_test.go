@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/sim"
 )
@@ -357,4 +360,35 @@ func TestTokenOfANodeThatJustDied(t *testing.T) {
 	if m := waitArrived(t, got).Entity.Mass; m != sim.RoundMass(last.Mass) {
 		t.Fatalf("came back with mass %d, its last checkpoint had %v", m, last.Mass)
 	}
+}
+
+// TestFleetRoundCountsTheFleet: a round publishes the fleet's connected
+// players and seats, summed over the live nodes' leases it read.
+func TestFleetRoundCountsTheFleet(t *testing.T) {
+	dir := fleet.NewMemory()
+	a := fleetLobby(t, dir, "a", 1, 1)
+	b := fleetLobby(t, dir, "b", 1, 2)
+	for _, l := range []*Lobby{a, b} {
+		if _, err := joinReq(l, JoinRequest{Name: "player"}, &moveConn{l: l}); err != nil {
+			t.Fatal(err)
+		}
+		l.FleetRound(context.Background()) // its lease with the player
+	}
+	// A round reads the leases before writing its own: a second round
+	// of a reads both with their player.
+	a.FleetRound(context.Background())
+	m := a.cfg.Fleet.Metrics
+	if nodes, players, seats := gauge(t, m.FleetNodes), gauge(t, m.FleetPlayers),
+		gauge(t, m.FleetCapacity); nodes != 2 || players != 2 || seats != 3 {
+		t.Fatalf("fleet nodes %v, players %v, capacity %v; want 2, 2 and 3 (1 + 2 seats)", nodes, players, seats)
+	}
+}
+
+func gauge(t *testing.T, g prometheus.Gauge) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetGauge().GetValue()
 }

@@ -9,6 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/shatter/shatter/net/fleet"
+	"github.com/shatter/shatter/net/wire"
 )
 
 // Metrics are the server's collectors.
@@ -36,6 +39,11 @@ type Metrics struct {
 	FleetSeats            *prometheus.CounterVec // event: reserved (for others), used, refused, expired
 	FleetMoves            *prometheus.CounterVec // why: players sent to another node
 	FleetNodes            prometheus.Gauge       // live nodes in the directory
+	FleetPlayers          prometheus.Gauge       // players connected across the live nodes
+	FleetCapacity         prometheus.Gauge       // seats across the live nodes
+
+	// NodeInfo names this node (node, url); see SetNode.
+	NodeInfo *prometheus.GaugeVec
 }
 
 // New creates the collectors on a fresh registry, with the Go runtime and
@@ -93,12 +101,53 @@ func New() *Metrics {
 			Name: "shatter_fleet_moves_total", Help: "Players this node sent to another node, by why (full, resume, drain).",
 		}, []string{"why"}),
 		FleetNodes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shatter_fleet_nodes", Help: "Live nodes in the fleet directory, this one included."}),
+		FleetPlayers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shatter_fleet_players", Help: "Players connected across the fleet's live nodes (the sum of their leases' online counts, the board's online), as this node last read the directory.",
+		}),
+		FleetCapacity: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shatter_fleet_capacity", Help: "Seats across the fleet's live nodes (each node's max arenas times max players), as this node last read the directory.",
+		}),
+		NodeInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shatter_node_info", Help: "Always 1, labelled with this node's fleet id and public URL: join on instance to name nodes in dashboards.",
+		}, []string{"node", "url"}),
 	}
 	reg.MustRegister(m.TickSeconds, m.ArenaPopulation, m.Sessions, m.SessionsStarted, m.BytesOut, m.MessagesOut,
 		m.BytesIn, m.MessagesIn, m.SnapshotsSkipped, m.Closes, m.Errors, m.Drops, m.Panics, m.ReplayFailures,
-		m.FleetHeartbeatSeconds, m.FleetErrors, m.FleetSeats, m.FleetMoves, m.FleetNodes,
+		m.FleetHeartbeatSeconds, m.FleetErrors, m.FleetSeats, m.FleetMoves, m.FleetNodes, m.FleetPlayers,
+		m.FleetCapacity, m.NodeInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.startAtZero()
 	return m
+}
+
+// startAtZero creates, at zero, the series of the label values that are a
+// closed set known here, so that they are scraped before their first
+// event: a dashboard draws 0 instead of no data, and rate and increase
+// count the first event (a series that appears at 1 hides it).
+func (m *Metrics) startAtZero() {
+	for _, code := range wire.ErrorCodes() {
+		m.Errors.WithLabelValues(string(code))
+	}
+	for _, why := range []string{fleet.WhyFull, fleet.WhyResume, fleet.WhyDrain} {
+		m.FleetMoves.WithLabelValues(why)
+	}
+	for _, event := range []string{"reserved", "used", "refused", "expired"} {
+		m.FleetSeats.WithLabelValues(event)
+	}
+	for _, reason := range []string{"create", "queue_full", "write_error"} {
+		m.ReplayFailures.WithLabelValues(reason)
+	}
+	// The two places whose panics end players' play; the lobby's
+	// goroutines and timers appear with their first.
+	for _, where := range []string{"arena", "session"} {
+		m.Panics.WithLabelValues(where)
+	}
+}
+
+// SetNode names this node in NodeInfo: its fleet id and public URL.
+func (m *Metrics) SetNode(id, url string) {
+	m.NodeInfo.Reset()
+	m.NodeInfo.WithLabelValues(id, url).Set(1)
 }
 
 // TickObserver returns an allocation-free observer of an arena's ticks:

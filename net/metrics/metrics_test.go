@@ -4,6 +4,10 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/shatter/shatter/net/fleet"
+	"github.com/shatter/shatter/net/wire"
 )
 
 // arenaSeries counts the registry's series labelled with arena id.
@@ -43,4 +47,63 @@ func TestForgetArenaDeletesItsSeries(t *testing.T) {
 	if n0, n1 := arenaSeries(t, m.Registry, "0"), arenaSeries(t, m.Registry, "1"); n0 != 0 || n1 != want {
 		t.Fatalf("series after ForgetArena(0): arena 0 %d, arena 1 %d; want 0 and %d", n0, n1, want)
 	}
+}
+
+// TestClosedLabelSetsStartAtZero: the series of every error code, move
+// why, seat event and replay failure reason are scraped before their
+// first event, at zero.
+func TestClosedLabelSetsStartAtZero(t *testing.T) {
+	m := New()
+	want := map[string]int{
+		"shatter_errors_sent_total": len(wire.ErrorCodes()), "shatter_fleet_moves_total": 3,
+		"shatter_fleet_seats_total": 4, "shatter_replay_failures_total": 3, "shatter_panics_total": 2,
+	}
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		n, ok := want[f.GetName()]
+		if !ok {
+			continue
+		}
+		delete(want, f.GetName())
+		if len(f.GetMetric()) != n {
+			t.Errorf("%s: %d series, want %d", f.GetName(), len(f.GetMetric()), n)
+		}
+		for _, s := range f.GetMetric() {
+			if v := s.GetCounter().GetValue(); v != 0 {
+				t.Errorf("%s%v = %v, want 0", f.GetName(), s.GetLabel(), v)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("families missing before any event: %v", want)
+	}
+	var drain dto.Metric
+	if err := m.FleetMoves.WithLabelValues(fleet.WhyDrain).Write(&drain); err != nil || drain.GetCounter() == nil {
+		t.Errorf("moves{why=drain}: %v, %v; want a counter at 0", &drain, err)
+	}
+}
+
+// TestSetNodeNamesOneNode: NodeInfo holds one series, the last node set.
+func TestSetNodeNamesOneNode(t *testing.T) {
+	m := New()
+	m.SetNode("a", "ws://a/ws")
+	m.SetNode("b", "ws://b/ws")
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "shatter_node_info" {
+			continue
+		}
+		if s := f.GetMetric(); len(s) != 1 || s[0].GetGauge().GetValue() != 1 ||
+			s[0].GetLabel()[0].GetValue() != "b" || s[0].GetLabel()[1].GetValue() != "ws://b/ws" {
+			t.Fatalf("node_info: %v, want one series node=b url=ws://b/ws at 1", s)
+		}
+		return
+	}
+	t.Fatal("no shatter_node_info")
 }

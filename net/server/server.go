@@ -172,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 		fc.Node = NewNodeID()
 	}
 	fc.Metrics = s.metrics
+	s.metrics.SetNode(fc.Node, fc.URL)
 	if fc.SeatTTL <= 0 {
 		fc.SeatTTL = 15 * time.Second // the lobby's default, made explicit for /join's count
 	}
@@ -186,6 +187,7 @@ func New(cfg Config) (*Server, error) {
 		s.publicLn.Close()
 		return nil, err
 	}
+	session.StartDropSeries(s.metrics)
 	s.env = &session.Env{Config: cfg.Session, Lobby: s.lobby, Metrics: s.metrics, Logger: cfg.Logger, Rules: s.rules}
 	s.public = cfg.HTTP.server(s.publicMux())
 	if cfg.AdminAddr != "" {

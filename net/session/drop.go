@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/shatter/shatter/net/metrics"
 )
 
 // DropReason says why a client message was dropped without ending its
@@ -57,6 +59,15 @@ func (r DropReason) String() string {
 		return dropLabels[r]
 	}
 	return "DropReason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// StartDropSeries creates the Drops series of every reason at zero, so
+// that they are scraped before the first drop: a dashboard draws 0, and
+// rate and increase count the first drop.
+func StartDropSeries(m *metrics.Metrics) {
+	for _, label := range dropLabels {
+		m.Drops.WithLabelValues(label)
+	}
 }
 
 // recordDrop counts and logs one dropped client message. It is the only

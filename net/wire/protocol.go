@@ -1,6 +1,10 @@
 package wire
 
-import "github.com/shatter/shatter/sim"
+import (
+	"slices"
+
+	"github.com/shatter/shatter/sim"
+)
 
 // Version is the protocol version this package speaks: the `v` of hello and
 // welcome.
@@ -152,6 +156,10 @@ var errorCodes = [...]ErrorCode{
 	CodeInternal,
 	CodeKicked,
 }
+
+// ErrorCodes returns every error code of PROTOCOL.md, for whoever must
+// know the whole set in advance (the metrics start a series for each).
+func ErrorCodes() []ErrorCode { return slices.Clone(errorCodes[:]) }
 
 // errorCodeNamed returns the ErrorCode spelled name, sharing the constant's
 // storage for known codes so that decoding them does not allocate.
