@@ -70,7 +70,7 @@ type Player struct {
 type Frame struct {
 	Tick   uint64
 	Hash   uint64 // the state hash after the tick (ecs.State.Hash), as the replay log records it
-	Arena  int // the arena's id
+	Arena  int    // the arena's id
 	Width  float64
 	Height float64
 
