@@ -254,6 +254,7 @@ func TestLoadReplayRejectsBadLogs(t *testing.T) {
 		{"two headers", compressed(t, appendRecord(appendRecord(nil, recHeader, head), recHeader, head)), "second header"},
 		{"tick 0", compressed(t, append(appendRecord(nil, recHeader, head), appendTickRecord(nil, 0, 0, true, nil, sessionCodes{})...)), "again"},
 		{"garbled tick", compressed(t, appendRecord(appendRecord(nil, recHeader, head), recTick, []byte{1, 1, 2})), "truncated"},
+		{"a tick beyond any recording", compressed(t, append(appendRecord(nil, recHeader, head), appendTickRecord(nil, 1<<50, 0, true, nil, sessionCodes{})...)), "beyond any recording"},
 		{"end before the last tick", compressed(t, appendRecord(append(appendRecord(nil, recHeader, head), appendTickRecord(nil, 5, 0, true, nil, sessionCodes{})...), recEnd, []byte{3})), "end at tick 3"},
 	}
 	for _, tt := range tests {

@@ -69,6 +69,10 @@ const tickHasHash = 1
 // session's commands is far smaller.
 const maxRecord = 64 << 20
 
+// maxTick bounds the ticks a log may name (290 years at 120 Hz), so that
+// a damaged log cannot send a playback looping for ever.
+const maxTick = 1 << 40
+
 // replayHeader is a log's first record.
 type replayHeader struct {
 	Arena  int        `json:"arena"`
@@ -260,7 +264,7 @@ func readRecords(r *bufio.Reader) (*Replay, error) {
 			rp.LastTick = rt.Tick
 		case kind == recEnd:
 			end, k := binary.Uvarint(payload)
-			if k <= 0 || end < rp.LastTick {
+			if k <= 0 || end < rp.LastTick || end > maxTick {
 				return nil, fmt.Errorf("%w: record %d: end at tick %d after tick %d", ErrReplayFormat, n, end, rp.LastTick)
 			}
 			rp.LastTick = end
@@ -300,6 +304,9 @@ func decodeTick(p []byte, prev uint64, codes sessionCodes) (ReplayTick, error) {
 	delta := d.uvarint()
 	if delta == 0 && d.err == nil {
 		return ReplayTick{}, fmt.Errorf("tick %d again", prev)
+	}
+	if delta > maxTick-prev {
+		return ReplayTick{}, fmt.Errorf("a tick %d ticks after tick %d is beyond any recording", delta, prev)
 	}
 	rt := ReplayTick{Tick: prev + delta}
 	if d.byte()&tickHasHash != 0 {
