@@ -206,7 +206,9 @@ func LoadReplay(r io.Reader) (*Replay, error) {
 		return nil, fmt.Errorf("%w: version %d; this build reads version %d only", ErrReplayFormat, v, ReplayVersion)
 	}
 	br.Discard(len(head))
-	dec, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+	// The recorder's window is 1 MiB; a stream that asks for more than 8
+	// is not one of ours, and must not make the loader take the memory.
+	dec, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20))
 	if err != nil {
 		return nil, err
 	}
