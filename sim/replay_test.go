@@ -108,7 +108,7 @@ func recordScenario(t *testing.T, sc scenario, path string) {
 }
 
 // loadScripted loads one of the scripted logs.
-func loadScripted(t *testing.T, name string) (*Replay, []byte) {
+func loadScripted(t testing.TB, name string) (*Replay, []byte) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(replayDir, name+ReplayExt))
 	if err != nil {
@@ -254,6 +254,7 @@ func TestLoadReplayRejectsBadLogs(t *testing.T) {
 		{"two headers", compressed(t, appendRecord(appendRecord(nil, recHeader, head), recHeader, head)), "second header"},
 		{"tick 0", compressed(t, append(appendRecord(nil, recHeader, head), appendTickRecord(nil, 0, 0, true, nil, sessionCodes{})...)), "again"},
 		{"garbled tick", compressed(t, appendRecord(appendRecord(nil, recHeader, head), recTick, []byte{1, 1, 2})), "truncated"},
+		{"a tick beyond any recording", compressed(t, append(appendRecord(nil, recHeader, head), appendTickRecord(nil, 1<<50, 0, true, nil, sessionCodes{})...)), "beyond any recording"},
 		{"end before the last tick", compressed(t, appendRecord(append(appendRecord(nil, recHeader, head), appendTickRecord(nil, 5, 0, true, nil, sessionCodes{})...), recEnd, []byte{3})), "end at tick 3"},
 	}
 	for _, tt := range tests {
@@ -283,12 +284,12 @@ func TestLoadReplaySkipsUnknownRecords(t *testing.T) {
 	}
 }
 
-func jsonHeader(t *testing.T) ([]byte, ecs.Config) {
+func jsonHeader(t testing.TB) ([]byte, ecs.Config) {
 	cfg := ecs.DefaultConfig()
 	return mustJSON(t, replayHeader{Arena: 1, Seed: 2, Config: cfg}), cfg
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -298,7 +299,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 // compressed makes a version 2 log of the given records.
-func compressed(t *testing.T, records []byte) []byte {
+func compressed(t testing.TB, records []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	b.WriteString(replayMagic)
@@ -312,4 +313,37 @@ func compressed(t *testing.T, records []byte) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// FuzzLoadReplay: whatever the bytes, loading is an answer or an error,
+// never a panic; a log that loads keeps its ticks rising, and saving it
+// and loading it again gives the same ticks.
+func FuzzLoadReplay(f *testing.F) {
+	_, data := loadScripted(f, "movers500")
+	f.Add(data)
+	f.Add(data[:len(data)/2])
+	head, _ := jsonHeader(f)
+	codes := sessionCodes{}
+	f.Add(compressed(f, append(appendRecord(nil, recHeader, head), appendTickRecord(nil, 1, 5, true, []ecs.Command{
+		{Kind: ecs.CmdJoin, Session: 3, Name: "x"}, {Kind: ecs.CmdInput, Session: 3, Seq: 1, Turn: 9}, {Kind: ecs.CmdArrive, Session: 3, Mass: 40},
+	}, codes)...)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rp, err := LoadReplay(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(rp.Ticks); i++ {
+			if rp.Ticks[i].Tick <= rp.Ticks[i-1].Tick {
+				t.Fatalf("ticks %d then %d", rp.Ticks[i-1].Tick, rp.Ticks[i].Tick)
+			}
+		}
+		var b bytes.Buffer
+		if err := rp.Save(&b); err != nil {
+			t.Fatal(err)
+		}
+		again, err := LoadReplay(&b)
+		if err != nil || len(again.Ticks) != len(rp.Ticks) || again.LastTick != rp.LastTick {
+			t.Fatalf("saved and loaded again: %v, %d ticks to %d, want %d to %d", err, len(again.Ticks), again.LastTick, len(rp.Ticks), rp.LastTick)
+		}
+	})
 }
