@@ -34,7 +34,12 @@ var ErrKeyframe = errors.New("bad keyframe")
 // a zombie could be given. Everything a tick fills and clears itself is
 // empty between ticks and is not kept.
 type keyframe struct {
-	Version    int          `msgpack:"v"`
+	Version int `msgpack:"v"`
+	// Seed and Config (a hash of the rules) say which arena the keyframe
+	// is of: RestoreWorld refuses it for another, which would not diverge
+	// at once but from the first random draw or rule that differs.
+	Seed       uint64       `msgpack:"seed"`
+	Config     uint64       `msgpack:"config"`
 	Tick       uint64       `msgpack:"tick"`
 	Rand       uint64       `msgpack:"rand"`
 	NextID     uint32       `msgpack:"next_id"`
@@ -55,7 +60,13 @@ type keyframe struct {
 	ObstCells [][]uint32    `msgpack:"obstacle_cells"`
 	NamesLow  []keyNameLow  `msgpack:"names_low"` // sorted by base
 	NamesMade []keySuffixed `msgpack:"names_made"`
+
+	// limits bound the lists DecodeMsgpack takes; not encoded.
+	limits keyLimits
 }
+
+// maxNameSuffix bounds the suffixes a keyframe's names may have.
+const maxNameSuffix = 9_999_999
 
 // handle is an arche entity as its id and generation.
 type handle [2]uint32
@@ -141,7 +152,8 @@ func itemsOf(items []GridItem) []keyItem {
 func (a *State) AppendKeyframe(dst []byte) ([]byte, error) {
 	w := a.world
 	k := keyframe{
-		Version: KeyframeVersion, Tick: a.Tick, Rand: a.Rand.State, NextID: a.nextID,
+		Version: KeyframeVersion, Seed: a.seed, Config: configHash(&a.Config),
+		Tick: a.Tick, Rand: a.Rand.State, NextID: a.nextID,
 		StaticHash: a.StaticHash, Board: a.Board, BoardTick: a.BoardTick,
 		Kinds: a.kinds,
 	}
@@ -256,13 +268,19 @@ func RestoreWorld(cfg Config, seed uint64, data []byte) (w *arche.World, st *Sta
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrKeyframe, err)
 	}
-	var k keyframe
+	if len(data) > MaxKeyframeSize {
+		return nil, nil, fmt.Errorf("%w: %d bytes, over %d", ErrKeyframe, len(data), MaxKeyframeSize)
+	}
+	k := keyframe{limits: keyframeLimits(&cfg)}
 	dec := msgpack.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&k); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrKeyframe, err)
 	}
-	if k.Version != KeyframeVersion {
-		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrKeyframe, k.Version, KeyframeVersion)
+	if k.Seed != seed {
+		return nil, nil, fmt.Errorf("%w: of an arena of seed %d, not %d", ErrKeyframe, k.Seed, seed)
+	}
+	if want := configHash(&cfg); k.Config != want {
+		return nil, nil, fmt.Errorf("%w: of an arena of other rules (config hash %016x, these are %016x)", ErrKeyframe, k.Config, want)
 	}
 	if err := k.check(&cfg); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrKeyframe, err)
@@ -403,6 +421,18 @@ func (k *keyframe) check(cfg *Config) error {
 	for _, s := range k.Sessions {
 		if pilot, ok := pilotOf[s.Marble]; s.Marble != (handle{}) && (!ok || pilot != s.ID) {
 			return fmt.Errorf("session %d's marble %v is not a player it pilots", s.ID, s.Marble)
+		}
+	}
+	// A zombie's suffix is a small number: one of seven digits already
+	// names more zombies than any arena holds.
+	for _, m := range k.NamesMade {
+		if m.N < 2 || m.N > maxNameSuffix {
+			return fmt.Errorf("a name suffix of %d", m.N)
+		}
+	}
+	for _, l := range k.NamesLow {
+		if l.Low < 0 || l.Low > maxNameSuffix+1 {
+			return fmt.Errorf("a name suffix search from %d", l.Low)
 		}
 	}
 	if !slices.IsSortedFunc(k.Sessions, func(x, y keySession) int { return int(x.ID) - int(y.ID) }) {

@@ -31,7 +31,7 @@ func DistinctName(name string, taken func(string) bool) string {
 func suffixed(name string, n int) string {
 	suffix := " " + strconv.Itoa(n)
 	base := name
-	for utf8.RuneCountInString(base)+len(suffix) > NameMaxLen {
+	for base != "" && utf8.RuneCountInString(base)+len(suffix) > NameMaxLen {
 		_, size := utf8.DecodeLastRuneInString(base)
 		base = base[:len(base)-size]
 	}

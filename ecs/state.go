@@ -79,6 +79,7 @@ type State struct {
 	MoverCount int
 
 	nextID uint32
+	seed   uint64 // the arena's seed, which a keyframe names
 	world  *arche.World
 	// kinds lists the kinds in the order their first entity was made,
 	// kindSeen which are in it (noteKind).
@@ -128,6 +129,7 @@ func newState(cfg Config, seed uint64) (*arche.World, *State) {
 	a := &State{
 		Config:    cfg,
 		Rand:      NewRand(seed),
+		seed:      seed,
 		Terrain:   NewTerrain(seed, cfg.TerrainSamples, cfg.ArenaWidth, cfg.ArenaHeight),
 		Movers:    NewGrid(cfg.GridCell*MoverCellScale, cfg.ArenaWidth, cfg.ArenaHeight),
 		Fragments: NewCellIndex(cfg.GridCell, cfg.ArenaWidth, cfg.ArenaHeight, cfg.FragmentCount),

@@ -179,8 +179,22 @@ func New(opts Options) (*Arena, error) {
 		every = DefaultKeyframeEvery * time.Second
 	}
 	a.keyEvery = max(1, uint64(every*time.Duration(opts.Config.TickRate)/time.Second))
+	if a.record != nil {
+		// An arena that starts at a keyframe writes a log that starts
+		// there too, as a clip does.
+		var start *Keyframe
+		if opts.Keyframe != nil {
+			start = &Keyframe{Tick: state.Tick, Data: opts.Keyframe}
+		}
+		if err := a.record.writeHeader(opts.ID, opts.Seed, &opts.Config, start); err != nil {
+			return nil, fmt.Errorf("replay log: %w", err)
+		}
+	}
 	if opts.Clips != nil {
-		kf, err := state.AppendKeyframe(nil)
+		kf, err := opts.Keyframe, error(nil)
+		if kf == nil {
+			kf, err = state.AppendKeyframe(nil)
+		}
 		if err == nil {
 			err = opts.Clips.begin(opts.ID, opts.Seed, &opts.Config, a.keyEvery, Keyframe{Tick: state.Tick, Data: kf})
 		}
@@ -189,11 +203,6 @@ func New(opts Options) (*Arena, error) {
 			a.log.Error("cannot start the clip ring; the arena plays without one", "arena", opts.ID, "err", err)
 		} else {
 			a.clips = opts.Clips
-		}
-	}
-	if a.record != nil {
-		if err := a.record.writeHeader(opts.ID, opts.Seed, &opts.Config); err != nil {
-			return nil, fmt.Errorf("replay log: %w", err)
 		}
 	}
 	a.tick.Store(state.Tick)
@@ -365,11 +374,10 @@ func (a *Arena) fault(p any, stack []byte) error {
 					a.log.Error("panic closing the clip ring", "arena", a.id, "panic", fmt.Sprint(p))
 				}
 			}()
-			if err := a.clips.close(a.state.Tick); err != nil {
+			if err := a.clips.close(a.state.Tick, true); err != nil {
 				a.log.Error("clip ring did not close cleanly", "arena", a.id, "err", err)
 			}
 		}()
-		a.clips = nil
 	}
 	if a.record == nil {
 		return f
@@ -604,7 +612,7 @@ func (a *Arena) Clip(minutes float64) (*Replay, error) {
 // any, and returns the log's error.
 func (a *Arena) closeRecord() error {
 	if a.clips != nil {
-		if err := a.clips.close(a.state.Tick); err != nil {
+		if err := a.clips.close(a.state.Tick, false); err != nil {
 			a.log.Error("clip ring did not close cleanly", "arena", a.id, "err", err)
 		}
 	}

@@ -142,13 +142,16 @@ func (c *ClipRing) rotate(kf Keyframe) {
 			if err := old.Close(end); err != nil {
 				c.log.Error("clip ring segment did not close cleanly", "arena", c.arena, "segment", old.Name(), "err", err)
 			}
+			// Outside the lock: a hung disk may hold the stat, and must
+			// not hold the tick's next rotation with it.
+			var size int64
+			if fi, err := os.Stat(old.Name()); err == nil {
+				size = fi.Size()
+			}
 			c.mu.Lock()
 			for i := range c.segments {
 				if s := &c.segments[i]; s.path == old.Name() {
-					s.closed = true
-					if fi, err := os.Stat(s.path); err == nil {
-						s.size = fi.Size()
-					}
+					s.closed, s.size = true, size
 					close(s.done)
 				}
 			}
@@ -188,16 +191,43 @@ func (c *ClipRing) prune() {
 	}
 }
 
-// close ends the segment being written and waits for the ring's closers.
-// The segments stay on disk: what was recorded before a fault or a stop
-// can still be cut (by hand, with cmd/replay) after the arena is gone.
-func (c *ClipRing) close(lastTick uint64) error {
-	var err error
-	if c.cur != nil {
-		err = c.cur.Close(lastTick)
-		c.cur = nil
+// close ends the segment being written and waits, a while at most, for
+// the ring's closers. With keep, the segments stay on disk: what was
+// recorded before a fault can still be played and cut with cmd/replay
+// after the arena is gone (the server clears the directory at its next
+// start); otherwise (an arena reaped or shut down) they are removed, so
+// that arenas coming and going do not fill the disk. Calling it again
+// does nothing.
+func (c *ClipRing) close(lastTick uint64, keep bool) error {
+	if c.cur == nil {
+		return nil
 	}
-	c.closers.Wait()
+	err := c.cur.Close(lastTick)
+	c.cur = nil
+	closed := make(chan struct{})
+	// Owned by close; exits when the closers have, which a hung disk may
+	// delay for ever: close then stops waiting.
+	go func() {
+		c.closers.Wait()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(recordCloseWait + time.Second):
+		c.log.Error("clip ring: a segment closer is stuck on the disk; the arena stops without it", "arena", c.arena)
+		return err
+	}
+	if !keep {
+		c.mu.Lock()
+		segs := c.segments
+		c.segments = nil
+		c.mu.Unlock()
+		for _, s := range segs {
+			if rmErr := os.Remove(s.path); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+				c.log.Error("clip ring: cannot remove a segment", "path", s.path, "err", rmErr)
+			}
+		}
+	}
 	return err
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -153,14 +155,142 @@ func TestClipRingCutsAClip(t *testing.T) {
 		}
 	})
 	check(a, 3.0/60)
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	a.clips.closers.Wait()
 	// 3 s, the segment being written and one more.
 	if n := len(clipSegmentsIn(dir)); n != 5 {
 		t.Fatalf("%d segments on disk, want 5", n)
 	}
+	// An arena that stops (reaped, shut down) takes its segments along.
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(clipSegmentsIn(dir)); n != 0 {
+		t.Fatalf("%d segments on disk after the arena stopped, want none", n)
+	}
 }
+
+// TestClipRingKeptAfterAFault stops a ringed arena with a panic in its
+// tick while clips are being cut from another goroutine (the admin
+// listener's): the segments stay on disk and still make a clip, and
+// nothing races.
+func TestClipRingKeptAfterAFault(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(Options{Config: playersConfig(), Seed: 3, KeyframeEvery: time.Second,
+		Clips: NewClipRing(ClipOptions{Dir: dir, Minutes: 1}),
+		Drill: func(tick uint64) {
+			if tick == 200 {
+				panic("drill")
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var cutter sync.WaitGroup
+	cutter.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			a.Clip(1) // Racing the fault is the point; the answer may be ErrNoClip early on.
+		}
+	})
+	for range 199 {
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+		a.clips.cur.Drain()
+	}
+	err = func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = a.fault(p, nil)
+			}
+		}()
+		return a.Step()
+	}()
+	close(stop)
+	cutter.Wait()
+	var fault *Fault
+	if !errors.As(err, &fault) {
+		t.Fatalf("the drill's panic gave %v, want a *Fault", err)
+	}
+	if n := len(clipSegmentsIn(dir)); n == 0 {
+		t.Fatal("no segments kept after the fault")
+	}
+	clip, err := a.Clip(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := clip.Play(nil); err != nil || res.Diverged != nil || clip.LastTick < 180 {
+		t.Fatalf("clip after the fault: to tick %d, %v, %+v", clip.LastTick, err, res)
+	}
+}
+
+// TestRestoredArenaRecordsFromItsKeyframe records an arena that starts at
+// a keyframe: its log starts there too, and replays.
+func TestRestoredArenaRecordsFromItsKeyframe(t *testing.T) {
+	sc := scenarioNamed(t, "players")
+	sc.ticks = 150
+	a := playScenario(t, sc, Options{}, nil)
+	key, err := a.AppendKeyframe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	rec := NewRecorder(&log)
+	b, err := New(Options{Config: sc.cfg, Seed: sc.seed, Keyframe: key, Record: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		f := b.Acquire()
+		sc.drive(b, f, map[uint32]*countingSink{})
+		f.Release()
+		if err := b.Step(); err != nil {
+			t.Fatal(err)
+		}
+		rec.Drain()
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rp, err := LoadReplay(&log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rp.Play(nil)
+	if err != nil || rp.Start == nil || rp.Start.Tick != 150 || res.Diverged != nil || len(res.Checkpoints) != 100 {
+		t.Fatalf("log from tick %v: %v, %+v", rp.Start, err, res)
+	}
+}
+
+// TestFailedLogStartsNoRing: an arena whose replay log cannot be started
+// is not made, and leaves no clip ring writing behind it.
+func TestFailedLogStartsNoRing(t *testing.T) {
+	dir := t.TempDir()
+	before := runtime.NumGoroutine()
+	for range 5 {
+		_, err := New(Options{Config: playersConfig(), Seed: 1, Record: NewRecorder(failingWriter{}),
+			Clips: NewClipRing(ClipOptions{Dir: dir, Minutes: 1})})
+		if err == nil {
+			t.Fatal("New with a log that cannot be written: no error")
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := runtime.NumGoroutine(); n > before+1 {
+		t.Fatalf("%d goroutines after five failed arenas, %d before", n, before)
+	}
+	if n := len(clipSegmentsIn(dir)); n != 0 {
+		t.Fatalf("%d segments written by arenas that were never made", n)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 // TestClipRingCapsItsSize keeps a ring under a byte cap far below three
 // seconds of play: the oldest segments go, the two newest stay.
@@ -170,14 +300,15 @@ func TestClipRingCapsItsSize(t *testing.T) {
 	dir := t.TempDir()
 	ring := NewClipRing(ClipOptions{Dir: dir, Minutes: 1, MaxBytes: 1})
 	a := playScenario(t, sc, Options{Clips: ring, KeyframeEvery: time.Second}, nil)
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	a.clips.closers.Wait()
 	if n := len(clipSegmentsIn(dir)); n > 3 {
 		t.Fatalf("%d segments on disk under a 1-byte cap, want at most 3", n)
 	}
 	if _, err := a.Clip(1); err != nil {
 		t.Fatalf("the newest segments should still make a clip: %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -193,3 +193,40 @@ func dumpKeyframeDiff(t *testing.T, want, got []byte) {
 		}
 	}
 }
+
+// FuzzRestoreWorld: whatever the bytes, starting an arena from them as a
+// keyframe is an arena or an ErrKeyframe, never a panic, a hang or an
+// allocation beyond what the arena's config can hold; an arena restored
+// plays a tick.
+func FuzzRestoreWorld(f *testing.F) {
+	cfg := playersConfig()
+	a, err := New(Options{Config: cfg, Seed: 5})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for range 90 {
+		if err := a.StepWith(); err != nil {
+			f.Fatal(err)
+		}
+	}
+	good, err := a.AppendKeyframe(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/3])
+	// A list header that claims 2^31 sessions in 15 bytes.
+	f.Add([]byte{0xdc, 0x00, 0x15, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x92, 0xc0, 0x00, 0x00, 0xdd, 0x80, 0x00, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := New(Options{Config: cfg, Seed: 5, Keyframe: data})
+		if err != nil {
+			if !errors.Is(err, ecs.ErrKeyframe) {
+				t.Fatalf("refused with %v, not an ErrKeyframe", err)
+			}
+			return
+		}
+		if err := b.StepWith(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

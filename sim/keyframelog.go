@@ -66,5 +66,9 @@ func (rp *Replay) arenaAt(kf *Keyframe) (*Arena, error) {
 	} else if rp.Start != nil {
 		return nil, fmt.Errorf("%w: the log starts at tick %d: it cannot be played from tick 0", ErrReplayFormat, rp.Start.Tick)
 	}
-	return New(opts)
+	a, err := New(opts)
+	if err == nil && kf != nil && a.state.Tick != kf.Tick {
+		return nil, fmt.Errorf("%w: the keyframe of tick %d holds the state of tick %d", ErrReplayFormat, kf.Tick, a.state.Tick)
+	}
+	return a, err
 }

@@ -124,10 +124,14 @@ func newRecorder(w io.Writer, queue, flushEvery int) *Recorder {
 // writer has none.
 func (r *Recorder) Name() string { return r.name }
 
-// writeHeader writes the log's magic, version and header record, flushed,
-// and starts the writer. Called once, by New.
-func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config) error {
-	if err := r.writeStart(arena, seed, cfg, nil); err != nil {
+// writeHeader writes the log's magic, version, header record and the
+// keyframe it starts at, if any, flushed, and starts the writer. Called
+// once, by New.
+func (r *Recorder) writeHeader(arena int, seed uint64, cfg *ecs.Config, start *Keyframe) error {
+	if start != nil {
+		r.prevTick = start.Tick
+	}
+	if err := r.writeStart(arena, seed, cfg, start); err != nil {
 		r.err = err
 		return err
 	}

@@ -278,10 +278,12 @@ func readRecords(r *bufio.Reader) (*Replay, error) {
 				return nil, fmt.Errorf("%w: record %d: %v", ErrReplayFormat, n, err)
 			}
 			switch {
+			case kf.Tick > maxTick || len(kf.Data) > ecs.MaxKeyframeSize:
+				return nil, fmt.Errorf("%w: record %d: a keyframe of tick %d, %d bytes", ErrReplayFormat, n, kf.Tick, len(kf.Data))
 			case len(rp.Ticks) == 0 && len(rp.Keyframes) == 0:
 				// The log starts here.
 				rp.Start, rp.LastTick = &kf, kf.Tick
-			case kf.Tick != rp.LastTick:
+			case kf.Tick != rp.LastTick || (len(rp.Keyframes) > 0 && rp.Keyframes[len(rp.Keyframes)-1].Tick == kf.Tick):
 				return nil, fmt.Errorf("%w: record %d: a keyframe of tick %d after tick %d", ErrReplayFormat, n, kf.Tick, rp.LastTick)
 			}
 			rp.Keyframes = append(rp.Keyframes, kf)

@@ -84,7 +84,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.StringVar(&h.recordDir, "record", "", "write a replay log of every arena into this directory")
 	fs.DurationVar(&sc.KeyframeEvery, "keyframe-every", sim.DefaultKeyframeEvery*time.Second, "how often replay logs carry a keyframe (the whole state, where playback and seeks can start) and clip rings start a segment")
 	fs.Float64Var(&sc.Clips.Minutes, "clip-minutes", 10, "keep every arena's last minutes on disk to cut clips from (POST /arenas/{id}/clip on the admin listener); 0: off")
-	fs.StringVar(&sc.Clips.Dir, "clip-dir", "", "directory of the clip rings, cleared at start (default: shatter-clips-PORT in the system's temporary directory)")
+	fs.StringVar(&sc.Clips.Dir, "clip-dir", "", "directory of the clip rings, cleared at start (default: shatter-clips-HOST-PORT in the system's temporary directory)")
 	clipMaxMB := fs.Int64("clip-max-mb", 64, "most disk an arena's clip ring may use, in MB (its oldest minutes go first)")
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
@@ -92,6 +92,9 @@ func run(args []string, stdout io.Writer) error {
 	err := cfg.Validate()
 	if err != nil {
 		return err
+	}
+	if sc.KeyframeEvery < time.Second {
+		return fmt.Errorf("-keyframe-every %v: at least 1s (each keyframe costs its tick about a millisecond and starts a clip segment)", sc.KeyframeEvery)
 	}
 	if sc.Session.IdleTimeout == 0 {
 		sc.Session.IdleTimeout = session.NoIdleTimeout
@@ -142,8 +145,7 @@ func run(args []string, stdout io.Writer) error {
 	sc.Arena, sc.Seed, sc.RecordDir, sc.Logger = cfg, h.seed, h.recordDir, logger
 	sc.Clips.MaxBytes = *clipMaxMB << 20
 	if sc.Clips.Dir == "" {
-		_, port, _ := net.SplitHostPort(sc.Addr)
-		sc.Clips.Dir = filepath.Join(os.TempDir(), "shatter-clips-"+port)
+		sc.Clips.Dir = filepath.Join(os.TempDir(), defaultClipDir(sc.Addr))
 	}
 	if *redisURL != "" {
 		fleet.LogRedisTo(logger)
@@ -234,4 +236,19 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// defaultClipDir names the clip rings' directory after the public listen
+// address, which no other live node on the machine has, so that a node's
+// start clears only its own earlier segments: shatter-clips-HOST-PORT,
+// or shatter-clips-pid-PID for a port the system picks (:0).
+func defaultClipDir(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" || port == "" {
+		return fmt.Sprintf("shatter-clips-pid-%d", os.Getpid())
+	}
+	if host == "" {
+		host = "any"
+	}
+	return "shatter-clips-" + strings.NewReplacer(":", "_", "/", "_", "%", "_").Replace(host) + "-" + port
 }

@@ -31,7 +31,8 @@ func TestBadFlagsAreErrors(t *testing.T) {
 		{"-redis", "redis://127.0.0.1:1", "-addr", ":0"},
 		{"-redis", "not a url", "-addr", "127.0.0.1:0", "-admin-addr", ""},
 		{"-trusted-proxies", "10.0.0.0/8,proxy.internal", "-addr", "127.0.0.1:0", "-admin-addr", ""},
-		{"-allowed-origins", "play.example.com", "-addr", "127.0.0.1:0", "-admin-addr", ""}} {
+		{"-allowed-origins", "play.example.com", "-addr", "127.0.0.1:0", "-admin-addr", ""},
+		{"-keyframe-every", "10ms", "-addr", "127.0.0.1:0", "-admin-addr", ""}} {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run %v: no error", args)
 		}

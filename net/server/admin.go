@@ -40,6 +40,10 @@ func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "arena id: not a number", http.StatusBadRequest)
 		return
 	}
+	if s.cfg.Clips.Minutes <= 0 {
+		http.Error(w, "this node keeps no clip rings (-clip-minutes 0)", http.StatusConflict)
+		return
+	}
 	minutes := s.cfg.Clips.Minutes
 	if q := r.URL.Query().Get("minutes"); q != "" {
 		if minutes, err = strconv.ParseFloat(q, 64); err != nil || !(minutes > 0) || minutes > s.cfg.Clips.Minutes {
