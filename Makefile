@@ -61,11 +61,12 @@ test-web: build web deps
 deps:
 	scripts/install-deps.sh
 
-## fuzz: a longer fuzz run of both decoders and of the replay log loader
+## fuzz: a longer fuzz run of both decoders, the replay log loader and the keyframe restore
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 2m ./net/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeServer$$' -fuzztime 2m ./net/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadReplay$$' -fuzztime 2m ./sim
+	$(GO) test -run '^$$' -fuzz '^FuzzRestoreWorld$$' -fuzztime 2m ./sim
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
