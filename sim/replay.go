@@ -64,6 +64,9 @@ type Recorder struct {
 	// failed is the writer's first error, for the tick to see.
 	failed atomic.Pointer[error]
 	done   chan struct{}
+	// wake nudges the writer between its rounds (Drain, Close); it holds
+	// one nudge, so nudging never blocks.
+	wake chan struct{}
 }
 
 // recordLine is one tick's line on its way to the writer.
@@ -81,6 +84,18 @@ type recordLine struct {
 // recordCloseWait bounds how long Close waits for the writer to drain
 // its queue and finish its last write (a variable for tests).
 var recordCloseWait = 5 * time.Second
+
+// recordWriteEvery is how often a Recorder's writer takes the lines
+// queued: a tenth of a second, three ticks at 30 Hz.
+const recordWriteEvery = 100 * time.Millisecond
+
+// nudge wakes the writer to take the queue now.
+func (r *Recorder) nudge() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
 
 // RecordQueue is how many ticks' lines a Recorder holds for its writer:
 // at 30 Hz, about 8 s of ticks.
@@ -107,6 +122,7 @@ func newRecorder(w io.Writer, queue, flushEvery int) *Recorder {
 		codes:      sessionCodes{},
 		flushEvery: uint64(flushEvery),
 		done:       make(chan struct{}),
+		wake:       make(chan struct{}, 1),
 	}
 	for range queue {
 		r.free <- &recordLine{}
@@ -215,6 +231,7 @@ func (r *Recorder) beginTick(tick uint64, cmds []ecs.Command) error {
 // recording does not stop for falling behind; a live arena never does, as
 // its tick must not wait for the disk. Not for use after Close.
 func (r *Recorder) Drain() {
+	r.nudge()
 	for len(r.full) > 0 && r.failed.Load() == nil {
 		time.Sleep(200 * time.Microsecond)
 	}
@@ -242,6 +259,12 @@ func (r *Recorder) stop(tick uint64, err error) error {
 
 // writeLoop writes the queued lines until Close closes the queue. After a
 // failed write it drops them: the log is cut, and the tick sees why.
+//
+// It takes the queue in rounds, recordWriteEvery apart, not a line at a
+// time as each tick queues it: a tick whose line wakes a parked goroutine
+// pays for the wake-up, and the writer's compressing then competes with
+// the tick for the CPU thirty times a second. Drain and Close wake it at
+// once.
 func (r *Recorder) writeLoop() {
 	defer close(r.done)
 	if r.head != nil {
@@ -250,11 +273,27 @@ func (r *Recorder) writeLoop() {
 		}
 		r.head = nil
 	}
-	for l := range r.full {
-		if r.failed.Load() == nil {
-			r.writeTick(l)
+	round := time.NewTicker(recordWriteEvery)
+	defer round.Stop()
+	for {
+		for taking := true; taking; {
+			select {
+			case l, ok := <-r.full:
+				if !ok {
+					return
+				}
+				if r.failed.Load() == nil {
+					r.writeTick(l)
+				}
+				r.free <- l
+			default:
+				taking = false
+			}
 		}
-		r.free <- l
+		select {
+		case <-round.C:
+		case <-r.wake:
+		}
 	}
 }
 
@@ -310,6 +349,7 @@ func (r *Recorder) Close(lastTick uint64) error {
 	r.closed = true
 	if r.started {
 		close(r.full)
+		r.nudge()
 		wait := time.NewTimer(recordCloseWait)
 		defer wait.Stop()
 		select {
