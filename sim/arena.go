@@ -576,8 +576,9 @@ func (a *Arena) publish(f *Frame) {
 
 // endRecordedTick ends the tick in the replay log and the clip ring,
 // with a keyframe when one is due: the log carries it after the tick, and
-// the ring starts its next segment there. Taking one costs the tick about
-// a millisecond, once a minute (docs/PERFORMANCE.md).
+// the ring starts its next segment there. Taking one costs the tick one to
+// two milliseconds in a full default arena, once a minute
+// (docs/PERFORMANCE.md, Keyframes).
 func (a *Arena) endRecordedTick(tick, hash uint64) {
 	var kf []byte
 	if tick%a.keyEvery == 0 {

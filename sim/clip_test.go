@@ -148,6 +148,18 @@ func TestClipRingCutsAClip(t *testing.T) {
 		if res.Diverged != nil || len(res.Checkpoints) != int(rp.LastTick-rp.Start.Tick) {
 			t.Fatalf("tick %d: clip of ticks %d..%d replayed %d hashes, diverged %+v", a.Tick(), rp.Start.Tick, rp.LastTick, len(res.Checkpoints), res.Diverged)
 		}
+		// The viewer plays a clip from its start; a seek before it
+		// lands there.
+		p, err := NewPlayback(rp)
+		if err != nil || p.Tick() != rp.Start.Tick {
+			t.Fatalf("a playback of the clip starts at tick %d (%v), want %d", p.Tick(), err, rp.Start.Tick)
+		}
+		if got, err := p.Seek(rp.LastTick); err != nil || got != rp.LastTick || frameHash(p.arena) != rp.Ticks[len(rp.Ticks)-1].Hash {
+			t.Fatalf("seek to the clip's end: tick %d, %v", got, err)
+		}
+		if got, err := p.Seek(0); err != nil || got != rp.Start.Tick {
+			t.Fatalf("seek to 0 in a clip from tick %d reached %d (%v)", rp.Start.Tick, got, err)
+		}
 	}
 	a := playScenario(t, sc, Options{Clips: ring, KeyframeEvery: time.Second}, func(a *Arena) {
 		if a.Tick()%97 == 0 {
