@@ -10,35 +10,12 @@ import (
 	"time"
 )
 
-// playScenario runs sc with opts (Config and Seed are the scenario's),
-// draining rec, if any, as a headless driver must; each, if not nil, runs
-// after every tick. It closes the arena.
+// playScenario is driveScenario for a test, which fails on an error.
 func playScenario(t *testing.T, sc scenario, opts Options, each func(a *Arena)) *Arena {
 	t.Helper()
-	opts.Config, opts.Seed = sc.cfg, sc.seed
-	a, err := New(opts)
+	_, a, err := driveScenario(sc, opts, each)
 	if err != nil {
 		t.Fatal(err)
-	}
-	sinks := map[uint32]*countingSink{}
-	for range sc.ticks {
-		if sc.drive != nil {
-			f := a.Acquire()
-			sc.drive(a, f, sinks)
-			f.Release()
-		}
-		if err := a.Step(); err != nil {
-			t.Fatal(err)
-		}
-		if opts.Record != nil {
-			opts.Record.Drain()
-		}
-		if a.clips != nil {
-			a.clips.cur.Drain()
-		}
-		if each != nil {
-			each(a)
-		}
 	}
 	return a
 }

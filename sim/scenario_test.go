@@ -154,9 +154,22 @@ func (s *countingSink) Board(b *Board) {
 }
 
 // runScenario plays a scenario through the inbox, as a server would,
-// recording to rec if not nil, and returns the sinks of its sessions.
+// recording to rec if not nil, and returns the sinks of its sessions and
+// the arena, closed.
 func runScenario(sc scenario, rec *Recorder) (map[uint32]*countingSink, *Arena, error) {
-	a, err := New(Options{Config: sc.cfg, Seed: sc.seed, Record: rec})
+	sinks, a, err := driveScenario(sc, Options{Record: rec}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sinks, a, a.Close()
+}
+
+// driveScenario plays sc with opts (Config and Seed are the scenario's),
+// draining its replay log and clip ring as a headless driver must; each,
+// if not nil, runs after every tick. The arena is left open.
+func driveScenario(sc scenario, opts Options, each func(a *Arena)) (map[uint32]*countingSink, *Arena, error) {
+	opts.Config, opts.Seed = sc.cfg, sc.seed
+	a, err := New(opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -170,9 +183,15 @@ func runScenario(sc scenario, rec *Recorder) (map[uint32]*countingSink, *Arena, 
 		if err := a.Step(); err != nil {
 			return nil, nil, err
 		}
-		if rec != nil {
-			rec.Drain()
+		if opts.Record != nil {
+			opts.Record.Drain()
+		}
+		if a.clips != nil {
+			a.clips.cur.Drain()
+		}
+		if each != nil {
+			each(a)
 		}
 	}
-	return sinks, a, a.Close()
+	return sinks, a, nil
 }
