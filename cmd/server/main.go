@@ -46,6 +46,7 @@ func run(args []string, stdout io.Writer) error {
 	var sc server.Config
 	fs.StringVar(&sc.Addr, "addr", ":4000", "public listener: the game, /ws, /healthz")
 	fs.StringVar(&sc.AdminAddr, "admin-addr", "127.0.0.1:6060", "admin listener: /metrics, /debug/pprof/, /arenas (empty disables it)")
+	fs.StringVar(&sc.AdminToken, "admin-token", "", "bearer token every admin request must carry (Authorization: Bearer TOKEN, or ?token=TOKEN); required when -admin-addr is not loopback. Prefer the environment twin: flags show in ps")
 	fs.StringVar(&sc.WebDir, "web-dir", "web/dist", "directory of the browser client's built files")
 	fs.IntVar(&sc.MaxArenas, "max-arenas", 8, "most arenas this process runs")
 	fs.DurationVar(&sc.Grace, "resume-grace", 10*time.Second, "how long a dropped player waits for its resume token")

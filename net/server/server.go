@@ -24,6 +24,10 @@ import (
 type Config struct {
 	Addr      string // public listener, e.g. ":4000"
 	AdminAddr string // admin listener, e.g. "127.0.0.1:6060"; "" disables it
+	// AdminToken, if set, must come with every admin request (as
+	// "Authorization: Bearer <token>" or ?token=); New refuses an
+	// AdminAddr that is not loopback without one.
+	AdminToken string
 	WebDir    string // the browser client's files; a help page if missing
 	Arena     sim.Config
 	// Seed seeds arena n with Seed+n; 0 draws a random seed per arena.
@@ -143,6 +147,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.ClientIPHeader = "X-Forwarded-For"
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
+	if err := checkAdminExposure(cfg.AdminAddr, cfg.AdminToken); err != nil {
+		return nil, err
+	}
 	origins, err := originSet(cfg.AllowedOrigins)
 	if err != nil {
 		return nil, err
@@ -196,7 +203,7 @@ func New(cfg Config) (*Server, error) {
 			s.lobby.Close(context.Background())
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
-		s.admin = cfg.HTTP.server(s.adminMux())
+		s.admin = cfg.HTTP.server(requireToken(cfg.AdminToken, s.adminMux()))
 	}
 	return s, nil
 }
