@@ -28,8 +28,8 @@ type Config struct {
 	// "Authorization: Bearer <token>" or ?token=); New refuses an
 	// AdminAddr that is not loopback without one.
 	AdminToken string
-	WebDir    string // the browser client's files; a help page if missing
-	Arena     sim.Config
+	WebDir     string // the browser client's files; a help page if missing
+	Arena      sim.Config
 	// Seed seeds arena n with Seed+n; 0 draws a random seed per arena.
 	Seed          uint64
 	MaxArenas     int
