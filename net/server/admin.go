@@ -28,6 +28,8 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("/arenas", s.handleArenas)
 	mux.HandleFunc("/fleet", s.handleFleet)
 	mux.HandleFunc("POST /arenas/{id}/clip", s.handleClip)
+	mux.HandleFunc("GET /sessions", s.handleSessions)
+	mux.HandleFunc("POST /sessions/{id}/kick", s.handleKick)
 	return mux
 }
 
