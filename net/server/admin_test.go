@@ -56,7 +56,7 @@ func TestAdminRefusesAPublicAddressWithoutAToken(t *testing.T) {
 func TestAdminToken(t *testing.T) {
 	const token = "s3cret-token"
 	s := newTestServer(t, func(c *server.Config) { c.AdminToken = token })
-	for _, path := range []string{"/metrics", "/arenas", "/fleet", "/sessions", "/debug/pprof/"} {
+	for _, path := range []string{"/metrics", "/arenas", "/fleet", "/sessions", "/bans", "/debug/pprof/"} {
 		for _, bad := range []string{"", "wrong", token + "x"} {
 			code, body := adminCall(t, s, "GET", path, bad, nil)
 			if code != http.StatusUnauthorized {

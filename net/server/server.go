@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/metrics"
 	"github.com/shatter/shatter/net/session"
@@ -112,6 +113,13 @@ type Server struct {
 	joins   *joinLimiter    // static after New, with its own lock
 	origins map[string]bool // AllowedOrigins, lower case; static after New
 	seatTTL time.Duration   // how long a /join reservation lives; static after New
+	// dir is the fleet directory the lobby uses too (bans, commands);
+	// callTimeout bounds a call to it and refresh is how often the bans
+	// are read from it (the fleet's heartbeat). Static after New.
+	dir         fleet.Directory
+	callTimeout time.Duration
+	refresh     time.Duration
+	bans        banSet // with its own lock
 	// mu guards conns, closing and draining. The lobby calls holdSeat
 	// with its own lock held, so mu is never held while calling the lobby.
 	mu       sync.Mutex
@@ -184,6 +192,17 @@ func New(cfg Config) (*Server, error) {
 		fc.SeatTTL = 15 * time.Second // the lobby's default, made explicit for /join's count
 	}
 	s.seatTTL = fc.SeatTTL
+	if fc.Directory == nil {
+		fc.Directory = fleet.NewMemory() // the lobby's default, made explicit for the bans
+	}
+	s.dir = fc.Directory
+	s.callTimeout, s.refresh = fc.CallTimeout, fc.Heartbeat
+	if s.callTimeout <= 0 {
+		s.callTimeout = time.Second
+	}
+	if s.refresh <= 0 {
+		s.refresh = time.Second
+	}
 	s.lobby, err = lobby.New(lobby.Config{
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
 		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc, Hold: s.holdSeat,
@@ -228,10 +247,14 @@ func (s *Server) Lobby() *lobby.Lobby { return s.lobby }
 // Serve starts the listeners, the lobby's janitor and its fleet round in
 // goroutines owned by the server; they stop in Shutdown.
 func (s *Server) Serve() {
-	s.serving.Add(3)
+	s.serving.Add(4)
 	go func() {
 		defer s.serving.Done()
 		s.lobby.Run(s.lobbyCtx, 10*time.Second)
+	}()
+	go func() { // exits when Shutdown cancels lobbyCtx
+		defer s.serving.Done()
+		s.runBans(s.lobbyCtx)
 	}()
 	go func() {
 		defer s.serving.Done()
