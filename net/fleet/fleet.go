@@ -216,6 +216,18 @@ type Directory interface {
 	// Bans lists the live bans, sorted by prefix.
 	Bans(ctx context.Context) ([]Ban, error)
 
+	// SendCommand queues c for c.Node, live for ttl: ErrNodeGone when
+	// that node has no live lease.
+	SendCommand(ctx context.Context, c Command, ttl time.Duration) error
+	// TakeCommands removes node's queued commands and returns the live
+	// ones, oldest first. Each is taken once.
+	TakeCommands(ctx context.Context, node string) ([]Command, error)
+	// Answer stores a node's answer to command id, live for ttl.
+	Answer(ctx context.Context, id string, a Answer, ttl time.Duration) error
+	// AnswerOf returns the answer to command id; ErrNotFound while there
+	// is none (not done yet, or lapsed).
+	AnswerOf(ctx context.Context, id string) (Answer, error)
+
 	// Reap removes what dead nodes (no live lease) left in shared indexes
 	// that does not expire by itself, and returns their ids. Idempotent;
 	// at most one caller at a time does the work (the others get no ids),

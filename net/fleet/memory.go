@@ -50,10 +50,12 @@ type memory struct {
 	// pending is each node's reserved, unclaimed seats by id, with their
 	// expiry. Guarded by mu.
 	pending map[string]map[string]time.Time
-	seats   map[string]memSeat   // by id; guarded by mu
-	resumes map[string]memResume // by token; guarded by mu
-	rows    map[string]memRows   // each node's board rows; guarded by mu
-	bans    map[string]memBan    // by prefix; guarded by mu
+	seats   map[string]memSeat      // by id; guarded by mu
+	resumes map[string]memResume    // by token; guarded by mu
+	rows    map[string]memRows      // each node's board rows; guarded by mu
+	bans    map[string]memBan       // by prefix; guarded by mu
+	cmds    map[string][]memCommand // each node's queued commands; guarded by mu
+	answers map[string]memAnswer    // by command id; guarded by mu
 }
 
 type memBan struct {
@@ -100,6 +102,8 @@ func (m *memory) reset() {
 	m.resumes = make(map[string]memResume)
 	m.rows = make(map[string]memRows)
 	m.bans = make(map[string]memBan)
+	m.cmds = make(map[string][]memCommand)
+	m.answers = make(map[string]memAnswer)
 }
 
 // begin locks m for one call and returns the call's now, or the error the
@@ -130,6 +134,14 @@ func (m *memory) sweep(now time.Time) {
 	maps.DeleteFunc(m.seats, func(_ string, s memSeat) bool { return now.After(s.exp) })
 	maps.DeleteFunc(m.resumes, func(_ string, r memResume) bool { return now.After(r.exp) })
 	maps.DeleteFunc(m.bans, func(_ string, b memBan) bool { return now.After(b.exp) })
+	maps.DeleteFunc(m.answers, func(_ string, a memAnswer) bool { return now.After(a.exp) })
+	for node, q := range m.cmds {
+		if q = slices.DeleteFunc(q, func(c memCommand) bool { return now.After(c.exp) }); len(q) == 0 {
+			delete(m.cmds, node)
+		} else {
+			m.cmds[node] = q
+		}
+	}
 	for node := range m.pending {
 		m.prune(node, now)
 	}

@@ -81,6 +81,7 @@ var cases = []struct {
 	{"Board", testBoard},
 	{"Reap", testReap},
 	{"Bans", testBans},
+	{"Commands", testCommands},
 	{"RestartedEmpty", testRestartedEmpty},
 	{"Unavailable", testUnavailable},
 	{"BadArguments", testBadArguments},
@@ -916,6 +917,62 @@ func testBans(e *env) {
 	}
 }
 
+// testCommands: a command reaches only its node, once, in order, while
+// it lives; none goes to a node without a live lease; an answer is read
+// by its command's id until it lapses.
+func testCommands(e *env) {
+	ctx := context.Background()
+	e.heartbeat(lease("a", 10, 0), e.long)
+	e.heartbeat(lease("b", 10, 0), e.long)
+	take := func(node string) []fleet.Command {
+		e.t.Helper()
+		cs, err := e.d.TakeCommands(ctx, node)
+		if err != nil {
+			e.t.Fatalf("TakeCommands(%s): %v", node, err)
+		}
+		return cs
+	}
+	if got := take("a"); len(got) != 0 {
+		e.t.Fatalf("TakeCommands of a new directory = %v", got)
+	}
+	drain := fleet.Command{ID: fleet.NewSeatID(), Node: "a", Kind: "drain", By: "ops"}
+	kick := fleet.Command{ID: fleet.NewSeatID(), Node: "a", Kind: "kick", Target: "7", Reason: "spam"}
+	short := fleet.Command{ID: fleet.NewSeatID(), Node: "b", Kind: "drain"}
+	for _, c := range []fleet.Command{drain, kick} {
+		e.wantErr("SendCommand", e.d.SendCommand(ctx, c, e.long), nil)
+	}
+	e.wantErr("SendCommand with a short ttl", e.d.SendCommand(ctx, short, e.ttl), nil)
+	e.wantErr("SendCommand to a node never seen", e.d.SendCommand(ctx, fleet.Command{ID: "x", Node: "zed", Kind: "drain"}, e.long), fleet.ErrNodeGone)
+	if got := take("a"); !slices.Equal(got, []fleet.Command{drain, kick}) {
+		e.t.Errorf("TakeCommands(a) = %+v, want drain then kick", got)
+	}
+	if got := take("a"); len(got) != 0 {
+		e.t.Errorf("TakeCommands(a) again = %+v, want none (each is taken once)", got)
+	}
+	e.sleep(e.ttl * 3 / 2)
+	if got := take("b"); len(got) != 0 {
+		e.t.Errorf("TakeCommands(b) after its command lapsed = %+v, want none", got)
+	}
+
+	if _, err := e.d.AnswerOf(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("AnswerOf before the answer: err = %v, want %v", err, fleet.ErrNotFound)
+	}
+	ans := fleet.Answer{Status: 200, Body: `{"ok":true}`, Node: "a"}
+	e.wantErr("Answer", e.d.Answer(ctx, drain.ID, ans, e.ttl), nil)
+	if got, err := e.d.AnswerOf(ctx, drain.ID); err != nil || got != ans {
+		e.t.Errorf("AnswerOf = %+v, %v; want %+v", got, err, ans)
+	}
+	e.sleep(e.ttl * 3 / 2)
+	if _, err := e.d.AnswerOf(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("AnswerOf after its ttl: err = %v, want %v", err, fleet.ErrNotFound)
+	}
+
+	// A node whose lease lapsed gets no commands.
+	e.heartbeat(lease("c", 10, 0), e.ttl)
+	e.sleep(e.ttl * 3 / 2)
+	e.wantErr("SendCommand to a dead node", e.d.SendCommand(ctx, fleet.Command{ID: "y", Node: "c", Kind: "drain"}, e.long), fleet.ErrNodeGone)
+}
+
 func testRestartedEmpty(e *env) {
 	if e.cfg.Restart == nil {
 		e.t.Skip("no Config.Restart: this directory cannot be emptied behind its back")
@@ -986,6 +1043,8 @@ func testUnavailable(e *env) {
 		_, reapErr := e.d.Reap(ctx)
 		_, takeErr := e.d.TakeResume(ctx, "t")
 		_, bansErr := e.d.Bans(ctx)
+		_, takeCmdErr := e.d.TakeCommands(ctx, "a")
+		_, answerOfErr := e.d.AnswerOf(ctx, "c1")
 		return map[string]error{
 			"Heartbeat":    e.d.Heartbeat(ctx, lease("a", 10, 0), e.ttl),
 			"Remove":       e.d.Remove(ctx, "a"),
@@ -1004,6 +1063,10 @@ func testUnavailable(e *env) {
 			"Ban":          e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.1/32"}, e.ttl),
 			"Unban":        e.d.Unban(ctx, "192.0.2.1/32"),
 			"Bans":         bansErr,
+			"SendCommand":  e.d.SendCommand(ctx, fleet.Command{ID: "c1", Node: "a", Kind: "drain"}, e.ttl),
+			"TakeCommands": takeCmdErr,
+			"Answer":       e.d.Answer(ctx, "c1", fleet.Answer{Status: 200, Body: "{}", Node: "a"}, e.ttl),
+			"AnswerOf":     answerOfErr,
 		}
 	}
 	for name, err := range calls(canceled) {
@@ -1063,6 +1126,12 @@ func testBadArguments(e *env) {
 		"Ban with no ttl":                e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.0/24"}, 0),
 		"Ban with a long reason":         e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.0/24", Reason: strings.Repeat("x", fleet.MaxBanText+1)}, e.ttl),
 		"Unban of no prefix":             e.d.Unban(ctx, ""),
+		"SendCommand to no node":         e.d.SendCommand(ctx, fleet.Command{ID: "c", Kind: "drain"}, e.ttl),
+		"SendCommand of no kind":         e.d.SendCommand(ctx, fleet.Command{ID: "c", Node: "a"}, e.ttl),
+		"SendCommand with no ttl":        e.d.SendCommand(ctx, fleet.Command{ID: "c", Node: "a", Kind: "drain"}, 0),
+		"SendCommand too big":            e.d.SendCommand(ctx, fleet.Command{ID: "c", Node: "a", Kind: "kick", Reason: strings.Repeat("x", fleet.MaxCommandBytes)}, e.ttl),
+		"Answer of no id":                e.d.Answer(ctx, "", fleet.Answer{Status: 200}, e.ttl),
+		"Answer with no status":          e.d.Answer(ctx, "c", fleet.Answer{}, e.ttl),
 	}
 	sentinels := []error{fleet.ErrNoRoom, fleet.ErrNodeGone, fleet.ErrBadSeat, fleet.ErrNotFound, fleet.ErrUnavailable}
 	for name, err := range tests {
