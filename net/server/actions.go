@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/net/session"
 )
 
@@ -79,10 +80,10 @@ func (s *Server) Kick(id uint32, reason string) bool {
 	return false
 }
 
-// handleKick is POST /sessions/{id}/kick?reason=.
+// handleKick is POST /sessions/{id}/kick?reason=&node=.
 func (s *Server) handleKick(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 32)
-	if err != nil {
+	id := r.PathValue("id")
+	if _, err := strconv.ParseUint(id, 10, 32); err != nil {
 		adminError(w, http.StatusBadRequest, "session id: not a number")
 		return
 	}
@@ -94,12 +95,17 @@ func (s *Server) handleKick(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, "reason: at most "+strconv.Itoa(maxKickReason)+" bytes")
 		return
 	}
-	if !s.Kick(uint32(id), reason) {
-		adminError(w, http.StatusNotFound, "no such session on this node")
-		return
+	s.act(r.Context(), fleet.Command{Node: r.URL.Query().Get("node"), Kind: cmdKick, Target: id, Reason: reason, By: adminWho(r)}).write(w)
+}
+
+// kick is a kick on this node, for an operator (who).
+func (s *Server) kick(id uint32, reason, who string) actionResult {
+	if !s.Kick(id, reason) {
+		return failed(http.StatusNotFound, "no such session on this node")
 	}
-	s.log.Info("admin: session kicked", "who", adminWho(r), "session", id, "reason", reason)
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "session": id})
+	self, _ := s.lobby.Node()
+	s.log.Info("admin: session kicked", "who", who, "node", self, "session", id, "reason", reason)
+	return ok(map[string]any{"session": id, "node": self})
 }
 
 // prefixText shows a client address key: the address itself, or the IPv6

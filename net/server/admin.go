@@ -30,6 +30,7 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("POST /arenas/{id}/clip", s.handleClip)
 	mux.HandleFunc("GET /sessions", s.handleSessions)
 	mux.HandleFunc("POST /sessions/{id}/kick", s.handleKick)
+	mux.HandleFunc("POST /nodes/{id}/drain", s.handleDrain)
 	mux.HandleFunc("GET /bans", s.handleBans)
 	mux.HandleFunc("POST /bans", s.handleBan)
 	mux.HandleFunc("DELETE /bans/{prefix...}", s.handleUnban)

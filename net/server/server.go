@@ -81,6 +81,9 @@ type Config struct {
 	// Clock paces the arenas; the wall clock if nil. Tests pass a
 	// sim.ManualClock to step arenas one tick at a time.
 	Clock sim.Clock
+	// DrainTimeout bounds a drain an operator asks for on the admin
+	// listener (15 s if zero).
+	DrainTimeout time.Duration
 	// Fleet is this node's place in the fleet (directory, id, public URL,
 	// TTLs); the zero value is a fleet of one. An empty Fleet.URL becomes
 	// ws://127.0.0.1:PORT/ws for the public listener's port, and an empty
@@ -120,14 +123,19 @@ type Server struct {
 	callTimeout time.Duration
 	refresh     time.Duration
 	bans        banSet // with its own lock
+	// drainTimeout bounds a drain an operator asks for; static after New.
+	drainTimeout time.Duration
 	// mu guards conns, closing and draining. The lobby calls holdSeat
 	// with its own lock held, so mu is never held while calling the lobby.
 	mu       sync.Mutex
 	conns    map[*session.Conn]netip.Prefix // open sessions and their client address
 	closing  bool
 	draining bool
-	sessions sync.WaitGroup // one per served connection
-	serving  sync.WaitGroup // the listeners' Serve goroutines and the lobby janitor
+	// adminDraining: an operator's drain (POST /nodes/{id}/drain) began
+	// and did not find the node alone.
+	adminDraining bool
+	sessions      sync.WaitGroup // one per served connection
+	serving       sync.WaitGroup // the listeners' Serve goroutines and the lobby janitor
 }
 
 // New validates the config, starts the first arena and binds the
@@ -203,6 +211,10 @@ func New(cfg Config) (*Server, error) {
 	if s.refresh <= 0 {
 		s.refresh = time.Second
 	}
+	s.drainTimeout = cfg.DrainTimeout
+	if s.drainTimeout <= 0 {
+		s.drainTimeout = 15 * time.Second
+	}
 	s.lobby, err = lobby.New(lobby.Config{
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
 		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc, Hold: s.holdSeat,
@@ -247,7 +259,7 @@ func (s *Server) Lobby() *lobby.Lobby { return s.lobby }
 // Serve starts the listeners, the lobby's janitor and its fleet round in
 // goroutines owned by the server; they stop in Shutdown.
 func (s *Server) Serve() {
-	s.serving.Add(4)
+	s.serving.Add(5)
 	go func() {
 		defer s.serving.Done()
 		s.lobby.Run(s.lobbyCtx, 10*time.Second)
@@ -255,6 +267,10 @@ func (s *Server) Serve() {
 	go func() { // exits when Shutdown cancels lobbyCtx
 		defer s.serving.Done()
 		s.runBans(s.lobbyCtx)
+	}()
+	go func() { // exits when Shutdown cancels lobbyCtx
+		defer s.serving.Done()
+		s.runCommands(s.lobbyCtx)
 	}()
 	go func() {
 		defer s.serving.Done()
