@@ -31,6 +31,7 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("GET /sessions", s.handleSessions)
 	mux.HandleFunc("POST /sessions/{id}/kick", s.handleKick)
 	mux.HandleFunc("POST /nodes/{id}/drain", s.handleDrain)
+	mux.HandleFunc("POST /arenas/{id}/stop", s.handleStop)
 	mux.HandleFunc("GET /bans", s.handleBans)
 	mux.HandleFunc("POST /bans", s.handleBan)
 	mux.HandleFunc("DELETE /bans/{prefix...}", s.handleUnban)

@@ -28,6 +28,7 @@ const (
 const (
 	cmdKick  = "kick"
 	cmdDrain = "drain"
+	cmdStop  = "stop"
 )
 
 // actionResult is an admin action's answer: its status and JSON body.
@@ -102,6 +103,12 @@ func (s *Server) do(cmd fleet.Command) actionResult {
 		return s.kick(uint32(id), cmd.Reason, cmd.By)
 	case cmdDrain:
 		return s.adminDrain(cmd.By)
+	case cmdStop:
+		id, err := strconv.Atoi(cmd.Target)
+		if err != nil {
+			return failed(http.StatusBadRequest, "arena id: not a number")
+		}
+		return s.stopArena(id, cmd.By)
 	}
 	return failed(http.StatusBadRequest, "unknown command "+cmd.Kind)
 }
@@ -192,4 +199,36 @@ func (s *Server) adminDrain(who string) actionResult {
 // handleDrain is POST /nodes/{id}/drain.
 func (s *Server) handleDrain(w http.ResponseWriter, r *http.Request) {
 	s.act(r.Context(), fleet.Command{Node: r.PathValue("id"), Kind: cmdDrain, By: adminWho(r)}).write(w)
+}
+
+// stopArena stops an arena of this node on an operator's word, its
+// players moved as in a drain (lobby.StopArena), and answers once it has
+// stopped (within the server's drain timeout).
+func (s *Server) stopArena(id int, who string) actionResult {
+	self, _ := s.lobby.Node()
+	s.log.Info("admin: arena stop", "who", who, "node", self, "arena", id)
+	ctx, cancel := context.WithTimeout(s.lobbyCtx, s.drainTimeout)
+	defer cancel()
+	moved, err := s.lobby.StopArena(ctx, id)
+	switch {
+	case errors.Is(err, lobby.ErrNoArena):
+		return failed(http.StatusNotFound, "no arena "+strconv.Itoa(id)+" on this node")
+	case errors.Is(err, lobby.ErrBusy):
+		return failed(http.StatusConflict, lobby.ErrBusy.Error())
+	case err != nil:
+		s.log.Warn("admin: arena stop ended early", "arena", id, "moved", moved, "err", err)
+		return failed(http.StatusInternalServerError, "the arena stopped before all its players were moved: "+err.Error())
+	}
+	s.log.Info("admin: arena stopped", "who", who, "node", self, "arena", id, "moved", moved)
+	return ok(map[string]any{"node": self, "arena": id, "moved": moved})
+}
+
+// handleStop is POST /arenas/{id}/stop?node=.
+func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := strconv.Atoi(id); err != nil {
+		adminError(w, http.StatusBadRequest, "arena id: not a number")
+		return
+	}
+	s.act(r.Context(), fleet.Command{Node: r.URL.Query().Get("node"), Kind: cmdStop, Target: id, By: adminWho(r)}).write(w)
 }

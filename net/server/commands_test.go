@@ -14,6 +14,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/shatter/shatter/net/client"
+	"github.com/shatter/shatter/net/server"
 	"github.com/shatter/shatter/net/wire"
 )
 
@@ -121,3 +122,84 @@ func TestDrainAloneIsRefused(t *testing.T) {
 }
 
 func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// mover is a client that records its moves.
+type mover struct {
+	c     *client.Client
+	mu    sync.Mutex
+	moves []client.Move
+}
+
+func dialMover(t *testing.T, s *server.Server, name string) *mover {
+	t.Helper()
+	m := &mover{}
+	c, err := client.Dial(context.Background(), "ws://"+s.Addr()+"/ws", client.Options{Name: name,
+		OnMove: func(_ *client.Client, mv client.Move) { m.mu.Lock(); m.moves = append(m.moves, mv); m.mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	m.c = c
+	if err := c.SendSpawn(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, name+" alive", func() bool { var s client.Snapshot; c.Snapshot(&s); return s.Alive })
+	return m
+}
+
+func (m *mover) moved() []client.Move {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]client.Move(nil), m.moves...)
+}
+
+// TestStopArenaMovesPlayersHere: on a node alone, stopping the arena its
+// two players share moves both (moved, drain, to this node's own URL) to
+// a new arena of the node, alive, and the stopped arena is gone.
+func TestStopArenaMovesPlayersHere(t *testing.T) {
+	s := newTestServer(t, func(c *server.Config) { c.Arena.MaxPlayers, c.Arena.MinPopulation = 2, 0 })
+	_, url := s.Lobby().Node()
+	p1, p2 := dialMover(t, s, "one"), dialMover(t, s, "two")
+	code, body := adminCall(t, s, "POST", "/arenas/0/stop", "", nil)
+	if got := answer(t, body); code != http.StatusOK || got["moved"] != 2.0 || got["arena"] != 0.0 {
+		t.Fatalf("stop: %d %s", code, body)
+	}
+	for _, p := range []*mover{p1, p2} {
+		waitUntil(t, "the move", func() bool { return len(p.moved()) == 1 })
+		if m := p.moved()[0]; m.Moved.Why != wire.MoveDrain || m.To != url {
+			t.Fatalf("move %+v, want drain to this node (%s)", m, url)
+		}
+		waitUntil(t, "alive again", func() bool { var st client.Snapshot; p.c.Snapshot(&st); return st.Alive })
+	}
+	if ids := arenaIDs(t, s); len(ids) != 1 || ids[0] != 1 {
+		t.Fatalf("arenas after the stop: %v, want [1]", ids)
+	}
+	for _, st := range sessions(t, s, "") {
+		if st.Arena != 1 || !st.Alive {
+			t.Errorf("session after the stop: %+v, want alive in arena 1", st)
+		}
+	}
+	if code, _ := adminCall(t, s, "POST", "/arenas/0/stop", "", nil); code != http.StatusNotFound {
+		t.Errorf("stop of a stopped arena: %d, want 404", code)
+	}
+	if code, _ := adminCall(t, s, "POST", "/arenas/x/stop", "", nil); code != http.StatusBadRequest {
+		t.Errorf("stop of a bad arena id: %d, want 400", code)
+	}
+}
+
+// TestStopArenaOnAnotherNode: node a stops b's arena through the
+// directory; b's player moves to a, the node with room.
+func TestStopArenaOnAnotherNode(t *testing.T) {
+	a, b, _ := redisNodes(t, nil)
+	_, aURL := a.Lobby().Node()
+	p := dialMover(t, b, "wanderer")
+	code, body := adminCall(t, a, "POST", "/arenas/0/stop?node=b", "", nil)
+	if got := answer(t, body); code != http.StatusOK || got["acknowledged"] != true || got["node"] != "b" || got["moved"] != 1.0 {
+		t.Fatalf("stop on b through a: %d %s", code, body)
+	}
+	waitUntil(t, "the move", func() bool { return len(p.moved()) == 1 })
+	if m := p.moved()[0]; m.Moved.Why != wire.MoveDrain || m.To != aURL {
+		t.Fatalf("move %+v, want drain to a (%s)", m, aURL)
+	}
+	waitUntil(t, "alive on a", func() bool { var st client.Snapshot; p.c.Snapshot(&st); return st.Alive })
+}
