@@ -104,7 +104,7 @@ func (s *Server) kick(id uint32, reason, who string) actionResult {
 		return failed(http.StatusNotFound, "no such session on this node")
 	}
 	self, _ := s.lobby.Node()
-	s.log.Info("admin: session kicked", "who", who, "node", self, "session", id, "reason", reason)
+	s.logAction(who, "session kicked", "node", self, "session", id, "reason", reason)
 	return ok(map[string]any{"session": id, "node": self})
 }
 

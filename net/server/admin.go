@@ -83,7 +83,7 @@ func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := fmt.Sprintf("arena-%d-seed-%d-ticks-%d-%d%s", id, clip.Seed, clip.FirstTick(), clip.LastTick, sim.ReplayExt)
-	s.log.Info("admin: clip cut", "who", adminWho(r), "arena", id, "minutes", minutes, "first_tick", clip.FirstTick(), "last_tick", clip.LastTick, "bytes", buf.Len())
+	s.logAction(adminWho(r), "clip cut", "arena", id, "minutes", minutes, "first_tick", clip.FirstTick(), "last_tick", clip.LastTick, "bytes", buf.Len())
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))

@@ -64,6 +64,13 @@ func adminWho(r *http.Request) string {
 	return r.RemoteAddr
 }
 
+// logAction writes an operator's action to the log: who (adminWho), what
+// happened, and its details as slog attributes. Every admin action goes
+// through here.
+func (s *Server) logAction(who, action string, attrs ...any) {
+	s.log.Info("admin: "+action, append([]any{"who", who}, attrs...)...)
+}
+
 // writeJSON answers with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -188,7 +188,7 @@ func (s *Server) handleBan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.refreshBans(r.Context()) // in force here at once, elsewhere at the next refresh
-	s.log.Info("admin: banned", "who", by, "prefix", prefix, "minutes", req.Minutes, "reason", req.Reason)
+	s.logAction(by, "banned", "prefix", prefix, "minutes", req.Minutes, "reason", req.Reason)
 	ban.Until = time.Now().Add(ttl)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "ban": ban})
 }
@@ -219,6 +219,6 @@ func (s *Server) handleUnban(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.refreshBans(r.Context())
-	s.log.Info("admin: unbanned", "who", adminWho(r), "prefix", prefix)
+	s.logAction(adminWho(r), "unbanned", "prefix", prefix)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "prefix": prefix})
 }

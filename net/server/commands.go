@@ -188,10 +188,10 @@ func (s *Server) adminDrain(who string) actionResult {
 		if errors.Is(err, lobby.ErrAlone) {
 			return failed(http.StatusConflict, "no other node is ready to take this node's players")
 		}
-		s.log.Info("admin: node drain", "who", who, "node", self)
+		s.logAction(who, "node drain", "node", self)
 		return ok(map[string]any{"node": self, "draining": true, "done": err == nil})
 	case <-time.After(2 * s.callTimeout):
-		s.log.Info("admin: node drain", "who", who, "node", self)
+		s.logAction(who, "node drain", "node", self)
 		return ok(map[string]any{"node": self, "draining": true, "done": false})
 	}
 }
@@ -206,7 +206,7 @@ func (s *Server) handleDrain(w http.ResponseWriter, r *http.Request) {
 // stopped (within the server's drain timeout).
 func (s *Server) stopArena(id int, who string) actionResult {
 	self, _ := s.lobby.Node()
-	s.log.Info("admin: arena stop", "who", who, "node", self, "arena", id)
+	s.logAction(who, "arena stop", "node", self, "arena", id)
 	ctx, cancel := context.WithTimeout(s.lobbyCtx, s.drainTimeout)
 	defer cancel()
 	moved, err := s.lobby.StopArena(ctx, id)
@@ -219,7 +219,7 @@ func (s *Server) stopArena(id int, who string) actionResult {
 		s.log.Warn("admin: arena stop ended early", "arena", id, "moved", moved, "err", err)
 		return failed(http.StatusInternalServerError, "the arena stopped before all its players were moved: "+err.Error())
 	}
-	s.log.Info("admin: arena stopped", "who", who, "node", self, "arena", id, "moved", moved)
+	s.logAction(who, "arena stopped", "node", self, "arena", id, "moved", moved)
 	return ok(map[string]any{"node": self, "arena": id, "moved": moved})
 }
 
