@@ -105,7 +105,7 @@ func (s *Server) kick(id uint32, reason, who string) actionResult {
 	}
 	self, _ := s.lobby.Node()
 	s.logAction(who, "session kicked", "node", self, "session", id, "reason", reason)
-	return ok(map[string]any{"session": id, "node": self})
+	return succeeded(map[string]any{"session": id, "node": self})
 }
 
 // prefixText shows a client address key: the address itself, or the IPv6

@@ -37,7 +37,7 @@ type actionResult struct {
 	body   map[string]any
 }
 
-func ok(body map[string]any) actionResult {
+func succeeded(body map[string]any) actionResult {
 	body["ok"] = true
 	return actionResult{status: http.StatusOK, body: body}
 }
@@ -158,7 +158,7 @@ func (s *Server) adminDrain(who string) actionResult {
 		return failed(http.StatusServiceUnavailable, "this node is shutting down")
 	case s.adminDraining:
 		s.mu.Unlock()
-		return ok(map[string]any{"node": self, "draining": true, "already": true})
+		return succeeded(map[string]any{"node": self, "draining": true, "already": true})
 	}
 	s.adminDraining = true
 	s.serving.Add(1)
@@ -189,10 +189,10 @@ func (s *Server) adminDrain(who string) actionResult {
 			return failed(http.StatusConflict, "no other node is ready to take this node's players")
 		}
 		s.logAction(who, "node drain", "node", self)
-		return ok(map[string]any{"node": self, "draining": true, "done": err == nil})
+		return succeeded(map[string]any{"node": self, "draining": true, "done": err == nil})
 	case <-time.After(2 * s.callTimeout):
 		s.logAction(who, "node drain", "node", self)
-		return ok(map[string]any{"node": self, "draining": true, "done": false})
+		return succeeded(map[string]any{"node": self, "draining": true, "done": false})
 	}
 }
 
@@ -220,7 +220,7 @@ func (s *Server) stopArena(id int, who string) actionResult {
 		return failed(http.StatusInternalServerError, "the arena stopped before all its players were moved: "+err.Error())
 	}
 	s.logAction(who, "arena stopped", "node", self, "arena", id, "moved", moved)
-	return ok(map[string]any{"node": self, "arena": id, "moved": moved})
+	return succeeded(map[string]any{"node": self, "arena": id, "moved": moved})
 }
 
 // handleStop is POST /arenas/{id}/stop?node=.
