@@ -46,6 +46,7 @@ func run(args []string, stdout io.Writer) error {
 	var sc server.Config
 	fs.StringVar(&sc.Addr, "addr", ":4000", "public listener: the game, /ws, /healthz")
 	fs.StringVar(&sc.AdminAddr, "admin-addr", "127.0.0.1:6060", "admin listener: /metrics, /debug/pprof/, /arenas (empty disables it)")
+	fs.StringVar(&sc.AdminToken, "admin-token", "", "bearer token every admin request must carry (Authorization: Bearer TOKEN, or ?token=TOKEN); required when -admin-addr is not loopback. Prefer the environment twin: flags show in ps")
 	fs.StringVar(&sc.WebDir, "web-dir", "web/dist", "directory of the browser client's built files")
 	fs.IntVar(&sc.MaxArenas, "max-arenas", 8, "most arenas this process runs")
 	fs.DurationVar(&sc.Grace, "resume-grace", 10*time.Second, "how long a dropped player waits for its resume token")
@@ -66,7 +67,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.StringVar(&sc.Fleet.URL, "public-url", "", "the full URL of this node's WebSocket as players reach it, path included (e.g. ws://10.0.0.5:4001/ws), sent in moved and /join (default ws://127.0.0.1:PORT/ws; required with -redis when -addr is not loopback)")
 	fs.DurationVar(&sc.Fleet.Heartbeat, "fleet-heartbeat", time.Second, "how often this node writes its lease, checkpoints and leaderboard to the fleet directory")
 	fs.DurationVar(&sc.Fleet.LeaseTTL, "fleet-lease", 3*time.Second, "how long a node's lease lives without a heartbeat; a node silent this long is dead to the others (keep it at least twice -fleet-heartbeat)")
-	drainTimeout := fs.Duration("drain-timeout", 15*time.Second, "on SIGTERM with other nodes ready: how long moving every player to them may take before the node stops anyway")
+	drainTimeout := fs.Duration("drain-timeout", 15*time.Second, "on SIGTERM with other nodes ready: how long moving every player to them may take before the node stops anyway (a drain asked for on the admin listener too)")
 	fs.DurationVar(&sc.Session.IdleTimeout, "idle-timeout", 60*time.Second, "a session without a living marble that sends no spawn, input or watch for this long gets error idle and close 1008 (0: never)")
 	fs.DurationVar(&sc.Session.StallTimeout, "stall-timeout", 3*time.Second, "a client that leaves the server's WebSocket ping unanswered this long after its last answer, or whose kernel send queue stays over a second of its traffic this long, is closed with 4001 (it pings every third of it)")
 	fs.Float64Var(&sc.Session.WSPingsPerSec, "ws-pings-per-sec", 2, "WebSocket pings a client may send a second (a burst of two seconds' worth); more are dropped unanswered, and 5 s over the limit closes with 1008")
@@ -144,6 +145,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	sc.Arena, sc.Seed, sc.RecordDir, sc.Logger = cfg, h.seed, h.recordDir, logger
 	sc.Clips.MaxBytes = *clipMaxMB << 20
+	sc.DrainTimeout = *drainTimeout
 	if sc.Clips.Dir == "" {
 		sc.Clips.Dir = filepath.Join(os.TempDir(), defaultClipDir(sc.Addr))
 	}

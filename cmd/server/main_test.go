@@ -32,7 +32,9 @@ func TestBadFlagsAreErrors(t *testing.T) {
 		{"-redis", "not a url", "-addr", "127.0.0.1:0", "-admin-addr", ""},
 		{"-trusted-proxies", "10.0.0.0/8,proxy.internal", "-addr", "127.0.0.1:0", "-admin-addr", ""},
 		{"-allowed-origins", "play.example.com", "-addr", "127.0.0.1:0", "-admin-addr", ""},
-		{"-keyframe-every", "10ms", "-addr", "127.0.0.1:0", "-admin-addr", ""}} {
+		{"-keyframe-every", "10ms", "-addr", "127.0.0.1:0", "-admin-addr", ""},
+		// Whoever reaches a public admin listener could kick, ban and drain.
+		{"-addr", "127.0.0.1:0", "-admin-addr", ":0"}} {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run %v: no error", args)
 		}

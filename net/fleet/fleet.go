@@ -129,7 +129,7 @@ type BoardRow struct {
 }
 
 // Directory is the state the nodes of a fleet share: leases, seats,
-// resume records and the global leaderboard. Memory (one process, the
+// resume records, the global leaderboard and the bans. Memory (one process, the
 // default) and Redis implement it, and fleettest.Run checks both with the
 // same cases.
 //
@@ -206,6 +206,27 @@ type Directory interface {
 	// (equal masses in an unspecified but stable order), over every node
 	// whose rows are live.
 	GlobalBoard(ctx context.Context, n int) ([]BoardRow, error)
+
+	// Ban stores b, replacing any ban of the same prefix, live for ttl;
+	// its Until is the directory's now plus ttl.
+	Ban(ctx context.Context, b Ban, ttl time.Duration) error
+	// Unban lifts the ban of prefix at once; ErrNotFound when there is
+	// none (or it has lapsed).
+	Unban(ctx context.Context, prefix string) error
+	// Bans lists the live bans, sorted by prefix.
+	Bans(ctx context.Context) ([]Ban, error)
+
+	// SendCommand queues c for c.Node, live for ttl: ErrNodeGone when
+	// that node has no live lease.
+	SendCommand(ctx context.Context, c Command, ttl time.Duration) error
+	// TakeCommands removes node's queued commands and returns the live
+	// ones, oldest first. Each is taken once.
+	TakeCommands(ctx context.Context, node string) ([]Command, error)
+	// Answer stores a node's answer to command id, live for ttl.
+	Answer(ctx context.Context, id string, a Answer, ttl time.Duration) error
+	// AnswerOf returns the answer to command id; ErrNotFound while there
+	// is none (not done yet, or lapsed).
+	AnswerOf(ctx context.Context, id string) (Answer, error)
 
 	// Reap removes what dead nodes (no live lease) left in shared indexes
 	// that does not expire by itself, and returns their ids. Idempotent;

@@ -50,9 +50,17 @@ type memory struct {
 	// pending is each node's reserved, unclaimed seats by id, with their
 	// expiry. Guarded by mu.
 	pending map[string]map[string]time.Time
-	seats   map[string]memSeat   // by id; guarded by mu
-	resumes map[string]memResume // by token; guarded by mu
-	rows    map[string]memRows   // each node's board rows; guarded by mu
+	seats   map[string]memSeat      // by id; guarded by mu
+	resumes map[string]memResume    // by token; guarded by mu
+	rows    map[string]memRows      // each node's board rows; guarded by mu
+	bans    map[string]memBan       // by prefix; guarded by mu
+	cmds    map[string][]memCommand // each node's queued commands; guarded by mu
+	answers map[string]memAnswer    // by command id; guarded by mu
+}
+
+type memBan struct {
+	ban Ban
+	exp time.Time
 }
 
 type memLease struct {
@@ -93,6 +101,9 @@ func (m *memory) reset() {
 	m.seats = make(map[string]memSeat)
 	m.resumes = make(map[string]memResume)
 	m.rows = make(map[string]memRows)
+	m.bans = make(map[string]memBan)
+	m.cmds = make(map[string][]memCommand)
+	m.answers = make(map[string]memAnswer)
 }
 
 // begin locks m for one call and returns the call's now, or the error the
@@ -122,6 +133,15 @@ func (m *memory) sweep(now time.Time) {
 	maps.DeleteFunc(m.leases, func(_ string, l *memLease) bool { return now.After(l.exp) })
 	maps.DeleteFunc(m.seats, func(_ string, s memSeat) bool { return now.After(s.exp) })
 	maps.DeleteFunc(m.resumes, func(_ string, r memResume) bool { return now.After(r.exp) })
+	maps.DeleteFunc(m.bans, func(_ string, b memBan) bool { return now.After(b.exp) })
+	maps.DeleteFunc(m.answers, func(_ string, a memAnswer) bool { return now.After(a.exp) })
+	for node, q := range m.cmds {
+		if q = slices.DeleteFunc(q, func(c memCommand) bool { return now.After(c.exp) }); len(q) == 0 {
+			delete(m.cmds, node)
+		} else {
+			m.cmds[node] = q
+		}
+	}
 	for node := range m.pending {
 		m.prune(node, now)
 	}
@@ -505,6 +525,55 @@ func (m *memory) GlobalBoard(ctx context.Context, n int) ([]BoardRow, error) {
 // mu held.
 func (m *memory) sweepRows(now time.Time) {
 	maps.DeleteFunc(m.rows, func(_ string, rs memRows) bool { return rs.exp.Before(now) })
+}
+
+func (m *memory) Ban(ctx context.Context, b Ban, ttl time.Duration) error {
+	if err := checkBan(b, ttl); err != nil {
+		return err
+	}
+	now, err := m.begin(ctx, "ban")
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	// Whole milliseconds, as Redis keeps them.
+	exp := now.Add(ttl).Truncate(time.Millisecond)
+	b.Until = exp
+	m.bans[b.Prefix] = memBan{ban: b, exp: exp}
+	return nil
+}
+
+func (m *memory) Unban(ctx context.Context, prefix string) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	now, err := m.begin(ctx, "unban")
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	b, ok := m.bans[prefix]
+	delete(m.bans, prefix)
+	if !ok || now.After(b.exp) {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (m *memory) Bans(ctx context.Context) ([]Ban, error) {
+	now, err := m.begin(ctx, "bans")
+	if err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []Ban{}
+	for _, b := range m.bans {
+		if !now.After(b.exp) {
+			out = append(out, b.ban)
+		}
+	}
+	slices.SortFunc(out, func(a, b Ban) int { return cmp.Compare(a.Prefix, b.Prefix) })
+	return out, nil
 }
 
 func (m *memory) Reap(ctx context.Context) ([]string, error) {

@@ -70,7 +70,7 @@ func (l *Lobby) drain(ctx context.Context) error {
 	defer l.endDrain()
 	// Tell the fleet at once, then give the dropped sessions up.
 	l.FleetRound(ctx)
-	l.handOffDetached(ctx)
+	l.handOff(ctx, func(*Seat) bool { return true })
 	for {
 		l.mu.Lock()
 		left := l.departing
@@ -94,6 +94,12 @@ func (l *Lobby) endDrain() {
 	l.mu.Lock()
 	l.drainActive = false
 	l.mu.Unlock()
+	l.settleLeft()
+}
+
+// settleLeft gives up the marbles that departed but were not handled, so
+// that their tokens still bring them back elsewhere.
+func (l *Lobby) settleLeft() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for {
@@ -106,9 +112,9 @@ func (l *Lobby) endDrain() {
 	}
 }
 
-// handOffDetached gives up every detached seat as a record naming no node,
-// with its marble as the latest frame shows it.
-func (l *Lobby) handOffDetached(ctx context.Context) {
+// handOff gives up every detached seat that which picks as a record
+// naming no node, with its marble as the latest frame shows it.
+func (l *Lobby) handOff(ctx context.Context, which func(*Seat) bool) {
 	l.roundMu.Lock()
 	defer l.roundMu.Unlock()
 	var seats []*Seat
@@ -117,7 +123,7 @@ func (l *Lobby) handOffDetached(ctx context.Context) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		for _, s := range l.seats {
-			if s.conn != nil || s.departing {
+			if s.conn != nil || s.departing || !which(s) {
 				continue
 			}
 			rec := fleet.Resume{Token: s.Token, Session: s.ID, Name: s.Name}

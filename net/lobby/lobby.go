@@ -162,6 +162,8 @@ type Lobby struct {
 	seats    map[string]*Seat // by token
 	nextSeat uint32
 	closed   bool
+	// stopping is the arena StopArena is emptying: no seat goes to it.
+	stopping *running
 	fleetState
 
 	runs sync.WaitGroup // one per arena goroutine, for Close
@@ -442,11 +444,12 @@ func (l *Lobby) nameTakenLocked(arena *sim.Arena, name string) bool {
 // arena if every one is full. Called with mu held.
 func (l *Lobby) roomLocked() (*running, error) {
 	for _, r := range l.arenas {
-		if !r.arena.Stopped() && r.arena.Reserve() {
+		if r != l.stopping && !r.arena.Stopped() && r.arena.Reserve() {
 			return r, nil
 		}
 	}
-	if len(l.arenas) >= l.cfg.MaxArenas {
+	// A stopping arena counts no more: its players need another.
+	if n := len(l.arenas); n >= l.cfg.MaxArenas && (l.stopping == nil || n-1 >= l.cfg.MaxArenas) {
 		return nil, ErrFull
 	}
 	r, err := l.startArena()

@@ -28,6 +28,13 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("/arenas", s.handleArenas)
 	mux.HandleFunc("/fleet", s.handleFleet)
 	mux.HandleFunc("POST /arenas/{id}/clip", s.handleClip)
+	mux.HandleFunc("GET /sessions", s.handleSessions)
+	mux.HandleFunc("POST /sessions/{id}/kick", s.handleKick)
+	mux.HandleFunc("POST /nodes/{id}/drain", s.handleDrain)
+	mux.HandleFunc("POST /arenas/{id}/stop", s.handleStop)
+	mux.HandleFunc("GET /bans", s.handleBans)
+	mux.HandleFunc("POST /bans", s.handleBan)
+	mux.HandleFunc("DELETE /bans/{prefix...}", s.handleUnban)
 	return mux
 }
 
@@ -76,7 +83,7 @@ func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := fmt.Sprintf("arena-%d-seed-%d-ticks-%d-%d%s", id, clip.Seed, clip.FirstTick(), clip.LastTick, sim.ReplayExt)
-	s.log.Info("clip cut", "from", r.RemoteAddr, "arena", id, "minutes", minutes, "first_tick", clip.FirstTick(), "last_tick", clip.LastTick, "bytes", buf.Len())
+	s.logAction(adminWho(r), "clip cut", "arena", id, "minutes", minutes, "first_tick", clip.FirstTick(), "last_tick", clip.LastTick, "bytes", buf.Len())
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))

@@ -50,8 +50,11 @@ func (s *Server) publicMux() *http.ServeMux {
 // players before they connect. Each client address may ask at JoinRate
 // (429 {"error": "rate_limited"} with Retry-After past it), and a
 // reservation counts against its MaxConnsPerIP until it expires (429
-// {"error": "max_conns_per_ip"}).
+// {"error": "max_conns_per_ip"}). A banned client address gets 403 first.
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+	if s.refuseBanned(w, r, true) {
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	key := addrKey(s.clientAddr(r))
@@ -102,10 +105,14 @@ func (s *Server) helpPage(w http.ResponseWriter, r *http.Request) {
 // Env's poller on a TCP socket, by a goroutine of its own otherwise),
 // then returns: net/http's per-connection state
 // (its 4 KiB buffers among it) is freed instead of living as long as the
-// game. Before the upgrade it refuses a browser page of a foreign origin
+// game. Before the upgrade it refuses a banned client address (403,
+// before anything else), a browser page of a foreign origin
 // (403), a server that is stopping, and a client address or a server at
 // its connection limit (503).
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	if s.refuseBanned(w, r, false) {
+		return
+	}
 	if !s.originAllowed(r) {
 		s.metrics.Closes.WithLabelValues("origin").Inc()
 		http.Error(w, "pages of this origin may not open game connections", http.StatusForbidden)

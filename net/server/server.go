@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/metrics"
 	"github.com/shatter/shatter/net/session"
@@ -24,8 +25,12 @@ import (
 type Config struct {
 	Addr      string // public listener, e.g. ":4000"
 	AdminAddr string // admin listener, e.g. "127.0.0.1:6060"; "" disables it
-	WebDir    string // the browser client's files; a help page if missing
-	Arena     sim.Config
+	// AdminToken, if set, must come with every admin request (as
+	// "Authorization: Bearer <token>" or ?token=); New refuses an
+	// AdminAddr that is not loopback without one.
+	AdminToken string
+	WebDir     string // the browser client's files; a help page if missing
+	Arena      sim.Config
 	// Seed seeds arena n with Seed+n; 0 draws a random seed per arena.
 	Seed          uint64
 	MaxArenas     int
@@ -76,6 +81,9 @@ type Config struct {
 	// Clock paces the arenas; the wall clock if nil. Tests pass a
 	// sim.ManualClock to step arenas one tick at a time.
 	Clock sim.Clock
+	// DrainTimeout bounds a drain an operator asks for on the admin
+	// listener (15 s if zero).
+	DrainTimeout time.Duration
 	// Fleet is this node's place in the fleet (directory, id, public URL,
 	// TTLs); the zero value is a fleet of one. An empty Fleet.URL becomes
 	// ws://127.0.0.1:PORT/ws for the public listener's port, and an empty
@@ -108,14 +116,26 @@ type Server struct {
 	joins   *joinLimiter    // static after New, with its own lock
 	origins map[string]bool // AllowedOrigins, lower case; static after New
 	seatTTL time.Duration   // how long a /join reservation lives; static after New
+	// dir is the fleet directory the lobby uses too (bans, commands);
+	// callTimeout bounds a call to it and refresh is how often the bans
+	// are read from it (the fleet's heartbeat). Static after New.
+	dir         fleet.Directory
+	callTimeout time.Duration
+	refresh     time.Duration
+	bans        banSet // with its own lock
+	// drainTimeout bounds a drain an operator asks for; static after New.
+	drainTimeout time.Duration
 	// mu guards conns, closing and draining. The lobby calls holdSeat
 	// with its own lock held, so mu is never held while calling the lobby.
 	mu       sync.Mutex
 	conns    map[*session.Conn]netip.Prefix // open sessions and their client address
 	closing  bool
 	draining bool
-	sessions sync.WaitGroup // one per served connection
-	serving  sync.WaitGroup // the listeners' Serve goroutines and the lobby janitor
+	// adminDraining: an operator's drain (POST /nodes/{id}/drain) began
+	// and did not find the node alone.
+	adminDraining bool
+	sessions      sync.WaitGroup // one per served connection
+	serving       sync.WaitGroup // the listeners' Serve goroutines and the lobby janitor
 }
 
 // New validates the config, starts the first arena and binds the
@@ -143,6 +163,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.ClientIPHeader = "X-Forwarded-For"
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
+	if err := checkAdminExposure(cfg.AdminAddr, cfg.AdminToken); err != nil {
+		return nil, err
+	}
 	origins, err := originSet(cfg.AllowedOrigins)
 	if err != nil {
 		return nil, err
@@ -177,6 +200,21 @@ func New(cfg Config) (*Server, error) {
 		fc.SeatTTL = 15 * time.Second // the lobby's default, made explicit for /join's count
 	}
 	s.seatTTL = fc.SeatTTL
+	if fc.Directory == nil {
+		fc.Directory = fleet.NewMemory() // the lobby's default, made explicit for the bans
+	}
+	s.dir = fc.Directory
+	s.callTimeout, s.refresh = fc.CallTimeout, fc.Heartbeat
+	if s.callTimeout <= 0 {
+		s.callTimeout = time.Second
+	}
+	if s.refresh <= 0 {
+		s.refresh = time.Second
+	}
+	s.drainTimeout = cfg.DrainTimeout
+	if s.drainTimeout <= 0 {
+		s.drainTimeout = 15 * time.Second
+	}
 	s.lobby, err = lobby.New(lobby.Config{
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
 		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc, Hold: s.holdSeat,
@@ -196,7 +234,7 @@ func New(cfg Config) (*Server, error) {
 			s.lobby.Close(context.Background())
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
-		s.admin = cfg.HTTP.server(s.adminMux())
+		s.admin = cfg.HTTP.server(requireToken(cfg.AdminToken, s.adminMux()))
 	}
 	return s, nil
 }
@@ -221,10 +259,18 @@ func (s *Server) Lobby() *lobby.Lobby { return s.lobby }
 // Serve starts the listeners, the lobby's janitor and its fleet round in
 // goroutines owned by the server; they stop in Shutdown.
 func (s *Server) Serve() {
-	s.serving.Add(3)
+	s.serving.Add(5)
 	go func() {
 		defer s.serving.Done()
 		s.lobby.Run(s.lobbyCtx, 10*time.Second)
+	}()
+	go func() { // exits when Shutdown cancels lobbyCtx
+		defer s.serving.Done()
+		s.runBans(s.lobbyCtx)
+	}()
+	go func() { // exits when Shutdown cancels lobbyCtx
+		defer s.serving.Done()
+		s.runCommands(s.lobbyCtx)
 	}()
 	go func() {
 		defer s.serving.Done()

@@ -129,6 +129,7 @@ const (
 	ReasonMoved        CloseReason = "moved"        // the player continues on another node
 	ReasonArenaFailed  CloseReason = "arena_failed" // a fault stopped the session's arena
 	ReasonIdle         CloseReason = "idle"         // no marble and no spawn, input or watch for IdleTimeout
+	ReasonKicked       CloseReason = "kicked"       // an operator kicked the session (Kick)
 )
 
 // Close codes that gobwas/ws does not name.
@@ -216,6 +217,7 @@ type Conn struct {
 	// onEnd is called once the session is over (Start); static after
 	// Start.
 	onEnd func()
+	since time.Time // when New made it; static
 
 	// Work for the writer side, each followed by schedule (pool.go).
 	// ready says the arena published a frame since the last snap pass
@@ -310,7 +312,7 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 		clock = sim.RealClock{}
 	}
 	c := &Conn{
-		env: env, cfg: cfg, clock: clock, conn: conn, br: br,
+		env: env, cfg: cfg, clock: clock, conn: conn, br: br, since: clock.Now(),
 		log:        env.Logger.With("remote", conn.RemoteAddr().String()),
 		reliable:   outQueue{limit: cfg.ReliableQueue},
 		pongs:      make(chan []byte, 4),
@@ -381,8 +383,10 @@ func (c *Conn) end() {
 	defer c.recoverEnd()
 	c.conn.Close()
 	if s := c.seat.Load(); s != nil {
-		// A moved player's seat here is over: it continues elsewhere.
-		c.env.Lobby.Leave(s, c, c.closeReason == ReasonShutdown || c.closeReason == ReasonMoved)
+		// A moved player's seat here is over: it continues elsewhere. A
+		// kicked one's is over too (Kick released it already, unless it
+		// came after the kick).
+		c.env.Lobby.Leave(s, c, c.closeReason == ReasonShutdown || c.closeReason == ReasonMoved || c.closeReason == ReasonKicked)
 	}
 	c.env.Metrics.Closes.WithLabelValues(string(c.closeReason)).Inc()
 	var id uint32
@@ -449,6 +453,48 @@ func (c *Conn) refuse(reason CloseReason, code ws.StatusCode, errCode wire.Error
 func (c *Conn) Shutdown() {
 	c.refuse(ReasonShutdown, ws.StatusGoingAway, wire.CodeShutdown, "server shutting down")
 }
+
+// Kick ends the session for good on an operator's word: the client gets
+// error kicked with the reason, then close 4004, and its seat and resume
+// token are released at once, before the close is even written, so that
+// no resume can bring the player back. It reports whether the session had
+// not ended already.
+func (c *Conn) Kick(reason string) bool {
+	kicked := false
+	c.closeOnce.Do(func() {
+		kicked = true
+		c.closeReason, c.closeCode, c.closeText = ReasonKicked, wire.CloseKicked, wire.KickedReason
+		c.finalErr = &wire.ErrorMessage{Code: wire.CodeKicked, Msg: reason}
+		c.env.Metrics.Errors.WithLabelValues(string(wire.CodeKicked)).Inc()
+		close(c.closing)
+		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
+		c.schedule()
+	})
+	if s := c.seat.Load(); kicked && s != nil {
+		c.env.Lobby.Leave(s, c, true) // end's Leave then finds the seat gone
+	}
+	return kicked
+}
+
+// Seat returns the session's seat, nil before its hello was answered.
+func (c *Conn) Seat() *lobby.Seat { return c.seat.Load() }
+
+// Ending reports whether the session has been told to end (its close
+// may still be on its way).
+func (c *Conn) Ending() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Since is when the connection was accepted.
+func (c *Conn) Since() time.Time { return c.since }
+
+// RemoteAddr is the connection's TCP peer.
+func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 
 // Failed implements lobby.Conn: a fault stopped the session's arena, and
 // its seat is gone. The client gets error internal and close 1011; a new

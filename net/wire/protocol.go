@@ -36,6 +36,14 @@ const CloseMoved = 4003
 // MovedReason is the close reason that goes with CloseMoved.
 const MovedReason = "moved"
 
+// CloseKicked is the WebSocket close code that follows error kicked: an
+// operator ended the session, and the client does not reconnect by
+// itself. Its reason is KickedReason.
+const CloseKicked = 4004
+
+// KickedReason is the close reason that goes with CloseKicked.
+const KickedReason = "kicked"
+
 // Type names a message: the value of its `t` key.
 // The zero Type is no message at all; decoders never return it.
 type Type uint8

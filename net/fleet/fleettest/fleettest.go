@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -79,6 +80,8 @@ var cases = []struct {
 	{"Resume", testResume},
 	{"Board", testBoard},
 	{"Reap", testReap},
+	{"Bans", testBans},
+	{"Commands", testCommands},
 	{"RestartedEmpty", testRestartedEmpty},
 	{"Unavailable", testUnavailable},
 	{"BadArguments", testBadArguments},
@@ -842,6 +845,134 @@ func testReap(e *env) {
 	}
 }
 
+func (e *env) bans() []fleet.Ban {
+	e.t.Helper()
+	bs, err := e.d.Bans(context.Background())
+	if err != nil {
+		e.t.Fatalf("Bans: %v", err)
+	}
+	return bs
+}
+
+// testBans: bans are listed by prefix with their reason, author and
+// lapse time, replaced by a ban of the same prefix, lifted by Unban
+// (ErrNotFound the second time) and gone by themselves after their ttl.
+func testBans(e *env) {
+	ctx := context.Background()
+	if got := e.bans(); len(got) != 0 {
+		e.t.Fatalf("Bans of a new directory = %v, want none", got)
+	}
+	start := time.Now()
+	for _, b := range []fleet.Ban{
+		{Prefix: "203.0.113.7/32", Reason: "spam", By: "ops"},
+		{Prefix: "2001:db8::/48", Reason: "bots", By: "ann"},
+		{Prefix: "198.51.100.0/24", Reason: "first", By: "ops"},
+	} {
+		ttl := e.long
+		if b.Prefix == "203.0.113.7/32" {
+			ttl = e.ttl
+		}
+		if err := e.d.Ban(ctx, b, ttl); err != nil {
+			e.t.Fatalf("Ban(%s): %v", b.Prefix, err)
+		}
+	}
+	// A second ban of a prefix replaces the first.
+	if err := e.d.Ban(ctx, fleet.Ban{Prefix: "198.51.100.0/24", Reason: "again", By: "bob"}, e.long); err != nil {
+		e.t.Fatalf("Ban again: %v", err)
+	}
+	got := e.bans()
+	var prefixes []string
+	for _, b := range got {
+		prefixes = append(prefixes, b.Prefix)
+	}
+	if want := []string{"198.51.100.0/24", "2001:db8::/48", "203.0.113.7/32"}; !slices.Equal(prefixes, want) {
+		e.t.Fatalf("Bans = %v, want %v", prefixes, want)
+	}
+	if got[0].Reason != "again" || got[0].By != "bob" || got[1].Reason != "bots" || got[1].By != "ann" {
+		e.t.Errorf("Bans' reasons and authors = %+v", got)
+	}
+	// Until is the directory's now plus the ttl; its clock may differ
+	// from ours by a call's latency, and a second of skew at most.
+	slack := time.Second
+	for _, b := range got {
+		ttl := e.long
+		if b.Prefix == "203.0.113.7/32" {
+			ttl = e.ttl
+		}
+		if b.Until.Before(start.Add(ttl).Add(-slack)) || b.Until.After(time.Now().Add(ttl).Add(slack)) {
+			e.t.Errorf("ban of %s until %v, want about %v", b.Prefix, b.Until, start.Add(ttl))
+		}
+	}
+
+	e.sleep(e.ttl * 3 / 2)
+	got = e.bans()
+	if len(got) != 2 || got[0].Prefix != "198.51.100.0/24" || got[1].Prefix != "2001:db8::/48" {
+		e.t.Errorf("Bans after the short one lapsed = %v", got)
+	}
+	e.wantErr("Unban of a lapsed ban", e.d.Unban(ctx, "203.0.113.7/32"), fleet.ErrNotFound)
+	e.wantErr("Unban", e.d.Unban(ctx, "2001:db8::/48"), nil)
+	e.wantErr("Unban again", e.d.Unban(ctx, "2001:db8::/48"), fleet.ErrNotFound)
+	if got = e.bans(); len(got) != 1 || got[0].Prefix != "198.51.100.0/24" {
+		e.t.Errorf("Bans after an Unban = %v", got)
+	}
+}
+
+// testCommands: a command reaches only its node, once, in order, while
+// it lives; none goes to a node without a live lease; an answer is read
+// by its command's id until it lapses.
+func testCommands(e *env) {
+	ctx := context.Background()
+	e.heartbeat(lease("a", 10, 0), e.long)
+	e.heartbeat(lease("b", 10, 0), e.long)
+	take := func(node string) []fleet.Command {
+		e.t.Helper()
+		cs, err := e.d.TakeCommands(ctx, node)
+		if err != nil {
+			e.t.Fatalf("TakeCommands(%s): %v", node, err)
+		}
+		return cs
+	}
+	if got := take("a"); len(got) != 0 {
+		e.t.Fatalf("TakeCommands of a new directory = %v", got)
+	}
+	drain := fleet.Command{ID: fleet.NewSeatID(), Node: "a", Kind: "drain", By: "ops"}
+	kick := fleet.Command{ID: fleet.NewSeatID(), Node: "a", Kind: "kick", Target: "7", Reason: "spam"}
+	short := fleet.Command{ID: fleet.NewSeatID(), Node: "b", Kind: "drain"}
+	for _, c := range []fleet.Command{drain, kick} {
+		e.wantErr("SendCommand", e.d.SendCommand(ctx, c, e.long), nil)
+	}
+	e.wantErr("SendCommand with a short ttl", e.d.SendCommand(ctx, short, e.ttl), nil)
+	e.wantErr("SendCommand to a node never seen", e.d.SendCommand(ctx, fleet.Command{ID: "x", Node: "zed", Kind: "drain"}, e.long), fleet.ErrNodeGone)
+	if got := take("a"); !slices.Equal(got, []fleet.Command{drain, kick}) {
+		e.t.Errorf("TakeCommands(a) = %+v, want drain then kick", got)
+	}
+	if got := take("a"); len(got) != 0 {
+		e.t.Errorf("TakeCommands(a) again = %+v, want none (each is taken once)", got)
+	}
+	e.sleep(e.ttl * 3 / 2)
+	if got := take("b"); len(got) != 0 {
+		e.t.Errorf("TakeCommands(b) after its command lapsed = %+v, want none", got)
+	}
+
+	if _, err := e.d.AnswerOf(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("AnswerOf before the answer: err = %v, want %v", err, fleet.ErrNotFound)
+	}
+	ans := fleet.Answer{Status: 200, Body: `{"ok":true}`, Node: "a"}
+	e.wantErr("Answer", e.d.Answer(ctx, drain.ID, ans, e.ttl), nil)
+	if got, err := e.d.AnswerOf(ctx, drain.ID); err != nil || got != ans {
+		e.t.Errorf("AnswerOf = %+v, %v; want %+v", got, err, ans)
+	}
+	e.sleep(e.ttl * 3 / 2)
+	if _, err := e.d.AnswerOf(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("AnswerOf after its ttl: err = %v, want %v", err, fleet.ErrNotFound)
+	}
+
+	// A node whose lease lapsed gets no commands.
+	e.heartbeat(lease("c", 10, 0), e.ttl)
+	e.sleep(e.ttl * 3 / 2)
+	e.wantErr("SendCommand to a dead node", e.d.SendCommand(ctx, fleet.Command{ID: "y", Node: "c", Kind: "drain"}, e.long), fleet.ErrNodeGone)
+}
+
 func testRestartedEmpty(e *env) {
 	if e.cfg.Restart == nil {
 		e.t.Skip("no Config.Restart: this directory cannot be emptied behind its back")
@@ -911,6 +1042,9 @@ func testUnavailable(e *env) {
 		_, boardErr := e.d.GlobalBoard(ctx, 10)
 		_, reapErr := e.d.Reap(ctx)
 		_, takeErr := e.d.TakeResume(ctx, "t")
+		_, bansErr := e.d.Bans(ctx)
+		_, takeCmdErr := e.d.TakeCommands(ctx, "a")
+		_, answerOfErr := e.d.AnswerOf(ctx, "c1")
 		return map[string]error{
 			"Heartbeat":    e.d.Heartbeat(ctx, lease("a", 10, 0), e.ttl),
 			"Remove":       e.d.Remove(ctx, "a"),
@@ -926,6 +1060,13 @@ func testUnavailable(e *env) {
 			"PublishBoard": e.d.PublishBoard(ctx, "a", []fleet.BoardRow{row("ann", 1)}, e.ttl),
 			"GlobalBoard":  boardErr,
 			"Reap":         reapErr,
+			"Ban":          e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.1/32"}, e.ttl),
+			"Unban":        e.d.Unban(ctx, "192.0.2.1/32"),
+			"Bans":         bansErr,
+			"SendCommand":  e.d.SendCommand(ctx, fleet.Command{ID: "c1", Node: "a", Kind: "drain"}, e.ttl),
+			"TakeCommands": takeCmdErr,
+			"Answer":       e.d.Answer(ctx, "c1", fleet.Answer{Status: 200, Body: "{}", Node: "a"}, e.ttl),
+			"AnswerOf":     answerOfErr,
 		}
 	}
 	for name, err := range calls(canceled) {
@@ -979,6 +1120,18 @@ func testBadArguments(e *env) {
 		"Checkpoint of no token":         e.d.Checkpoint(ctx, []fleet.Resume{{Node: "a"}}, e.ttl),
 		"PublishBoard of no node":        e.d.PublishBoard(ctx, "", nil, e.ttl),
 		"PublishBoard with no ttl":       e.d.PublishBoard(ctx, "a", nil, 0),
+		"Ban of no prefix":               e.d.Ban(ctx, fleet.Ban{}, e.ttl),
+		"Ban of an address":              e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.1"}, e.ttl),
+		"Ban of an unmasked prefix":      e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.1/24"}, e.ttl),
+		"Ban with no ttl":                e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.0/24"}, 0),
+		"Ban with a long reason":         e.d.Ban(ctx, fleet.Ban{Prefix: "192.0.2.0/24", Reason: strings.Repeat("x", fleet.MaxBanText+1)}, e.ttl),
+		"Unban of no prefix":             e.d.Unban(ctx, ""),
+		"SendCommand to no node":         e.d.SendCommand(ctx, fleet.Command{ID: "c", Kind: "drain"}, e.ttl),
+		"SendCommand of no kind":         e.d.SendCommand(ctx, fleet.Command{ID: "c", Node: "a"}, e.ttl),
+		"SendCommand with no ttl":        e.d.SendCommand(ctx, fleet.Command{ID: "c", Node: "a", Kind: "drain"}, 0),
+		"SendCommand too big":            e.d.SendCommand(ctx, fleet.Command{ID: "c", Node: "a", Kind: "kick", Reason: strings.Repeat("x", fleet.MaxCommandBytes)}, e.ttl),
+		"Answer of no id":                e.d.Answer(ctx, "", fleet.Answer{Status: 200}, e.ttl),
+		"Answer with no status":          e.d.Answer(ctx, "c", fleet.Answer{}, e.ttl),
 	}
 	sentinels := []error{fleet.ErrNoRoom, fleet.ErrNodeGone, fleet.ErrBadSeat, fleet.ErrNotFound, fleet.ErrUnavailable}
 	for name, err := range tests {
