@@ -1,0 +1,214 @@
+// End-to-end: the operator's console in Chromium against a real two-node
+// fleet (redis-server and two `shatter-server -redis` nodes, all on free
+// loopback ports), when SHATTER_SERVER_BIN names the server binary;
+// skipped otherwise (the console has no mock). The page is opened on node
+// a's admin listener; it must list both nodes and the arenas with live
+// figures, cut a clip, and show an event when node b stops. Actions go
+// through act(), which accepts the page's confirm() and returns the answer
+// the page shows, so each new action is a few lines. Every wait is
+// bounded; the fleet is stopped by pid.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
+const OUTPUT_DIR = fileURLToPath(new URL('../test-output', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const SERVER_BIN = process.env.SHATTER_SERVER_BIN ? resolve(process.env.SHATTER_SERVER_BIN) : '';
+const REAL_ONLY = { skip: SERVER_BIN ? false : 'needs the real server and redis-server (SHATTER_SERVER_BIN)' };
+const WATCHDOG_MS = 90_000;
+const WAIT_MS = 15_000;
+
+const children = []; // every process started here, stopped in after()
+let nodes; // { a, b }: { id, admin, public, child }
+let context;
+let page;
+let profileDir;
+let tmp;
+const pageErrors = [];
+
+const watchdog = setTimeout(() => {
+  console.error(`console e2e: still running after ${WATCHDOG_MS} ms, giving up`);
+  for (const c of children) c.kill('SIGKILL');
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+// However this process ends, nothing started here outlives it.
+process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+before(async () => {
+  if (!SERVER_BIN) return;
+  tmp = await mkdtemp(join(tmpdir(), 'shatter-console-'));
+  const redisPort = await freePort();
+  start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp, '--daemonize', 'no']);
+  await waitForPort(redisPort);
+  const node = async (id) => {
+    const [pub, admin] = [await freePort(), await freePort()];
+    const child = start(SERVER_BIN, [
+      '-addr', `127.0.0.1:${pub}`, '-admin-addr', `127.0.0.1:${admin}`, '-web-dir', DIST_DIR,
+      '-redis', `redis://127.0.0.1:${redisPort}`, '-node-id', id, '-clip-dir', join(tmp, `clips-${id}`),
+      '-drain-timeout', '3s',
+    ]);
+    await waitForHealthy(`http://127.0.0.1:${pub}/healthz`, child);
+    return { id, child, admin: `http://127.0.0.1:${admin}`, public: `http://127.0.0.1:${pub}` };
+  };
+  nodes = { a: await node('console-a'), b: await node('console-b') };
+
+  profileDir = await mkdtemp(join(tmpdir(), 'shatter-console-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    timeout: 20_000,
+    acceptDownloads: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(WAIT_MS);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  // A 404 is how an endpoint this node lacks answers (the page says so):
+  // not an error of the page.
+  page.on('console', (msg) => msg.type() === 'error' && !/status of 404/.test(msg.text()) && pageErrors.push(msg.text()));
+  // The token in the fragment is how an operator opens a token-protected
+  // console; with no -admin-token the nodes ignore it.
+  await page.goto(`${nodes.a.admin}/#token=console-test`);
+});
+
+after(async () => {
+  clearTimeout(watchdog);
+  await context?.close().catch(() => {});
+  for (const c of children.reverse()) await stop(c);
+  for (const d of [profileDir, tmp]) if (d) await rm(d, { recursive: true, force: true });
+});
+
+test('the console lists both nodes and the arenas with live figures', REAL_ONLY, async () => {
+  assert.equal(await page.title(), 'Shatter console');
+  assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('shatter-admin-token')), 'console-test');
+  await page.waitForFunction(() => window.__console.connected);
+  for (const n of Object.values(nodes)) await page.waitForSelector(`#nodes tr[data-node="${n.id}"]`);
+  assert.match(await page.textContent(`#nodes tr[data-node="${nodes.a.id}"]`), /this node.*ready/);
+  // Node a's arena with its figures; node b's from its lease.
+  const row = `#arenas tr[data-arena="${nodes.a.id}/0"]`;
+  await page.waitForSelector(row);
+  await page.waitForSelector(`#arenas tr[data-arena^="${nodes.b.id}/"]`);
+  const tick = async () => Number(await page.textContent(`${row} td:nth-child(5)`));
+  const first = await tick();
+  const seen = await page.evaluate(() => window.__console.messages);
+  await page.waitForFunction((n) => window.__console.messages >= n + 2, seen);
+  const later = await tick();
+  assert.ok(later > first, `the arena's tick moves between stream messages: ${first} then ${later}`);
+  const p99 = Number(await page.textContent(`${row} td:nth-child(7)`));
+  assert.ok(p99 > 0, `tick p99 shown: ${p99}`);
+  // The chart has been drawn from the stream: some pixels are lit.
+  const lit = await page.$eval(`${row} canvas`, (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) n += d[i] > 0 ? 1 : 0;
+    return n;
+  });
+  assert.ok(lit > 50, `the tick chart is drawn (${lit} pixels)`);
+  // The first message carried the event log: the arena's start is in it.
+  assert.ok(await page.$('#events li[data-kind="arena_started"]'), 'arena_started in the recent events');
+  await mkdir(OUTPUT_DIR, { recursive: true });
+  await page.screenshot({ path: join(OUTPUT_DIR, 'console.png'), fullPage: true });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the console cuts a clip of an arena and downloads it', REAL_ONLY, async () => {
+  const [download, answer] = await Promise.all([
+    page.waitForEvent('download'),
+    act(`#arenas tr[data-arena="${nodes.a.id}/0"] button[data-action="clip"]`),
+  ]);
+  assert.match(download.suggestedFilename(), /^arena-0-seed-\d+-ticks-\d+-\d+\.replay$/);
+  assert.match(answer, /^clip of arena 0: .*\(\d+ bytes\)$/);
+});
+
+test('endpoints this node lacks are reported, not broken on', REAL_ONLY, async () => {
+  // GET /sessions and /bans come with the kick and ban actions: before
+  // they exist the page says so; after, it lists them.
+  await page.waitForFunction(() => window.__console.sessionsAvailable !== null);
+  if (!(await page.evaluate(() => window.__console.sessionsAvailable))) {
+    assert.match(await page.textContent('#sessions-note'), /not available on this server/);
+  }
+  assert.deepEqual(pageErrors, []);
+});
+
+test('a node that stops shows as an event', REAL_ONLY, async () => {
+  await stop(nodes.b.child);
+  const ev = await page.waitForSelector(`#events li:is([data-kind="node_left"], [data-kind="node_dead"]):has-text("${nodes.b.id}")`);
+  assert.match(await ev.textContent(), new RegExp(`node ${nodes.b.id} (left the fleet|is dead)`));
+  await page.waitForFunction((id) => !document.querySelector(`#nodes tr[data-node="${id}"]`), nodes.b.id);
+  assert.deepEqual(pageErrors, []);
+});
+
+// act clicks an action's button, accepting its confirm(), and returns the
+// answer line the page shows for it.
+async function act(selector) {
+  const before = await page.evaluate(() => window.__console.answers.length);
+  const accept = (d) => d.accept();
+  page.once('dialog', accept);
+  await page.click(selector);
+  await page.waitForFunction((n) => window.__console.answers.length > n, before);
+  page.off('dialog', accept);
+  return page.evaluate(() => window.__console.answers.at(-1));
+}
+
+function start(bin, args) {
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  child.exited = new Promise((r) => child.once('exit', r));
+  children.push(child);
+  return child;
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 8000);
+  await child.exited;
+  clearTimeout(killer);
+}
+
+async function waitForHealthy(url, child) {
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}`);
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server not healthy at ${url} within ${WAIT_MS} ms`);
+}
+
+async function waitForPort(port) {
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((res) => {
+      const s = connect(port, '127.0.0.1', () => (s.end(), res(true)));
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} within ${WAIT_MS} ms (is redis-server installed? scripts/install-deps.sh)`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
