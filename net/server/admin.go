@@ -30,7 +30,8 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("/fleet", s.handleFleet)
 	mux.HandleFunc("POST /arenas/{id}/clip", s.handleClip)
 	mux.HandleFunc("GET /events", s.handleEvents)
-	mux.Handle("/", s.consoleHandler())
+	mux.HandleFunc("GET /{$}", s.handleConsolePage)
+	mux.Handle("GET /console/", s.consoleFiles())
 	return mux
 }
 

@@ -325,26 +325,24 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// consoleHandler serves the console page from WebDir/console, or a page
-// saying how to build it.
-func (s *Server) consoleHandler() http.Handler {
+// handleConsolePage serves the console page (WebDir/console/index.html)
+// at "/", or a page saying how to build it; consoleFiles serves its
+// script and style under /console/. Only these paths: every other path
+// keeps the mux's own 404 and 405 answers, which the page reads as "not
+// available on this server".
+func (s *Server) handleConsolePage(w http.ResponseWriter, r *http.Request) {
 	dir := filepath.Join(s.cfg.WebDir, "console")
-	files := http.FileServer(http.Dir(dir))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			http.Error(w, "not found", http.StatusNotFound)
-			return
-		}
-		if st, err := os.Stat(filepath.Join(dir, "index.html")); err == nil && !st.IsDir() {
-			files.ServeHTTP(w, r)
-			return
-		}
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Shatter admin listener. The console page is not built (%s/index.html is missing): run `make web`.\n"+
-			"Endpoints: /events (live stream), /fleet, /arenas, /metrics, /debug/pprof/.\n", dir)
-	})
+	index := filepath.Join(dir, "index.html")
+	if st, err := os.Stat(index); err == nil && !st.IsDir() {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFile(w, r, index)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "Shatter admin listener. The console page is not built (%s is missing): run `make web`.\n"+
+		"Endpoints: /events (live stream), /fleet, /arenas, /metrics, /debug/pprof/.\n", index)
+}
+
+func (s *Server) consoleFiles() http.Handler {
+	return http.StripPrefix("/console/", http.FileServer(http.Dir(filepath.Join(s.cfg.WebDir, "console"))))
 }

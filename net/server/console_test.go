@@ -244,15 +244,32 @@ func TestConsolePage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(web, "console", "index.html"), []byte("<title>Shatter console</title>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(web, "console", "console.js"), []byte("// console"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if body := get(t, "http://"+s.AdminAddr()+"/"); !strings.Contains(body, "Shatter console") {
 		t.Fatalf("console page: %q", body)
+	}
+	if body := get(t, "http://"+s.AdminAddr()+"/console/console.js"); body != "// console" {
+		t.Fatalf("console script: %q", body)
+	}
+	// Paths the console does not serve keep the mux's answers.
+	for path, want := range map[string]int{"/nothing": http.StatusNotFound, "/console/missing.js": http.StatusNotFound} {
+		resp, err := http.Get("http://" + s.AdminAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s: %s, want %d", path, resp.Status, want)
+		}
 	}
 	resp, err := http.Post("http://"+s.AdminAddr()+"/", "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
+	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST /: %s", resp.Status)
 	}
 }
