@@ -29,6 +29,8 @@ const children = []; // every process started here, stopped in after()
 let nodes; // { a, b }: { id, admin, public, child }
 let context;
 let page;
+let player; // the game client's page
+let playerNode; // the node it plays on
 let profileDir;
 let tmp;
 const pageErrors = [];
@@ -118,6 +120,36 @@ test('the console lists both nodes and the arenas with live figures', REAL_ONLY,
   assert.ok(await page.$('#events li[data-kind="arena_started"]'), 'arena_started in the recent events');
   await mkdir(OUTPUT_DIR, { recursive: true });
   await page.screenshot({ path: join(OUTPUT_DIR, 'console.png'), fullPage: true });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('a player joining shows in the arena and the sessions', REAL_ONLY, async () => {
+  // The game client in a second tab: its session is what the kick test
+  // (once the kick endpoint is there) will kick.
+  player = await context.newPage();
+  player.setDefaultTimeout(WAIT_MS);
+  player.on('pageerror', (err) => pageErrors.push(`player: ${err.message}`));
+  await player.goto(`${nodes.a.public}/`);
+  await player.fill('#name', 'Operand');
+  await player.click('#play');
+  await player.waitForFunction(() => window.__shatter.alive && window.__shatter.connection === 'open');
+  // /join seats the player on whichever node has room: find which.
+  const wsPort = new URL(await player.evaluate(() => window.__shatter.server)).port;
+  playerNode = Object.values(nodes).find((n) => new URL(n.public).port === wsPort);
+  assert.ok(playerNode, `the player plays on a node of the fleet (port ${wsPort})`);
+  if (playerNode === nodes.a) {
+    const sessions = `#arenas tr[data-arena="${nodes.a.id}/0"] td:nth-child(4)`;
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '1', sessions);
+  } else {
+    await page.waitForSelector(`#arenas tr[data-arena^="${playerNode.id}/"]:has-text("1 seats taken")`);
+  }
+  await page.waitForSelector(`#nodes tr[data-node="${playerNode.id}"] td:nth-child(4):has-text("1 / ")`);
+  // The fleet's leaderboard (zombies fill it; a new marble is too small
+  // to be in its top rows).
+  assert.ok((await page.$$('#board li')).length > 0, 'the leaderboard has rows');
+  if (await page.evaluate(() => window.__console.sessionsAvailable)) {
+    await page.waitForSelector('#sessions tr[data-session]:has-text("Operand")');
+  }
   assert.deepEqual(pageErrors, []);
 });
 
