@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,4 +273,25 @@ func TestConsolePage(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST /: %s", resp.Status)
 	}
+}
+
+// TestEventsArenaFailedAndStarted: an arena stopped by a fault, and the
+// fresh arena that a new player then gets, show as events on an open
+// stream as they happen.
+func TestEventsArenaFailedAndStarted(t *testing.T) {
+	var boom atomic.Bool
+	s := servertest.Start(t, func(c *server.Config) {
+		c.MaxArenas = 2
+		c.Drill = func(arena int, _ uint64) {
+			if arena == 0 && boom.Load() {
+				panic("console test: drill")
+			}
+		}
+	})
+	es := openEvents(t, s.AdminAddr())
+	es.next(t)
+	boom.Store(true)
+	es.waitEvent(t, "arena_failed", "arena 0 stopped by a fault")
+	join(t, s, "Fresh") // closed when the test ends
+	es.waitEvent(t, "arena_started", "arena 1 started")
 }
