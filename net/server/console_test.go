@@ -295,3 +295,20 @@ func TestEventsArenaFailedAndStarted(t *testing.T) {
 	join(t, s, "Fresh") // closed when the test ends
 	es.waitEvent(t, "arena_started", "arena 1 started")
 }
+
+// TestEventsStreamOutlivesHTTPTimeouts: a stream goes on past the admin
+// listener's request and write timeouts, which bound ordinary requests.
+func TestEventsStreamOutlivesHTTPTimeouts(t *testing.T) {
+	s := servertest.Start(t, func(c *server.Config) {
+		c.HTTP.RequestTimeout, c.HTTP.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond
+	})
+	es := openEvents(t, s.AdminAddr())
+	first := es.next(t)
+	var last streamMsg
+	for range 3 {
+		last = es.next(t)
+	}
+	if last.Arenas[0].Tick <= first.Arenas[0].Tick {
+		t.Fatalf("tick %d then %d", first.Arenas[0].Tick, last.Arenas[0].Tick)
+	}
+}
