@@ -16,8 +16,8 @@ import (
 	"github.com/shatter/shatter/sim"
 )
 
-// adminMux routes the admin listener: metrics, profiles, arena status and
-// the console (console.go).
+// adminMux routes the admin API: metrics, profiles, arena status and the
+// console's stream (console.go); withConsole adds the console's page.
 func (s *Server) adminMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
@@ -30,8 +30,6 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("/fleet", s.handleFleet)
 	mux.HandleFunc("POST /arenas/{id}/clip", s.handleClip)
 	mux.HandleFunc("GET /events", s.handleEvents)
-	mux.HandleFunc("GET /{$}", s.handleConsolePage)
-	mux.Handle("GET /console/", s.consoleFiles())
 	return mux
 }
 

@@ -325,11 +325,23 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleConsolePage serves the console page (WebDir/console/index.html)
-// at "/", or a page saying how to build it; consoleFiles serves its
-// script and style under /console/. Only these paths: every other path
-// keeps the mux's own 404 and 405 answers, which the page reads as "not
-// available on this server".
+// withConsole serves the console page (WebDir/console/index.html) at
+// "/" and its script and style under /console/, and passes every other
+// request to next, the admin API. The page's files carry no data and a
+// browser cannot send a header when it opens a page, so they are served
+// without the admin token: wrap only next with the token check. Every
+// other path keeps next's own 404 and 405 answers, which the page reads
+// as "not available on this server".
+func (s *Server) withConsole(next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.handleConsolePage)
+	mux.Handle("GET /console/", http.StripPrefix("/console/", http.FileServer(http.Dir(filepath.Join(s.cfg.WebDir, "console")))))
+	mux.Handle("/", next)
+	return mux
+}
+
+// handleConsolePage serves the console page, or a page saying how to
+// build it.
 func (s *Server) handleConsolePage(w http.ResponseWriter, r *http.Request) {
 	dir := filepath.Join(s.cfg.WebDir, "console")
 	index := filepath.Join(dir, "index.html")
@@ -341,8 +353,4 @@ func (s *Server) handleConsolePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "Shatter admin listener. The console page is not built (%s is missing): run `make web`.\n"+
 		"Endpoints: /events (live stream), /fleet, /arenas, /metrics, /debug/pprof/.\n", index)
-}
-
-func (s *Server) consoleFiles() http.Handler {
-	return http.StripPrefix("/console/", http.FileServer(http.Dir(filepath.Join(s.cfg.WebDir, "console"))))
 }

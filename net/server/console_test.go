@@ -270,7 +270,7 @@ func TestConsolePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
+	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("POST /: %s", resp.Status)
 	}
 }

@@ -199,7 +199,7 @@ func New(cfg Config) (*Server, error) {
 			s.lobby.Close(context.Background())
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
-		s.admin = cfg.HTTP.server(s.adminMux())
+		s.admin = cfg.HTTP.server(s.withConsole(s.adminMux()))
 	}
 	return s, nil
 }

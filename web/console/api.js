@@ -1,26 +1,34 @@
 // The admin API as the console calls it: the bearer token (from the URL
 // fragment #token=..., or asked for, kept in sessionStorage for this
-// tab only) and calls whose answers say plainly what happened, including
+// tab only), the operator's name for the nodes' action log (X-Admin-User,
+// from #user=... or asked for with the token) and calls whose answers say plainly what happened, including
 // "not available on this server" for an endpoint this node lacks.
 
 const TOKEN_KEY = 'shatter-admin-token';
+const USER_KEY = 'shatter-admin-user';
 
-// takeTokenFromURL moves a #token=... fragment into sessionStorage and
-// off the address bar, so it is not left in the history or a screenshot.
+// takeTokenFromURL moves #token=...&user=... from the fragment into
+// sessionStorage and off the address bar, so the token is not left in
+// the history or a screenshot.
 export function takeTokenFromURL() {
-  const m = location.hash.match(/(?:^#|&)token=([^&]*)/);
-  if (!m) return;
-  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (!params.has('token') && !params.has('user')) return;
+  if (params.has('token')) sessionStorage.setItem(TOKEN_KEY, params.get('token'));
+  if (params.has('user')) sessionStorage.setItem(USER_KEY, params.get('user'));
   history.replaceState(null, '', location.pathname + location.search);
 }
 
 export const token = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
+export const user = () => sessionStorage.getItem(USER_KEY) ?? '';
 
-// askToken prompts for the token; true if one was entered.
+// askToken prompts for the token, then for the operator's name; true if
+// a token was entered.
 export function askToken() {
   const t = window.prompt('Admin token (the node\'s -admin-token):', token());
   if (t === null) return false;
   sessionStorage.setItem(TOKEN_KEY, t.trim());
+  const u = window.prompt('Your name, for the nodes\' action log (optional):', user());
+  if (u !== null) sessionStorage.setItem(USER_KEY, u.trim());
   return true;
 }
 
@@ -41,6 +49,7 @@ export async function call(method, path, { body, blob } = {}) {
   const headers = {};
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
+  if (user()) headers['X-Admin-User'] = user();
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let resp;
   try {

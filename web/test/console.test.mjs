@@ -79,7 +79,7 @@ before(async () => {
   page.on('console', (msg) => msg.type() === 'error' && !/status of 404/.test(msg.text()) && pageErrors.push(msg.text()));
   // The token in the fragment is how an operator opens a token-protected
   // console; with no -admin-token the nodes ignore it.
-  await page.goto(`${nodes.a.admin}/#token=console-test`);
+  await page.goto(`${nodes.a.admin}/#token=console-test&user=e2e`);
 });
 
 after(async () => {
@@ -93,6 +93,7 @@ test('the console lists both nodes and the arenas with live figures', REAL_ONLY,
   assert.equal(await page.title(), 'Shatter console');
   assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('shatter-admin-token')), 'console-test');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('shatter-admin-user')), 'e2e');
   await page.waitForFunction(() => window.__console.connected);
   for (const n of Object.values(nodes)) await page.waitForSelector(`#nodes tr[data-node="${n.id}"]`);
   assert.match(await page.textContent(`#nodes tr[data-node="${nodes.a.id}"]`), /this node.*ready/);
