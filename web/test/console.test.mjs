@@ -3,10 +3,13 @@
 // loopback ports), when SHATTER_SERVER_BIN names the server binary;
 // skipped otherwise (the console has no mock). The page is opened on node
 // a's admin listener; it must list both nodes and the arenas with live
-// figures, cut a clip, and show an event when node b stops. Actions go
-// through act(), which accepts the page's confirm() and returns the answer
-// the page shows, so each new action is a few lines. Every wait is
-// bounded; the fleet is stopped by pid.
+// figures, show a player who joins (the game client in another tab), cut
+// a clip, kick that player (the client is told, for good) and drain node
+// b (it shows as draining), and show an event when node b stops. The
+// kick and drain tests skip on a server without the admin actions.
+// Actions go through act(), which accepts the page's confirm() and returns
+// the answer the page shows, so each new action is a few lines. Every
+// wait is bounded; the fleet is stopped by pid.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,6 +27,7 @@ const SERVER_BIN = process.env.SHATTER_SERVER_BIN ? resolve(process.env.SHATTER_
 const REAL_ONLY = { skip: SERVER_BIN ? false : 'needs the real server and redis-server (SHATTER_SERVER_BIN)' };
 const WATCHDOG_MS = 90_000;
 const WAIT_MS = 15_000;
+const ACTION_MS = 30_000;
 
 const children = []; // every process started here, stopped in after()
 let nodes; // { a, b }: { id, admin, public, child }
@@ -160,7 +164,8 @@ test('the console cuts a clip of an arena and downloads it', REAL_ONLY, async ()
     act(`#arenas tr[data-arena="${nodes.a.id}/0"] button[data-action="clip"]`),
   ]);
   assert.match(download.suggestedFilename(), /^arena-0-seed-\d+-ticks-\d+-\d+\.replay$/);
-  assert.match(answer, /^clip of arena 0: .*\(\d+ bytes\)$/);
+  assert.ok(answer.ok);
+  assert.match(answer.text, /^clip of arena 0: .*\(\d+ bytes\)$/);
 });
 
 test('endpoints this node lacks are reported, not broken on', REAL_ONLY, async () => {
@@ -173,6 +178,34 @@ test('endpoints this node lacks are reported, not broken on', REAL_ONLY, async (
   assert.deepEqual(pageErrors, []);
 });
 
+test('the console kicks a session: the client is told and does not come back', REAL_ONLY, async (t) => {
+  if (await needsActions(t)) return;
+  // Sessions are listed by the console of the node that holds them.
+  const on = await consoleOn(playerNode);
+  const row = '#sessions tr[data-session]:has-text("Operand")';
+  await on.waitForSelector(row);
+  await on.fill('#kick-reason', 'console test');
+  const answer = await act(`${row} button[data-action="kick"]`, on);
+  assert.ok(answer.ok, `kick answered: ${answer.text}`);
+  await player.waitForFunction(() => window.__shatter.connection === 'closed');
+  assert.match(await player.textContent('#banner'), /Removed from the game: console test/);
+  await on.waitForSelector(row, { state: 'detached' });
+  // Final: the client does not reconnect by itself.
+  await player.waitForTimeout(1500);
+  assert.equal(await player.evaluate(() => window.__shatter.connection), 'closed');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the console drains a node: it shows as draining', REAL_ONLY, async (t) => {
+  if (await needsActions(t)) return;
+  // Node b, from node a's console: the command goes through the directory.
+  const answer = await act(`#nodes tr[data-node="${nodes.b.id}"] button[data-action="drain"]`);
+  assert.ok(answer.ok, `drain answered: ${answer.text}`);
+  await page.waitForSelector(`#nodes tr[data-node="${nodes.b.id}"] td:nth-child(3):has-text("draining")`);
+  await page.waitForSelector(`#events li[data-kind="node_draining"]:has-text("${nodes.b.id}")`);
+  assert.deepEqual(pageErrors, []);
+});
+
 test('a node that stops shows as an event', REAL_ONLY, async () => {
   await stop(nodes.b.child);
   const ev = await page.waitForSelector(`#events li:is([data-kind="node_left"], [data-kind="node_dead"]):has-text("${nodes.b.id}")`);
@@ -181,16 +214,44 @@ test('a node that stops shows as an event', REAL_ONLY, async () => {
   assert.deepEqual(pageErrors, []);
 });
 
-// act clicks an action's button, accepting its confirm(), and returns the
-// answer line the page shows for it.
-async function act(selector) {
-  const before = await page.evaluate(() => window.__console.answers.length);
+// act clicks an action's button on a console page (page by default),
+// accepting its confirm() if it asks, and returns the answer the page
+// shows for it: { text, ok }.
+async function act(selector, on = page) {
+  const before = await on.evaluate(() => window.__console.answers.length);
   const accept = (d) => d.accept();
-  page.once('dialog', accept);
-  await page.click(selector);
-  await page.waitForFunction((n) => window.__console.answers.length > n, before);
-  page.off('dialog', accept);
-  return page.evaluate(() => window.__console.answers.at(-1));
+  on.once('dialog', accept);
+  await on.click(selector);
+  // A drain answers once the node is empty: longer than a page wait.
+  await on.waitForFunction((n) => window.__console.answers.length > n, before, { timeout: ACTION_MS });
+  on.off('dialog', accept);
+  return {
+    text: await on.evaluate(() => window.__console.answers.at(-1)),
+    ok: (await on.getAttribute('#answer', 'class')) === 'good',
+  };
+}
+
+// consoleOn opens (once) a console page on a node's admin listener.
+const consoles = new Map();
+async function consoleOn(node) {
+  if (node === nodes.a) return page;
+  if (!consoles.has(node)) {
+    const p = await context.newPage();
+    p.setDefaultTimeout(WAIT_MS);
+    p.on('pageerror', (err) => pageErrors.push(`console on ${node.id}: ${err.message}`));
+    await p.goto(`${node.admin}/#token=console-test&user=e2e`);
+    await p.waitForFunction(() => window.__console.connected);
+    consoles.set(node, p);
+  }
+  return consoles.get(node);
+}
+
+// needsActions skips a test on a server without the admin actions.
+async function needsActions(t) {
+  await page.waitForFunction(() => window.__console.sessionsAvailable !== null);
+  if (await page.evaluate(() => window.__console.sessionsAvailable)) return false;
+  t.skip('this server has no admin actions (GET /sessions answers 404)');
+  return true;
 }
 
 function start(bin, args) {
