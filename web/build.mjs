@@ -15,6 +15,9 @@ await mkdir(dist, { recursive: true });
 await cp(`${root}public`, dist, { recursive: true });
 await mkdir(`${dist}/console`);
 for (const f of ['index.html', 'console.css']) await cp(`${root}console/${f}`, `${dist}/console/${f}`);
+// The game's icon, also so that the browser asks no /favicon.ico of the
+// admin API (401 with a token).
+await cp(`${root}public/favicon.svg`, `${dist}/console/favicon.svg`);
 const common = { bundle: true, format: 'esm', target: 'es2020', minify: true, sourcemap: true, logLevel: 'warning' };
 await build({ ...common, entryPoints: [`${root}console/main.js`], outfile: `${dist}/console/console.js` });
 await build({ ...common, entryPoints: [`${root}src/main.js`], outfile: `${dist}/app.js` });

@@ -40,6 +40,27 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// syncRows shows items as the rows of tbody, one per key: a row already
+// there is kept and its cells refreshed, so that its action buttons stay
+// the same elements from one message to the next (a click is never lost
+// to a re-render). attrs names a new row; actions makes its last cell's
+// buttons, once.
+function syncRows(tbody, items, keyOf, attrs, cellsOf, actions) {
+  const old = new Map([...tbody.children].map((tr) => [tr.dataset.key, tr]));
+  const rows = items.map((item) => {
+    const key = keyOf(item);
+    let tr = old.get(key);
+    if (!tr) {
+      tr = el('tr', attrs(item));
+      tr.dataset.key = key;
+      tr.actionCell = el('td', {}, ...actions(item));
+    }
+    tr.replaceChildren(...cellsOf(item), tr.actionCell);
+    return tr;
+  });
+  tbody.replaceChildren(...rows);
+}
+
 const num = (v, digits = 0) => el('td', { class: 'num' }, v === null || v === undefined ? '—' : Number(v).toFixed(digits));
 const button = (label, onclick, attrs = {}) => el('button', { type: 'button', onclick, ...attrs }, label);
 
@@ -112,71 +133,60 @@ function renderNodes(msg) {
   const err = $('#fleet-error');
   err.hidden = !msg.fleet_error;
   err.textContent = msg.fleet_error ? `Fleet directory unreachable: ${msg.fleet_error}` : '';
-  const rows = msg.nodes.map((n) =>
-    el(
-      'tr',
-      { 'data-node': n.id },
+  syncRows(
+    $('#nodes tbody'),
+    msg.nodes,
+    (n) => n.id,
+    (n) => ({ 'data-node': n.id }),
+    (n) => [
       el('td', {}, n.id + (n.id === msg.self ? ' (this node)' : '')),
       el('td', {}, n.url),
       el('td', { class: n.state === 'ready' ? 'good' : 'bad' }, n.state),
       el('td', { class: 'num' }, `${n.players} / ${n.capacity}`),
       num(n.online),
       el('td', { class: 'num' }, `${(n.heartbeat_age_ms / 1000).toFixed(1)} s`),
-      el('td', {}, button('Drain', () => drainNode(n.id), { 'data-action': 'drain' })),
-    ),
+    ],
+    (n) => [button('Drain', () => drainNode(n.id), { 'data-action': 'drain' })],
   );
-  $('#nodes tbody').replaceChildren(...rows);
 }
 
 function renderArenas(msg) {
-  const rows = [];
-  for (const a of msg.arenas) {
-    const key = `${msg.self}/${a.id}`;
-    let canvas = charts.get(key);
-    if (!canvas) charts.set(key, (canvas = newChart()));
-    drawChart(canvas, history.get(key));
-    rows.push(
-      el(
-        'tr',
-        { 'data-arena': key },
-        el('td', {}, msg.self),
-        num(a.id),
-        num(a.population),
-        num(a.sessions),
-        num(a.tick),
-        num(a.tick_p50_ms, 2),
-        num(a.tick_p99_ms, 2),
+  // This node's arenas with their figures, then the other nodes' from
+  // their leases, which carry seats only: their figures are on their own
+  // consoles.
+  const items = msg.arenas.map((a) => ({ node: msg.self, id: a.id, a }));
+  for (const n of msg.nodes) {
+    if (n.id !== msg.self) for (const a of n.arenas ?? []) items.push({ node: n.id, id: a.id, seats: a.players });
+  }
+  syncRows(
+    $('#arenas tbody'),
+    items,
+    (x) => `${x.node}/${x.id}`,
+    (x) => ({ 'data-arena': `${x.node}/${x.id}` }),
+    (x) => {
+      const cells = [el('td', {}, x.node), num(x.id)];
+      if (!x.a) return [...cells, el('td', { class: 'note', colspan: 7 }, `${x.seats} seats taken; figures on that node's console`)];
+      const key = `${x.node}/${x.id}`;
+      let canvas = charts.get(key);
+      if (!canvas) charts.set(key, (canvas = newChart()));
+      drawChart(canvas, history.get(key));
+      return [
+        ...cells,
+        num(x.a.population),
+        num(x.a.sessions),
+        num(x.a.tick),
+        num(x.a.tick_p50_ms, 2),
+        num(x.a.tick_p99_ms, 2),
         el('td', {}, canvas),
         el('td', { class: 'num' }, state.bytesPerSecond === null ? '—' : formatBytes(state.bytesPerSecond)),
-        el(
-          'td',
-          {},
-          button('Stop', () => stopArena(msg.self, a.id), { 'data-action': 'stop' }),
-          ' ',
-          button('Clip', () => cutClip(a.id), { 'data-action': 'clip' }),
-        ),
-      ),
-    );
-  }
-  // Other nodes' arenas: their leases carry seats only; their figures are
-  // on their own consoles.
-  for (const n of msg.nodes) {
-    if (n.id === msg.self) continue;
-    for (const a of n.arenas ?? []) {
-      rows.push(
-        el(
-          'tr',
-          { 'data-arena': `${n.id}/${a.id}` },
-          el('td', {}, n.id),
-          num(a.id),
-          el('td', { class: 'note', colspan: 7 }, `${a.players} seats taken; figures on that node's console`),
-          el('td', {}, button('Stop', () => stopArena(n.id, a.id), { 'data-action': 'stop' })),
-        ),
-      );
-    }
-  }
+      ];
+    },
+    (x) => [
+      button('Stop', () => stopArena(x.node, x.id), { 'data-action': 'stop' }),
+      ...(x.a ? [' ', button('Clip', () => cutClip(x.id), { 'data-action': 'clip' })] : []),
+    ],
+  );
   for (const key of charts.keys()) if (!msg.arenas.some((a) => `${msg.self}/${a.id}` === key)) charts.delete(key);
-  $('#arenas tbody').replaceChildren(...rows);
 }
 
 function renderBoard(board) {
@@ -267,21 +277,21 @@ async function refreshSessions() {
   note('#sessions-note', null);
   const rows = res.data.sessions ?? res.data;
   state.sessions = rows;
-  $('#sessions tbody').replaceChildren(
-    ...rows.map((s) =>
-      el(
-        'tr',
-        { 'data-session': s.id },
-        el('td', {}, s.id),
-        el('td', {}, s.name ?? ''),
-        num(s.arena),
-        el('td', {}, s.addr ?? ''),
-        el('td', {}, s.alive ? 'yes' : 'no'),
-        num(s.mass),
-        el('td', { class: 'num' }, `${Math.round((s.since_ms ?? 0) / 1000)} s`),
-        el('td', {}, button('Kick', () => kickSession(s.id), { 'data-action': 'kick' })),
-      ),
-    ),
+  syncRows(
+    $('#sessions tbody'),
+    rows,
+    (x) => String(x.id),
+    (x) => ({ 'data-session': x.id }),
+    (x) => [
+      el('td', {}, x.id),
+      el('td', {}, x.name ?? ''),
+      num(x.arena),
+      el('td', {}, x.addr ?? ''),
+      el('td', {}, x.alive ? 'yes' : 'no'),
+      num(x.mass),
+      el('td', { class: 'num' }, `${Math.round((x.since_ms ?? 0) / 1000)} s`),
+    ],
+    (x) => [button('Kick', () => kickSession(x.id), { 'data-action': 'kick' })],
   );
 }
 
@@ -297,18 +307,13 @@ async function refreshBans() {
     return;
   }
   note('#bans-note', rows.length ? null : 'No bans.');
-  $('#bans tbody').replaceChildren(
-    ...rows.map((b) =>
-      el(
-        'tr',
-        { 'data-ban': b.prefix },
-        el('td', {}, b.prefix),
-        el('td', {}, b.until ?? ''),
-        el('td', {}, b.reason ?? ''),
-        el('td', {}, b.by ?? ''),
-        el('td', {}, button('Lift', () => liftBan(b.prefix), { 'data-action': 'lift' })),
-      ),
-    ),
+  syncRows(
+    $('#bans tbody'),
+    rows,
+    (b) => b.prefix,
+    (b) => ({ 'data-ban': b.prefix }),
+    (b) => [el('td', {}, b.prefix), el('td', {}, b.until ?? ''), el('td', {}, b.reason ?? ''), el('td', {}, b.by ?? '')],
+    (b) => [button('Lift', () => liftBan(b.prefix), { 'data-action': 'lift' })],
   );
 }
 

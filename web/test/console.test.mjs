@@ -219,6 +219,7 @@ test('a node that stops shows as an event', REAL_ONLY, async () => {
 // shows for it: { text, ok }.
 async function act(selector, on = page) {
   const before = await on.evaluate(() => window.__console.answers.length);
+  await on.bringToFront(); // a background tab's frames are throttled
   const accept = (d) => d.accept();
   on.once('dialog', accept);
   await on.click(selector);
