@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin
 SERVER   := $(BIN)/shatter-server
 GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
-WEB_SRC   = $(shell find web/src web/public web/build.mjs web/package.json -type f 2>/dev/null)
+WEB_SRC   = $(shell find web/src web/console web/public web/build.mjs web/package.json -type f 2>/dev/null)
 
 .PHONY: server fleet client build web deps test test-go test-web fuzz-short fuzz vet bench profile replay loadtest loadtest-knee loadtest-fleet soak clean
 

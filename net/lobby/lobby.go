@@ -132,8 +132,11 @@ type Config struct {
 	// ArenaStopped, if set, is called once for every arena whose Run has
 	// returned (reaped when empty, stopped by a fault, or closed), on
 	// that arena's goroutine after its replay log is flushed: nothing
-	// of the arena runs any more (the server deletes its metric series).
-	ArenaStopped func(id int)
+	// of the arena runs any more (the server deletes its metric series
+	// and notes the event for the console). err is what Run returned: nil
+	// or the context's error when it was reaped or closed, a *sim.Fault
+	// when a fault stopped it.
+	ArenaStopped func(id int, err error)
 	// Hold, if set, is called when conn drops and leaves its seat detached
 	// for the grace period; the lobby calls the func it returns once the
 	// seat is resumed or released. The server counts a detached seat

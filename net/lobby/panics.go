@@ -31,7 +31,7 @@ func (l *Lobby) survive(where string) {
 func (l *Lobby) arenaEnded(r *running, err error) {
 	defer l.survive("arena_end")
 	if l.cfg.ArenaStopped != nil {
-		defer l.cfg.ArenaStopped(r.arena.ID())
+		defer l.cfg.ArenaStopped(r.arena.ID(), err)
 	}
 	var fault *sim.Fault
 	switch {

@@ -61,7 +61,7 @@ func newFaultRig(t *testing.T, maxArenas, maxPlayers int, clock sim.Clock) *faul
 				}
 			}})
 		},
-		ArenaStopped: func(id int) { rig.stopped <- id },
+		ArenaStopped: func(id int, _ error) { rig.stopped <- id },
 		Fleet:        FleetConfig{Directory: rig.dir, Node: "a", URL: "ws://a/ws"},
 	})
 	if err != nil {

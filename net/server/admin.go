@@ -16,7 +16,8 @@ import (
 	"github.com/shatter/shatter/sim"
 )
 
-// adminMux routes the admin listener: metrics, profiles and arena status.
+// adminMux routes the admin API: metrics, profiles, arena status and the
+// console's stream (console.go); withConsole adds the console's page.
 func (s *Server) adminMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
@@ -35,6 +36,7 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("GET /bans", s.handleBans)
 	mux.HandleFunc("POST /bans", s.handleBan)
 	mux.HandleFunc("DELETE /bans/{prefix...}", s.handleUnban)
+	mux.HandleFunc("GET /events", s.handleEvents)
 	return mux
 }
 
@@ -102,6 +104,12 @@ type ArenaStatus struct {
 }
 
 func (s *Server) handleArenas(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"arenas": s.arenaStatuses()})
+}
+
+// arenaStatuses reads this node's arenas: /arenas and the console.
+func (s *Server) arenaStatuses() []ArenaStatus {
 	var out []ArenaStatus
 	for _, a := range s.lobby.Arenas() {
 		p := a.Percentiles()
@@ -113,8 +121,7 @@ func (s *Server) handleArenas(w http.ResponseWriter, r *http.Request) {
 			TickP50Ms: ms(p.P50), TickP99Ms: ms(p.P99), TickMaxMs: ms(p.Max),
 		})
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"arenas": out})
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -131,6 +138,11 @@ type NodeStatus struct {
 	HeartbeatAgeMs float64           `json:"heartbeat_age_ms"`
 }
 
+func nodeStatus(n fleet.Lease) NodeStatus {
+	return NodeStatus{ID: n.Node, URL: n.URL, State: string(n.State), Capacity: n.Capacity,
+		Players: n.Players, Online: n.Online, Arenas: n.Arenas, HeartbeatAgeMs: ms(n.Age)}
+}
+
 // handleFleet lists the fleet's live nodes, as the directory has them
 // (PROTOCOL.md: dead nodes are not listed).
 func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
@@ -142,8 +154,7 @@ func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
 	self, _ := s.lobby.Node()
 	out := make([]NodeStatus, 0, len(nodes))
 	for _, n := range nodes {
-		out = append(out, NodeStatus{ID: n.Node, URL: n.URL, State: string(n.State), Capacity: n.Capacity,
-			Players: n.Players, Online: n.Online, Arenas: n.Arenas, HeartbeatAgeMs: ms(n.Age)})
+		out = append(out, nodeStatus(n))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"self": self, "nodes": out})

@@ -69,6 +69,18 @@ func adminWho(r *http.Request) string {
 // through here.
 func (s *Server) logAction(who, action string, attrs ...any) {
 	s.log.Info("admin: "+action, append([]any{"who", who}, attrs...)...)
+	// The console's recent events show it too: "banned by 127.0.0.1
+	// (ana): prefix=203.0.113.0/24 minutes=60".
+	var text strings.Builder
+	fmt.Fprintf(&text, "%s by %s", action, who)
+	for i := 0; i+1 < len(attrs); i += 2 {
+		sep := " "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&text, "%s%v=%v", sep, attrs[i], attrs[i+1])
+	}
+	s.NoteEvent("action", text.String())
 }
 
 // writeJSON answers with v as JSON.

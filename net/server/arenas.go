@@ -52,9 +52,11 @@ func (s *Server) newArena(id int) (*sim.Arena, error) {
 	}
 	a, err := sim.New(opts)
 	if err != nil {
+		s.events.add("arena_failed", fmt.Sprintf("arena %d could not start: %v", id, err))
 		return nil, err
 	}
 	observe = s.metrics.TickObserver(id, a.SystemNames())
+	s.arenaStarted(id)
 	return a, nil
 }
 

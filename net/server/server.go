@@ -135,6 +135,8 @@ type Server struct {
 	// and did not find the node alone.
 	adminDraining bool
 	sessions      sync.WaitGroup // one per served connection
+	events        *eventLog      // the console's recent events
+	console       *consoleState  // the console watcher's latest frame and the open streams
 	serving       sync.WaitGroup // the listeners' Serve goroutines and the lobby janitor
 }
 
@@ -172,7 +174,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(), conns: map[*session.Conn]netip.Prefix{},
 		slots: make(chan struct{}, cfg.MaxConns), perAddr: newAddrLimit(cfg.MaxConnsPerIP),
-		joins: newJoinLimiter(cfg.JoinRate), origins: origins}
+		joins: newJoinLimiter(cfg.JoinRate), origins: origins,
+		events: newEventLog(eventLogSize), console: newConsoleState()}
 	s.rules = RulesOf(&cfg.Arena)
 	if cfg.Clips.Minutes > 0 {
 		// An earlier process's segments cannot be cut through this one's
@@ -219,7 +222,7 @@ func New(cfg Config) (*Server, error) {
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
 		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc, Hold: s.holdSeat,
 		// The arena's Run has returned: nothing observes its series.
-		ArenaStopped: s.metrics.ForgetArena,
+		ArenaStopped: s.arenaStopped,
 	})
 	if err != nil {
 		s.publicLn.Close()
@@ -234,7 +237,9 @@ func New(cfg Config) (*Server, error) {
 			s.lobby.Close(context.Background())
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
-		s.admin = cfg.HTTP.server(requireToken(cfg.AdminToken, s.adminMux()))
+		// The console's page loads without the token (a browser opening it
+		// cannot send one); the API it calls needs it.
+		s.admin = cfg.HTTP.server(s.withConsole(requireToken(cfg.AdminToken, s.adminMux())))
 	}
 	return s, nil
 }
@@ -256,10 +261,15 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 // Lobby returns the server's lobby.
 func (s *Server) Lobby() *lobby.Lobby { return s.lobby }
 
-// Serve starts the listeners, the lobby's janitor and its fleet round in
-// goroutines owned by the server; they stop in Shutdown.
+// Serve starts the listeners, the lobby's janitor, its fleet round and
+// the console watcher in goroutines owned by the server; they stop in
+// Shutdown.
 func (s *Server) Serve() {
-	s.serving.Add(5)
+	s.serving.Add(6)
+	go func() {
+		defer s.serving.Done()
+		s.watchConsole(s.lobbyCtx)
+	}()
 	go func() {
 		defer s.serving.Done()
 		s.lobby.Run(s.lobbyCtx, 10*time.Second)
