@@ -104,6 +104,7 @@ func (c *Conn) Start(onEnd func()) {
 	if c.rd.pollable && c.startPolled() {
 		return
 	}
+	c.rd.state.Store(rdDone) // no read passes: serve's goroutine reads
 	// Owned by the session; exits when it ends.
 	go c.serve()
 }
@@ -119,9 +120,8 @@ func (c *Conn) startPolled() bool {
 	}
 	c.rd.h = newHandler(c)
 	c.rd.partial = early
-	// Running until registered: a wake-up before then (the timer's) is
-	// kept as rdAgain, not lost.
-	c.rd.state.Store(rdRunning)
+	// Running (since New) until registered: a wake-up before then (the
+	// timer's, the writer's) is kept as rdAgain, not lost.
 	c.rd.helloTimer = c.clock.AfterFunc(c.cfg.HelloTimeout, func() {
 		c.rd.helloExpired.Store(true)
 		c.scheduleRead()

@@ -324,6 +324,11 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 		_ = tc.SetWriteBuffer(cfg.SendBuffer)
 	}
 	c.initLiveness()
+	// Until Start or Serve runs, the read side is its starter's: a
+	// wake-up before then (the writer side ending, say) is kept as
+	// rdAgain for startPolled to act on, rather than a read pass started
+	// on a session the poller does not have yet.
+	c.rd.state.Store(rdRunning)
 	if c.raw.init(conn); c.raw.ok() {
 		c.shard = env.workers().place()
 		if c.rd.pollable = pollable(conn); c.rd.pollable {
