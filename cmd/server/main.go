@@ -110,7 +110,7 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	sc.AllowedOrigins = splitList(*allowedOrigins)
-	if *redisURL != "" && sc.Fleet.URL == "" && !loopback(sc.Addr) {
+	if *redisURL != "" && sc.Fleet.URL == "" && !server.LoopbackAddr(sc.Addr) {
 		return fmt.Errorf("-public-url is required with -redis when -addr (%s) is not a loopback address: other nodes send players to it", sc.Addr)
 	}
 	// Signals: the first starts a drain (or a shutdown), a second during a
@@ -196,19 +196,6 @@ func run(args []string, stdout io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// loopback reports whether a listen address binds only loopback.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // splitList splits a comma-separated flag value, dropping empty entries.

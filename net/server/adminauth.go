@@ -12,14 +12,14 @@ import (
 // checkAdminExposure refuses an admin listener that others can reach
 // without a token: whoever reaches it can kick, ban and drain.
 func checkAdminExposure(addr, token string) error {
-	if addr == "" || token != "" || loopbackAddr(addr) {
+	if addr == "" || token != "" || LoopbackAddr(addr) {
 		return nil
 	}
 	return fmt.Errorf("admin listener %s is not a loopback address: set an admin token (-admin-token) or bind it to 127.0.0.1", addr)
 }
 
-// loopbackAddr reports whether a listen address binds only loopback.
-func loopbackAddr(addr string) bool {
+// LoopbackAddr reports whether a listen address binds only loopback.
+func LoopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
