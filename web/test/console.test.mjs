@@ -196,13 +196,30 @@ test('the console kicks a session: the client is told and does not come back', R
   assert.deepEqual(pageErrors, []);
 });
 
-test('the console drains a node: it shows as draining', REAL_ONLY, async (t) => {
+test('the console drains a node: it shows as draining, and its player moves', REAL_ONLY, async (t) => {
   if (await needsActions(t)) return;
+  // A player on node b (its /join seats it there first).
+  const mover = await context.newPage();
+  mover.setDefaultTimeout(WAIT_MS);
+  mover.on('pageerror', (err) => pageErrors.push(`mover: ${err.message}`));
+  await mover.goto(`${nodes.b.public}/`);
+  await mover.fill('#name', 'Drained');
+  await mover.click('#play');
+  await mover.waitForFunction(() => window.__shatter.alive && window.__shatter.connection === 'open');
+  const portOf = async () => new URL(await mover.evaluate(() => window.__shatter.server)).port;
+  assert.equal(await portOf(), new URL(nodes.b.public).port, 'the player plays on node b');
   // Node b, from node a's console: the command goes through the directory.
   const answer = await act(`#nodes tr[data-node="${nodes.b.id}"] button[data-action="drain"]`);
   assert.ok(answer.ok, `drain answered: ${answer.text}`);
   await page.waitForSelector(`#nodes tr[data-node="${nodes.b.id}"] td:nth-child(3):has-text("draining")`);
   await page.waitForSelector(`#events li[data-kind="node_draining"]:has-text("${nodes.b.id}")`);
+  // From the client: it was moved to node a and plays on there.
+  await mover.waitForFunction(
+    (port) => new URL(window.__shatter.server).port === port && window.__shatter.connection === 'open' && window.__shatter.moves > 0,
+    new URL(nodes.a.public).port,
+  );
+  assert.ok(await mover.evaluate(() => window.__shatter.alive), 'the moved player is alive on node a');
+  await mover.close();
   assert.deepEqual(pageErrors, []);
 });
 
