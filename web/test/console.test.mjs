@@ -5,8 +5,9 @@
 // a's admin listener; it must list both nodes and the arenas with live
 // figures, show a player who joins (the game client in another tab), cut
 // a clip, kick that player (the client is told, for good) and drain node
-// b (it shows as draining), and show an event when node b stops. The
-// kick and drain tests skip on a server without the admin actions.
+// b (it shows as draining, and a player on b is moved to a), and show an
+// event when node b stops. The kick and drain tests skip on a server
+// without the admin actions.
 // Actions go through act(), which accepts the page's confirm() and returns
 // the answer the page shows, so each new action is a few lines. Every
 // wait is bounded; the fleet is stopped by pid.
