@@ -23,6 +23,7 @@ type Metrics struct {
 	Sessions         prometheus.Gauge
 	SessionsStarted  prometheus.Counter
 	BytesOut         prometheus.Counter
+	ArenaBytesOut    *prometheus.CounterVec // arena: BytesOut split by the arena of the session
 	MessagesOut      *prometheus.CounterVec // type
 	BytesIn          prometheus.Counter
 	MessagesIn       *prometheus.CounterVec // type
@@ -62,6 +63,9 @@ func New() *Metrics {
 		Sessions:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "shatter_sessions", Help: "Open WebSocket sessions."}),
 		SessionsStarted: prometheus.NewCounter(prometheus.CounterOpts{Name: "shatter_sessions_started_total", Help: "WebSocket sessions accepted."}),
 		BytesOut:        prometheus.NewCounter(prometheus.CounterOpts{Name: "shatter_bytes_out_total", Help: "Message payload bytes sent to clients."}),
+		ArenaBytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shatter_arena_bytes_out_total", Help: "Message payload bytes sent to the seated sessions of each arena.",
+		}, []string{"arena"}),
 		MessagesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shatter_messages_out_total", Help: "Messages sent to clients, by type.",
 		}, []string{"type"}),
@@ -111,7 +115,7 @@ func New() *Metrics {
 			Name: "shatter_node_info", Help: "Always 1, labelled with this node's fleet id and public URL: join on instance to name nodes in dashboards.",
 		}, []string{"node", "url"}),
 	}
-	reg.MustRegister(m.TickSeconds, m.ArenaPopulation, m.Sessions, m.SessionsStarted, m.BytesOut, m.MessagesOut,
+	reg.MustRegister(m.TickSeconds, m.ArenaPopulation, m.Sessions, m.SessionsStarted, m.BytesOut, m.ArenaBytesOut, m.MessagesOut,
 		m.BytesIn, m.MessagesIn, m.SnapshotsSkipped, m.Closes, m.Errors, m.Drops, m.Panics, m.ReplayFailures,
 		m.FleetHeartbeatSeconds, m.FleetErrors, m.FleetSeats, m.FleetMoves, m.FleetNodes, m.FleetPlayers,
 		m.FleetCapacity, m.NodeInfo,
@@ -177,4 +181,5 @@ func (m *Metrics) ForgetArena(arena int) {
 	id := prometheus.Labels{"arena": strconv.Itoa(arena)}
 	m.TickSeconds.DeletePartialMatch(id)
 	m.ArenaPopulation.DeletePartialMatch(id)
+	m.ArenaBytesOut.DeletePartialMatch(id)
 }

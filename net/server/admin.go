@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shatter/shatter/net/fleet"
 	"github.com/shatter/shatter/sim"
@@ -101,6 +102,9 @@ type ArenaStatus struct {
 	TickP50Ms  float64 `json:"tick_p50_ms"`
 	TickP99Ms  float64 `json:"tick_p99_ms"`
 	TickMaxMs  float64 `json:"tick_max_ms"`
+	// BytesOut is what this node sent the arena's seated sessions since
+	// the arena started (shatter_arena_bytes_out_total).
+	BytesOut float64 `json:"bytes_out"`
 }
 
 func (s *Server) handleArenas(w http.ResponseWriter, r *http.Request) {
@@ -116,10 +120,15 @@ func (s *Server) arenaStatuses() []ArenaStatus {
 		f := a.Acquire()
 		pop := f.Movers
 		f.Release()
-		out = append(out, ArenaStatus{
+		st := ArenaStatus{
 			ID: a.ID(), Tick: a.Tick(), Sessions: a.Seats(), Population: pop,
 			TickP50Ms: ms(p.P50), TickP99Ms: ms(p.P99), TickMaxMs: ms(p.Max),
-		})
+		}
+		var m dto.Metric
+		if s.metrics.ArenaBytesOut.WithLabelValues(strconv.Itoa(a.ID())).Write(&m) == nil && m.Counter != nil {
+			st.BytesOut = m.Counter.GetValue()
+		}
+		out = append(out, st)
 	}
 	return out
 }

@@ -444,10 +444,16 @@ func TestMetricsEndpoint(t *testing.T) {
 		`shatter_tick_seconds_bucket{arena="0",system="movement"`,
 		`shatter_tick_seconds_count{arena="0",system="total"}`,
 		"shatter_sessions 1", `shatter_messages_out_total{type="welcome"} 1`, "shatter_bytes_out_total",
+		`shatter_arena_bytes_out_total{arena="0"}`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// /arenas has the arena's share of the bytes sent.
+	var arenas struct{ Arenas []server.ArenaStatus }
+	if err := json.Unmarshal([]byte(get(t, "http://"+s.AdminAddr()+"/arenas")), &arenas); err != nil || len(arenas.Arenas) == 0 || arenas.Arenas[0].BytesOut <= 0 {
+		t.Errorf("/arenas: %+v (%v), want the arena's bytes out", arenas, err)
 	}
 	if !strings.Contains(get(t, "http://"+s.AdminAddr()+"/debug/pprof/"), "goroutine") {
 		t.Error("/debug/pprof/ index missing")

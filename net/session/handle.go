@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -185,6 +186,7 @@ func (c *Conn) Seated(seat *lobby.Seat, refused lobby.Refusals) {
 		w.name = seat.Name
 	}
 	c.enqueue(outMsg{kind: outWelcome, ref: w})
+	c.arenaBytes.Store(&arenaCounter{c.env.Metrics.ArenaBytesOut.WithLabelValues(strconv.Itoa(seat.Arena.ID()))})
 	// Published after the welcome is queued, so the writer, which drains
 	// the queue before every snapshot, cannot send a snap first.
 	c.seat.Store(seat)

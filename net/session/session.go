@@ -250,7 +250,10 @@ type Conn struct {
 	askedName string
 
 	seat atomic.Pointer[lobby.Seat] // set by the reader after hello
-	live liveness                   // see stall.go for who owns what
+	// arenaBytes counts what is sent to the seat's arena's sessions, set
+	// with seat.
+	arenaBytes atomic.Pointer[arenaCounter]
+	live       liveness // see stall.go for who owns what
 	// watch is the marble the client asked to spectate (PROTOCOL.md
 	// `watch`), 0 for the leader: set by the reader, read by the writer
 	// for each snap. A view choice, it stays in the session and never
@@ -763,3 +766,7 @@ func validCloseCode(code ws.StatusCode) bool {
 	}
 	return false
 }
+
+// arenaCounter is an arena's byte counter, held by pointer so that a
+// session's writer reads it atomically.
+type arenaCounter struct{ prometheus.Counter }

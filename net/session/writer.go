@@ -335,6 +335,9 @@ func (c *Conn) writeMessage(op ws.OpCode, b []byte) bool {
 	}
 	if ok && op == ws.OpBinary {
 		c.env.Metrics.BytesOut.Add(float64(n))
+		if a := c.arenaBytes.Load(); a != nil {
+			a.Add(float64(n))
+		}
 	}
 	if cap(b) <= maxPooled {
 		*c.pooled = b[:0]

@@ -113,7 +113,11 @@ function onMessage(msg) {
   for (const a of msg.arenas) {
     const key = `${msg.self}/${a.id}`;
     const h = history.get(key) ?? [];
-    h.push({ p50: a.tick_p50_ms, p99: a.tick_p99_ms });
+    // Bytes out a second, from the arena's count in the last message.
+    const before = h.length ? h[h.length - 1] : null;
+    const dt = prev ? (Date.parse(msg.at) - Date.parse(prev.at)) / 1000 : 0;
+    const rate = before && dt > 0 ? Math.max(0, (a.bytes_out - before.bytes) / dt) : null;
+    h.push({ p50: a.tick_p50_ms, p99: a.tick_p99_ms, bytes: a.bytes_out, rate });
     if (h.length > CHART_POINTS) h.shift();
     history.set(key, h);
   }
@@ -178,7 +182,7 @@ function renderArenas(msg) {
         num(x.a.tick_p50_ms, 2),
         num(x.a.tick_p99_ms, 2),
         el('td', {}, canvas),
-        el('td', { class: 'num' }, state.bytesPerSecond === null ? '—' : formatBytes(state.bytesPerSecond)),
+        el('td', { class: 'num' }, arenaRate(history.get(key))),
       ];
     },
     (x) => [
@@ -328,3 +332,9 @@ refreshSessions();
 refreshBans();
 setInterval(() => state.sessionsAvailable !== false && refreshSessions(), SESSIONS_EVERY_MS);
 setInterval(refreshBans, BANS_EVERY_MS);
+
+// arenaRate is an arena's bytes out a second, from its history.
+function arenaRate(h) {
+  const rate = h?.length ? h[h.length - 1].rate : null;
+  return rate === null || rate === undefined ? '—' : formatBytes(rate);
+}

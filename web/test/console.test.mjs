@@ -146,6 +146,9 @@ test('a player joining shows in the arena and the sessions', REAL_ONLY, async ()
   if (playerNode === nodes.a) {
     const sessions = `#arenas tr[data-arena="${nodes.a.id}/0"] td:nth-child(4)`;
     await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '1', sessions);
+    // The arena's bytes out a second: its player's snapshots.
+    const rate = `#arenas tr[data-arena="${nodes.a.id}/0"] td:nth-child(9)`;
+    await page.waitForFunction((sel) => /^[\d.]+ (B|KiB|MiB)$/.test(document.querySelector(sel)?.textContent ?? '') && document.querySelector(sel).textContent !== '0 B', rate);
   } else {
     await page.waitForSelector(`#arenas tr[data-arena^="${playerNode.id}/"]:has-text("1 seats taken")`);
   }
