@@ -47,6 +47,14 @@ const (
 type ArenaLoad struct {
 	ID      int `json:"id"`
 	Players int `json:"players"` // seats taken
+	// The arena's figures as of the heartbeat, for the operator's console
+	// of another node: its tick, marbles, tick time percentiles and the
+	// bytes sent to its sessions since it started.
+	Tick       uint64  `json:"tick,omitempty"`
+	Population int     `json:"population,omitempty"`
+	TickP50Ms  float64 `json:"tick_p50_ms,omitempty"`
+	TickP99Ms  float64 `json:"tick_p99_ms,omitempty"`
+	BytesOut   float64 `json:"bytes_out,omitempty"`
 }
 
 // Lease is what a node publishes about itself at every heartbeat. A node

@@ -577,8 +577,15 @@ func (l *Lobby) fleetSnapshot() (fleet.Lease, []fleet.Resume, []fleet.BoardRow, 
 	frames := make(map[*sim.Arena]*sim.Frame, len(l.arenas))
 	var rows []fleet.BoardRow
 	for _, r := range l.arenas {
-		lease.Arenas = append(lease.Arenas, fleet.ArenaLoad{ID: r.arena.ID(), Players: r.arena.Seats()})
-		frames[r.arena] = r.arena.Acquire()
+		f := r.arena.Acquire()
+		frames[r.arena] = f
+		p := r.arena.Percentiles()
+		load := fleet.ArenaLoad{ID: r.arena.ID(), Players: r.arena.Seats(), Tick: f.Tick, Population: f.Movers,
+			TickP50Ms: float64(p.P50.Microseconds()) / 1000, TickP99Ms: float64(p.P99.Microseconds()) / 1000}
+		if l.cfg.ArenaBytesOut != nil {
+			load.BytesOut = l.cfg.ArenaBytesOut(load.ID)
+		}
+		lease.Arenas = append(lease.Arenas, load)
 		if b := r.arena.Board(); b != nil {
 			for _, row := range b.Top {
 				rows = append(rows, fleet.BoardRow{Name: row.Name, Mass: float64(row.Mass)})

@@ -137,6 +137,9 @@ type Config struct {
 	// or the context's error when it was reaped or closed, a *sim.Fault
 	// when a fault stopped it.
 	ArenaStopped func(id int, err error)
+	// ArenaBytesOut, if set, tells the bytes sent to an arena's sessions
+	// since it started, for its figures in the node's lease.
+	ArenaBytesOut func(id int) float64
 	// Hold, if set, is called when conn drops and leaves its seat detached
 	// for the grace period; the lobby calls the func it returns once the
 	// seat is resumed or released. The server counts a detached seat

@@ -124,13 +124,20 @@ func (s *Server) arenaStatuses() []ArenaStatus {
 			ID: a.ID(), Tick: a.Tick(), Sessions: a.Seats(), Population: pop,
 			TickP50Ms: ms(p.P50), TickP99Ms: ms(p.P99), TickMaxMs: ms(p.Max),
 		}
-		var m dto.Metric
-		if s.metrics.ArenaBytesOut.WithLabelValues(strconv.Itoa(a.ID())).Write(&m) == nil && m.Counter != nil {
-			st.BytesOut = m.Counter.GetValue()
-		}
+		st.BytesOut = s.arenaBytesOut(a.ID())
 		out = append(out, st)
 	}
 	return out
+}
+
+// arenaBytesOut is what this node sent the seated sessions of arena id
+// since it started (shatter_arena_bytes_out_total).
+func (s *Server) arenaBytesOut(id int) float64 {
+	var m dto.Metric
+	if s.metrics.ArenaBytesOut.WithLabelValues(strconv.Itoa(id)).Write(&m) != nil || m.Counter == nil {
+		return 0
+	}
+	return m.Counter.GetValue()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

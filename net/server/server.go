@@ -222,7 +222,8 @@ func New(cfg Config) (*Server, error) {
 		MaxArenas: cfg.MaxArenas, Grace: cfg.Grace, EmptyArenaTTL: cfg.EmptyArenaTTL,
 		NewArena: s.newArena, Logger: cfg.Logger, Fleet: fc, Hold: s.holdSeat,
 		// The arena's Run has returned: nothing observes its series.
-		ArenaStopped: s.arenaStopped,
+		ArenaStopped:  s.arenaStopped,
+		ArenaBytesOut: s.arenaBytesOut,
 	})
 	if err != nil {
 		s.publicLn.Close()

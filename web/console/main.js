@@ -110,8 +110,8 @@ function onMessage(msg) {
   }
   $('#self').textContent = `node ${msg.self}`;
   $('#rate').textContent = state.bytesPerSecond === null ? '' : `${formatBytes(state.bytesPerSecond)}/s out`;
-  for (const a of msg.arenas) {
-    const key = `${msg.self}/${a.id}`;
+  for (const { node, a } of arenaFigures(msg)) {
+    const key = `${node}/${a.id}`;
     const h = history.get(key) ?? [];
     // Bytes out a second, from the arena's count in the last message.
     const before = h.length ? h[h.length - 1] : null;
@@ -154,14 +154,34 @@ function renderNodes(msg) {
   );
 }
 
-function renderArenas(msg) {
-  // This node's arenas with their figures, then the other nodes' from
-  // their leases, which carry seats only: their figures are on their own
-  // consoles.
-  const items = msg.arenas.map((a) => ({ node: msg.self, id: a.id, a }));
+// arenaFigures lists every arena of the fleet with its figures: this
+// node's as it measures them, the other nodes' as their leases carry them
+// (as of their last heartbeat, a second ago at most).
+function arenaFigures(msg) {
+  const out = msg.arenas.map((a) => ({ node: msg.self, a, local: true }));
   for (const n of msg.nodes) {
-    if (n.id !== msg.self) for (const a of n.arenas ?? []) items.push({ node: n.id, id: a.id, seats: a.players });
+    if (n.id === msg.self) continue;
+    for (const a of n.arenas ?? []) {
+      out.push({
+        node: n.id,
+        local: false,
+        a: {
+          id: a.id,
+          population: a.population ?? 0,
+          sessions: a.players,
+          tick: a.tick ?? 0,
+          tick_p50_ms: a.tick_p50_ms ?? 0,
+          tick_p99_ms: a.tick_p99_ms ?? 0,
+          bytes_out: a.bytes_out ?? 0,
+        },
+      });
+    }
   }
+  return out;
+}
+
+function renderArenas(msg) {
+  const items = arenaFigures(msg).map(({ node, a, local }) => ({ node, id: a.id, a, local }));
   syncRows(
     $('#arenas tbody'),
     items,
@@ -169,7 +189,6 @@ function renderArenas(msg) {
     (x) => ({ 'data-arena': `${x.node}/${x.id}` }),
     (x) => {
       const cells = [el('td', {}, x.node), num(x.id)];
-      if (!x.a) return [...cells, el('td', { class: 'note', colspan: 7 }, `${x.seats} seats taken; figures on that node's console`)];
       const key = `${x.node}/${x.id}`;
       let canvas = charts.get(key);
       if (!canvas) charts.set(key, (canvas = newChart()));
@@ -187,10 +206,11 @@ function renderArenas(msg) {
     },
     (x) => [
       button('Stop', () => stopArena(x.node, x.id), { 'data-action': 'stop' }),
-      ...(x.a ? [' ', button('Clip', () => cutClip(x.id), { 'data-action': 'clip' })] : []),
+      // A clip is cut by the node that holds the arena: its console.
+      ...(x.local ? [' ', button('Clip', () => cutClip(x.id), { 'data-action': 'clip' })] : []),
     ],
   );
-  for (const key of charts.keys()) if (!msg.arenas.some((a) => `${msg.self}/${a.id}` === key)) charts.delete(key);
+  for (const key of charts.keys()) if (!items.some((x) => `${x.node}/${x.id}` === key)) charts.delete(key);
 }
 
 function renderBoard(board) {

@@ -102,10 +102,13 @@ test('the console lists both nodes and the arenas with live figures', REAL_ONLY,
   await page.waitForFunction(() => window.__console.connected);
   for (const n of Object.values(nodes)) await page.waitForSelector(`#nodes tr[data-node="${n.id}"]`);
   assert.match(await page.textContent(`#nodes tr[data-node="${nodes.a.id}"]`), /this node.*ready/);
-  // Node a's arena with its figures; node b's from its lease.
+  // Node a's arena with its figures; node b's from its lease, with its
+  // figures too.
   const row = `#arenas tr[data-arena="${nodes.a.id}/0"]`;
   await page.waitForSelector(row);
-  await page.waitForSelector(`#arenas tr[data-arena^="${nodes.b.id}/"]`);
+  const other = `#arenas tr[data-arena^="${nodes.b.id}/"]`;
+  await page.waitForSelector(other);
+  await page.waitForFunction((sel) => Number(document.querySelector(`${sel} td:nth-child(5)`)?.textContent) > 0 && Number(document.querySelector(`${sel} td:nth-child(7)`)?.textContent) > 0, other);
   const tick = async () => Number(await page.textContent(`${row} td:nth-child(5)`));
   const first = await tick();
   const seen = await page.evaluate(() => window.__console.messages);
@@ -143,15 +146,14 @@ test('a player joining shows in the arena and the sessions', REAL_ONLY, async ()
   const wsPort = new URL(await player.evaluate(() => window.__shatter.server)).port;
   playerNode = Object.values(nodes).find((n) => new URL(n.public).port === wsPort);
   assert.ok(playerNode, `the player plays on a node of the fleet (port ${wsPort})`);
-  if (playerNode === nodes.a) {
-    const sessions = `#arenas tr[data-arena="${nodes.a.id}/0"] td:nth-child(4)`;
-    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '1', sessions);
-    // The arena's bytes out a second: its player's snapshots.
-    const rate = `#arenas tr[data-arena="${nodes.a.id}/0"] td:nth-child(9)`;
-    await page.waitForFunction((sel) => /^[\d.]+ (B|KiB|MiB)$/.test(document.querySelector(sel)?.textContent ?? '') && document.querySelector(sel).textContent !== '0 B', rate);
-  } else {
-    await page.waitForSelector(`#arenas tr[data-arena^="${playerNode.id}/"]:has-text("1 seats taken")`);
-  }
+  // Its arena (on this node or, from its lease, on the other) counts the
+  // session and shows its bytes out a second: the player's snapshots.
+  const arena = `#arenas tr[data-arena^="${playerNode.id}/"]`;
+  await page.waitForFunction((sel) => document.querySelector(`${sel} td:nth-child(4)`)?.textContent === '1', arena);
+  await page.waitForFunction(
+    (sel) => /^[\d.]+ (B|KiB|MiB)$/.test(document.querySelector(`${sel} td:nth-child(9)`)?.textContent ?? '') && document.querySelector(`${sel} td:nth-child(9)`).textContent !== '0 B',
+    arena,
+  );
   await page.waitForSelector(`#nodes tr[data-node="${playerNode.id}"] td:nth-child(4):has-text("1 / ")`);
   // The fleet's leaderboard (zombies fill it; a new marble is too small
   // to be in its top rows).
