@@ -48,8 +48,12 @@ test-go: build web
 	SHATTER_SERVER_BIN=$(CURDIR)/$(SERVER) $(GO) test -race -shuffle=on -count=1 $$($(GO) list ./... | grep -v '/deploy$$')
 	SHATTER_SERVER_BIN=$(CURDIR)/$(SERVER) $(GO) test -race -shuffle=on -count=1 ./deploy
 
+# A count, not a duration: Go 1.26's fuzzing coordinator can report its
+# own -fuzztime deadline as a failure ("context deadline exceeded", no
+# failing input; golang/go#75804, fixed in Go 1.27). 200,000 runs take
+# about 10 s here.
 fuzz-short:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 10s ./net/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 200000x ./net/wire
 
 ## test-web: the browser client's unit tests and its end-to-end test in
 ## Debian's Chromium (installed by scripts/install-deps.sh if missing, as is
@@ -62,6 +66,8 @@ deps:
 	scripts/install-deps.sh
 
 ## fuzz: a longer fuzz run of both decoders, the replay log loader and the keyframe restore
+## (2 minutes each; a bare "context deadline exceeded" with no failing input
+## written is golang/go#75804, not a finding: see fuzz-short)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime 2m ./net/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeServer$$' -fuzztime 2m ./net/wire
