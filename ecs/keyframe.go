@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	arche "github.com/mlange-42/arche/ecs"
 	"github.com/mlange-42/arche/generic"
@@ -174,12 +175,12 @@ func (a *State) AppendKeyframe(dst []byte) ([]byte, error) {
 	for base, low := range a.marbleNames.low {
 		k.NamesLow = append(k.NamesLow, keyNameLow{base, low})
 	}
-	slices.SortFunc(k.NamesLow, func(x, y keyNameLow) int { return cmpString(x.Base, y.Base) })
+	slices.SortFunc(k.NamesLow, func(x, y keyNameLow) int { return strings.Compare(x.Base, y.Base) })
 	for key := range a.marbleNames.made {
 		k.NamesMade = append(k.NamesMade, keySuffixed{key.base, key.n})
 	}
 	slices.SortFunc(k.NamesMade, func(x, y keySuffixed) int {
-		if c := cmpString(x.Base, y.Base); c != 0 {
+		if c := strings.Compare(x.Base, y.Base); c != 0 {
 			return c
 		}
 		return x.N - y.N
@@ -206,16 +207,6 @@ func idsOfCells(ix *CellIndex) [][]uint32 {
 		}
 	}
 	return out
-}
-
-func cmpString(x, y string) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // keyMarbles lists the marbles of the archetype of ids in its order.

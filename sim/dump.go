@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,17 +99,7 @@ func (rp *Replay) Diff(tick uint64, dump io.Reader) (*StateDiff, error) {
 		}
 		got[l.id] = rec
 	}
-	ids := make([]uint32, 0, len(want)+len(got))
-	for id := range want {
-		ids = append(ids, id)
-	}
-	for id := range got {
-		if _, ok := want[id]; !ok {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range sortedKeys(want, got) {
 		w, g := want[id], got[id]
 		if d := diffRecord(w, g); d != nil {
 			d.Tick, d.ID = tick, id
@@ -131,17 +122,7 @@ func diffRecord(want, got map[string]json.RawMessage) *StateDiff {
 	case got == nil:
 		return &StateDiff{Kind: kind(want), Dump: "present", Here: "absent"}
 	}
-	keys := make([]string, 0, len(want)+len(got))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(want, got) {
 		w, g := want[k], got[k]
 		if !bytes.Equal(w, g) {
 			d := &StateDiff{Kind: kind(want), Component: k, Dump: string(w), Here: string(g)}
@@ -202,4 +183,20 @@ func parseDumpLine(line []byte) (map[string]json.RawMessage, uint32, error) {
 		}
 	}
 	return rec, id, nil
+}
+
+// sortedKeys lists the keys of a and b, each once, in order: what a diff
+// walks so that it names the first difference whatever the maps' order.
+func sortedKeys[K cmp.Ordered, V any](a, b map[K]V) []K {
+	keys := make([]K, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }

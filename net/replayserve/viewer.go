@@ -218,7 +218,7 @@ func (v *viewer) read(br *bufio.Reader) {
 			}
 			continue
 		}
-		n, err := readMessage(rd, buf[:])
+		n, err := session.ReadMessage(rd, buf[:])
 		if err != nil {
 			if errors.Is(err, wsutil.ErrMessageTooLarge) && !ended {
 				fatal(wire.CodeTooBig, ws.StatusMessageTooBig, fmt.Sprintf("messages are limited to %d bytes", wire.MaxClientFrameSize))
@@ -267,24 +267,6 @@ func (v *viewer) read(br *bufio.Reader) {
 			} else {
 				v.post(event{kind: evError, code: wire.CodeBadMessage, msg: why})
 			}
-		}
-	}
-}
-
-// readMessage reads one whole message, across continuation frames.
-func readMessage(rd *wsutil.Reader, buf []byte) (int, error) {
-	n := 0
-	for {
-		m, err := rd.Read(buf[n:])
-		n += m
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		if n == len(buf) {
-			return n, wsutil.ErrMessageTooLarge
 		}
 	}
 }

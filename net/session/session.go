@@ -615,7 +615,7 @@ func (c *Conn) readLoop() {
 		// The message buffer is borrowed only while a message is read and
 		// handled: a reader waiting for the next one holds none.
 		msg := msgBuffers.Get().(*[wire.MaxClientFrameSize]byte)
-		n, err := readMessage(rd, msg[:])
+		n, err := ReadMessage(rd, msg[:])
 		if err != nil {
 			msgBuffers.Put(msg)
 			c.readFailed(err, h.helloDone)
@@ -639,8 +639,9 @@ func (c *Conn) readLoop() {
 // handler keeps nothing of it (decoded strings are copies).
 var msgBuffers = sync.Pool{New: func() any { return new([wire.MaxClientFrameSize]byte) }}
 
-// readMessage reads one whole message, across continuation frames.
-func readMessage(rd *wsutil.Reader, buf []byte) (int, error) {
+// ReadMessage reads one whole message of a client, across continuation
+// frames, into buf; a message longer than buf is ErrMessageTooLarge.
+func ReadMessage(rd *wsutil.Reader, buf []byte) (int, error) {
 	n := 0
 	for {
 		m, err := rd.Read(buf[n:])
