@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +20,10 @@ type Command struct {
 	Kind   string `json:"kind"`             // what to do, e.g. "drain", "kick"
 	Target string `json:"target,omitempty"` // what to do it to: a session or arena id
 	Reason string `json:"reason,omitempty"`
-	By     string `json:"by,omitempty"` // who asked, for the log
+	// Minutes is how much of an arena's play a clip command asks for (0:
+	// the node's whole clip ring).
+	Minutes float64 `json:"minutes,omitempty"`
+	By      string  `json:"by,omitempty"` // who asked, for the log
 }
 
 // Answer is what a node answered to a Command.
@@ -27,7 +31,16 @@ type Answer struct {
 	Status int    `json:"status"` // the HTTP status the action would have had locally
 	Body   string `json:"body"`   // its JSON answer
 	Node   string `json:"node"`   // the node that answered
+	// Data is a file the answer carries, such as a clip (a replay log of
+	// megabytes), kept beside the JSON body so that the body stays small;
+	// at most MaxAnswerData bytes.
+	Data []byte `json:"-"`
 }
+
+// MaxAnswerData bounds an answer's file as stored: a clip ring of the
+// default -clip-max-mb (64) fits with room; a bigger clip is cut on its
+// own node's admin listener.
+const MaxAnswerData = 128 << 20
 
 // MaxCommandBytes bounds a command as stored, so that a queue stays small.
 const MaxCommandBytes = 1 << 10
@@ -55,6 +68,9 @@ func checkAnswer(id string, a Answer, ttl time.Duration) error {
 	if len(a.Body) > MaxCommandBytes*16 {
 		return fmt.Errorf("fleet: answer of %d bytes", len(a.Body))
 	}
+	if len(a.Data) > MaxAnswerData {
+		return fmt.Errorf("%w: a file of %d bytes (at most %d travel through the directory)", ErrTooBig, len(a.Data), MaxAnswerData)
+	}
 	return checkTTL(ttl)
 }
 
@@ -63,6 +79,8 @@ func checkAnswer(id string, a Answer, ttl time.Duration) error {
 //   - T:cmds:<node>: list of the node's commands, each as JSON with its
 //     expiry (ms, Redis's clock) in "exp"; PX the latest expiry.
 //   - T:answer:<id>: string, the Answer as JSON, PX its ttl.
+//   - T:answer:<id>:data: string, the Answer's Data when it has one, PX
+//     its ttl; written with the answer in one transaction.
 
 // sendScript: ARGV node, json, ttl. Returns 'ok', or 'gone' when the node
 // has no live lease.
@@ -137,33 +155,52 @@ func (d *redisDir) Answer(ctx context.Context, id string, a Answer, ttl time.Dur
 	if err != nil {
 		return err
 	}
-	ctx, cancel, err := d.call(ctx, "answer")
+	call := d.call
+	if a.Data != nil {
+		call = d.callWithFile
+	}
+	ctx, cancel, err := call(ctx, "answer")
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	if err := d.c.Set(ctx, d.key("answer", id), js, ttl).Err(); err != nil {
+	_, err = d.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if a.Data != nil {
+			p.Set(ctx, d.key("answer", id+":data"), a.Data, ttl)
+		}
+		p.Set(ctx, d.key("answer", id), js, ttl)
+		return nil
+	})
+	if err != nil {
 		return unavailable("answer", err)
 	}
 	return nil
 }
 
-func (d *redisDir) AnswerOf(ctx context.Context, id string) (Answer, error) {
-	ctx, cancel, err := d.call(ctx, "answer of")
+func (d *redisDir) TakeAnswer(ctx context.Context, id string) (Answer, error) {
+	ctx, cancel, err := d.callWithFile(ctx, "take answer")
 	if err != nil {
 		return Answer{}, err
 	}
 	defer cancel()
-	js, err := d.c.Get(ctx, d.key("answer", id)).Result()
-	if errors.Is(err, redis.Nil) {
+	var js, data *redis.StringCmd
+	_, err = d.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		js = p.GetDel(ctx, d.key("answer", id))
+		data = p.GetDel(ctx, d.key("answer", id+":data"))
+		return nil
+	})
+	if errors.Is(js.Err(), redis.Nil) {
 		return Answer{}, ErrNotFound
 	}
-	if err != nil {
-		return Answer{}, unavailable("answer of", err)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Answer{}, unavailable("take answer", err)
 	}
 	var a Answer
-	if err := json.Unmarshal([]byte(js), &a); err != nil {
+	if err := json.Unmarshal([]byte(js.Val()), &a); err != nil {
 		return Answer{}, fmt.Errorf("fleet: answer %s: %w", id, err)
+	}
+	if b, err := data.Bytes(); err == nil {
+		a.Data = b
 	}
 	return a, nil
 }
@@ -222,17 +259,19 @@ func (m *memory) Answer(ctx context.Context, id string, a Answer, ttl time.Durat
 		return err
 	}
 	defer m.mu.Unlock()
+	a.Data = bytes.Clone(a.Data) // the caller's buffer stays its own, as over Redis
 	m.answers[id] = memAnswer{a: a, exp: now.Add(ttl)}
 	return nil
 }
 
-func (m *memory) AnswerOf(ctx context.Context, id string) (Answer, error) {
-	now, err := m.begin(ctx, "answer of")
+func (m *memory) TakeAnswer(ctx context.Context, id string) (Answer, error) {
+	now, err := m.begin(ctx, "take answer")
 	if err != nil {
 		return Answer{}, err
 	}
 	defer m.mu.Unlock()
 	a, ok := m.answers[id]
+	delete(m.answers, id)
 	if !ok || now.After(a.exp) {
 		return Answer{}, ErrNotFound
 	}

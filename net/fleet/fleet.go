@@ -16,12 +16,14 @@ var (
 	// ErrBadSeat: the seat is unknown, expired, already claimed, or
 	// reserved for another node (PROTOCOL.md's bad_seat).
 	ErrBadSeat = errors.New("fleet: bad seat")
-	// ErrNotFound: no resume record for that token.
+	// ErrNotFound: no resume record for that token (or no answer, ban).
 	ErrNotFound = errors.New("fleet: not found")
 	// ErrUnavailable wraps every failure to reach the directory (a Redis
 	// that is down, frozen or timing out). A node that gets it keeps
 	// playing and seating locally and tries again later.
 	ErrUnavailable = errors.New("fleet: directory unavailable")
+	// ErrTooBig: an answer's file is over MaxAnswerData.
+	ErrTooBig = errors.New("fleet: too big")
 )
 
 // State is a node's routing state.
@@ -230,11 +232,14 @@ type Directory interface {
 	// TakeCommands removes node's queued commands and returns the live
 	// ones, oldest first. Each is taken once.
 	TakeCommands(ctx context.Context, node string) ([]Command, error)
-	// Answer stores a node's answer to command id, live for ttl.
+	// Answer stores a node's answer to command id, live for ttl;
+	// ErrTooBig when its Data is over MaxAnswerData.
 	Answer(ctx context.Context, id string, a Answer, ttl time.Duration) error
-	// AnswerOf returns the answer to command id; ErrNotFound while there
-	// is none (not done yet, or lapsed).
-	AnswerOf(ctx context.Context, id string) (Answer, error)
+	// TakeAnswer removes and returns the answer to command id, its Data
+	// included; ErrNotFound while there is none (not done yet, lapsed, or
+	// taken already). Calls that may move a file are bounded by ctx and
+	// 30 s rather than the directory's timeout for small records.
+	TakeAnswer(ctx context.Context, id string) (Answer, error)
 
 	// Reap removes what dead nodes (no live lease) left in shared indexes
 	// that does not expire by itself, and returns their ids. Idempotent;

@@ -157,6 +157,20 @@ func (d *redisDir) call(ctx context.Context, op string) (context.Context, contex
 	return ctx, cancel, nil
 }
 
+// fileTimeout bounds the calls that may move an answer's file (up to
+// MaxAnswerData) instead of the directory's timeout, which is set for
+// small records; the caller's context still bounds them.
+const fileTimeout = 30 * time.Second
+
+// callWithFile is call for an operation that may move an answer's file.
+func (d *redisDir) callWithFile(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, unavailable(op, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, max(d.timeout, fileTimeout))
+	return ctx, cancel, nil
+}
+
 // run runs a script; every error is the client's, so it wraps
 // ErrUnavailable.
 func (d *redisDir) run(ctx context.Context, op string, s *redis.Script, keys []string, args ...any) (any, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
@@ -44,22 +45,45 @@ func (s *Server) adminMux() *http.ServeMux {
 // handleClip cuts the last minutes of an arena's play from its clip ring
 // (?minutes=, the whole ring if absent) and answers with the clip, a
 // standalone replay log that starts at a keyframe (sim.ClipRing.Clip).
+// With ?node= naming another node, that node cuts it and the clip comes
+// back through the directory (fleet.Answer's Data).
 func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.Atoi(r.PathValue("id"))
-	if err != nil {
-		http.Error(w, "arena id: not a number", http.StatusBadRequest)
+	id := r.PathValue("id")
+	if _, err := strconv.Atoi(id); err != nil {
+		adminError(w, http.StatusBadRequest, "arena id: not a number")
 		return
 	}
-	if s.cfg.Clips.Minutes <= 0 {
-		http.Error(w, "this node keeps no clip rings (-clip-minutes 0)", http.StatusConflict)
-		return
-	}
-	minutes := s.cfg.Clips.Minutes
+	var minutes float64
 	if q := r.URL.Query().Get("minutes"); q != "" {
-		if minutes, err = strconv.ParseFloat(q, 64); err != nil || !(minutes > 0) || minutes > s.cfg.Clips.Minutes {
-			http.Error(w, fmt.Sprintf("minutes: a number above 0 and at most %g (-clip-minutes)", s.cfg.Clips.Minutes), http.StatusBadRequest)
+		var err error
+		if minutes, err = strconv.ParseFloat(q, 64); err != nil || !(minutes > 0) || math.IsInf(minutes, 0) {
+			adminError(w, http.StatusBadRequest, "minutes: a number above 0")
 			return
 		}
+	}
+	res := s.act(r.Context(), fleet.Command{Node: r.URL.Query().Get("node"), Kind: cmdClip, Target: id, Minutes: minutes, By: adminWho(r)})
+	name, _ := res.body["filename"].(string)
+	if res.status != http.StatusOK || res.data == nil || name == "" {
+		res.write(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Content-Length", strconv.Itoa(len(res.data)))
+	_, _ = w.Write(res.data)
+}
+
+// cutClip cuts a clip of this node's arena id, the last minutes of it (0:
+// the whole ring), for an operator (who).
+func (s *Server) cutClip(id int, minutes float64, who string) actionResult {
+	if s.cfg.Clips.Minutes <= 0 {
+		return failed(http.StatusConflict, "this node keeps no clip rings (-clip-minutes 0)")
+	}
+	if minutes == 0 {
+		minutes = s.cfg.Clips.Minutes
+	}
+	if minutes > s.cfg.Clips.Minutes {
+		return failed(http.StatusBadRequest, fmt.Sprintf("minutes: at most %g (-clip-minutes)", s.cfg.Clips.Minutes))
 	}
 	var arena *sim.Arena
 	for _, a := range s.lobby.Arenas() {
@@ -67,14 +91,13 @@ func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
 			arena = a
 		}
 	}
+	self, _ := s.lobby.Node()
 	if arena == nil {
-		http.Error(w, fmt.Sprintf("no arena %d on this node", id), http.StatusNotFound)
-		return
+		return failed(http.StatusNotFound, fmt.Sprintf("no arena %d on node %s", id, self))
 	}
 	clip, err := arena.Clip(minutes)
 	if errors.Is(err, sim.ErrNoClip) {
-		http.Error(w, fmt.Sprintf("arena %d keeps no clip ring (-clip-minutes 0), or has written nothing yet", id), http.StatusConflict)
-		return
+		return failed(http.StatusConflict, fmt.Sprintf("arena %d keeps no clip ring (-clip-minutes 0), or has written nothing yet", id))
 	}
 	var buf bytes.Buffer
 	if err == nil {
@@ -82,15 +105,13 @@ func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.Error("cannot cut a clip", "arena", id, "err", err)
-		http.Error(w, "cannot cut the clip: "+err.Error(), http.StatusInternalServerError)
-		return
+		return failed(http.StatusInternalServerError, "cannot cut the clip: "+err.Error())
 	}
 	name := fmt.Sprintf("arena-%d-seed-%d-ticks-%d-%d%s", id, clip.Seed, clip.FirstTick(), clip.LastTick, sim.ReplayExt)
-	s.logAction(adminWho(r), "clip cut", "arena", id, "minutes", minutes, "first_tick", clip.FirstTick(), "last_tick", clip.LastTick, "bytes", buf.Len())
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	_, _ = w.Write(buf.Bytes())
+	s.logAction(who, "clip cut", "node", self, "arena", id, "minutes", minutes, "first_tick", clip.FirstTick(), "last_tick", clip.LastTick, "bytes", buf.Len())
+	res := succeeded(map[string]any{"arena": id, "node": self, "filename": name, "bytes": buf.Len(), "first_tick": clip.FirstTick(), "last_tick": clip.LastTick})
+	res.data = buf.Bytes()
+	return res
 }
 
 // ArenaStatus is one row of /arenas.

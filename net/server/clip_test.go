@@ -123,3 +123,70 @@ func TestClipRefusals(t *testing.T) {
 		t.Errorf("GET clip = %d, want 405", resp.StatusCode)
 	}
 }
+
+// TestClipOfAnotherNode: on a two-node fleet sharing a real redis-server,
+// node a's admin listener cuts a clip of an arena that node b holds
+// (?node=b): b cuts it and sends it through the directory, a answers with
+// the file, and the clip replays with every hash matching. A request b
+// refuses comes back as b's answer, acknowledged.
+func TestClipOfAnotherNode(t *testing.T) {
+	a, b, _ := redisNodes(t, func(c *server.Config) {
+		c.Clips = sim.ClipOptions{Dir: t.TempDir(), Minutes: 3.0 / 60}
+		c.KeyframeEvery = time.Second
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := bot.Dial(ctx, "ws://"+b.Addr()+"/ws", bot.Options{Name: "onb", Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pacer := bot.NewPacer(20, 1, nil)
+	pacer.Add(p)
+	var run sync.WaitGroup
+	run.Go(func() { pacer.Run(ctx) })
+	time.Sleep(2500 * time.Millisecond)
+
+	resp, err := http.Post("http://"+a.AdminAddr()+"/arenas/0/clip?node=b&minutes=0.03", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	cancel()
+	run.Wait()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), sim.ReplayExt) {
+		t.Fatalf("clip of b's arena through a: %d %q (%.200s)", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
+	rp, err := sim.LoadReplay(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Start == nil || rp.LastTick-rp.Start.Tick < 30 {
+		t.Fatalf("clip from %v to tick %d, want a keyframe start and a second of play", rp.Start, rp.LastTick)
+	}
+	res, err := rp.Play(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Diverged != nil {
+		t.Fatalf("b's clip diverged at %+v", res.Diverged)
+	}
+
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/arenas/0/clip?node=b&minutes=2", http.StatusBadRequest}, // over b's ring
+		{"/arenas/5/clip?node=b", http.StatusNotFound},
+	} {
+		code, body := adminCall(t, a, "POST", tc.path, "", nil)
+		if got := answer(t, body); code != tc.want || got["acknowledged"] != true || got["node"] != "b" {
+			t.Errorf("POST %s on a = %d %s, want b's %d", tc.path, code, body, tc.want)
+		}
+	}
+	if code, body := adminCall(t, a, "POST", "/arenas/0/clip?node=zed", "", nil); code != http.StatusNotFound {
+		t.Errorf("clip on a node the fleet does not have: %d %s", code, body)
+	}
+	t.Logf("b's clip of ticks %d..%d, %d bytes, through a", rp.Start.Tick, rp.LastTick, len(body))
+}

@@ -17,11 +17,14 @@ import (
 // it at its next poll (every commandPoll), does it as its own admin API
 // would and stores the answer, which the asking node waits for.
 const (
-	commandTTL  = 10 * time.Second // how long a command waits for its node
-	answerTTL   = time.Minute      // how long its answer waits to be read
-	ackTimeout  = 5 * time.Second  // how long an asking node waits for the answer
-	answerPoll  = 50 * time.Millisecond
-	commandPoll = 250 * time.Millisecond // at most; a shorter heartbeat polls faster
+	commandTTL = 10 * time.Second // how long a command waits for its node
+	answerTTL  = time.Minute      // how long its answer waits to be read
+	ackTimeout = 5 * time.Second  // how long an asking node waits for the answer
+	// clipAckTimeout is ackTimeout for a clip, which its node cuts from
+	// disk and sends through the directory: megabytes.
+	clipAckTimeout = 20 * time.Second
+	answerPoll     = 50 * time.Millisecond
+	commandPoll    = 250 * time.Millisecond // at most; a shorter heartbeat polls faster
 )
 
 // Command kinds.
@@ -29,12 +32,15 @@ const (
 	cmdKick  = "kick"
 	cmdDrain = "drain"
 	cmdStop  = "stop"
+	cmdClip  = "clip"
 )
 
-// actionResult is an admin action's answer: its status and JSON body.
+// actionResult is an admin action's answer: its status and JSON body,
+// and for a clip the file (the body names it).
 type actionResult struct {
 	status int
 	body   map[string]any
+	data   []byte
 }
 
 func succeeded(body map[string]any) actionResult {
@@ -65,7 +71,11 @@ func (s *Server) act(ctx context.Context, cmd fleet.Command) actionResult {
 	case err != nil:
 		return failed(http.StatusServiceUnavailable, "fleet directory: "+err.Error())
 	}
-	deadline := time.NewTimer(ackTimeout)
+	wait := ackTimeout
+	if cmd.Kind == cmdClip {
+		wait = clipAckTimeout
+	}
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	tick := time.NewTicker(answerPoll)
 	defer tick.Stop()
@@ -74,11 +84,11 @@ func (s *Server) act(ctx context.Context, cmd fleet.Command) actionResult {
 		case <-ctx.Done():
 			return failed(http.StatusServiceUnavailable, "the request ended before node "+cmd.Node+" answered")
 		case <-deadline.C:
-			return failed(http.StatusGatewayTimeout, "node "+cmd.Node+" did not acknowledge within "+ackTimeout.String())
+			return failed(http.StatusGatewayTimeout, "node "+cmd.Node+" did not acknowledge within "+wait.String())
 		case <-tick.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
-		a, err := s.dir.AnswerOf(cctx, cmd.ID)
+		cctx, cancel := context.WithTimeout(ctx, max(s.callTimeout, wait))
+		a, err := s.dir.TakeAnswer(cctx, cmd.ID)
 		cancel()
 		if err != nil {
 			continue // not yet, or the directory hiccuped: ask again
@@ -88,7 +98,7 @@ func (s *Server) act(ctx context.Context, cmd fleet.Command) actionResult {
 			body = map[string]any{"error": "node " + a.Node + " answered: " + a.Body}
 		}
 		body["node"], body["acknowledged"] = a.Node, true
-		return actionResult{status: a.Status, body: body}
+		return actionResult{status: a.Status, body: body, data: a.Data}
 	}
 }
 
@@ -109,6 +119,12 @@ func (s *Server) do(cmd fleet.Command) actionResult {
 			return failed(http.StatusBadRequest, "arena id: not a number")
 		}
 		return s.stopArena(id, cmd.By)
+	case cmdClip:
+		id, err := strconv.Atoi(cmd.Target)
+		if err != nil {
+			return failed(http.StatusBadRequest, "arena id: not a number")
+		}
+		return s.cutClip(id, cmd.Minutes, cmd.By)
 	}
 	return failed(http.StatusBadRequest, "unknown command "+cmd.Kind)
 }
@@ -134,8 +150,15 @@ func (s *Server) runCommands(ctx context.Context) {
 		for _, cmd := range cmds {
 			res := s.do(cmd)
 			js, _ := json.Marshal(res.body)
-			cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
-			if err := s.dir.Answer(cctx, cmd.ID, fleet.Answer{Status: res.status, Body: string(js), Node: self}, answerTTL); err != nil {
+			ans := fleet.Answer{Status: res.status, Body: string(js), Node: self, Data: res.data}
+			cctx, cancel := context.WithTimeout(ctx, max(s.callTimeout, clipAckTimeout))
+			err := s.dir.Answer(cctx, cmd.ID, ans, answerTTL)
+			if errors.Is(err, fleet.ErrTooBig) {
+				// Say so instead of leaving the asking node to time out.
+				js, _ = json.Marshal(failed(http.StatusRequestEntityTooLarge, "the clip is too big to send through the directory: "+err.Error()+"; cut it on node "+self).body)
+				err = s.dir.Answer(cctx, cmd.ID, fleet.Answer{Status: http.StatusRequestEntityTooLarge, Body: string(js), Node: self}, answerTTL)
+			}
+			if err != nil {
 				s.log.Warn("cannot answer a command from another node", "kind", cmd.Kind, "by", cmd.By, "err", err)
 			}
 			cancel()

@@ -206,8 +206,10 @@ function renderArenas(msg) {
     },
     (x) => [
       button('Stop', () => stopArena(x.node, x.id), { 'data-action': 'stop' }),
-      // A clip is cut by the node that holds the arena: its console.
-      ...(x.local ? [' ', button('Clip', () => cutClip(x.id), { 'data-action': 'clip' })] : []),
+      ' ',
+      // The node that holds the arena cuts the clip; another node's comes
+      // through the directory.
+      button('Clip', () => cutClip(x.node, x.id), { 'data-action': 'clip' }),
     ],
   );
   for (const key of charts.keys()) if (!items.some((x) => `${x.node}/${x.id}` === key)) charts.delete(key);
@@ -249,15 +251,15 @@ async function kickSession(id) {
   refreshSessions();
 }
 
-async function cutClip(id) {
-  const res = await call('POST', `/arenas/${id}/clip`, { blob: true });
+async function cutClip(node, id) {
+  const res = await call('POST', `/arenas/${id}/clip?node=${encodeURIComponent(node)}`, { blob: true });
   if (res.ok && res.blob) {
     const a = el('a', { href: URL.createObjectURL(res.blob), download: res.filename });
     document.body.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    res.message = `clip of arena ${id}: ${res.filename} (${res.blob.size} bytes)`;
+    res.message = `clip of arena ${id} of node ${node}: ${res.filename} (${res.blob.size} bytes)`;
   }
   answer(res);
 }

@@ -4,7 +4,7 @@
 // skipped otherwise (the console has no mock). The page is opened on node
 // a's admin listener; it must list both nodes and the arenas with live
 // figures, show a player who joins (the game client in another tab), cut
-// a clip, kick that player (the client is told, for good) and drain node
+// a clip of an arena of each node, kick that player (the client is told, for good) and drain node
 // b (it shows as draining, and a player on b is moved to a), and show an
 // event when node b stops. The kick and drain tests skip on a server
 // without the admin actions.
@@ -164,14 +164,19 @@ test('a player joining shows in the arena and the sessions', REAL_ONLY, async ()
   assert.deepEqual(pageErrors, []);
 });
 
-test('the console cuts a clip of an arena and downloads it', REAL_ONLY, async () => {
-  const [download, answer] = await Promise.all([
-    page.waitForEvent('download'),
-    act(`#arenas tr[data-arena="${nodes.a.id}/0"] button[data-action="clip"]`),
-  ]);
-  assert.match(download.suggestedFilename(), /^arena-0-seed-\d+-ticks-\d+-\d+\.replay$/);
-  assert.ok(answer.ok);
-  assert.match(answer.text, /^clip of arena 0: .*\(\d+ bytes\)$/);
+test('the console cuts a clip of an arena of either node and downloads it', REAL_ONLY, async () => {
+  // Node b's arena is cut by b and comes to a's page through the directory.
+  for (const node of [nodes.a.id, nodes.b.id]) {
+    const [download, answer] = await Promise.all([
+      page.waitForEvent('download'),
+      act(`#arenas tr[data-arena="${node}/0"] button[data-action="clip"]`),
+    ]);
+    assert.match(download.suggestedFilename(), /^arena-0-seed-\d+-ticks-\d+-\d+\.replay$/);
+    assert.ok(answer.ok, answer.text);
+    assert.match(answer.text, new RegExp(`^clip of arena 0 of node ${node}: .*\\((\\d+) bytes\\)$`));
+    const bytes = Number(answer.text.match(/\((\d+) bytes\)$/)[1]);
+    assert.ok(bytes > 1000, `a clip of ${bytes} bytes`);
+  }
 });
 
 test('endpoints this node lacks are reported, not broken on', REAL_ONLY, async () => {

@@ -954,17 +954,35 @@ func testCommands(e *env) {
 		e.t.Errorf("TakeCommands(b) after its command lapsed = %+v, want none", got)
 	}
 
-	if _, err := e.d.AnswerOf(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
-		e.t.Errorf("AnswerOf before the answer: err = %v, want %v", err, fleet.ErrNotFound)
+	if _, err := e.d.TakeAnswer(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("TakeAnswer before the answer: err = %v, want %v", err, fleet.ErrNotFound)
 	}
 	ans := fleet.Answer{Status: 200, Body: `{"ok":true}`, Node: "a"}
 	e.wantErr("Answer", e.d.Answer(ctx, drain.ID, ans, e.ttl), nil)
-	if got, err := e.d.AnswerOf(ctx, drain.ID); err != nil || got != ans {
-		e.t.Errorf("AnswerOf = %+v, %v; want %+v", got, err, ans)
+	if got, err := e.d.TakeAnswer(ctx, drain.ID); err != nil || !reflect.DeepEqual(got, ans) {
+		e.t.Errorf("TakeAnswer = %+v, %v; want %+v", got, err, ans)
 	}
+	if _, err := e.d.TakeAnswer(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("TakeAnswer again: err = %v, want %v (each is taken once)", err, fleet.ErrNotFound)
+	}
+	// An answer with a file: the file comes back whole, with its answer.
+	file := make([]byte, 3<<20)
+	for i := range file {
+		file[i] = byte(i * 7)
+	}
+	clip := fleet.Answer{Status: 200, Body: `{"ok":true,"filename":"c.replay"}`, Node: "a", Data: file}
+	e.wantErr("Answer with a file", e.d.Answer(ctx, kick.ID, clip, e.ttl), nil)
+	want := clip
+	want.Data = slices.Clone(file)
+	file[0]++ // the directory keeps its own copy
+	if got, err := e.d.TakeAnswer(ctx, kick.ID); err != nil || !reflect.DeepEqual(got, want) {
+		e.t.Errorf("TakeAnswer with a file = %d bytes, %v; want %d", len(got.Data), err, len(want.Data))
+	}
+	e.wantErr("Answer with a file over MaxAnswerData", e.d.Answer(ctx, "big", fleet.Answer{Status: 200, Data: make([]byte, fleet.MaxAnswerData+1)}, e.ttl), fleet.ErrTooBig)
+	e.wantErr("Answer", e.d.Answer(ctx, drain.ID, clip, e.ttl), nil)
 	e.sleep(e.ttl * 3 / 2)
-	if _, err := e.d.AnswerOf(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
-		e.t.Errorf("AnswerOf after its ttl: err = %v, want %v", err, fleet.ErrNotFound)
+	if _, err := e.d.TakeAnswer(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
+		e.t.Errorf("TakeAnswer after its ttl: err = %v, want %v", err, fleet.ErrNotFound)
 	}
 
 	// A node whose lease lapsed gets no commands.
@@ -1044,7 +1062,7 @@ func testUnavailable(e *env) {
 		_, takeErr := e.d.TakeResume(ctx, "t")
 		_, bansErr := e.d.Bans(ctx)
 		_, takeCmdErr := e.d.TakeCommands(ctx, "a")
-		_, answerOfErr := e.d.AnswerOf(ctx, "c1")
+		_, takeAnswerErr := e.d.TakeAnswer(ctx, "c1")
 		return map[string]error{
 			"Heartbeat":    e.d.Heartbeat(ctx, lease("a", 10, 0), e.ttl),
 			"Remove":       e.d.Remove(ctx, "a"),
@@ -1066,7 +1084,7 @@ func testUnavailable(e *env) {
 			"SendCommand":  e.d.SendCommand(ctx, fleet.Command{ID: "c1", Node: "a", Kind: "drain"}, e.ttl),
 			"TakeCommands": takeCmdErr,
 			"Answer":       e.d.Answer(ctx, "c1", fleet.Answer{Status: 200, Body: "{}", Node: "a"}, e.ttl),
-			"AnswerOf":     answerOfErr,
+			"TakeAnswer":   takeAnswerErr,
 		}
 	}
 	for name, err := range calls(canceled) {
