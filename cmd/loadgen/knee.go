@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shatter/shatter/net/floor"
 	"io"
 	"os"
 	"path/filepath"
@@ -155,10 +156,20 @@ func passText(pass bool, why []string) string {
 // floor is the median of the probes' write floors to floorManyConns
 // connections, CPU per write, or 0 where none was measured.
 func (kr *kneeResult) floor() time.Duration {
+	return kr.medianFloor(func(f *floorResult) floor.Result { return f.Many })
+}
+
+// pacedFloor is floor for the paced floor (writes in bursts each tick).
+func (kr *kneeResult) pacedFloor() time.Duration {
+	return kr.medianFloor(func(f *floorResult) floor.Result { return f.Paced })
+}
+
+// medianFloor is the median of the probes' floors that pick selects.
+func (kr *kneeResult) medianFloor(pick func(*floorResult) floor.Result) time.Duration {
 	var fs []time.Duration
 	for _, p := range kr.Probes {
-		if f := p.Res.Floor; f != nil && f.Err == nil && f.Many.CPUPerWrite() > 0 {
-			fs = append(fs, f.Many.CPUPerWrite())
+		if f := p.Res.Floor; f != nil && f.Err == nil && pick(f).CPUPerWrite() > 0 {
+			fs = append(fs, pick(f).CPUPerWrite())
 		}
 	}
 	if len(fs) == 0 {
@@ -184,8 +195,11 @@ func (kr *kneeResult) tickRate() int {
 // bound is the write-floor bound: the clients one core could send a snap
 // every tick if each cost one floor's write and nothing else (one second
 // ÷ tick rate ÷ floor), or 0 without a floor or a rate.
-func (kr *kneeResult) bound() float64 {
-	fl, rate := kr.floor(), kr.tickRate()
+func (kr *kneeResult) bound() float64 { return kr.boundOf(kr.floor()) }
+
+// boundOf is the write-floor bound for a floor of fl a write.
+func (kr *kneeResult) boundOf(fl time.Duration) float64 {
+	rate := kr.tickRate()
 	if fl <= 0 || rate <= 0 {
 		return 0
 	}
@@ -193,7 +207,7 @@ func (kr *kneeResult) bound() float64 {
 }
 
 // kneeHeader heads the table of probes.
-const kneeHeader = `| probe | clients | connected / failed | on time | input→ack p50 / p99 ms | server CPU (per snap) | loadgen CPU (per snap) | write floor µs, 1 / 1000 conns | server ÷ floor | result |
+const kneeHeader = `| probe | clients | connected / failed | on time | input→ack p50 / p99 ms | server CPU (per snap) | loadgen CPU (per snap) | write floor µs, 1 / 1000 conns / 1000 paced | server ÷ floor (paced) | result |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
 `
 
@@ -214,11 +228,7 @@ func kneeRow(i int, p kneeProbe) string {
 	}
 	if s := r.Server; s != nil {
 		cells[5] = cpuPerSnap(s.cpuCores(), r)
-		if f := r.Floor; f != nil && f.Err == nil && f.Many.CPUPerWrite() > 0 {
-			if us := perSnapMicros(s.cpuCores(), r); us > 0 {
-				cells[8] = fmt.Sprintf("%.1f×", us/micros(f.Many.CPUPerWrite()))
-			}
-		}
+		cells[8] = r.Floor.ratioCell(perSnapMicros(s.cpuCores(), r))
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
 }
@@ -249,6 +259,11 @@ func (kr *kneeResult) kneeLine() string {
 	fmt.Fprintf(&b, ". Write floor %.2f µs CPU a write to %d connections (the median of the %d probes'); write-floor bound 1 s ÷ %d Hz ÷ %.2f µs = %.0f clients; "+
 		"the goal, %.0f%% of it, is %.0f clients. **Knee ÷ bound: %.1f%%**, which %s the goal.",
 		micros(fl), floorManyConns, len(kr.Probes), kr.tickRate(), micros(fl), bound, 100*kneeGoal, kneeGoal*bound, 100*ratio, verdict)
+	if pf := kr.pacedFloor(); pf > 0 {
+		pb := kr.boundOf(pf)
+		fmt.Fprintf(&b, " Against the paced floor, %.2f µs a write in a burst to %d connections each tick as a server makes them, the bound is %.0f clients and knee ÷ bound %.1f%%.",
+			micros(pf), floorManyConns, pb, 100*float64(kr.Knee)/pb)
+	}
 	return b.String()
 }
 

@@ -156,7 +156,10 @@ func TestKneeBound(t *testing.T) {
 	probe := func(clients int, cpuPerWrite time.Duration) kneeProbe {
 		return kneeProbe{Clients: clients, Pass: clients <= 1000, Res: &result{
 			TickRate: 30,
-			Floor:    &floorResult{Many: floor.Result{Writes: 1000, CPU: 1000 * cpuPerWrite}},
+			Floor: &floorResult{
+				Many:  floor.Result{Writes: 1000, CPU: 1000 * cpuPerWrite},
+				Paced: floor.Result{Writes: 1000, CPU: 2000 * cpuPerWrite},
+			},
 		}}
 	}
 	kr := &kneeResult{Limit: 8000, Knee: 1000, Bracketed: true, Probes: []kneeProbe{
@@ -171,6 +174,10 @@ func TestKneeBound(t *testing.T) {
 	}
 	if line := kr.kneeLine(); !strings.Contains(line, "Knee: 1000 clients") || !strings.Contains(line, "12.0%") || !strings.Contains(line, "**misses**") {
 		t.Errorf("knee line %q: want the knee, 12.0%% and a miss", line)
+	}
+	// The paced floor's median is 8 µs: a bound of 4167 clients, 24.0%.
+	if line := kr.kneeLine(); !strings.Contains(line, "paced floor, 8.00 µs") || !strings.Contains(line, "4167 clients and knee ÷ bound 24.0%") {
+		t.Errorf("knee line %q: want the paced floor's bound beside", line)
 	}
 }
 

@@ -225,7 +225,8 @@ func TestParseRedisInfo(t *testing.T) {
 }
 
 // The results row puts the write floor beside the CPU figures, and the
-// server's CPU per snap over the floor's per write to 1,000 connections.
+// server's CPU per snap over the floor's per write to 1,000 connections,
+// and over the paced floor's.
 func TestFloorCells(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	r := &result{
@@ -233,13 +234,14 @@ func TestFloorCells(t *testing.T) {
 		// 0.06 cores over 3,000 snaps a second: 20 µs a snap.
 		Server: &serverResult{Start: serverSample{At: t0}, End: serverSample{At: t0.Add(10 * time.Second), CPUSeconds: 0.6}},
 		Floor: &floorResult{
-			One:  floor.Result{Writes: 1000, CPU: time.Millisecond, Wall: 2 * time.Millisecond},
-			Many: floor.Result{Writes: 1000, CPU: 4 * time.Millisecond, Wall: 8 * time.Millisecond},
+			One:   floor.Result{Writes: 1000, CPU: time.Millisecond, Wall: 2 * time.Millisecond},
+			Many:  floor.Result{Writes: 1000, CPU: 4 * time.Millisecond, Wall: 8 * time.Millisecond},
+			Paced: floor.Result{Writes: 1000, CPU: 5 * time.Millisecond, Wall: 6 * time.Millisecond},
 		},
 	}
 	cells := strings.Split(strings.Trim(resultsRow(r), "| \n"), " | ")
-	if got := cells[len(cells)-4:]; !slices.Equal(got, []string{"0.06 cores (20.0 µs)", "0.00 cores", "1.0 / 4.0 (wall 2.0 / 8.0)", "5.0×"}) {
-		t.Errorf("CPU and floor cells %q; want the server's 20 µs a snap, the floor's 1 and 4 µs a write, and 5×", got)
+	if got := cells[len(cells)-4:]; !slices.Equal(got, []string{"0.06 cores (20.0 µs)", "0.00 cores", "1.0 / 4.0 / 5.0 (wall 2.0 / 8.0 / 6.0)", "5.0× (4.0× paced)"}) {
+		t.Errorf("CPU and floor cells %q; want the server's 20 µs a snap, the floor's 1, 4 and 5 µs a write, and 5× and 4×", got)
 	}
 	r.Floor.Err = errors.New("no sockets")
 	if cells := strings.Split(strings.Trim(resultsRow(r), "| \n"), " | "); cells[len(cells)-1] != "—" || cells[len(cells)-2] != "—" {

@@ -25,7 +25,7 @@ const (
 
 // resultsHeader is the head of the main results table; resultsRow fills a
 // row of it.
-const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU (per snap) | loadgen CPU (per snap) | write floor µs, 1 / 1000 conns | server ÷ floor |
+const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU (per snap) | loadgen CPU (per snap) | write floor µs, 1 / 1000 conns / 1000 paced | server ÷ floor (paced) |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 `
 
@@ -57,11 +57,7 @@ func resultsRow(r *result) string {
 		cells[9] = percent(uint64(ticks-(s.End.TicksUnder5ms-s.Start.TicksUnder5ms)), uint64(ticks))
 		cells[10] = fmt.Sprintf("%s (%s)", mib(s.End.RSS), kib(s.perSession(s.End.RSS-s.Before.RSS)))
 		cells[11] = cpuPerSnap(s.cpuCores(), r)
-		if f := r.Floor; f != nil && f.Err == nil && f.Many.CPUPerWrite() > 0 {
-			if us := perSnapMicros(s.cpuCores(), r); us > 0 {
-				cells[14] = fmt.Sprintf("%.1f×", us/micros(f.Many.CPUPerWrite()))
-			}
-		}
+		cells[14] = r.Floor.ratioCell(perSnapMicros(s.cpuCores(), r))
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
 }

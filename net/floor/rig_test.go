@@ -46,3 +46,26 @@ func TestOpenPanics(t *testing.T) {
 	}()
 	Open(0, 300)
 }
+
+// TestMeasurePaced checks that MeasurePaced writes in whole bursts, one
+// frame to each connection, and times the bursts without the pauses
+// between them.
+func TestMeasurePaced(t *testing.T) {
+	const conns, period = 20, 10 * time.Millisecond
+	start := time.Now()
+	res, err := MeasurePaced(conns, 300, period, 60*time.Millisecond)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bursts := res.Writes / conns
+	if res.Writes%conns != 0 || bursts < 4 {
+		t.Fatalf("%d writes to %d connections: want whole bursts, at least 4", res.Writes, conns)
+	}
+	if res.Wall <= 0 || res.Wall >= elapsed-time.Duration(bursts)*period+time.Millisecond {
+		t.Errorf("wall %v over %d bursts in %v: want the bursts' time alone, without the %v pauses", res.Wall, bursts, elapsed, period)
+	}
+	if runtime.GOOS == "linux" && (res.CPU <= 0 || res.CPU > res.Wall+10*time.Millisecond) {
+		t.Errorf("CPU %v over bursts of %v in all: want more than 0 and no more than their time", res.CPU, res.Wall)
+	}
+}
