@@ -30,6 +30,15 @@ type PollOptions struct {
 	// none: how long an idle group takes to notice Close. Default
 	// DefaultPollIdleWait.
 	IdleWait time.Duration
+	// Detach takes each connection of the group's clients out of the Go
+	// runtime's poller once its handshake is over: the client reads and
+	// writes a duplicate of the socket's descriptor in plain system
+	// calls, and closes the net.Conn, so that a frame that arrives while
+	// the loops are pacing wakes no thread (the waking is paid by the
+	// server's write). A read or write that must wait then blocks its
+	// thread in poll(2): a moved's wait for the server's close, and a
+	// send while the socket's buffer is full.
+	Detach bool
 }
 
 // errHandBack ends a poll group's reading of a connection without ending

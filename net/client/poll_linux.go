@@ -295,9 +295,12 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 	if p.pass == nil {
 		p.init(c)
 	}
+	c.startRaw()
+	if c.opts.Poll.opts.Detach {
+		raw = c.detach(raw)
+	}
 	p.raw = raw
 	p.quit.Store(false)
-	c.startRaw()
 	p.mu.Lock()
 	p.hangup = false
 	p.mu.Unlock()
