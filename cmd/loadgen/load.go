@@ -51,6 +51,7 @@ type loadConfig struct {
 	Workers     int           // pacer workers sending the inputs
 	Poll        bool          // the bots' sockets are read by a client.PollGroup, not a goroutine each
 	PollPace    time.Duration // the group's PollOptions.Pace; 0 for its default
+	PollDetach  bool          // the group's PollOptions.Detach
 	FullEvery   int           // bot i decodes and applies every snap in full when i % FullEvery == 0; the others skim
 	ProfileFile string        // if set, a server CPU profile taken during the window goes here
 	HeapFile    string        // if set, a server heap profile taken at the window's end goes here
@@ -203,7 +204,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 	// One poll group reads every bot of the run. It is closed when
 	// runLoad returns, after the bots were closed below.
 	if cfg.Poll {
-		g, err := client.NewPollGroup(client.PollOptions{Pace: cfg.PollPace})
+		g, err := client.NewPollGroup(client.PollOptions{Pace: cfg.PollPace, Detach: cfg.PollDetach})
 		if err != nil {
 			return nil, err
 		}

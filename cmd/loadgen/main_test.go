@@ -23,15 +23,16 @@ import (
 // and the server's figures are read. This keeps the
 // tool from rotting; the real measurements are -scenarios runs.
 func TestShortLoad(t *testing.T) {
-	for _, poll := range []bool{false, true} {
-		t.Run(fmt.Sprintf("poll=%v", poll), func(t *testing.T) {
+	for _, mode := range []struct{ poll, detach bool }{{false, false}, {true, false}, {true, true}} {
+		poll := mode.poll
+		t.Run(fmt.Sprintf("poll=%v,detach=%v", mode.poll, mode.detach), func(t *testing.T) {
 			// 50 bots from 127.0.0.1: no per-address limit.
 			s := servertest.Start(t, func(c *server.Config) { c.MaxArenas, c.MaxConnsPerIP = 2, -1 })
 			res, err := runLoad(t.Context(), loadConfig{
 				URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
 				Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
 				Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
-				FullEvery: 5, Progress: &progress{}, Poll: poll,
+				FullEvery: 5, Progress: &progress{}, Poll: poll, PollDetach: mode.detach,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -383,8 +383,12 @@ func readersText(l loadConfig) string {
 	if !l.Poll {
 		return "each bot's socket is read by a goroutine of its own, woken for every frame (-poll=false)"
 	}
+	detached := ""
+	if l.PollDetach {
+		detached = ", the sockets taken out of the Go runtime's poller (-poll-detach)"
+	}
 	return fmt.Sprintf("the bots' sockets are read by one loop a core, each an epoll instance looked at every %v while frames arrive, "+
-		"instead of a goroutine a bot (net/client PollGroup; -poll, -poll-pace %v)", l.PollPace, l.PollPace)
+		"instead of a goroutine a bot (net/client PollGroup; -poll, -poll-pace %v)%s", l.PollPace, l.PollPace, detached)
 }
 
 // goalsHeader heads the table that checks each scenario against the load
