@@ -103,7 +103,8 @@ type Options struct {
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
 	// c's state. It runs on the goroutine that reads: Dial's caller until
-	// Dial returns, then the read loop; c is passed in because the first
+	// Dial returns, then the read loop (with Poll, a loop of the group
+	// while a connection lasts); c is passed in because the first
 	// calls come before Dial has returned it. m is reused for the next
 	// message, so copy what must outlive the call. OnMessage may call c's
 	// Send methods and Snapshot, but not Close; while it runs, no message is
