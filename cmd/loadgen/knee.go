@@ -291,7 +291,7 @@ func kneeReport(sc scenarioConfig, version string, kr *kneeResult) string {
 		"250 clients or 10%% of the failing count, whichever is more; at most %d probes. "+
 		"The write-floor bound is one second ÷ tick rate ÷ the write floor to %d connections (CPU per write, net/floor, measured before each probe's server started): "+
 		"how many clients one core could send a snap every tick if each snap cost one such write and nothing else.\n\n",
-		100*kneeOnTime, kneeAckTicks, ms(ackBound(rate)), rate, kr.MaxArenas, l.Ramp, kr.Window, l.InputRate, fullBotsText(l.FullEvery),
+		100*kneeOnTime, kneeAckTicks, ms(ackBound(rate)), rate, kr.MaxArenas, l.Ramp, kr.Window, l.InputRate, fullBotsText(l.FullEvery)+"; "+readersText(l),
 		kr.Start, kr.Limit, kneeGrain, kr.MaxProbes, floorManyConns)
 	b.WriteString(kneeHeader)
 	for i, p := range kr.Probes {

@@ -49,6 +49,9 @@ type loadConfig struct {
 	Seed        uint64        // bot i steers with seed Seed+i
 	Name        string        // bot i is named Name followed by i
 	Workers     int           // pacer workers sending the inputs
+	Poll        bool          // the bots' sockets are read by a client.PollGroup, not a goroutine each
+	PollPace    time.Duration // the group's PollOptions.Pace; 0 for its default
+	PollDetach  bool          // the group's PollOptions.Detach
 	FullEvery   int           // bot i decodes and applies every snap in full when i % FullEvery == 0; the others skim
 	ProfileFile string        // if set, a server CPU profile taken during the window goes here
 	HeapFile    string        // if set, a server heap profile taken at the window's end goes here
@@ -137,6 +140,7 @@ type loadRun struct {
 	cfg   loadConfig
 	start time.Time
 	pacer *bot.Pacer
+	poll  *client.PollGroup // with cfg.Poll; static after runLoad made it
 
 	measuring  atomic.Bool // set for the window; bots count only then
 	acks       histogram
@@ -195,6 +199,17 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 	}
 	if limit, err := raiseOpenFiles(cfg.Clients); err != nil {
 		show.note("warning: %v; dials past %d open files will fail with EMFILE", err, limit)
+	}
+
+	// One poll group reads every bot of the run. It is closed when
+	// runLoad returns, after the bots were closed below.
+	if cfg.Poll {
+		g, err := client.NewPollGroup(client.PollOptions{Pace: cfg.PollPace, Detach: cfg.PollDetach})
+		if err != nil {
+			return nil, err
+		}
+		defer g.Close()
+		r.poll = g
 	}
 
 	// The bots live until the run is over, then close with a normal close
@@ -397,6 +412,7 @@ func (r *loadRun) dial(ctx context.Context, i int) {
 		Client: client.Options{
 			HandshakeTimeout: r.cfg.DialTimeout,
 			SkimSnaps:        !r.fullBot(i),
+			Poll:             r.poll,
 			MoveTimeout:      r.cfg.MoveTimeout,
 			Reconnect:        reconnect,
 			OnMessage:        func(_ *client.Client, m *wire.ServerMessage) { r.observe(b, m) },

@@ -49,6 +49,12 @@
 // (net/floor) is measured, and the report sets the server's CPU per snap
 // beside it. -loadgen-cpuprofile profiles the load generator itself.
 //
+// The bots' sockets are read by one net/client PollGroup for the run
+// (-poll, on by default): a few epoll loops, one a core, paced by
+// -poll-pace, instead of a goroutine a bot woken for every frame; the
+// group is closed after the bots. -poll-detach also takes the sockets
+// out of the Go runtime's poller.
+//
 // A progress bar shows each phase when stdout is a terminal, unless
 // -quiet. Every flag has an environment twin: -clients is
 // SHATTER_CLIENTS.
@@ -69,6 +75,7 @@ import (
 
 	"github.com/shatter/shatter/cmd/internal/flagenv"
 	"github.com/shatter/shatter/net/bot"
+	"github.com/shatter/shatter/net/client"
 )
 
 func main() {
@@ -100,6 +107,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "bot i steers with seed+i")
 	fs.StringVar(&cfg.Name, "name", "lg", "bot i is named this followed by i")
 	fs.IntVar(&cfg.Workers, "workers", 4, "goroutines sending the bots' inputs, paced by one shared ticker")
+	fs.BoolVar(&cfg.Poll, "poll", true, "read the bots' sockets on a few epoll loops (one a core, net/client PollGroup) instead of a goroutine a bot woken for every frame")
+	fs.DurationVar(&cfg.PollPace, "poll-pace", client.DefaultPollPace, "with -poll: how long a loop sleeps after reading what it found before it looks again (a snap waits half of it on average)")
+	fs.BoolVar(&cfg.PollDetach, "poll-detach", false, "with -poll: take the bots' sockets out of the Go runtime's poller (net/client PollOptions.Detach), so that a frame arriving while the loops pace wakes no thread")
 	fs.IntVar(&cfg.FullEvery, "full-every", 10, "one bot in this many (bot 0 among them) decodes and applies every snap in full, checking the deltas and steering by its whole view; the others read only the tick, ack and own marble of each snap and wander (1: every bot in full)")
 	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
 	fs.StringVar(&cfg.SelfProfile, "loadgen-cpuprofile", "", "write the load generator's own CPU profile over the window to this file (with -scenarios, -profile-dir gets one per scenario instead)")
@@ -120,8 +130,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Clients < 1 || cfg.Ramp <= 0 || cfg.Duration <= 0 || cfg.Workers < 1 || cfg.DialTimeout <= 0 || cfg.FullEvery < 1 {
 		return errors.New("-clients, -ramp, -duration, -workers, -dial-timeout and -full-every must be positive")
 	}
-	if cfg.MoveTimeout < 0 {
-		return errors.New("-move-timeout must not be negative")
+	if cfg.MoveTimeout < 0 || cfg.PollPace < 0 {
+		return errors.New("-move-timeout and -poll-pace must not be negative")
 	}
 	if cfg.InputRate <= 0 || cfg.InputRate > 60 {
 		return fmt.Errorf("-input-rate %v: want more than 0 and at most 60", cfg.InputRate)

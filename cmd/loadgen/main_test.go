@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,50 +18,56 @@ import (
 	"github.com/shatter/shatter/net/server/servertest"
 )
 
-// A short load against an in-process server: every bot connects, gets
-// snapshots and acks, and the server's figures are read. This keeps the
+// A short load against an in-process server, its bots read by a goroutine
+// each and by a poll group: every bot connects, gets snapshots and acks,
+// and the server's figures are read. This keeps the
 // tool from rotting; the real measurements are -scenarios runs.
 func TestShortLoad(t *testing.T) {
-	// 50 bots from 127.0.0.1: no per-address limit.
-	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas, c.MaxConnsPerIP = 2, -1 })
-	res, err := runLoad(t.Context(), loadConfig{
-		URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
-		Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
-		Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
-		FullEvery: 5, Progress: &progress{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Connected != 50 || res.Failed != 0 {
-		t.Fatalf("connected %d, failed %d (%v); want 50 and 0", res.Connected, res.Failed, res.Failures)
-	}
-	if res.TickRate != 30 || res.SnapsPerClient < 15 || res.Gaps == 0 || res.Acks == 0 || res.BytesPerSnap <= 0 {
-		t.Fatalf("tick rate %d, %.1f snaps/s per client, %d gaps, %d acks, %.0f bytes/snap: want snapshots and acks at 30 Hz",
-			res.TickRate, res.SnapsPerClient, res.Gaps, res.Acks, res.BytesPerSnap)
-	}
-	if res.Silent != 0 {
-		t.Errorf("%d bots got no snap", res.Silent)
-	}
-	if res.DeltaErrors != 0 || res.InputsPerClient < 10 {
-		t.Errorf("%d delta errors, %.1f inputs/s per client; want none and about 20: the skimming bots play too", res.DeltaErrors, res.InputsPerClient)
-	}
-	if res.Closes["1000 closed by loadgen"] != 50 {
-		t.Errorf("closes %v; want all 50 closed by the load generator", res.Closes)
-	}
-	srv := res.Server
-	if srv == nil || len(srv.Arenas) != 1 || srv.ExpectedArenas != 1 || srv.End.Sessions != 50 || srv.End.Ticks <= srv.Start.Ticks || srv.End.RSS == 0 {
-		t.Fatalf("server figures %+v; want one arena of 50 sessions, ticks and RSS", srv)
-	}
-	row := resultsRow(res)
-	if !strings.HasPrefix(row, "| 50 | 50 / 0 | 1 (1) | ") {
-		t.Errorf("row %q", row)
-	}
+	for _, mode := range []struct{ poll, detach bool }{{false, false}, {true, false}, {true, true}} {
+		poll := mode.poll
+		t.Run(fmt.Sprintf("poll=%v,detach=%v", mode.poll, mode.detach), func(t *testing.T) {
+			// 50 bots from 127.0.0.1: no per-address limit.
+			s := servertest.Start(t, func(c *server.Config) { c.MaxArenas, c.MaxConnsPerIP = 2, -1 })
+			res, err := runLoad(t.Context(), loadConfig{
+				URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
+				Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
+				Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
+				FullEvery: 5, Progress: &progress{}, Poll: poll, PollDetach: mode.detach,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Connected != 50 || res.Failed != 0 {
+				t.Fatalf("connected %d, failed %d (%v); want 50 and 0", res.Connected, res.Failed, res.Failures)
+			}
+			if res.TickRate != 30 || res.SnapsPerClient < 15 || res.Gaps == 0 || res.Acks == 0 || res.BytesPerSnap <= 0 {
+				t.Fatalf("tick rate %d, %.1f snaps/s per client, %d gaps, %d acks, %.0f bytes/snap: want snapshots and acks at 30 Hz",
+					res.TickRate, res.SnapsPerClient, res.Gaps, res.Acks, res.BytesPerSnap)
+			}
+			if res.Silent != 0 {
+				t.Errorf("%d bots got no snap", res.Silent)
+			}
+			if res.DeltaErrors != 0 || res.InputsPerClient < 10 {
+				t.Errorf("%d delta errors, %.1f inputs/s per client; want none and about 20: the skimming bots play too", res.DeltaErrors, res.InputsPerClient)
+			}
+			if res.Closes["1000 closed by loadgen"] != 50 {
+				t.Errorf("closes %v; want all 50 closed by the load generator", res.Closes)
+			}
+			srv := res.Server
+			if srv == nil || len(srv.Arenas) != 1 || srv.ExpectedArenas != 1 || srv.End.Sessions != 50 || srv.End.Ticks <= srv.Start.Ticks || srv.End.RSS == 0 {
+				t.Fatalf("server figures %+v; want one arena of 50 sessions, ticks and RSS", srv)
+			}
+			row := resultsRow(res)
+			if !strings.HasPrefix(row, "| 50 | 50 / 0 | 1 (1) | ") {
+				t.Errorf("row %q", row)
+			}
 
-	var sum bytes.Buffer
-	printSummary(&sum, res)
-	if !strings.Contains(sum.String(), resultsHeader) {
-		t.Errorf("summary lacks the results table:\n%s", sum.String())
+			var sum bytes.Buffer
+			printSummary(&sum, res)
+			if !strings.Contains(sum.String(), resultsHeader) {
+				t.Errorf("summary lacks the results table:\n%s", sum.String())
+			}
+		})
 	}
 }
 
@@ -69,7 +76,7 @@ func TestIdleLoad(t *testing.T) {
 	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas = 1 })
 	res, err := runLoad(t.Context(), loadConfig{
 		URLs: []string{"ws://" + s.Addr() + "/ws"}, Clients: 10, Idle: true, Ramp: 100, Duration: time.Second, InputRate: 20,
-		Timeout: 10 * time.Second, DialTimeout: 5 * time.Second, Name: "i", Workers: 1, Progress: &progress{},
+		Timeout: 10 * time.Second, DialTimeout: 5 * time.Second, Name: "i", Workers: 1, Progress: &progress{}, Poll: true,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -347,7 +347,7 @@ func scenarioReport(sc scenarioConfig, maxArenas int, version string, results []
 		"opens its bot sessions over real WebSocket connections at %g a second, then measures %v of play: every bot steers with net/bot "+
 		"(feeds, chases, flees, boosts, respawns) and sends %g inputs a second; %s. The bots of an idle row connect and never spawn or send input: "+
 		"they spectate, so the server still sends them snapshots. The load generator runs on the same machine and competes with the server for its cores.\n\n",
-		sim.DefaultConfig().TickRate, sim.DefaultConfig().MaxPlayers, maxArenas, l.Ramp, l.Duration, l.InputRate, fullBotsText(l.FullEvery))
+		sim.DefaultConfig().TickRate, sim.DefaultConfig().MaxPlayers, maxArenas, l.Ramp, l.Duration, l.InputRate, fullBotsText(l.FullEvery)+"; "+readersText(l))
 	b.WriteString(resultsHeader)
 	for _, r := range results {
 		b.WriteString(resultsRow(r))
@@ -376,6 +376,19 @@ func fullBotsText(every int) string {
 	return fmt.Sprintf("one bot in %d decodes and applies every snap in full, checking each delta against its table and steering by its whole view, "+
 		"and the others skim their snaps: a quick decoder of their own, no table of named entities, and a brain that sees only the marbles that moved "+
 		"and a few fragments (net/client SkimSnaps, net/bot Glimpse; -full-every %d)", every, every)
+}
+
+// readersText says what reads the bots' sockets, for the report.
+func readersText(l loadConfig) string {
+	if !l.Poll {
+		return "each bot's socket is read by a goroutine of its own, woken for every frame (-poll=false)"
+	}
+	detached := ""
+	if l.PollDetach {
+		detached = ", the sockets taken out of the Go runtime's poller (-poll-detach)"
+	}
+	return fmt.Sprintf("the bots' sockets are read by one loop a core, each an epoll instance looked at every %v while frames arrive, "+
+		"instead of a goroutine a bot (net/client PollGroup; -poll, -poll-pace %v)%s", l.PollPace, l.PollPace, detached)
 }
 
 // goalsHeader heads the table that checks each scenario against the load

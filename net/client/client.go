@@ -82,6 +82,15 @@ type Options struct {
 	// writes it is decoded in full.
 	SkimSnaps bool
 
+	// Poll, if set, has the client's connections read by the loops of a
+	// poll group (see PollGroup) instead of by a goroutine woken for
+	// every frame that arrives: for a load generator's thousands of bots.
+	// The callbacks then run on a loop of the group, which reads its
+	// other clients only once they return. Ignored where the group
+	// cannot poll (not on Linux) and for a connection without a raw
+	// socket (wss://), which are read as without it.
+	Poll *PollGroup
+
 	// TLSConfig configures the TLS of wss:// URLs (a moved's and a
 	// reconnection's included), for example the roots that verify a
 	// private CA's certificate; nil: the system's roots, the server name
@@ -94,7 +103,8 @@ type Options struct {
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
 	// c's state. It runs on the goroutine that reads: Dial's caller until
-	// Dial returns, then the read loop; c is passed in because the first
+	// Dial returns, then the read loop (with Poll, a loop of the group
+	// while a connection lasts); c is passed in because the first
 	// calls come before Dial has returned it. m is reused for the next
 	// message, so copy what must outlive the call. OnMessage may call c's
 	// Send methods and Snapshot, but not Close; while it runs, no message is
@@ -221,6 +231,13 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // Err then tells why. The Send methods, Snapshot, Stats, Welcome, Done and
 // Err are safe to call from any goroutine.
 //
+// With Options.Poll, the read loop hands each connection's reading to a
+// loop of the poll group and waits, without waking, until that
+// connection ends there (or the client is closed); it then goes on as
+// without a group: it follows a moved, reconnects, or ends. The messages
+// are read, applied and passed to the callbacks on the group's loop
+// meanwhile, one loop at a time for a client.
+//
 // # Moves
 //
 // A moved message (PROTOCOL.md, Fleet), whether it comes instead of a
@@ -275,6 +292,7 @@ type Client struct {
 	url     string      // the URL of the connection that spoke last
 	move    move        // the move under way, if any
 	reconn  reconn      // the reconnection under way, if any
+	polled  pollReg     // the connection's registration with Options.Poll
 
 	// writeMu guards the fields below and every write to conn, so that
 	// frames from the Send methods and the read loop's control replies
@@ -418,6 +436,9 @@ func (c *Client) play() error {
 // movedCloseWait to close.
 func (c *Client) read() error {
 	if raw := c.rawConn(); raw != nil {
+		if c.opts.Poll != nil {
+			return c.readPolled(raw)
+		}
 		return c.readRaw(raw)
 	}
 	for {

@@ -167,201 +167,207 @@ func waitDone(t *testing.T, c *Client) {
 // everything the client saw: the welcome, the table after add/upd/del, the
 // ack latencies, the events in order, the close code and the counters.
 func TestScriptedSession(t *testing.T) {
-	snaps := []wire.Snap{
-		{Tick: 102, Ack: 1, HasYou: true, You: wire.UpdEntity{ID: 10, X: 100, Y: 200, Mass: 20},
-			Add: []wire.AddEntity{
-				{ID: 10, Kind: wire.KindPlayer, X: 100, Y: 200, Mass: 20, Name: "tester"},
-				{ID: 11, Kind: wire.KindZombie, X: 300, Y: 400, Mass: 30, Name: "zed"},
-				{ID: 12, Kind: wire.KindFragment, X: 5, Y: 6, Mass: 1},
-				{ID: 13, Kind: wire.KindObstacle, X: 7, Y: 8, Mass: 0},
-			}},
-		{Tick: 103, Ack: 2, HasYou: true, You: wire.UpdEntity{ID: 10, X: 110, Y: 210, Mass: 21},
-			Add: []wire.AddEntity{{ID: 14, Kind: wire.KindFragment, X: 9, Y: 9, Mass: 1}},
-			Upd: []wire.UpdEntity{{ID: 10, X: 110, Y: 210, Mass: 21}, {ID: 11, X: 290, Y: 390, Mass: 30}},
-			Del: []uint32{12}},
-		{Tick: 104, Ack: 2,
-			Upd: []wire.UpdEntity{{ID: 11, X: 280, Y: 380, Mass: 44}},
-			Del: []uint32{10}},
-	}
-	died := sim.Died{Tick: 104, By: 11, ByName: "zed", Mass: 21}
-	board := sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 44}}, Count: 2}
-	var serverBytes int
-
-	url, scriptDone := serve(t, func(fc *fakeConn) {
-		hello := fc.expect(wire.TypeHello)
-		if want := (wire.Hello{Version: 1, Name: "tester"}); hello.Hello != want {
-			fc.fail("hello = %+v, want %+v", hello.Hello, want)
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		snaps := []wire.Snap{
+			{Tick: 102, Ack: 1, HasYou: true, You: wire.UpdEntity{ID: 10, X: 100, Y: 200, Mass: 20},
+				Add: []wire.AddEntity{
+					{ID: 10, Kind: wire.KindPlayer, X: 100, Y: 200, Mass: 20, Name: "tester"},
+					{ID: 11, Kind: wire.KindZombie, X: 300, Y: 400, Mass: 30, Name: "zed"},
+					{ID: 12, Kind: wire.KindFragment, X: 5, Y: 6, Mass: 1},
+					{ID: 13, Kind: wire.KindObstacle, X: 7, Y: 8, Mass: 0},
+				}},
+			{Tick: 103, Ack: 2, HasYou: true, You: wire.UpdEntity{ID: 10, X: 110, Y: 210, Mass: 21},
+				Add: []wire.AddEntity{{ID: 14, Kind: wire.KindFragment, X: 9, Y: 9, Mass: 1}},
+				Upd: []wire.UpdEntity{{ID: 10, X: 110, Y: 210, Mass: 21}, {ID: 11, X: 290, Y: 390, Mass: 30}},
+				Del: []uint32{12}},
+			{Tick: 104, Ack: 2,
+				Upd: []wire.UpdEntity{{ID: 11, X: 280, Y: 380, Mass: 44}},
+				Del: []uint32{10}},
 		}
-		fc.welcome(testWelcome)
-		fc.expect(wire.TypeSpawn)
-		for seq := uint32(1); seq <= 2; seq++ {
-			if in := fc.expect(wire.TypeInput).Input; in.Seq != seq {
-				fc.fail("input seq = %d, want %d", in.Seq, seq)
+		died := sim.Died{Tick: 104, By: 11, ByName: "zed", Mass: 21}
+		board := sim.Board{Top: []sim.BoardRow{{Name: "zed", Mass: 44}}, Count: 2}
+		var serverBytes int
+
+		url, scriptDone := serve(t, func(fc *fakeConn) {
+			hello := fc.expect(wire.TypeHello)
+			if want := (wire.Hello{Version: 1, Name: "tester"}); hello.Hello != want {
+				fc.fail("hello = %+v, want %+v", hello.Hello, want)
+			}
+			fc.welcome(testWelcome)
+			fc.expect(wire.TypeSpawn)
+			for seq := uint32(1); seq <= 2; seq++ {
+				if in := fc.expect(wire.TypeInput).Input; in.Seq != seq {
+					fc.fail("input seq = %d, want %d", in.Seq, seq)
+				}
+			}
+			ping := fc.expect(wire.TypePing)
+			fc.send(fc.enc.AppendPong(nil, &wire.Pong{C: ping.Ping.C, Tick: 101}))
+			for i := range snaps {
+				fc.send(fc.enc.AppendSnap(nil, &snaps[i]))
+			}
+			fc.send(fc.enc.AppendDied(nil, &died))
+			// A WebSocket ping in the middle must be answered with its payload.
+			if err := ws.WriteFrame(fc.conn, ws.NewPingFrame([]byte("hi"))); err != nil {
+				fc.fail("write ping: %v", err)
+			}
+			if op, payload := fc.frame(); op != ws.OpPong || string(payload) != "hi" {
+				fc.fail("ping answered with %v %q, want a pong \"hi\"", op, payload)
+			}
+			fc.send(fc.enc.AppendBoard(nil, &board, nil))
+			fc.errorMsg(wire.CodeBadMessage, "third bad message")
+			serverBytes = fc.bytesSent
+			fc.close(ws.StatusProtocolError, "bad messages")
+		})
+
+		var (
+			eventsMu sync.Mutex
+			events   []string
+			acked    []uint32
+		)
+		opts := Options{Poll: poll,
+			Name: "tester",
+			OnMessage: func(_ *Client, m *wire.ServerMessage) {
+				eventsMu.Lock()
+				defer eventsMu.Unlock()
+				events = append(events, m.Type.String())
+			},
+			OnAck: func(_ *Client, seq uint32, latency time.Duration) {
+				eventsMu.Lock()
+				defer eventsMu.Unlock()
+				acked = append(acked, seq)
+				if latency <= 0 || latency > wait {
+					t.Errorf("latency of input %d = %v", seq, latency)
+				}
+			},
+		}
+		c, err := Dial(context.Background(), url, opts)
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		defer c.Close()
+		if got := c.Welcome(); !reflect.DeepEqual(got, testWelcome) {
+			t.Errorf("Welcome() = %+v, want %+v", got, testWelcome)
+		}
+		if err := c.SendSpawn(); err != nil {
+			t.Fatal(err)
+		}
+		for want := uint32(1); want <= 2; want++ {
+			if seq, err := c.SendInput(0.5, want == 2); err != nil || seq != want {
+				t.Fatalf("SendInput = %d, %v; want %d", seq, err, want)
 			}
 		}
-		ping := fc.expect(wire.TypePing)
-		fc.send(fc.enc.AppendPong(nil, &wire.Pong{C: ping.Ping.C, Tick: 101}))
-		for i := range snaps {
-			fc.send(fc.enc.AppendSnap(nil, &snaps[i]))
+		if err := c.SendPing(77); err != nil {
+			t.Fatal(err)
 		}
-		fc.send(fc.enc.AppendDied(nil, &died))
-		// A WebSocket ping in the middle must be answered with its payload.
-		if err := ws.WriteFrame(fc.conn, ws.NewPingFrame([]byte("hi"))); err != nil {
-			fc.fail("write ping: %v", err)
+		waitDone(t, c)
+		<-scriptDone
+
+		if want := (CloseError{Code: ws.StatusProtocolError, Reason: "bad messages"}); c.Err() != want {
+			t.Errorf("Err() = %v, want %v", c.Err(), want)
 		}
-		if op, payload := fc.frame(); op != ws.OpPong || string(payload) != "hi" {
-			fc.fail("ping answered with %v %q, want a pong \"hi\"", op, payload)
+		var got Snapshot
+		c.Snapshot(&got)
+		want := Snapshot{
+			Tick: 104, Ack: 2,
+			Entities: map[uint32]Entity{
+				11: {Kind: wire.KindZombie, X: 280, Y: 380, Mass: 44, Name: "zed"},
+				13: {Kind: wire.KindObstacle, X: 7, Y: 8},
+				14: {Kind: wire.KindFragment, X: 9, Y: 9, Mass: 1},
+			},
+			Board:    board,
+			Deaths:   1,
+			LastDied: died,
+			Errors:   1, LastError: wire.ErrorMessage{Code: wire.CodeBadMessage, Msg: "third bad message"},
 		}
-		fc.send(fc.enc.AppendBoard(nil, &board, nil))
-		fc.errorMsg(wire.CodeBadMessage, "third bad message")
-		serverBytes = fc.bytesSent
-		fc.close(ws.StatusProtocolError, "bad messages")
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Snapshot:\n got %+v\nwant %+v", got, want)
+		}
+		wantEvents := []string{"welcome", "pong", "snap", "snap", "snap", "died", "board", "error"}
+		if !slices.Equal(events, wantEvents) {
+			t.Errorf("events = %v, want %v", events, wantEvents)
+		}
+		if !slices.Equal(acked, []uint32{1, 2}) {
+			t.Errorf("acked inputs = %v, want [1 2]", acked)
+		}
+		stats := c.Stats()
+		wantStats := Stats{
+			MessagesReceived: 8, SnapsReceived: 3, BytesReceived: uint64(serverBytes),
+			MessagesSent: 5, BytesSent: stats.BytesSent, InputsSent: 2, InputsAcked: 2,
+		}
+		if stats != wantStats || stats.BytesSent == 0 {
+			t.Errorf("Stats() = %+v, want %+v", stats, wantStats)
+		}
 	})
-
-	var (
-		eventsMu sync.Mutex
-		events   []string
-		acked    []uint32
-	)
-	opts := Options{
-		Name: "tester",
-		OnMessage: func(_ *Client, m *wire.ServerMessage) {
-			eventsMu.Lock()
-			defer eventsMu.Unlock()
-			events = append(events, m.Type.String())
-		},
-		OnAck: func(_ *Client, seq uint32, latency time.Duration) {
-			eventsMu.Lock()
-			defer eventsMu.Unlock()
-			acked = append(acked, seq)
-			if latency <= 0 || latency > wait {
-				t.Errorf("latency of input %d = %v", seq, latency)
-			}
-		},
-	}
-	c, err := Dial(context.Background(), url, opts)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	defer c.Close()
-	if got := c.Welcome(); !reflect.DeepEqual(got, testWelcome) {
-		t.Errorf("Welcome() = %+v, want %+v", got, testWelcome)
-	}
-	if err := c.SendSpawn(); err != nil {
-		t.Fatal(err)
-	}
-	for want := uint32(1); want <= 2; want++ {
-		if seq, err := c.SendInput(0.5, want == 2); err != nil || seq != want {
-			t.Fatalf("SendInput = %d, %v; want %d", seq, err, want)
-		}
-	}
-	if err := c.SendPing(77); err != nil {
-		t.Fatal(err)
-	}
-	waitDone(t, c)
-	<-scriptDone
-
-	if want := (CloseError{Code: ws.StatusProtocolError, Reason: "bad messages"}); c.Err() != want {
-		t.Errorf("Err() = %v, want %v", c.Err(), want)
-	}
-	var got Snapshot
-	c.Snapshot(&got)
-	want := Snapshot{
-		Tick: 104, Ack: 2,
-		Entities: map[uint32]Entity{
-			11: {Kind: wire.KindZombie, X: 280, Y: 380, Mass: 44, Name: "zed"},
-			13: {Kind: wire.KindObstacle, X: 7, Y: 8},
-			14: {Kind: wire.KindFragment, X: 9, Y: 9, Mass: 1},
-		},
-		Board:    board,
-		Deaths:   1,
-		LastDied: died,
-		Errors:   1, LastError: wire.ErrorMessage{Code: wire.CodeBadMessage, Msg: "third bad message"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Snapshot:\n got %+v\nwant %+v", got, want)
-	}
-	wantEvents := []string{"welcome", "pong", "snap", "snap", "snap", "died", "board", "error"}
-	if !slices.Equal(events, wantEvents) {
-		t.Errorf("events = %v, want %v", events, wantEvents)
-	}
-	if !slices.Equal(acked, []uint32{1, 2}) {
-		t.Errorf("acked inputs = %v, want [1 2]", acked)
-	}
-	stats := c.Stats()
-	wantStats := Stats{
-		MessagesReceived: 8, SnapsReceived: 3, BytesReceived: uint64(serverBytes),
-		MessagesSent: 5, BytesSent: stats.BytesSent, InputsSent: 2, InputsAcked: 2,
-	}
-	if stats != wantStats || stats.BytesSent == 0 {
-		t.Errorf("Stats() = %+v, want %+v", stats, wantStats)
-	}
 }
 
 // TestSnapshotIsACopy checks that Snapshot's result does not change under
 // the caller when later snaps arrive, and that the table is reset by the
 // snaps alone.
 func TestSnapshotIsACopy(t *testing.T) {
-	snapped := make(chan struct{}, 2)
-	url, _ := serve(t, func(fc *fakeConn) {
-		fc.expect(wire.TypeHello)
-		fc.welcome(testWelcome)
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 1, Add: []wire.AddEntity{{ID: 1, Mass: 5}}}))
-		fc.expect(wire.TypePing) // The test took its snapshot.
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 2, Del: []uint32{1}, Add: []wire.AddEntity{{ID: 2}}}))
-		fc.expect(wire.TypePing)
-		fc.close(ws.StatusNormalClosure, "")
-	})
-	c, err := Dial(context.Background(), url, Options{Name: "a", OnMessage: func(_ *Client, m *wire.ServerMessage) {
-		if m.Type == wire.TypeSnap {
-			snapped <- struct{}{}
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		snapped := make(chan struct{}, 2)
+		url, _ := serve(t, func(fc *fakeConn) {
+			fc.expect(wire.TypeHello)
+			fc.welcome(testWelcome)
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 1, Add: []wire.AddEntity{{ID: 1, Mass: 5}}}))
+			fc.expect(wire.TypePing) // The test took its snapshot.
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 2, Del: []uint32{1}, Add: []wire.AddEntity{{ID: 2}}}))
+			fc.expect(wire.TypePing)
+			fc.close(ws.StatusNormalClosure, "")
+		})
+		c, err := Dial(context.Background(), url, Options{Poll: poll, Name: "a", OnMessage: func(_ *Client, m *wire.ServerMessage) {
+			if m.Type == wire.TypeSnap {
+				snapped <- struct{}{}
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var first, second Snapshot
-	<-snapped
-	c.Snapshot(&first)
-	if err := c.SendPing(1); err != nil {
-		t.Fatal(err)
-	}
-	<-snapped
-	c.Snapshot(&second)
-	if err := c.SendPing(2); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := first.Entities[1]; !ok || len(first.Entities) != 1 || first.Tick != 1 {
-		t.Errorf("first snapshot = %+v, want entity 1 alone at tick 1", first)
-	}
-	if _, ok := second.Entities[2]; !ok || len(second.Entities) != 1 || second.Tick != 2 {
-		t.Errorf("second snapshot = %+v, want entity 2 alone at tick 2", second)
-	}
-	waitDone(t, c)
+		defer c.Close()
+		var first, second Snapshot
+		<-snapped
+		c.Snapshot(&first)
+		if err := c.SendPing(1); err != nil {
+			t.Fatal(err)
+		}
+		<-snapped
+		c.Snapshot(&second)
+		if err := c.SendPing(2); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := first.Entities[1]; !ok || len(first.Entities) != 1 || first.Tick != 1 {
+			t.Errorf("first snapshot = %+v, want entity 1 alone at tick 1", first)
+		}
+		if _, ok := second.Entities[2]; !ok || len(second.Entities) != 1 || second.Tick != 2 {
+			t.Errorf("second snapshot = %+v, want entity 2 alone at tick 2", second)
+		}
+		waitDone(t, c)
+	})
 }
 
 func TestSlowConsumerClose(t *testing.T) {
-	url, _ := serve(t, func(fc *fakeConn) {
-		fc.expect(wire.TypeHello)
-		fc.welcome(testWelcome)
-		fc.close(wire.CloseSlowConsumer, wire.SlowConsumerReason)
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		url, _ := serve(t, func(fc *fakeConn) {
+			fc.expect(wire.TypeHello)
+			fc.welcome(testWelcome)
+			fc.close(wire.CloseSlowConsumer, wire.SlowConsumerReason)
+		})
+		c, err := Dial(context.Background(), url, Options{Poll: poll, Name: "slow"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, c)
+		var ce CloseError
+		if !errors.As(c.Err(), &ce) || ce.Code != wire.CloseSlowConsumer || ce.Reason != wire.SlowConsumerReason {
+			t.Errorf("Err() = %v, want a CloseError %d %q", c.Err(), wire.CloseSlowConsumer, wire.SlowConsumerReason)
+		}
+		if err := c.Close(); err != nil {
+			t.Errorf("Close after the server closed: %v", err)
+		}
+		if _, ok := c.Err().(CloseError); !ok {
+			t.Errorf("Err() after Close = %v, want the server's CloseError still", c.Err())
+		}
 	})
-	c, err := Dial(context.Background(), url, Options{Name: "slow"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitDone(t, c)
-	var ce CloseError
-	if !errors.As(c.Err(), &ce) || ce.Code != wire.CloseSlowConsumer || ce.Reason != wire.SlowConsumerReason {
-		t.Errorf("Err() = %v, want a CloseError %d %q", c.Err(), wire.CloseSlowConsumer, wire.SlowConsumerReason)
-	}
-	if err := c.Close(); err != nil {
-		t.Errorf("Close after the server closed: %v", err)
-	}
-	if _, ok := c.Err().(CloseError); !ok {
-		t.Errorf("Err() after Close = %v, want the server's CloseError still", c.Err())
-	}
 }
 
 // statusTryAgainLater is the close code of a full server; gobwas/ws has no
@@ -389,89 +395,95 @@ func TestRefusedHello(t *testing.T) {
 // Dial when the welcome follows, and that Close ends the session with a
 // normal close.
 func TestResumeExpired(t *testing.T) {
-	url, _ := serve(t, func(fc *fakeConn) {
-		if m := fc.expect(wire.TypeHello); m.Hello.Token != "old" {
-			fc.fail("hello token = %q, want \"old\"", m.Hello.Token)
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		url, _ := serve(t, func(fc *fakeConn) {
+			if m := fc.expect(wire.TypeHello); m.Hello.Token != "old" {
+				fc.fail("hello token = %q, want \"old\"", m.Hello.Token)
+			}
+			fc.errorMsg(wire.CodeResumeExpired, "expired")
+			fc.welcome(testWelcome)
+			op, payload := fc.frame()
+			if code, _ := ws.ParseCloseFrameData(payload); op != ws.OpClose || code != ws.StatusNormalClosure {
+				fc.fail("got %v %d, want a close 1000", op, code)
+			}
+		})
+		c, err := Dial(context.Background(), url, Options{Poll: poll, Name: "back", Token: "old"})
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
 		}
-		fc.errorMsg(wire.CodeResumeExpired, "expired")
-		fc.welcome(testWelcome)
-		op, payload := fc.frame()
-		if code, _ := ws.ParseCloseFrameData(payload); op != ws.OpClose || code != ws.StatusNormalClosure {
-			fc.fail("got %v %d, want a close 1000", op, code)
+		var s Snapshot
+		c.Snapshot(&s)
+		if s.Errors != 1 || s.LastError.Code != wire.CodeResumeExpired {
+			t.Errorf("Snapshot errors = %d, last %+v; want 1 resume_expired", s.Errors, s.LastError)
+		}
+		if c.Welcome().Session != testWelcome.Session {
+			t.Errorf("Welcome().Session = %d, want %d", c.Welcome().Session, testWelcome.Session)
+		}
+		c.Close()
+		if !errors.Is(c.Err(), ErrClosed) {
+			t.Errorf("Err() after Close = %v, want ErrClosed", c.Err())
 		}
 	})
-	c, err := Dial(context.Background(), url, Options{Name: "back", Token: "old"})
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	var s Snapshot
-	c.Snapshot(&s)
-	if s.Errors != 1 || s.LastError.Code != wire.CodeResumeExpired {
-		t.Errorf("Snapshot errors = %d, last %+v; want 1 resume_expired", s.Errors, s.LastError)
-	}
-	if c.Welcome().Session != testWelcome.Session {
-		t.Errorf("Welcome().Session = %d, want %d", c.Welcome().Session, testWelcome.Session)
-	}
-	c.Close()
-	if !errors.Is(c.Err(), ErrClosed) {
-		t.Errorf("Err() after Close = %v, want ErrClosed", c.Err())
-	}
 }
 
 // TestContextCancel checks that cancelling Dial's context ends the read
 // loop, that a callback can send, and that snap entries contradicting the
 // table are counted.
 func TestContextCancel(t *testing.T) {
-	snapped := make(chan struct{})
-	url, _ := serve(t, func(fc *fakeConn) {
-		fc.expect(wire.TypeHello)
-		fc.welcome(testWelcome)
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{
-			Add: []wire.AddEntity{{ID: 1}, {ID: 1}},
-			Upd: []wire.UpdEntity{{ID: 2}},
-			Del: []uint32{3},
-		}))
-		fc.drain()
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := Dial(ctx, url, Options{Name: "ctx", OnMessage: func(c *Client, m *wire.ServerMessage) {
-		if m.Type == wire.TypeSnap {
-			// Sending from a callback, on the read loop, must work too.
-			if _, err := c.SendInput(1, true); err != nil {
-				t.Errorf("SendInput from OnMessage: %v", err)
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		snapped := make(chan struct{})
+		url, _ := serve(t, func(fc *fakeConn) {
+			fc.expect(wire.TypeHello)
+			fc.welcome(testWelcome)
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{
+				Add: []wire.AddEntity{{ID: 1}, {ID: 1}},
+				Upd: []wire.UpdEntity{{ID: 2}},
+				Del: []uint32{3},
+			}))
+			fc.drain()
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		c, err := Dial(ctx, url, Options{Poll: poll, Name: "ctx", OnMessage: func(c *Client, m *wire.ServerMessage) {
+			if m.Type == wire.TypeSnap {
+				// Sending from a callback, on the read loop, must work too.
+				if _, err := c.SendInput(1, true); err != nil {
+					t.Errorf("SendInput from OnMessage: %v", err)
+				}
+				close(snapped)
 			}
-			close(snapped)
+		}})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-snapped
-	if got := c.Stats().DeltaErrors; got != 3 {
-		t.Errorf("DeltaErrors = %d, want 3", got)
-	}
-	cancel()
-	waitDone(t, c)
-	if !errors.Is(c.Err(), context.Canceled) {
-		t.Errorf("Err() = %v, want context.Canceled", c.Err())
-	}
+		<-snapped
+		if got := c.Stats().DeltaErrors; got != 3 {
+			t.Errorf("DeltaErrors = %d, want 3", got)
+		}
+		cancel()
+		waitDone(t, c)
+		if !errors.Is(c.Err(), context.Canceled) {
+			t.Errorf("Err() = %v, want context.Canceled", c.Err())
+		}
+	})
 }
 
 func TestMessageTooLarge(t *testing.T) {
-	url, _ := serve(t, func(fc *fakeConn) {
-		fc.expect(wire.TypeHello)
-		fc.welcome(testWelcome)
-		fc.send(fc.enc.AppendError(nil, &wire.ErrorMessage{Code: "x", Msg: string(make([]byte, 600))}))
-		fc.drain()
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		url, _ := serve(t, func(fc *fakeConn) {
+			fc.expect(wire.TypeHello)
+			fc.welcome(testWelcome)
+			fc.send(fc.enc.AppendError(nil, &wire.ErrorMessage{Code: "x", Msg: string(make([]byte, 600))}))
+			fc.drain()
+		})
+		c, err := Dial(context.Background(), url, Options{Poll: poll, Name: "small", MaxMessageSize: 512})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, c)
+		if !errors.Is(c.Err(), wsutil.ErrFrameTooLarge) {
+			t.Errorf("Err() = %v, want wsutil.ErrFrameTooLarge", c.Err())
+		}
 	})
-	c, err := Dial(context.Background(), url, Options{Name: "small", MaxMessageSize: 512})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitDone(t, c)
-	if !errors.Is(c.Err(), wsutil.ErrFrameTooLarge) {
-		t.Errorf("Err() = %v, want wsutil.ErrFrameTooLarge", c.Err())
-	}
 }
 
 func TestHandshakeTimeout(t *testing.T) {

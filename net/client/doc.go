@@ -27,6 +27,13 @@
 //     reading and writing its frames.
 //   - rawread.go: reading play on a TCP connection, one read system call
 //     a message, parsing the frames from its own buffer.
+//   - poll.go, poll_linux.go, poll_other.go: PollGroup (Options.Poll), a
+//     few paced epoll loops that read many clients' connections instead
+//     of a goroutine each woken for every frame; elsewhere than on Linux
+//     a group starts nothing and its clients read as without one.
+//   - detach_linux.go: PollOptions.Detach, a connection taken out of the
+//     Go runtime's poller, in plain system calls on a duplicate of its
+//     descriptor.
 //   - skim.go: the quick snap decoder of Options.SkimSnaps.
 //   - move.go: following moves: Move, MoveStats, MoveError, ErrMoving, and
 //     the dialling that Dial and a move share (join, follow, reach,

@@ -170,129 +170,133 @@ var welcomeB = wire.Welcome{
 // sends in between, keeps numbering its inputs, and reports the move with
 // the time from the moved to B's first snap.
 func TestMoveDrain(t *testing.T) {
-	const seat = "q7Vx0ZpL3cYb9u2mWnE4sA"
-	const snapDelay = 50 * time.Millisecond
-	b := fakeNode(t, func(fc *fakeConn) {
-		fc.expectHello(wire.Hello{Version: wire.Version, Name: "mover", Seat: seat})
-		fc.welcome(welcomeB)
-		time.Sleep(snapDelay) // Something for the move's timing to measure.
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 5001, HasYou: true, You: wire.UpdEntity{ID: 3, Mass: 40},
-			Add: []wire.AddEntity{{ID: 3, Kind: wire.KindPlayer, Mass: 40, Name: "mover"}}}))
-		if in := fc.expect(wire.TypeInput).Input; in.Seq != 2 {
-			fc.fail("input seq on B = %d, want 2: seqs go on across a move", in.Seq)
-		}
-		fc.close(ws.StatusNormalClosure, "")
-	})
-	a := fakeNode(t, func(fc *fakeConn) {
-		fc.expectHello(wire.Hello{Version: wire.Version, Name: "mover"})
-		fc.welcome(testWelcome)
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 101, Add: []wire.AddEntity{{ID: 10}, {ID: 11}}}))
-		fc.expect(wire.TypeInput)
-		fc.moved(wire.Moved{URL: b, Seat: seat, Why: wire.MoveDrain})
-	})
-
-	rec := newRecorder()
-	opts := rec.options("mover")
-	onMessage := opts.OnMessage
-	var sendDuringMove error
-	opts.OnMessage = func(c *Client, m *wire.ServerMessage) {
-		onMessage(c, m)
-		switch m.Type {
-		case wire.TypeSnap:
-			if _, err := c.SendInput(1, false); err != nil {
-				t.Errorf("SendInput after snap of tick %d: %v", m.Snap.Tick, err)
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		const seat = "q7Vx0ZpL3cYb9u2mWnE4sA"
+		const snapDelay = 50 * time.Millisecond
+		b := fakeNode(t, func(fc *fakeConn) {
+			fc.expectHello(wire.Hello{Version: wire.Version, Name: "mover", Seat: seat})
+			fc.welcome(welcomeB)
+			time.Sleep(snapDelay) // Something for the move's timing to measure.
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 5001, HasYou: true, You: wire.UpdEntity{ID: 3, Mass: 40},
+				Add: []wire.AddEntity{{ID: 3, Kind: wire.KindPlayer, Mass: 40, Name: "mover"}}}))
+			if in := fc.expect(wire.TypeInput).Input; in.Seq != 2 {
+				fc.fail("input seq on B = %d, want 2: seqs go on across a move", in.Seq)
 			}
-		case wire.TypeMoved:
-			_, sendDuringMove = c.SendInput(1, false)
-		}
-	}
-	c, err := Dial(context.Background(), a, opts)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	defer c.Close()
-	waitDone(t, c)
+			fc.close(ws.StatusNormalClosure, "")
+		})
+		a := fakeNode(t, func(fc *fakeConn) {
+			fc.expectHello(wire.Hello{Version: wire.Version, Name: "mover"})
+			fc.welcome(testWelcome)
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 101, Add: []wire.AddEntity{{ID: 10}, {ID: 11}}}))
+			fc.expect(wire.TypeInput)
+			fc.moved(wire.Moved{URL: b, Seat: seat, Why: wire.MoveDrain})
+		})
 
-	if want := (CloseError{Code: ws.StatusNormalClosure}); c.Err() != want {
-		t.Errorf("Err() = %v, want %v (B's close; the move is no end)", c.Err(), want)
-	}
-	if !errors.Is(sendDuringMove, ErrMoving) {
-		t.Errorf("SendInput during the move = %v, want ErrMoving", sendDuringMove)
-	}
-	if got := c.Welcome(); !reflect.DeepEqual(got, welcomeB) {
-		t.Errorf("Welcome() = %+v, want B's %+v", got, welcomeB)
-	}
-	var snap Snapshot
-	c.Snapshot(&snap)
-	wantView := map[uint32]Entity{3: {Kind: wire.KindPlayer, Mass: 40, Name: "mover"}}
-	if !reflect.DeepEqual(snap.Entities, wantView) || snap.Tick != 5001 || !snap.Alive {
-		t.Errorf("Snapshot = %+v, want B's view alone: %v at tick 5001, alive", snap, wantView)
-	}
-	events, moves := rec.seen()
-	if want := []string{"welcome", "snap", "moved", "welcome", "snap"}; !slices.Equal(events, want) {
-		t.Errorf("OnMessage saw %v, want %v", events, want)
-	}
-	if st := c.Stats(); st.Moves != (MoveStats{Drain: 1}) || st.InputsSent != 2 || st.DeltaErrors != 0 {
-		t.Errorf("Stats() = %+v, want one drain move, 2 inputs and no delta errors", st)
-	}
-	if len(moves) != 1 {
-		t.Fatalf("OnMove called %d times, want 1", len(moves))
-	}
-	m := moves[0]
-	if want := (wire.Moved{URL: b, Seat: seat, Why: wire.MoveDrain}); m.Moved != want || m.From != a || m.To != b || m.Hops != 1 || m.FellBack {
-		t.Errorf("OnMove got %+v, want moved %+v from %s to %s in 1 hop", m, want, a, b)
-	}
-	if m.ToSnap < snapDelay || m.ToSnap > wait {
-		t.Errorf("Move.ToSnap = %v, want at least the %v B waited before its snap", m.ToSnap, snapDelay)
-	}
+		rec := newRecorder()
+		opts := withPoll(rec.options("mover"), poll)
+		onMessage := opts.OnMessage
+		var sendDuringMove error
+		opts.OnMessage = func(c *Client, m *wire.ServerMessage) {
+			onMessage(c, m)
+			switch m.Type {
+			case wire.TypeSnap:
+				if _, err := c.SendInput(1, false); err != nil {
+					t.Errorf("SendInput after snap of tick %d: %v", m.Snap.Tick, err)
+				}
+			case wire.TypeMoved:
+				_, sendDuringMove = c.SendInput(1, false)
+			}
+		}
+		c, err := Dial(context.Background(), a, opts)
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		defer c.Close()
+		waitDone(t, c)
+
+		if want := (CloseError{Code: ws.StatusNormalClosure}); c.Err() != want {
+			t.Errorf("Err() = %v, want %v (B's close; the move is no end)", c.Err(), want)
+		}
+		if !errors.Is(sendDuringMove, ErrMoving) {
+			t.Errorf("SendInput during the move = %v, want ErrMoving", sendDuringMove)
+		}
+		if got := c.Welcome(); !reflect.DeepEqual(got, welcomeB) {
+			t.Errorf("Welcome() = %+v, want B's %+v", got, welcomeB)
+		}
+		var snap Snapshot
+		c.Snapshot(&snap)
+		wantView := map[uint32]Entity{3: {Kind: wire.KindPlayer, Mass: 40, Name: "mover"}}
+		if !reflect.DeepEqual(snap.Entities, wantView) || snap.Tick != 5001 || !snap.Alive {
+			t.Errorf("Snapshot = %+v, want B's view alone: %v at tick 5001, alive", snap, wantView)
+		}
+		events, moves := rec.seen()
+		if want := []string{"welcome", "snap", "moved", "welcome", "snap"}; !slices.Equal(events, want) {
+			t.Errorf("OnMessage saw %v, want %v", events, want)
+		}
+		if st := c.Stats(); st.Moves != (MoveStats{Drain: 1}) || st.InputsSent != 2 || st.DeltaErrors != 0 {
+			t.Errorf("Stats() = %+v, want one drain move, 2 inputs and no delta errors", st)
+		}
+		if len(moves) != 1 {
+			t.Fatalf("OnMove called %d times, want 1", len(moves))
+		}
+		m := moves[0]
+		if want := (wire.Moved{URL: b, Seat: seat, Why: wire.MoveDrain}); m.Moved != want || m.From != a || m.To != b || m.Hops != 1 || m.FellBack {
+			t.Errorf("OnMove got %+v, want moved %+v from %s to %s in 1 hop", m, want, a, b)
+		}
+		if m.ToSnap < snapDelay || m.ToSnap > wait {
+			t.Errorf("Move.ToSnap = %v, want at least the %v B waited before its snap", m.ToSnap, snapDelay)
+		}
+	})
 }
 
 // TestMoveInsteadOfWelcome follows a moved that answers the hello (a full
 // node), through a bad_seat that the new node plays on from as new: Dial
 // returns a client on the new node.
 func TestMoveInsteadOfWelcome(t *testing.T) {
-	b := fakeNode(t, func(fc *fakeConn) {
-		fc.expectHello(wire.Hello{Version: wire.Version, Name: "late", Seat: "s1"})
-		fc.errorMsg(wire.CodeBadSeat, "seat expired")
-		fc.welcome(welcomeB)
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 5001}))
-		fc.expect(wire.TypePing)
-		fc.close(ws.StatusNormalClosure, "")
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		b := fakeNode(t, func(fc *fakeConn) {
+			fc.expectHello(wire.Hello{Version: wire.Version, Name: "late", Seat: "s1"})
+			fc.errorMsg(wire.CodeBadSeat, "seat expired")
+			fc.welcome(welcomeB)
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 5001}))
+			fc.expect(wire.TypePing)
+			fc.close(ws.StatusNormalClosure, "")
+		})
+		a := fakeNode(t, func(fc *fakeConn) {
+			fc.expectHello(wire.Hello{Version: wire.Version, Name: "late", Token: "old"})
+			fc.moved(wire.Moved{URL: b, Seat: "s1", Why: wire.MoveFull})
+		})
+		rec := newRecorder()
+		opts := withPoll(rec.options("late"), poll)
+		opts.Token = "old"
+		c, err := Dial(context.Background(), a, opts)
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		defer c.Close()
+		if got := c.Welcome().Session; got != welcomeB.Session {
+			t.Errorf("Welcome().Session = %d, want B's %d", got, welcomeB.Session)
+		}
+		if err := c.SendPing(1); err != nil {
+			t.Errorf("SendPing after Dial: %v", err)
+		}
+		waitDone(t, c)
+		events, moves := rec.seen()
+		if want := []string{"moved", "error", "welcome", "snap"}; !slices.Equal(events, want) {
+			t.Errorf("OnMessage saw %v, want %v", events, want)
+		}
+		var snap Snapshot
+		c.Snapshot(&snap)
+		if snap.Errors != 1 || snap.LastError.Code != wire.CodeBadSeat {
+			t.Errorf("Snapshot errors %d, last %+v; want 1 bad_seat", snap.Errors, snap.LastError)
+		}
+		if got := c.Stats().Moves; got != (MoveStats{Full: 1}) {
+			t.Errorf("Stats().Moves = %+v, want one full", got)
+		}
+		if len(moves) != 1 || moves[0].From != a || moves[0].To != b || moves[0].Moved.Why != wire.MoveFull {
+			t.Errorf("OnMove got %+v, want one full move from A to B", moves)
+		}
 	})
-	a := fakeNode(t, func(fc *fakeConn) {
-		fc.expectHello(wire.Hello{Version: wire.Version, Name: "late", Token: "old"})
-		fc.moved(wire.Moved{URL: b, Seat: "s1", Why: wire.MoveFull})
-	})
-	rec := newRecorder()
-	opts := rec.options("late")
-	opts.Token = "old"
-	c, err := Dial(context.Background(), a, opts)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	defer c.Close()
-	if got := c.Welcome().Session; got != welcomeB.Session {
-		t.Errorf("Welcome().Session = %d, want B's %d", got, welcomeB.Session)
-	}
-	if err := c.SendPing(1); err != nil {
-		t.Errorf("SendPing after Dial: %v", err)
-	}
-	waitDone(t, c)
-	events, moves := rec.seen()
-	if want := []string{"moved", "error", "welcome", "snap"}; !slices.Equal(events, want) {
-		t.Errorf("OnMessage saw %v, want %v", events, want)
-	}
-	var snap Snapshot
-	c.Snapshot(&snap)
-	if snap.Errors != 1 || snap.LastError.Code != wire.CodeBadSeat {
-		t.Errorf("Snapshot errors %d, last %+v; want 1 bad_seat", snap.Errors, snap.LastError)
-	}
-	if got := c.Stats().Moves; got != (MoveStats{Full: 1}) {
-		t.Errorf("Stats().Moves = %+v, want one full", got)
-	}
-	if len(moves) != 1 || moves[0].From != a || moves[0].To != b || moves[0].Moved.Why != wire.MoveFull {
-		t.Errorf("OnMove got %+v, want one full move from A to B", moves)
-	}
 }
 
 // TestMoveFallsBack sends the client to a node it cannot reach, one that
@@ -300,53 +304,55 @@ func TestMoveInsteadOfWelcome(t *testing.T) {
 // here, 5 s by default) it goes back to the node it came from with its
 // latest token, and plays on there.
 func TestMoveFallsBack(t *testing.T) {
-	const moveTimeout = 300 * time.Millisecond
-	for _, tt := range []struct {
-		name   string
-		target func(*testing.T) string
-	}{
-		{"refused", unreachable},
-		{"silent", silent},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			target := tt.target(t)
-			a := fakeNode(t,
-				func(fc *fakeConn) {
-					fc.expectHello(wire.Hello{Version: wire.Version, Name: "back"})
-					fc.welcome(testWelcome)
-					fc.moved(wire.Moved{URL: target, Seat: "s2", Why: wire.MoveDrain})
-				},
-				func(fc *fakeConn) {
-					fc.expectHello(wire.Hello{Version: wire.Version, Name: "back", Token: testWelcome.Token})
-					fc.welcome(testWelcome) // The same session: a resume.
-					fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 120}))
-					fc.close(ws.StatusNormalClosure, "")
-				},
-			)
-			rec := newRecorder()
-			opts := rec.options("back")
-			opts.MoveTimeout = moveTimeout
-			c, err := Dial(context.Background(), a, opts)
-			if err != nil {
-				t.Fatalf("Dial: %v", err)
-			}
-			defer c.Close()
-			waitDone(t, c)
-			if want := (CloseError{Code: ws.StatusNormalClosure}); c.Err() != want {
-				t.Errorf("Err() = %v, want %v", c.Err(), want)
-			}
-			if got := c.Stats().Moves; got != (MoveStats{Drain: 1, FellBack: 1}) {
-				t.Errorf("Stats().Moves = %+v, want one drain that fell back", got)
-			}
-			_, moves := rec.seen()
-			if len(moves) != 1 {
-				t.Fatalf("OnMove called %d times, want 1", len(moves))
-			}
-			if m := moves[0]; !m.FellBack || m.From != a || m.To != a || m.ToSnap < moveTimeout || m.ToSnap > wait {
-				t.Errorf("OnMove got %+v, want a fallback from A to A after at least %v", m, moveTimeout)
-			}
-		})
-	}
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		const moveTimeout = 300 * time.Millisecond
+		for _, tt := range []struct {
+			name   string
+			target func(*testing.T) string
+		}{
+			{"refused", unreachable},
+			{"silent", silent},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				target := tt.target(t)
+				a := fakeNode(t,
+					func(fc *fakeConn) {
+						fc.expectHello(wire.Hello{Version: wire.Version, Name: "back"})
+						fc.welcome(testWelcome)
+						fc.moved(wire.Moved{URL: target, Seat: "s2", Why: wire.MoveDrain})
+					},
+					func(fc *fakeConn) {
+						fc.expectHello(wire.Hello{Version: wire.Version, Name: "back", Token: testWelcome.Token})
+						fc.welcome(testWelcome) // The same session: a resume.
+						fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 120}))
+						fc.close(ws.StatusNormalClosure, "")
+					},
+				)
+				rec := newRecorder()
+				opts := withPoll(rec.options("back"), poll)
+				opts.MoveTimeout = moveTimeout
+				c, err := Dial(context.Background(), a, opts)
+				if err != nil {
+					t.Fatalf("Dial: %v", err)
+				}
+				defer c.Close()
+				waitDone(t, c)
+				if want := (CloseError{Code: ws.StatusNormalClosure}); c.Err() != want {
+					t.Errorf("Err() = %v, want %v", c.Err(), want)
+				}
+				if got := c.Stats().Moves; got != (MoveStats{Drain: 1, FellBack: 1}) {
+					t.Errorf("Stats().Moves = %+v, want one drain that fell back", got)
+				}
+				_, moves := rec.seen()
+				if len(moves) != 1 {
+					t.Fatalf("OnMove called %d times, want 1", len(moves))
+				}
+				if m := moves[0]; !m.FellBack || m.From != a || m.To != a || m.ToSnap < moveTimeout || m.ToSnap > wait {
+					t.Errorf("OnMove got %+v, want a fallback from A to A after at least %v", m, moveTimeout)
+				}
+			})
+		}
+	})
 }
 
 // TestMoveFails ends the client with a MoveError when the way back fails
@@ -409,70 +415,74 @@ func TestMovesInACircle(t *testing.T) {
 // close 4003, and Dial returns a MoveError for a moved instead of a
 // welcome.
 func TestMoveDisabled(t *testing.T) {
-	nowhere := fakeNode(t) // Any connection to it fails the test.
-	moved := wire.Moved{URL: nowhere, Seat: "s4", Why: wire.MoveDrain}
-	a := fakeNode(t,
-		func(fc *fakeConn) {
-			fc.expect(wire.TypeHello)
-			fc.welcome(testWelcome)
-			fc.moved(moved)
-		},
-		func(fc *fakeConn) {
-			fc.expect(wire.TypeHello)
-			fc.moved(moved)
-		},
-	)
-	rec := newRecorder()
-	opts := rec.options("stay")
-	opts.DisableFollowMoves = true
-	c, err := Dial(context.Background(), a, opts)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	waitDone(t, c)
-	if want := (CloseError{Code: wire.CloseMoved, Reason: wire.MovedReason}); c.Err() != want {
-		t.Errorf("Err() = %v, want %v", c.Err(), want)
-	}
-	if got := <-rec.movedC; got != moved {
-		t.Errorf("OnMessage got moved %+v, want %+v", got, moved)
-	}
-	if got := c.Stats().Moves; got != (MoveStats{Drain: 1}) {
-		t.Errorf("Stats().Moves = %+v, want the drain counted", got)
-	}
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		nowhere := fakeNode(t) // Any connection to it fails the test.
+		moved := wire.Moved{URL: nowhere, Seat: "s4", Why: wire.MoveDrain}
+		a := fakeNode(t,
+			func(fc *fakeConn) {
+				fc.expect(wire.TypeHello)
+				fc.welcome(testWelcome)
+				fc.moved(moved)
+			},
+			func(fc *fakeConn) {
+				fc.expect(wire.TypeHello)
+				fc.moved(moved)
+			},
+		)
+		rec := newRecorder()
+		opts := withPoll(rec.options("stay"), poll)
+		opts.DisableFollowMoves = true
+		c, err := Dial(context.Background(), a, opts)
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		waitDone(t, c)
+		if want := (CloseError{Code: wire.CloseMoved, Reason: wire.MovedReason}); c.Err() != want {
+			t.Errorf("Err() = %v, want %v", c.Err(), want)
+		}
+		if got := <-rec.movedC; got != moved {
+			t.Errorf("OnMessage got moved %+v, want %+v", got, moved)
+		}
+		if got := c.Stats().Moves; got != (MoveStats{Drain: 1}) {
+			t.Errorf("Stats().Moves = %+v, want the drain counted", got)
+		}
 
-	_, err = Dial(context.Background(), a, opts)
-	var me *MoveError
-	var ce CloseError
-	if !errors.As(err, &me) || me.Moved != moved || !errors.As(err, &ce) || ce.Code != wire.CloseMoved {
-		t.Errorf("Dial = %v, want a MoveError for %+v wrapping the close 4003", err, moved)
-	}
+		_, err = Dial(context.Background(), a, opts)
+		var me *MoveError
+		var ce CloseError
+		if !errors.As(err, &me) || me.Moved != moved || !errors.As(err, &ce) || ce.Code != wire.CloseMoved {
+			t.Errorf("Dial = %v, want a MoveError for %+v wrapping the close 4003", err, moved)
+		}
+	})
 }
 
 // TestCloseDuringMove checks that Close interrupts a move under way: here,
 // a handshake with a node that never answers.
 func TestCloseDuringMove(t *testing.T) {
-	target, dialled := silentNotify(t)
-	a := fakeNode(t, func(fc *fakeConn) {
-		fc.expect(wire.TypeHello)
-		fc.welcome(testWelcome)
-		fc.moved(wire.Moved{URL: target, Seat: "s5", Why: wire.MoveDrain})
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		target, dialled := silentNotify(t)
+		a := fakeNode(t, func(fc *fakeConn) {
+			fc.expect(wire.TypeHello)
+			fc.welcome(testWelcome)
+			fc.moved(wire.Moved{URL: target, Seat: "s5", Why: wire.MoveDrain})
+		})
+		rec := newRecorder()
+		c, err := Dial(context.Background(), a, withPoll(rec.options("quitter"), poll))
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		select {
+		case <-dialled:
+		case <-time.After(wait):
+			t.Fatal("the client did not follow the move")
+		}
+		start := time.Now()
+		c.Close()
+		if elapsed := time.Since(start); elapsed > wait/2 {
+			t.Errorf("Close during a move took %v", elapsed)
+		}
+		if !errors.Is(c.Err(), ErrClosed) {
+			t.Errorf("Err() = %v, want ErrClosed", c.Err())
+		}
 	})
-	rec := newRecorder()
-	c, err := Dial(context.Background(), a, rec.options("quitter"))
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	select {
-	case <-dialled:
-	case <-time.After(wait):
-		t.Fatal("the client did not follow the move")
-	}
-	start := time.Now()
-	c.Close()
-	if elapsed := time.Since(start); elapsed > wait/2 {
-		t.Errorf("Close during a move took %v", elapsed)
-	}
-	if !errors.Is(c.Err(), ErrClosed) {
-		t.Errorf("Err() = %v, want ErrClosed", c.Err())
-	}
 }

@@ -71,19 +71,32 @@ func (c *Client) rawConn() syscall.RawConn {
 // that arrived after that read, which a fresh RawConn.Read would have
 // forgotten. Deadlines and Close interrupt the wait as they do a Read.
 func (c *Client) readRaw(raw syscall.RawConn) error {
+	c.startRaw()
+	return c.readRawOn(raw)
+}
+
+// startRaw readies c.raw for a new connection: empty, but for the bytes
+// that came with the handshake's last frame and wait in its buffered
+// reader, which come first.
+func (c *Client) startRaw() {
 	rr := &c.raw
 	rr.r, rr.w, rr.drained, rr.fragmented = 0, 0, false, false
 	if rr.buf == nil {
 		rr.buf = make([]byte, rawReadSize)
 	}
-	// Bytes that came with the handshake's last frame and wait in its
-	// buffered reader come first.
 	if n := c.br.Buffered(); n > 0 {
 		b, _ := c.br.Peek(n)
 		rr.grow(n)
 		rr.w += copy(rr.buf, b)
 		c.br.Discard(n)
 	}
+}
+
+// readRawOn is readRaw after startRaw, or after a poll group handed the
+// connection back to the reading goroutine (poll_linux.go): it goes on
+// from whatever c.raw holds.
+func (c *Client) readRawOn(raw syscall.RawConn) error {
+	rr := &c.raw
 	var err error
 	rerr := raw.Read(func(fd uintptr) bool {
 		for {

@@ -111,55 +111,57 @@ func TestSkimSnapRefuses(t *testing.T) {
 // measured, while the client keeps no view and counts no delta errors;
 // messages other than snaps are decoded in full.
 func TestSkimSnapsOption(t *testing.T) {
-	url, _ := serve(t, func(fc *fakeConn) {
-		fc.expect(wire.TypeHello)
-		fc.welcome(testWelcome)
-		in := fc.expect(wire.TypeInput).Input
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 1, Ack: in.Seq, HasYou: true, You: wire.UpdEntity{ID: 1, X: 2, Y: 3, Mass: 4},
-			Add: []wire.AddEntity{{ID: 1, Kind: wire.KindPlayer, Mass: 4, Name: "me"}}}))
-		// A delete of what was never added: a full client would count it.
-		fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 2, Del: []uint32{7}}))
-		fc.send(fc.enc.AppendDied(nil, &sim.Died{ByName: "z"}))
-		fc.close(ws.StatusNormalClosure, "")
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		url, _ := serve(t, func(fc *fakeConn) {
+			fc.expect(wire.TypeHello)
+			fc.welcome(testWelcome)
+			in := fc.expect(wire.TypeInput).Input
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 1, Ack: in.Seq, HasYou: true, You: wire.UpdEntity{ID: 1, X: 2, Y: 3, Mass: 4},
+				Add: []wire.AddEntity{{ID: 1, Kind: wire.KindPlayer, Mass: 4, Name: "me"}}}))
+			// A delete of what was never added: a full client would count it.
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: 2, Del: []uint32{7}}))
+			fc.send(fc.enc.AppendDied(nil, &sim.Died{ByName: "z"}))
+			fc.close(ws.StatusNormalClosure, "")
+		})
+		var snaps []wire.Snap // Owned by the read loop until it is done.
+		var died sim.Died
+		acks := 0
+		c, err := Dial(context.Background(), url, Options{Poll: poll,
+			Name: "a", SkimSnaps: true,
+			OnMessage: func(_ *Client, m *wire.ServerMessage) {
+				switch m.Type {
+				case wire.TypeSnap:
+					s := m.Snap
+					s.Add, s.Del = slices.Clone(s.Add), slices.Clone(s.Del)
+					snaps = append(snaps, s)
+				case wire.TypeDied:
+					died = m.Died
+				}
+			},
+			OnAck: func(*Client, uint32, time.Duration) { acks++ },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SendInput(0, false); err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, c)
+		if len(snaps) != 2 || snaps[0].Tick != 1 || len(snaps[0].Add) != 1 || snaps[0].Add[0].ID != 1 || snaps[0].Add[0].Name != "" ||
+			!snaps[0].HasYou || snaps[0].You.Mass != 4 || len(snaps[1].Del) != 1 {
+			t.Errorf("OnMessage saw snaps %+v; want tick 1 adding 1 without its name, with you, then tick 2 deleting 7", snaps)
+		}
+		if died.ByName != "z" {
+			t.Errorf("died = %+v, want it decoded in full", died)
+		}
+		var view Snapshot
+		c.Snapshot(&view)
+		st := c.Stats()
+		if len(view.Entities) != 0 || view.Tick != 2 || st.DeltaErrors != 0 || st.SnapsReceived != 2 || acks != 1 || st.InputsAcked != 1 {
+			t.Errorf("view %d entities at tick %d, %d delta errors, %d snaps, %d acks (%d counted); want none at tick 2, 0, 2, 1 (1)",
+				len(view.Entities), view.Tick, st.DeltaErrors, st.SnapsReceived, acks, st.InputsAcked)
+		}
 	})
-	var snaps []wire.Snap // Owned by the read loop until it is done.
-	var died sim.Died
-	acks := 0
-	c, err := Dial(context.Background(), url, Options{
-		Name: "a", SkimSnaps: true,
-		OnMessage: func(_ *Client, m *wire.ServerMessage) {
-			switch m.Type {
-			case wire.TypeSnap:
-				s := m.Snap
-				s.Add, s.Del = slices.Clone(s.Add), slices.Clone(s.Del)
-				snaps = append(snaps, s)
-			case wire.TypeDied:
-				died = m.Died
-			}
-		},
-		OnAck: func(*Client, uint32, time.Duration) { acks++ },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SendInput(0, false); err != nil {
-		t.Fatal(err)
-	}
-	waitDone(t, c)
-	if len(snaps) != 2 || snaps[0].Tick != 1 || len(snaps[0].Add) != 1 || snaps[0].Add[0].ID != 1 || snaps[0].Add[0].Name != "" ||
-		!snaps[0].HasYou || snaps[0].You.Mass != 4 || len(snaps[1].Del) != 1 {
-		t.Errorf("OnMessage saw snaps %+v; want tick 1 adding 1 without its name, with you, then tick 2 deleting 7", snaps)
-	}
-	if died.ByName != "z" {
-		t.Errorf("died = %+v, want it decoded in full", died)
-	}
-	var view Snapshot
-	c.Snapshot(&view)
-	st := c.Stats()
-	if len(view.Entities) != 0 || view.Tick != 2 || st.DeltaErrors != 0 || st.SnapsReceived != 2 || acks != 1 || st.InputsAcked != 1 {
-		t.Errorf("view %d entities at tick %d, %d delta errors, %d snaps, %d acks (%d counted); want none at tick 2, 0, 2, 1 (1)",
-			len(view.Entities), view.Tick, st.DeltaErrors, st.SnapsReceived, acks, st.InputsAcked)
-	}
 }
 
 // BenchmarkSkimSnap compares skimming a snap with decoding it in full.

@@ -1,0 +1,249 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/shatter/shatter/net/wire"
+)
+
+// pollModes runs test three times: with each client reading on its own
+// goroutine (poll nil), with a poll group of two loops, and with one
+// whose clients' sockets are taken out of the runtime's poller
+// (PollOptions.Detach); a group is closed after the test.
+func pollModes(t *testing.T, test func(t *testing.T, poll *PollGroup)) {
+	t.Helper()
+	t.Run("goroutine", func(t *testing.T) { test(t, nil) })
+	t.Run("poll", func(t *testing.T) { test(t, newTestGroup(t, false)) })
+	t.Run("poll-detached", func(t *testing.T) { test(t, newTestGroup(t, true)) })
+}
+
+// newTestGroup returns a poll group of two loops that notices Close
+// quickly, closed when t ends.
+func newTestGroup(t *testing.T, detach bool) *PollGroup {
+	t.Helper()
+	g, err := NewPollGroup(PollOptions{Loops: 2, IdleWait: 20 * time.Millisecond, Detach: detach})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g
+}
+
+// groupModes runs test with a poll group of two loops, its clients'
+// sockets in the runtime's poller and taken out of it
+// (PollOptions.Detach); the group is closed after the test.
+func groupModes(t *testing.T, test func(t *testing.T, g *PollGroup)) {
+	t.Helper()
+	t.Run("poll", func(t *testing.T) { test(t, newTestGroup(t, false)) })
+	t.Run("poll-detached", func(t *testing.T) { test(t, newTestGroup(t, true)) })
+}
+
+// withPoll returns o with its Poll set to g.
+func withPoll(o Options, g *PollGroup) Options {
+	o.Poll = g
+	return o
+}
+
+// snapScript is a fake server's session: a welcome, n snaps of ticks 1 to
+// n in bursts of burst (a pause between bursts), and a normal close.
+func snapScript(n, burst int) func(fc *fakeConn) {
+	return func(fc *fakeConn) {
+		fc.expect(wire.TypeHello)
+		fc.welcome(testWelcome)
+		for tick := 1; tick <= n; tick++ {
+			fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: uint64(tick), Add: []wire.AddEntity{{ID: uint32(tick)}}, Del: del(tick - 1)}))
+			if tick%burst == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		fc.close(ws.StatusNormalClosure, "done")
+	}
+}
+
+// del is the del list of a snap after the one that added id (0: none).
+func del(id int) []uint32 {
+	if id == 0 {
+		return nil
+	}
+	return []uint32{uint32(id)}
+}
+
+// TestPollGroupManyClients reads many clients on a group of two loops:
+// every snap arrives, in order, applied to its client's table, and each
+// client ends with the server's close.
+func TestPollGroupManyClients(t *testing.T) {
+	groupModes(t, func(t *testing.T, g *PollGroup) {
+		const clients, snaps = 40, 300
+		scripts := make([]func(fc *fakeConn), clients)
+		for i := range scripts {
+			scripts[i] = snapScript(snaps, 7)
+		}
+		url := fakeNode(t, scripts...)
+		var outOfOrder atomic.Int32
+		var all []*Client
+		for range clients {
+			var last uint64
+			c, err := Dial(context.Background(), url, Options{Name: "many", Poll: g, OnMessage: func(_ *Client, m *wire.ServerMessage) {
+				if m.Type == wire.TypeSnap {
+					if m.Snap.Tick != last+1 {
+						outOfOrder.Add(1)
+					}
+					last = m.Snap.Tick
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, c)
+		}
+		for _, c := range all {
+			waitDone(t, c)
+			var ce CloseError
+			if !errors.As(c.Err(), &ce) || ce.Code != ws.StatusNormalClosure {
+				t.Errorf("Err() = %v, want the close 1000", c.Err())
+			}
+			if got := c.Stats().SnapsReceived; got != snaps {
+				t.Errorf("SnapsReceived = %d, want %d", got, snaps)
+			}
+			if got := c.Stats().DeltaErrors; got != 0 {
+				t.Errorf("DeltaErrors = %d, want 0", got)
+			}
+			if want := g.opts.Detach && runtime.GOOS == "linux"; detached(c) != want {
+				t.Errorf("connection detached: %v, want %v", detached(c), want)
+			}
+			var s Snapshot
+			c.Snapshot(&s)
+			if _, ok := s.Entities[snaps]; !ok || len(s.Entities) != 1 || s.Tick != snaps {
+				t.Errorf("Snapshot = tick %d, %v; want entity %d alone at tick %d", s.Tick, s.Entities, snaps, snaps)
+			}
+		}
+		if n := outOfOrder.Load(); n != 0 {
+			t.Errorf("%d snaps out of order", n)
+		}
+	})
+}
+
+// TestPollClientClose closes polled clients from other goroutines while
+// their loops read them, and one whose server says nothing: each ends
+// with ErrClosed, promptly.
+func TestPollClientClose(t *testing.T) {
+	groupModes(t, func(t *testing.T, g *PollGroup) {
+		const clients = 8
+		scripts := make([]func(fc *fakeConn), clients)
+		for i := range scripts {
+			scripts[i] = func(fc *fakeConn) {
+				fc.expect(wire.TypeHello)
+				fc.welcome(testWelcome)
+				if i == 0 {
+					fc.drain() // Silent: the client waits in its group.
+					return
+				}
+				for tick := uint64(1); ; tick++ {
+					if err := wsWrite(fc, &wire.Snap{Tick: tick}); err != nil {
+						return // The client hung up.
+					}
+				}
+			}
+		}
+		url := fakeNode(t, scripts...)
+		var all []*Client
+		for range clients {
+			c, err := Dial(context.Background(), url, Options{Name: "closer", Poll: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, c)
+		}
+		time.Sleep(50 * time.Millisecond)
+		var closing sync.WaitGroup
+		for _, c := range all {
+			closing.Go(func() {
+				start := time.Now()
+				c.Close()
+				if d := time.Since(start); d > wait/2 {
+					t.Errorf("Close took %v", d)
+				}
+				if !errors.Is(c.Err(), ErrClosed) {
+					t.Errorf("Err() = %v, want ErrClosed", c.Err())
+				}
+			})
+		}
+		closing.Wait()
+		for _, c := range all[1:] {
+			if c.Stats().SnapsReceived == 0 {
+				t.Errorf("a client received no snap before Close")
+			}
+		}
+	})
+}
+
+// wsWrite sends a snap, reporting a failed write instead of failing the
+// script.
+func wsWrite(fc *fakeConn, s *wire.Snap) error {
+	return wsutil.WriteServerMessage(fc.conn, ws.OpBinary, fc.enc.AppendSnap(nil, s))
+}
+
+// TestPollGroupCloseHandsBack closes a group under a client that is
+// reading: the client reads on by itself, every snap arrives, and it
+// ends with the server's close. A client dialled with the closed group
+// reads without it.
+func TestPollGroupCloseHandsBack(t *testing.T) {
+	groupModes(t, func(t *testing.T, g *PollGroup) {
+		closed := make(chan struct{})
+		script := func(fc *fakeConn) {
+			fc.expect(wire.TypeHello)
+			fc.welcome(testWelcome)
+			for tick := uint64(1); tick <= 10; tick++ {
+				fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: tick}))
+			}
+			<-closed
+			for tick := uint64(11); tick <= 20; tick++ {
+				fc.send(fc.enc.AppendSnap(nil, &wire.Snap{Tick: tick}))
+			}
+			fc.close(ws.StatusNormalClosure, "")
+		}
+		url := fakeNode(t, script, snapScript(20, 5))
+		ten := make(chan struct{})
+		c, err := Dial(context.Background(), url, Options{Name: "handed", Poll: g, OnMessage: func(_ *Client, m *wire.ServerMessage) {
+			if m.Type == wire.TypeSnap && m.Snap.Tick == 10 {
+				close(ten)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ten:
+		case <-time.After(wait):
+			t.Fatal("the first snaps did not arrive")
+		}
+		g.Close()
+		close(closed)
+		waitDone(t, c)
+		if got := c.Stats().SnapsReceived; got != 20 {
+			t.Errorf("SnapsReceived = %d, want 20", got)
+		}
+		var ce CloseError
+		if !errors.As(c.Err(), &ce) || ce.Code != ws.StatusNormalClosure {
+			t.Errorf("Err() = %v, want the close 1000", c.Err())
+		}
+
+		late, err := Dial(context.Background(), url, Options{Name: "late", Poll: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, late)
+		if got := late.Stats().SnapsReceived; got != 20 {
+			t.Errorf("after the group's Close: SnapsReceived = %d, want 20", got)
+		}
+	})
+}
