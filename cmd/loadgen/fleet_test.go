@@ -43,7 +43,7 @@ func TestFleetScenario(t *testing.T) {
 		Command:   "go test",
 		Load: loadConfig{
 			Clients: 30, Fleet: true, Ramp: 30, Duration: 9 * time.Second, InputRate: 20, MoveTimeout: time.Second,
-			DialTimeout: 5 * time.Second, Seed: 1, Name: "fl", Workers: 2, Progress: &progress{}, Poll: true,
+			DialTimeout: 5 * time.Second, Seed: 1, Name: "fl", Workers: 2, Progress: &progress{}, Poll: true, PollDetach: true,
 		},
 	}
 	res, err := runFleet(t.Context(), sc, sc.Load, bin)

@@ -52,8 +52,9 @@
 // The bots' sockets are read by one net/client PollGroup for the run
 // (-poll, on by default): a few epoll loops, one a core, paced by
 // -poll-pace, instead of a goroutine a bot woken for every frame; the
-// group is closed after the bots. -poll-detach also takes the sockets
-// out of the Go runtime's poller.
+// group is closed after the bots. -poll-detach (on by default) also
+// takes the sockets out of the Go runtime's poller: 9% less of the load
+// generator's CPU a snap at 1,000 bots (docs/PERFORMANCE.md).
 //
 // A progress bar shows each phase when stdout is a terminal, unless
 // -quiet. Every flag has an environment twin: -clients is
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Workers, "workers", 4, "goroutines sending the bots' inputs, paced by one shared ticker")
 	fs.BoolVar(&cfg.Poll, "poll", true, "read the bots' sockets on a few epoll loops (one a core, net/client PollGroup) instead of a goroutine a bot woken for every frame")
 	fs.DurationVar(&cfg.PollPace, "poll-pace", client.DefaultPollPace, "with -poll: how long a loop sleeps after reading what it found before it looks again (a snap waits half of it on average)")
-	fs.BoolVar(&cfg.PollDetach, "poll-detach", false, "with -poll: take the bots' sockets out of the Go runtime's poller (net/client PollOptions.Detach), so that a frame arriving while the loops pace wakes no thread")
+	fs.BoolVar(&cfg.PollDetach, "poll-detach", true, "with -poll: take the bots' sockets out of the Go runtime's poller (net/client PollOptions.Detach), so that a frame arriving while the loops pace wakes no thread")
 	fs.IntVar(&cfg.FullEvery, "full-every", 10, "one bot in this many (bot 0 among them) decodes and applies every snap in full, checking the deltas and steering by its whole view; the others read only the tick, ack and own marble of each snap and wander (1: every bot in full)")
 	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
 	fs.StringVar(&cfg.SelfProfile, "loadgen-cpuprofile", "", "write the load generator's own CPU profile over the window to this file (with -scenarios, -profile-dir gets one per scenario instead)")

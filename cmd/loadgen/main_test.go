@@ -76,7 +76,7 @@ func TestIdleLoad(t *testing.T) {
 	s := servertest.Start(t, func(c *server.Config) { c.MaxArenas = 1 })
 	res, err := runLoad(t.Context(), loadConfig{
 		URLs: []string{"ws://" + s.Addr() + "/ws"}, Clients: 10, Idle: true, Ramp: 100, Duration: time.Second, InputRate: 20,
-		Timeout: 10 * time.Second, DialTimeout: 5 * time.Second, Name: "i", Workers: 1, Progress: &progress{}, Poll: true,
+		Timeout: 10 * time.Second, DialTimeout: 5 * time.Second, Name: "i", Workers: 1, Progress: &progress{}, Poll: true, PollDetach: true,
 	})
 	if err != nil {
 		t.Fatal(err)
