@@ -86,7 +86,11 @@ type Options struct {
 	// poll group (see PollGroup) instead of by a goroutine woken for
 	// every frame that arrives: for a load generator's thousands of bots.
 	// The callbacks then run on a loop of the group, which reads its
-	// other clients only once they return. Ignored where the group
+	// other clients only once they return; so do the answers to the
+	// server's pings and close, written under WriteTimeout, so that a
+	// client whose send buffer stays full holds its loop's other clients
+	// up to that long (a load generator's bots write little). Ignored
+	// where the group
 	// cannot poll (not on Linux) and for a connection without a raw
 	// socket (wss://), which are read as without it.
 	Poll *PollGroup

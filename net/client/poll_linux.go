@@ -3,7 +3,6 @@
 package client
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -148,6 +147,10 @@ func (g *PollGroup) Close() error {
 	return nil
 }
 
+// closing reports whether Close has been called: the group takes no new
+// registration.
+func (g *PollGroup) closing() bool { return g.loops[0].stopped.Load() }
+
 // register adds p's connection to a loop of g, the loops taken in turn.
 // It reports false when the loop has exited or epoll refuses: the client
 // then reads without the group.
@@ -211,7 +214,12 @@ func (l *pollLoop) run() {
 		}
 		n, err := unix.EpollWait(l.epfd, events, timeout)
 		if err != nil || n < 0 {
-			n = 0 // EINTR; any other error repeats until stopped
+			if err != unix.EINTR {
+				// Not with a valid instance; should it come, it comes
+				// again at most every idle wait, not in a spin.
+				time.Sleep(l.g.opts.IdleWait)
+			}
+			n = 0
 		}
 		if n == 0 && len(again) == 0 {
 			timeout = idle
@@ -296,7 +304,9 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 		p.init(c)
 	}
 	c.startRaw()
-	if c.opts.Poll.opts.Detach {
+	if c.opts.Poll.opts.Detach && !c.opts.Poll.closing() {
+		// A detached connection the group cannot take would be read in
+		// blocking system calls, a thread each.
 		raw = c.detach(raw)
 	}
 	p.raw = raw
@@ -312,9 +322,12 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 		select {
 		case err = <-p.end:
 		case <-c.life.Done():
-			// Close or the context: they closed the connection, which
-			// a pass may be reading still (quit ends it); once it is
-			// over, no other starts.
+			// Close or the context: stop is sending the close frame
+			// and then closes the connection, which a pass may be
+			// reading still (quit ends it); once it is over, no other
+			// starts. The connection is read on here, as readRaw
+			// does, until stop has closed it: closing it first (the
+			// read loop's end) could cut the close frame off.
 			p.quit.Store(true)
 			p.mu.Lock()
 			if p.ended {
@@ -322,7 +335,7 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 			} else {
 				p.ended = true
 				p.loop.remove(p, p.id)
-				err = context.Cause(c.life)
+				err = errHandBack
 			}
 			p.mu.Unlock()
 		}

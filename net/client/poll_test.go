@@ -247,3 +247,33 @@ func TestPollGroupCloseHandsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelSendsACloseFrame: a client whose context ends sends its close
+// frame before its connection closes, in every mode: a polled read loop
+// that woke at the cancel must not close the socket under stop's write.
+func TestCancelSendsACloseFrame(t *testing.T) {
+	pollModes(t, func(t *testing.T, poll *PollGroup) {
+		const runs = 100
+		var lost atomic.Int32
+		for range runs {
+			url, done := serve(t, func(fc *fakeConn) {
+				fc.expect(wire.TypeHello)
+				fc.welcome(testWelcome)
+				if hdr, err := fc.rd.NextFrame(); err != nil || hdr.OpCode != ws.OpClose {
+					lost.Add(1)
+				}
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			c, err := Dial(ctx, url, Options{Poll: poll, Name: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			<-c.Done()
+			<-done
+		}
+		if n := lost.Load(); n > 0 {
+			t.Errorf("%d of %d cancels sent no close frame", n, runs)
+		}
+	})
+}
