@@ -25,34 +25,17 @@ func TestClipOfALiveArena(t *testing.T) {
 		c.Clips = sim.ClipOptions{Dir: t.TempDir(), Minutes: 3.0 / 60}
 		c.KeyframeEvery = time.Second
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	url := "ws://" + s.Addr() + "/ws"
-	pacer := bot.NewPacer(20, 1, nil)
 	var players []*bot.Player
 	for i := range 4 {
-		p, err := bot.Dial(ctx, url, bot.Options{Name: fmt.Sprintf("clip%d", i), Seed: uint64(i + 1)})
+		p, err := bot.Dial(context.Background(), url, bot.Options{Name: fmt.Sprintf("clip%d", i), Seed: uint64(i + 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer p.Close()
 		players = append(players, p)
-		pacer.Add(p)
 	}
-	var run sync.WaitGroup
-	run.Go(func() { pacer.Run(ctx) })
-	time.Sleep(3500 * time.Millisecond)
-
-	resp, err := http.Post("http://"+s.AdminAddr()+"/arenas/0/clip?minutes=0.0334", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	cancel()
-	run.Wait()
-	for _, p := range players {
-		p.Close()
-	}
+	resp, body := clipWhilePlaying(t, players, 3500*time.Millisecond, "http://"+s.AdminAddr()+"/arenas/0/clip?minutes=0.0334")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), sim.ReplayExt) {
 		t.Fatalf("clip: %d %q (%s)", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
 	}
@@ -134,27 +117,12 @@ func TestClipOfAnotherNode(t *testing.T) {
 		c.Clips = sim.ClipOptions{Dir: t.TempDir(), Minutes: 3.0 / 60}
 		c.KeyframeEvery = time.Second
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := bot.Dial(ctx, "ws://"+b.Addr()+"/ws", bot.Options{Name: "onb", Seed: 3})
+	p, err := bot.Dial(context.Background(), "ws://"+b.Addr()+"/ws", bot.Options{Name: "onb", Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	pacer := bot.NewPacer(20, 1, nil)
-	pacer.Add(p)
-	var run sync.WaitGroup
-	run.Go(func() { pacer.Run(ctx) })
-	time.Sleep(2500 * time.Millisecond)
-
-	resp, err := http.Post("http://"+a.AdminAddr()+"/arenas/0/clip?node=b&minutes=0.03", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	cancel()
-	run.Wait()
+	resp, body := clipWhilePlaying(t, []*bot.Player{p}, 2500*time.Millisecond, "http://"+a.AdminAddr()+"/arenas/0/clip?node=b&minutes=0.03")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), sim.ReplayExt) {
 		t.Fatalf("clip of b's arena through a: %d %q (%.200s)", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
 	}
@@ -189,4 +157,28 @@ func TestClipOfAnotherNode(t *testing.T) {
 		t.Errorf("clip on a node the fleet does not have: %d %s", code, body)
 	}
 	t.Logf("b's clip of ticks %d..%d, %d bytes, through a", rp.Start.Tick, rp.LastTick, len(body))
+}
+
+// clipWhilePlaying paces players (20 steps a second) for playFor, then
+// posts clipURL while they still play, and returns the answer and its
+// body; the players stop being stepped before it returns.
+func clipWhilePlaying(t *testing.T, players []*bot.Player, playFor time.Duration, clipURL string) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pacer := bot.NewPacer(20, 1, nil)
+	for _, p := range players {
+		pacer.Add(p)
+	}
+	var run sync.WaitGroup
+	defer run.Wait()
+	defer cancel() // before the wait: deferred calls run last first
+	run.Go(func() { pacer.Run(ctx) })
+	time.Sleep(playFor)
+	resp, err := http.Post(clipURL, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, body
 }
