@@ -155,16 +155,16 @@ func (d *redisDir) Answer(ctx context.Context, id string, a Answer, ttl time.Dur
 	if err != nil {
 		return err
 	}
-	call := d.call
+	call, c := d.call, d.c
 	if a.Data != nil {
-		call = d.callWithFile
+		call, c = d.callWithFile, d.files
 	}
 	ctx, cancel, err := call(ctx, "answer")
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	_, err = d.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if a.Data != nil {
 			p.Set(ctx, d.key("answer", id+":data"), a.Data, ttl)
 		}
@@ -183,10 +183,12 @@ func (d *redisDir) TakeAnswer(ctx context.Context, id string) (Answer, error) {
 		return Answer{}, err
 	}
 	defer cancel()
+	// Read, then delete: a read that fails half way (a file too slow to
+	// come) leaves the answer for the next try instead of losing it.
 	var js, data *redis.StringCmd
-	_, err = d.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		js = p.GetDel(ctx, d.key("answer", id))
-		data = p.GetDel(ctx, d.key("answer", id+":data"))
+	_, err = d.files.Pipelined(ctx, func(p redis.Pipeliner) error {
+		js = p.Get(ctx, d.key("answer", id))
+		data = p.Get(ctx, d.key("answer", id+":data"))
 		return nil
 	})
 	if errors.Is(js.Err(), redis.Nil) {
@@ -202,6 +204,9 @@ func (d *redisDir) TakeAnswer(ctx context.Context, id string) (Answer, error) {
 	if b, err := data.Bytes(); err == nil {
 		a.Data = b
 	}
+	// Taken: the asking node has it. A delete that fails leaves it to
+	// expire with its ttl.
+	_ = d.c.Del(ctx, d.key("answer", id), d.key("answer", id+":data")).Err()
 	return a, nil
 }
 

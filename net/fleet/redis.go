@@ -129,8 +129,13 @@ func NewRedis(o RedisOptions) (Directory, error) {
 	// know (CLIENT SETINFO is Redis 7.2+).
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	c := redis.NewClient(opt)
 	return &redisDir{
-		c:       redis.NewClient(opt),
+		c: c,
+		// The same connections, with socket deadlines long enough for a
+		// file: go-redis bounds each call by the earlier of its context's
+		// deadline and ReadTimeout/WriteTimeout.
+		files:   c.WithTimeout(max(o.Timeout, fileTimeout)),
 		tag:     "{" + o.Prefix + "}",
 		timeout: o.Timeout,
 	}, nil
@@ -139,7 +144,10 @@ func NewRedis(o RedisOptions) (Directory, error) {
 // redisDir is the Redis Directory. All its fields are static after
 // construction; the client is safe for concurrent use.
 type redisDir struct {
-	c       *redis.Client
+	c *redis.Client
+	// files is c for the calls that may move an answer's file (up to
+	// MaxAnswerData): callWithFile's. Closed with c.
+	files   *redis.Client
 	tag     string // "{prefix}"
 	timeout time.Duration
 }

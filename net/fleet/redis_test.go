@@ -233,3 +233,25 @@ func TestRedisKeys(t *testing.T) {
 		t.Errorf("DBSIZE after Reap = %d, want 0", n)
 	}
 }
+
+// TestRedisMovesFilesPastItsTimeout: an answer's file of 96 MiB travels
+// both ways through a directory whose timeout for small records (20 ms)
+// is far shorter than the file takes, and an answer is taken once.
+func TestRedisMovesFilesPastItsTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	d := newRedis(t, srv, 20*time.Millisecond)
+	defer d.Close()
+	ctx := context.Background()
+	file := make([]byte, 96<<20)
+	file[len(file)-1] = 9
+	if err := d.Answer(ctx, "c1", fleet.Answer{Status: 200, Body: `{}`, Node: "a", Data: file}, time.Minute); err != nil {
+		t.Fatalf("Answer with a 96 MiB file: %v", err)
+	}
+	got, err := d.TakeAnswer(ctx, "c1")
+	if err != nil || len(got.Data) != len(file) || got.Data[len(file)-1] != 9 {
+		t.Fatalf("TakeAnswer: %d bytes, %v; want the whole file", len(got.Data), err)
+	}
+	if _, err := d.TakeAnswer(ctx, "c1"); !errors.Is(err, fleet.ErrNotFound) {
+		t.Errorf("TakeAnswer again: %v, want %v", err, fleet.ErrNotFound)
+	}
+}

@@ -158,13 +158,16 @@ func measure(conns, frameSize int, period, d time.Duration) (Result, error) {
 			}
 		}
 		cpu0, start := ThreadCPU(), time.Now()
+		t0 := start
 		for time.Since(start) < d {
 			burst := checkEvery
 			if period > 0 {
-				time.Sleep(period)
+				// A burst every period: the next begins period after
+				// the last began.
+				time.Sleep(period - time.Since(t0))
 				burst = conns
 			}
-			t0 := time.Now()
+			t0 = time.Now()
 			for range burst {
 				if err := rig.Write(); err != nil {
 					return err

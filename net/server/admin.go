@@ -63,8 +63,13 @@ func (s *Server) handleClip(w http.ResponseWriter, r *http.Request) {
 	}
 	res := s.act(r.Context(), fleet.Command{Node: r.URL.Query().Get("node"), Kind: cmdClip, Target: id, Minutes: minutes, By: adminWho(r)})
 	name, _ := res.body["filename"].(string)
-	if res.status != http.StatusOK || res.data == nil || name == "" {
+	if res.status != http.StatusOK {
 		res.write(w)
+		return
+	}
+	if res.data == nil || name == "" {
+		// The directory lost the file (evicted under maxmemory).
+		failed(http.StatusBadGateway, "the node that cut the clip answered without it; try again").write(w)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

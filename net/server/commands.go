@@ -153,10 +153,15 @@ func (s *Server) runCommands(ctx context.Context) {
 			ans := fleet.Answer{Status: res.status, Body: string(js), Node: self, Data: res.data}
 			cctx, cancel := context.WithTimeout(ctx, max(s.callTimeout, clipAckTimeout))
 			err := s.dir.Answer(cctx, cmd.ID, ans, answerTTL)
-			if errors.Is(err, fleet.ErrTooBig) {
-				// Say so instead of leaving the asking node to time out.
-				js, _ = json.Marshal(failed(http.StatusRequestEntityTooLarge, "the clip is too big to send through the directory: "+err.Error()+"; cut it on node "+self).body)
-				err = s.dir.Answer(cctx, cmd.ID, fleet.Answer{Status: http.StatusRequestEntityTooLarge, Body: string(js), Node: self}, answerTTL)
+			if err != nil && ans.Data != nil {
+				// The file could not go: say so, in a small answer,
+				// instead of leaving the asking node to time out.
+				fail := failed(http.StatusBadGateway, "cannot send the clip through the directory: "+err.Error())
+				if errors.Is(err, fleet.ErrTooBig) {
+					fail = failed(http.StatusRequestEntityTooLarge, "the clip is too big to send through the directory: "+err.Error()+"; cut it on node "+self)
+				}
+				js, _ = json.Marshal(fail.body)
+				err = s.dir.Answer(cctx, cmd.ID, fleet.Answer{Status: fail.status, Body: string(js), Node: self}, answerTTL)
 			}
 			if err != nil {
 				s.log.Warn("cannot answer a command from another node", "kind", cmd.Kind, "by", cmd.By, "err", err)

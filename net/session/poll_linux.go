@@ -107,8 +107,8 @@ func (p *poller) register(c *Conn) bool {
 			return false
 		}
 		p.inst = inst
-		// Owned by the poller; exits within idleWait of the removal of
-		// the last connection.
+		// Owned by the poller; exits within pollPace of the removal of
+		// the last connection (closeIfEmpty's wake).
 		go p.wait(p.inst)
 	}
 	p.next++
@@ -175,8 +175,10 @@ func newEpollInstance() (*epollInstance, error) {
 // held.
 func (p *poller) closeIfEmpty() {
 	if len(p.conns) == 0 && p.inst != nil {
-		p.inst.stopped.Store(true)
+		// The wake goes first: wait closes the eventfd only once it has
+		// seen stopped, and it cannot see it before this write is done.
 		_, _ = unix.Write(p.inst.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		p.inst.stopped.Store(true)
 		p.inst = nil
 	}
 }
@@ -231,7 +233,7 @@ func (p *poller) wait(inst *epollInstance) {
 			}
 		}
 		p.mu.Unlock()
-		if n < len(events) {
+		if n < len(events) && !inst.stopped.Load() {
 			time.Sleep(pollPace)
 		}
 		timeout = 0

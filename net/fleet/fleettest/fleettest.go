@@ -979,6 +979,14 @@ func testCommands(e *env) {
 		e.t.Errorf("TakeAnswer with a file = %d bytes, %v; want %d", len(got.Data), err, len(want.Data))
 	}
 	e.wantErr("Answer with a file over MaxAnswerData", e.d.Answer(ctx, "big", fleet.Answer{Status: 200, Data: make([]byte, fleet.MaxAnswerData+1)}, e.ttl), fleet.ErrTooBig)
+	// The largest file travels, whatever the directory's timeout for
+	// small records.
+	biggest := fleet.Answer{Status: 200, Body: `{}`, Node: "a", Data: make([]byte, fleet.MaxAnswerData)}
+	biggest.Data[len(biggest.Data)-1] = 7
+	e.wantErr("Answer with a file of MaxAnswerData bytes", e.d.Answer(ctx, "biggest", biggest, e.long), nil)
+	if got, err := e.d.TakeAnswer(ctx, "biggest"); err != nil || len(got.Data) != fleet.MaxAnswerData || got.Data[len(got.Data)-1] != 7 {
+		e.t.Errorf("TakeAnswer of a file of MaxAnswerData bytes: %d bytes, %v", len(got.Data), err)
+	}
 	e.wantErr("Answer", e.d.Answer(ctx, drain.ID, clip, e.ttl), nil)
 	e.sleep(e.ttl * 3 / 2)
 	if _, err := e.d.TakeAnswer(ctx, drain.ID); !errors.Is(err, fleet.ErrNotFound) {
