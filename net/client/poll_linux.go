@@ -4,8 +4,6 @@ package client
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -372,26 +370,15 @@ func (p *pollReg) init(c *Client) {
 				p.more = true // The socket may hold more: come back.
 				return true
 			}
-			rr.compact()
-			n, errno := syscall.Read(int(fd), rr.buf[rr.w:])
-			switch {
-			case errno == syscall.EINTR:
-				continue
-			case errno == syscall.EAGAIN:
-				rr.drained = false
-				return true
-			case errno != nil:
-				p.err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", errno)}
-				return true
-			case n == 0:
-				p.err = io.EOF
-				if rr.w > rr.r || rr.fragmented {
-					p.err = io.ErrUnexpectedEOF
-				}
+			empty, err := rr.fill(fd)
+			if err != nil {
+				p.err = err
 				return true
 			}
-			rr.drained = n < len(rr.buf)-rr.w
-			rr.w += n
+			if empty {
+				rr.drained = false
+				return true
+			}
 		}
 	}
 }

@@ -107,31 +107,47 @@ func (c *Client) readRawOn(raw syscall.RawConn) error {
 				rr.drained = false
 				return false // Wait for more; see above.
 			}
-			rr.compact()
-			n, errno := syscall.Read(int(fd), rr.buf[rr.w:])
-			switch {
-			case errno == syscall.EINTR:
-				continue
-			case errno == syscall.EAGAIN:
-				return false // Woken with nothing to read after all.
-			case errno != nil:
-				err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", errno)}
-				return true
-			case n == 0:
-				err = io.EOF
-				if rr.w > rr.r || rr.fragmented {
-					err = io.ErrUnexpectedEOF
-				}
+			var empty bool
+			if empty, err = rr.fill(fd); err != nil {
 				return true
 			}
-			rr.drained = n < len(rr.buf)-rr.w
-			rr.w += n
+			if empty {
+				return false // Woken with nothing to read after all.
+			}
 		}
 	})
 	if err == nil {
 		err = rerr
 	}
 	return err
+}
+
+// fill makes room in the buffer and reads the socket fd once into it,
+// noting whether the read came back short (drained). It reports empty
+// when the socket had nothing to read, and the error that ends the
+// connection: the end of the stream (unexpected inside a frame) or the
+// read's.
+func (rr *rawReader) fill(fd uintptr) (empty bool, err error) {
+	rr.compact()
+	for {
+		n, errno := syscall.Read(int(fd), rr.buf[rr.w:])
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EAGAIN:
+			return true, nil
+		case errno != nil:
+			return false, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", errno)}
+		case n == 0:
+			if rr.w > rr.r || rr.fragmented {
+				return false, io.ErrUnexpectedEOF
+			}
+			return false, io.EOF
+		}
+		rr.drained = n < len(rr.buf)-rr.w
+		rr.w += n
+		return false, nil
+	}
 }
 
 // compact moves the bytes not taken to the front of the buffer and

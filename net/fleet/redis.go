@@ -158,10 +158,15 @@ func (d *redisDir) index(name string) string   { return d.tag + ":" + name }
 // call bounds ctx by the directory's timeout. It fails at once with
 // ErrUnavailable when ctx is already done, as the memory directory does.
 func (d *redisDir) call(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
+	return d.callFor(ctx, op, d.timeout)
+}
+
+// callFor is call with timeout instead of the directory's.
+func (d *redisDir) callFor(ctx context.Context, op string, timeout time.Duration) (context.Context, context.CancelFunc, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, unavailable(op, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	return ctx, cancel, nil
 }
 
@@ -172,11 +177,7 @@ const fileTimeout = 30 * time.Second
 
 // callWithFile is call for an operation that may move an answer's file.
 func (d *redisDir) callWithFile(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, nil, unavailable(op, err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, max(d.timeout, fileTimeout))
-	return ctx, cancel, nil
+	return d.callFor(ctx, op, max(d.timeout, fileTimeout))
 }
 
 // run runs a script; every error is the client's, so it wraps
