@@ -113,10 +113,8 @@ func (p *Player) Client() *client.Client { return p.client }
 // node it returns client.ErrMoving, having sent nothing; after the
 // connection has ended, ErrDisconnected.
 func (p *Player) Step() (Action, error) {
-	select {
-	case <-p.client.Done():
+	if p.client.Ended() {
 		return Action{}, ErrDisconnected
-	default:
 	}
 	p.mu.Lock()
 	var a Action

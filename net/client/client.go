@@ -290,13 +290,16 @@ type Client struct {
 	payload []byte
 	dec     wire.Decoder
 	msg     wire.ServerMessage
-	skimmed bool        // msg is a snap skimSnap decoded (Options.SkimSnaps)
-	acked   []ackSample // this snap's measured inputs, passed to OnAck
-	control [125]byte   // a control frame's payload: RFC 6455 allows no more
-	url     string      // the URL of the connection that spoke last
-	move    move        // the move under way, if any
-	reconn  reconn      // the reconnection under way, if any
-	polled  pollReg     // the connection's registration with Options.Poll
+	skimmed bool // msg is a snap skimSnap decoded (Options.SkimSnaps)
+	// received counts what every frame counts, beside the fields the
+	// frame's reading touches (Stats reads it from any goroutine).
+	received receivedCounters
+	acked    []ackSample // this snap's measured inputs, passed to OnAck
+	control  [125]byte   // a control frame's payload: RFC 6455 allows no more
+	url      string      // the URL of the connection that spoke last
+	move     move        // the move under way, if any
+	reconn   reconn      // the reconnection under way, if any
+	polled   pollReg     // the connection's registration with Options.Poll
 
 	// writeMu guards the fields below and every write to conn, so that
 	// frames from the Send methods and the read loop's control replies
@@ -311,6 +314,13 @@ type Client struct {
 	wr            *wsutil.Writer
 	lastSeq       uint32
 	moving        bool // from a followed moved to the next welcome: sends refused
+	// ended is set just before done is closed. It sits with the fields
+	// every send touches, so that a caller checking Ended before each
+	// send (a load generator's thousands of bots) reads a cache line it
+	// needs anyway instead of the channel's.
+	ended atomic.Bool
+	// sent counts what every send counts, beside the fields it touches.
+	sentCount sentCounters
 
 	// mu guards the fields below.
 	mu      sync.Mutex
@@ -340,10 +350,18 @@ type ackSample struct {
 	latency time.Duration
 }
 
+// receivedCounters and sentCounters are the counters of Stats that
+// change with every frame or send; counters, the rest.
+type receivedCounters struct {
+	messagesReceived, snapsReceived, bytesReceived, inputsAcked atomic.Uint64
+}
+
+type sentCounters struct {
+	messagesSent, bytesSent, inputsSent atomic.Uint64
+}
+
 type counters struct {
-	messagesReceived, snapsReceived, bytesReceived atomic.Uint64
-	messagesSent, bytesSent, inputsSent            atomic.Uint64
-	inputsAcked, deltaErrors                       atomic.Uint64
+	deltaErrors                                    atomic.Uint64
 	movesFull, movesResume, movesDrain, movesOther atomic.Uint64
 	movesFellBack, movesFailed                     atomic.Uint64
 	drops, reconnectsFailed                        atomic.Uint64
@@ -392,7 +410,10 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 // readLoop reads and applies messages until the client ends, following
 // moves on the way, then records why and closes the connection.
 func (c *Client) readLoop() {
-	defer close(c.done)
+	defer func() {
+		c.ended.Store(true)
+		close(c.done)
+	}()
 	err := c.play()
 	c.writeMu.Lock()
 	c.moving = false // A failed move is over too: sends fail as on any ended client.
@@ -492,8 +513,8 @@ func (c *Client) apply() {
 
 	switch m.Type {
 	case wire.TypeSnap:
-		c.counters.snapsReceived.Add(1)
-		c.counters.inputsAcked.Add(uint64(len(c.acked)))
+		c.received.snapsReceived.Add(1)
+		c.received.inputsAcked.Add(uint64(len(c.acked)))
 		if c.opts.OnAck != nil {
 			for _, a := range c.acked {
 				c.opts.OnAck(c, a.seq, a.latency)
@@ -606,7 +627,7 @@ func (c *Client) SendInput(angle float64, boost bool) (uint32, error) {
 	c.mu.Lock()
 	c.sent[seq%ackRing] = sentInput{seq: seq, at: time.Since(c.start)}
 	c.mu.Unlock()
-	c.counters.inputsSent.Add(1)
+	c.sentCount.inputsSent.Add(1)
 	return seq, c.write(wire.TypeInput)
 }
 
@@ -651,15 +672,15 @@ func (c *Client) Snapshot(dst *Snapshot) {
 
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats {
-	k := &c.counters
+	k, r, w := &c.counters, &c.received, &c.sentCount
 	return Stats{
-		MessagesReceived: k.messagesReceived.Load(),
-		SnapsReceived:    k.snapsReceived.Load(),
-		BytesReceived:    k.bytesReceived.Load(),
-		MessagesSent:     k.messagesSent.Load(),
-		BytesSent:        k.bytesSent.Load(),
-		InputsSent:       k.inputsSent.Load(),
-		InputsAcked:      k.inputsAcked.Load(),
+		MessagesReceived: r.messagesReceived.Load(),
+		SnapsReceived:    r.snapsReceived.Load(),
+		BytesReceived:    r.bytesReceived.Load(),
+		MessagesSent:     w.messagesSent.Load(),
+		BytesSent:        w.bytesSent.Load(),
+		InputsSent:       w.inputsSent.Load(),
+		InputsAcked:      r.inputsAcked.Load(),
 		DeltaErrors:      k.deltaErrors.Load(),
 		Moves: MoveStats{
 			Full: k.movesFull.Load(), Resume: k.movesResume.Load(), Drain: k.movesDrain.Load(), Other: k.movesOther.Load(),
@@ -671,6 +692,11 @@ func (c *Client) Stats() Stats {
 
 // Done is closed when the read loop has exited.
 func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Ended reports whether the client has ended: Done is closed, or is
+// about to be. It costs less than a select on Done for a caller that
+// asks before every send.
+func (c *Client) Ended() bool { return c.ended.Load() }
 
 // Err returns why the read loop exited: a CloseError when the server closed
 // the connection, a *MoveError when a move failed, a *ReconnectError when

@@ -170,8 +170,8 @@ func (c *Client) next() error {
 // decode counts a server message's payload and decodes it into c.msg:
 // skimmed, if it is a snap and Options.SkimSnaps is set, else in full.
 func (c *Client) decode(payload []byte) error {
-	c.counters.messagesReceived.Add(1)
-	c.counters.bytesReceived.Add(uint64(len(payload)))
+	c.received.messagesReceived.Add(1)
+	c.received.bytesReceived.Add(uint64(len(payload)))
 	c.skimmed = c.opts.SkimSnaps && skimSnap(payload, &c.msg.Snap) == nil
 	if c.skimmed {
 		c.msg.Type = wire.TypeSnap
@@ -256,7 +256,7 @@ func (c *Client) write(typ wire.Type) error {
 	if err := c.wr.Flush(); err != nil {
 		return fmt.Errorf("client: send %s: %w", typ, err)
 	}
-	c.counters.messagesSent.Add(1)
-	c.counters.bytesSent.Add(uint64(len(c.out)))
+	c.sentCount.messagesSent.Add(1)
+	c.sentCount.bytesSent.Add(uint64(len(c.out)))
 	return nil
 }
