@@ -33,11 +33,12 @@ type PollOptions struct {
 	// Detach takes each connection of the group's clients out of the Go
 	// runtime's poller once its handshake is over: the client reads and
 	// writes a duplicate of the socket's descriptor in plain system
-	// calls, and closes the net.Conn, so that a frame that arrives while
-	// the loops are pacing wakes no thread (the waking is paid by the
-	// server's write). A read or write that must wait then blocks its
-	// thread in poll(2): a moved's wait for the server's close, and a
-	// send while the socket's buffer is full.
+	// calls (net/detach), and closes the net.Conn, so that a frame that
+	// arrives while the loops are pacing wakes no thread (the waking is
+	// paid by the server's write). A read or write that must wait (a
+	// moved's wait for the server's close, a send while the socket's
+	// buffer is full) attaches the socket to the runtime's poller for the
+	// wait, and parks its goroutine.
 	Detach bool
 }
 

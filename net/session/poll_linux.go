@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shatter/shatter/net/detach"
 )
 
 // poller is the Env's epoll instance: sessions on plain TCP sockets are
@@ -83,19 +85,22 @@ func (e *Env) poller() *poller {
 // socket. Anything else (net.Pipe, a TLS wrapper that adds bytes of its
 // own) keeps a reader goroutine.
 func pollable(conn net.Conn) bool {
-	_, ok := conn.(*net.TCPConn)
-	return ok
+	switch conn.(type) {
+	case *net.TCPConn, *detach.Conn:
+		return true
+	}
+	return false
 }
 
 // register adds c's socket to the epoll instance, making the instance
 // and its goroutine if there are none. It reports false when epoll
 // refuses, and the session then keeps a reader goroutine.
 func (p *poller) register(c *Conn) bool {
-	tc, ok := c.conn.(*net.TCPConn)
-	if !ok {
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok || !pollable(c.conn) {
 		return false
 	}
-	raw, err := tc.SyscallConn()
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		return false
 	}

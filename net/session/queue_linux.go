@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shatter/shatter/net/detach"
 )
 
 // kernelQueue reads how many bytes a TCP socket's kernel send queue holds
@@ -30,11 +32,16 @@ func (q *kernelQueue) init(conn net.Conn) {
 		}
 		conn = w.NetConn()
 	}
-	tc, ok := conn.(*net.TCPConn)
-	if !ok {
+	var sc syscall.Conn
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *detach.Conn:
+		sc = c
+	default:
 		return
 	}
-	raw, err := tc.SyscallConn()
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		return
 	}

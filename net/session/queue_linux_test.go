@@ -28,7 +28,7 @@ func TestKernelQueueReadWhenItMatters(t *testing.T) {
 	c := New(newEnv(t, Config{StallTimeout: 900 * time.Millisecond}), server, bufio.NewReader(server))
 	reads := countReads(c)
 	var acked kernelQueue // read apart from the session's count
-	acked.init(server)
+	acked.init(c.conn)    // New took server over (net/detach)
 	now := time.Now()
 	var answer [8]byte
 	const snaps = 240
@@ -62,8 +62,8 @@ func TestKernelQueueReadWhenItMatters(t *testing.T) {
 	_, stuck := tcpPair(t) // its peer never reads
 	s := New(newEnv(t, Config{}), stuck, bufio.NewReader(stuck))
 	reads = countReads(s)
-	_ = stuck.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-	_, _ = stuck.Write(make([]byte, 32<<20))
+	_ = s.conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	_, _ = s.conn.Write(make([]byte, 32<<20))
 	for i := range 3 * queueEvery {
 		if !s.backlogged(time.Now()) {
 			t.Fatalf("snap %d: not backlogged with the queue over its bound", i)

@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shatter/shatter/net/detach"
 )
 
 // rawWriter makes one write attempt on a socket that never waits: what
@@ -33,6 +35,8 @@ func (w *rawWriter) init(conn net.Conn) {
 	case *net.TCPConn:
 		sc = c
 	case *net.UnixConn:
+		sc = c
+	case *detach.Conn:
 		sc = c
 	default:
 		return

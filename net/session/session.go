@@ -19,6 +19,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shatter/shatter/net/detach"
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/metrics"
 	"github.com/shatter/shatter/net/wire"
@@ -309,6 +310,15 @@ func SmallReader(upgraded *bufio.Reader, conn net.Conn) *bufio.Reader {
 // any bytes the upgrade had already buffered (see SmallReader). Writes go
 // to conn directly, a whole frame per write.
 func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		// Out of the runtime's poller (net/detach): the poller and the
+		// snapshot workers make every call without waiting, and a
+		// registration with the runtime's epoll would only cost events.
+		if d, err := detach.New(tc); err == nil {
+			conn, br = d, SmallReader(br, d)
+			tc.Close()
+		}
+	}
 	cfg := env.Config.withDefaults()
 	clock := env.Clock
 	if clock == nil {
