@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/gobwas/ws"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/shatter/shatter/net/lobby"
@@ -39,6 +40,14 @@ type handler struct {
 	// (zero while it is not); lastOver and lastNotice throttle the checks
 	// and the rate_limited messages.
 	overSince, lastOver, lastNotice time.Time
+
+	// counters holds the MessagesIn counter of each message type, by
+	// wire.Type, looked up at the type's first message: a look-up by
+	// label hashes the label and takes the vector's lock, a cost an
+	// input, 20 a second per client, should not pay each time. (Looking
+	// them up lazily keeps each series appearing with its first message,
+	// as before.)
+	counters [wire.TypeReplay + 1]prometheus.Counter
 }
 
 func newHandler(c *Conn) *handler {
@@ -75,7 +84,7 @@ func (h *handler) handle(data []byte) bool {
 	if err != nil {
 		return h.badMessage(err.Error())
 	}
-	c.env.Metrics.MessagesIn.WithLabelValues(h.msg.Type.String()).Inc()
+	h.count(h.msg.Type)
 	seat := c.seat.Load()
 	switch h.msg.Type {
 	// Whatever shows that a player is there, even over its rate limit,
@@ -119,6 +128,18 @@ func (h *handler) handle(data []byte) bool {
 	return true
 }
 
+// count counts a message of type t in MessagesIn. Panics if t is no
+// client type (DecodeClient returns only those, and TypeReplay is the
+// last of them).
+func (h *handler) count(t wire.Type) {
+	c := h.counters[t]
+	if c == nil {
+		c = h.c.env.Metrics.MessagesIn.WithLabelValues(t.String())
+		h.counters[t] = c
+	}
+	c.Inc()
+}
+
 // watch makes the view follow marble id while the session is not alive
 // (0: the leader). An id that is no marble of the arena's latest frame is
 // ignored, leaving the view as it was.
@@ -138,7 +159,7 @@ func (h *handler) watch(seat *lobby.Seat, id uint32) {
 // lobby (resumed when the token is good), then the welcome.
 func (h *handler) hello(m *wire.Hello) bool {
 	c := h.c
-	c.env.Metrics.MessagesIn.WithLabelValues("hello").Inc()
+	h.count(wire.TypeHello)
 	if m.Version != wire.Version {
 		c.refuse(ReasonVersion, ws.StatusProtocolError, wire.CodeVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", m.Version, wire.Version))
 		return false
