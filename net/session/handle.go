@@ -11,7 +11,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/wire"
@@ -31,11 +30,11 @@ type handler struct {
 	helloDone bool
 	bad       int    // bad messages so far
 	lastSeq   uint32 // last input seq accepted on this connection
-	inputs    *rate.Limiter
-	pings     *rate.Limiter
-	wsPings   *rate.Limiter // WebSocket ping control frames
-	spawns    *rate.Limiter
-	watches   *rate.Limiter
+	inputs    bucket
+	pings     bucket
+	wsPings   bucket // WebSocket ping control frames
+	spawns    bucket
+	watches   bucket
 	// overSince is when the client started exceeding its rate limits
 	// (zero while it is not); lastOver and lastNotice throttle the checks
 	// and the rate_limited messages.
@@ -56,17 +55,17 @@ func newHandler(c *Conn) *handler {
 	burst := func(perSec float64) int { return max(1, int(perSec/6)) }
 	return &handler{
 		c:      c,
-		inputs: rate.NewLimiter(rate.Limit(c.cfg.InputsPerSec), burst(c.cfg.InputsPerSec)),
-		pings:  rate.NewLimiter(rate.Limit(c.cfg.PingsPerSec), max(2, burst(c.cfg.PingsPerSec))),
+		inputs: newBucket(c.cfg.InputsPerSec, burst(c.cfg.InputsPerSec)),
+		pings:  newBucket(c.cfg.PingsPerSec, max(2, burst(c.cfg.PingsPerSec))),
 		// Each WebSocket ping costs a pong write: a burst of two seconds'
 		// allowance (4 at 2 a second) for clients that ping on their own
 		// schedule, and no more.
-		wsPings: rate.NewLimiter(rate.Limit(c.cfg.WSPingsPerSec), max(1, int(2*c.cfg.WSPingsPerSec))),
+		wsPings: newBucket(c.cfg.WSPingsPerSec, max(1, int(2*c.cfg.WSPingsPerSec))),
 		// Spawns share the arena's inbox with everyone's inputs: a client
 		// may not flood it with spawns that are ignored while alive.
-		spawns: rate.NewLimiter(rate.Limit(c.cfg.SpawnsPerSec), 1),
+		spawns: newBucket(c.cfg.SpawnsPerSec, 1),
 		// Each watch costs a look-up in the latest frame.
-		watches: rate.NewLimiter(rate.Limit(c.cfg.WatchesPerSec), 1),
+		watches: newBucket(c.cfg.WatchesPerSec, 1),
 	}
 }
 
@@ -96,13 +95,13 @@ func (h *handler) handle(data []byte) bool {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")
 	case wire.TypeSpawn:
-		if !h.allow(h.spawns, DropRateLimitedSpawn, "spawn") {
+		if !h.allow(&h.spawns, DropRateLimitedSpawn, "spawn") {
 			return h.rateLimitOK()
 		}
 		h.post(seat, sim.Spawn(seat.ID))
 	case wire.TypeInput:
 		in := &h.msg.Input
-		if !h.allow(h.inputs, DropRateLimitedInput, "input") {
+		if !h.allow(&h.inputs, DropRateLimitedInput, "input") {
 			return h.rateLimitOK()
 		}
 		if in.Seq <= h.lastSeq {
@@ -111,12 +110,12 @@ func (h *handler) handle(data []byte) bool {
 		h.lastSeq = in.Seq
 		h.post(seat, sim.Input(seat.ID, in.Seq, in.Angle, in.Boost))
 	case wire.TypePing:
-		if !h.allow(h.pings, DropRateLimitedPing, "ping") {
+		if !h.allow(&h.pings, DropRateLimitedPing, "ping") {
 			return h.rateLimitOK()
 		}
 		c.enqueue(outMsg{kind: outPong, pong: wire.Pong{C: h.msg.Ping.C, Tick: seat.Arena.Tick()}})
 	case wire.TypeWatch:
-		if !h.allow(h.watches, DropRateLimitedWatch, "watch") {
+		if !h.allow(&h.watches, DropRateLimitedWatch, "watch") {
 			return h.rateLimitOK()
 		}
 		h.watch(seat, h.msg.Watch.ID)
@@ -240,9 +239,9 @@ func (h *handler) badMessage(why string) bool {
 // allow takes a token from a limiter. When none is left, the message is
 // dropped (recorded as drop) and the client is told, at most once a
 // second, that it sends too many what messages.
-func (h *handler) allow(l *rate.Limiter, drop DropReason, what string) bool {
+func (h *handler) allow(l *bucket, drop DropReason, what string) bool {
 	now := h.c.clock.Now()
-	if l.AllowN(now, 1) {
+	if l.allow(now) {
 		if !h.overSince.IsZero() && now.Sub(h.lastOver) > time.Second {
 			h.overSince = time.Time{} // a calm second ends the episode
 		}
@@ -255,7 +254,7 @@ func (h *handler) allow(l *rate.Limiter, drop DropReason, what string) bool {
 	h.lastOver = now
 	if now.Sub(h.lastNotice) >= time.Second {
 		h.lastNotice = now
-		h.c.sendError(wire.CodeRateLimited, fmt.Sprintf("too many %s messages: at most %g a second", what, l.Limit()))
+		h.c.sendError(wire.CodeRateLimited, fmt.Sprintf("too many %s messages: at most %g a second", what, l.limit))
 	}
 	return false
 }
