@@ -135,8 +135,7 @@ func (e *Encoder) AppendWatch(dst []byte, w *Watch) []byte {
 // error m.Type is unchanged, but the part of m that the frame's `t` names may
 // be partly overwritten.
 func (d *Decoder) DecodeClient(frame []byte, m *ClientMessage) error {
-	var in Input
-	if skimInput(frame, &in) {
+	if in, ok := skimInput(frame); ok {
 		m.Type, m.Input = TypeInput, in
 		return nil
 	}

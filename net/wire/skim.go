@@ -10,12 +10,12 @@ import (
 // "input", both as fixstr.
 const inputHead = "\xa1t\xa5input"
 
-// skimInput decodes frame into in if it is an input laid out the way
-// clients write one, and reports whether it did. It is DecodeClient's
-// fast path for the message every playing client sends 20 times a
-// second: it walks the msgpack bytes itself instead of going through
-// the msgpack library, and in one pass instead of messageType's and
-// then the fields'.
+// skimInput decodes frame if it is an input laid out the way clients
+// write one, and reports whether it did. It is DecodeClient's fast path
+// for the message every playing client sends 20 times a second: it
+// walks the msgpack bytes itself instead of going through the msgpack
+// library, and in one pass instead of messageType's and then the
+// fields'.
 //
 // The layout it takes is a fixmap whose first key is `t` naming input,
 // whose other keys are fixstr keys among seq, angle and boost (in any
@@ -25,59 +25,53 @@ const inputHead = "\xa1t\xa5input"
 // same ranges (seq a non-negative integer of any width that fits in a
 // uint32), refuses a non-finite angle, converts numbers the same way,
 // and, like it, keeps the last value of a repeated key. For anything
-// else, unknown keys included, it returns false, leaving in as it was
-// or partly written: the full decoder then decides, and reports what
-// is wrong, if anything. FuzzSkimInput holds it to that.
-func skimInput(frame []byte, in *Input) bool {
+// else, unknown keys included, it returns false, and the full decoder
+// decides, reporting what is wrong, if anything. FuzzSkimInput holds it
+// to that.
+func skimInput(frame []byte) (Input, bool) {
 	if len(frame) < 1+len(inputHead) || frame[0]&0xf0 != 0x80 || string(frame[1:1+len(inputHead)]) != inputHead {
-		return false
+		return Input{}, false
 	}
 	n, b := int(frame[0]&0x0f), frame[1+len(inputHead):]
-	*in = Input{}
+	var in Input
 	var seen inputFields
 	for range n - 1 {
 		if len(b) == 0 || b[0]&0xe0 != 0xa0 || len(b) < 1+int(b[0]&0x1f) {
-			return false
+			return Input{}, false
 		}
 		key := b[1 : 1+int(b[0]&0x1f)]
 		b = b[1+len(key):]
-		ok := false
+		var ok bool
 		switch string(key) {
 		case "seq":
 			var v uint64
-			if v, b, ok = skimUint(b); ok && v <= math.MaxUint32 {
-				in.Seq = uint32(v)
-				seen |= seenSeq
-			} else {
-				ok = false
-			}
+			v, b, ok = skimUint(b)
+			ok = ok && v <= math.MaxUint32
+			in.Seq = uint32(v)
+			seen |= seenSeq
 		case "angle":
-			if in.Angle, b, ok = skimNumber(b); ok && !math.IsNaN(in.Angle) && !math.IsInf(in.Angle, 0) {
-				seen |= seenAngle
-			} else {
-				ok = false
-			}
+			in.Angle, b, ok = skimNumber(b)
+			ok = ok && !math.IsNaN(in.Angle) && !math.IsInf(in.Angle, 0)
+			seen |= seenAngle
 		case "boost":
-			if len(b) > 0 && (b[0] == 0xc2 || b[0] == 0xc3) {
-				in.Boost, b, ok = b[0] == 0xc3, b[1:], true
+			ok = len(b) > 0 && (b[0] == 0xc2 || b[0] == 0xc3)
+			if ok {
+				in.Boost, b = b[0] == 0xc3, b[1:]
 			}
 		}
 		if !ok {
-			return false
+			return Input{}, false
 		}
 	}
-	return seen == seenSeq|seenAngle && len(b) == 0
+	if seen != seenSeq|seenAngle || len(b) != 0 {
+		return Input{}, false
+	}
+	return in, true
 }
 
 // skimUint reads a msgpack integer of any width that is not negative,
 // as Decoder.uint64 does, and returns it with the bytes after it.
 func skimUint(b []byte) (uint64, []byte, bool) {
-	if len(b) == 0 {
-		return 0, b, false
-	}
-	if c := b[0]; c <= 0x7f { // A positive fixint: most seqs of a session's first minute.
-		return uint64(c), b[1:], true
-	}
 	v, neg, b, ok := skimInt(b)
 	return v, b, ok && !neg
 }

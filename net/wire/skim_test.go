@@ -79,9 +79,9 @@ func TestSkimInput(t *testing.T) {
 	var d Decoder
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var in Input
-			if got := skimInput(tt.frame, &in); got != tt.skim {
-				t.Fatalf("skimInput(% x) = %v, want %v", tt.frame, got, tt.skim)
+			in, skimmed := skimInput(tt.frame)
+			if skimmed != tt.skim {
+				t.Fatalf("skimInput(% x) = %v, want %v", tt.frame, skimmed, tt.skim)
 			}
 			var full ClientMessage
 			fullErr := d.decodeClient(tt.frame, &full)
