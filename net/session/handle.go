@@ -85,23 +85,27 @@ func (h *handler) handle(data []byte) bool {
 	}
 	h.count(h.msg.Type)
 	seat := c.seat.Load()
+	// One reading of the clock serves the whole message: on a virtual
+	// machine a reading can cost as much as the rest of an input's
+	// handling.
+	now := c.clock.Now()
 	switch h.msg.Type {
 	// Whatever shows that a player is there, even over its rate limit,
 	// keeps the session from the idle timeout; ping does not.
 	case wire.TypeSpawn, wire.TypeInput, wire.TypeWatch:
-		c.markActive()
+		c.markActive(now)
 	}
 	switch h.msg.Type {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")
 	case wire.TypeSpawn:
-		if !h.allow(&h.spawns, DropRateLimitedSpawn, "spawn") {
+		if !h.allow(&h.spawns, now, DropRateLimitedSpawn, "spawn") {
 			return h.rateLimitOK()
 		}
 		h.post(seat, sim.Spawn(seat.ID))
 	case wire.TypeInput:
 		in := &h.msg.Input
-		if !h.allow(&h.inputs, DropRateLimitedInput, "input") {
+		if !h.allow(&h.inputs, now, DropRateLimitedInput, "input") {
 			return h.rateLimitOK()
 		}
 		if in.Seq <= h.lastSeq {
@@ -110,12 +114,12 @@ func (h *handler) handle(data []byte) bool {
 		h.lastSeq = in.Seq
 		h.post(seat, sim.Input(seat.ID, in.Seq, in.Angle, in.Boost))
 	case wire.TypePing:
-		if !h.allow(&h.pings, DropRateLimitedPing, "ping") {
+		if !h.allow(&h.pings, now, DropRateLimitedPing, "ping") {
 			return h.rateLimitOK()
 		}
 		c.enqueue(outMsg{kind: outPong, pong: wire.Pong{C: h.msg.Ping.C, Tick: seat.Arena.Tick()}})
 	case wire.TypeWatch:
-		if !h.allow(&h.watches, DropRateLimitedWatch, "watch") {
+		if !h.allow(&h.watches, now, DropRateLimitedWatch, "watch") {
 			return h.rateLimitOK()
 		}
 		h.watch(seat, h.msg.Watch.ID)
@@ -236,11 +240,11 @@ func (h *handler) badMessage(why string) bool {
 	return true
 }
 
-// allow takes a token from a limiter. When none is left, the message is
-// dropped (recorded as drop) and the client is told, at most once a
-// second, that it sends too many what messages.
-func (h *handler) allow(l *bucket, drop DropReason, what string) bool {
-	now := h.c.clock.Now()
+// allow takes a token from a limiter for a message that came at now.
+// When none is left, the message is dropped (recorded as drop) and the
+// client is told, at most once a second, that it sends too many what
+// messages.
+func (h *handler) allow(l *bucket, now time.Time, drop DropReason, what string) bool {
 	if l.allow(now) {
 		if !h.overSince.IsZero() && now.Sub(h.lastOver) > time.Second {
 			h.overSince = time.Time{} // a calm second ends the episode
