@@ -41,6 +41,7 @@
 //     rawwrite_*.go: the workers' writes that never wait; outqueue.go:
 //     the reliable queue.
 //   - handle.go: what each client message does; rate limits; Seated.
+//     bucket.go: the token bucket of each rate limit.
 //   - stall.go: telling a client that stopped reading (unanswered pings,
 //     the kernel send queue; queue_linux.go reads it) or idles without a
 //     marble.

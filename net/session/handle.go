@@ -10,7 +10,7 @@ import (
 	"unicode"
 
 	"github.com/gobwas/ws"
-	"golang.org/x/time/rate"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shatter/shatter/net/lobby"
 	"github.com/shatter/shatter/net/wire"
@@ -30,15 +30,22 @@ type handler struct {
 	helloDone bool
 	bad       int    // bad messages so far
 	lastSeq   uint32 // last input seq accepted on this connection
-	inputs    *rate.Limiter
-	pings     *rate.Limiter
-	wsPings   *rate.Limiter // WebSocket ping control frames
-	spawns    *rate.Limiter
-	watches   *rate.Limiter
+	inputs    bucket
+	pings     bucket
+	wsPings   bucket // WebSocket ping control frames
+	spawns    bucket
+	watches   bucket
 	// overSince is when the client started exceeding its rate limits
 	// (zero while it is not); lastOver and lastNotice throttle the checks
 	// and the rate_limited messages.
 	overSince, lastOver, lastNotice time.Time
+
+	// counters holds the MessagesIn counter of each message type, by
+	// wire.Type, looked up at the type's first message: a look-up by
+	// label hashes the label and takes the vector's lock, a cost an
+	// input, 20 a second per client, should not pay each time. Looked
+	// up lazily, a type's series appears with its first message.
+	counters [wire.TypeReplay + 1]prometheus.Counter
 }
 
 func newHandler(c *Conn) *handler {
@@ -47,17 +54,17 @@ func newHandler(c *Conn) *handler {
 	burst := func(perSec float64) int { return max(1, int(perSec/6)) }
 	return &handler{
 		c:      c,
-		inputs: rate.NewLimiter(rate.Limit(c.cfg.InputsPerSec), burst(c.cfg.InputsPerSec)),
-		pings:  rate.NewLimiter(rate.Limit(c.cfg.PingsPerSec), max(2, burst(c.cfg.PingsPerSec))),
+		inputs: newBucket(c.cfg.InputsPerSec, burst(c.cfg.InputsPerSec)),
+		pings:  newBucket(c.cfg.PingsPerSec, max(2, burst(c.cfg.PingsPerSec))),
 		// Each WebSocket ping costs a pong write: a burst of two seconds'
 		// allowance (4 at 2 a second) for clients that ping on their own
 		// schedule, and no more.
-		wsPings: rate.NewLimiter(rate.Limit(c.cfg.WSPingsPerSec), max(1, int(2*c.cfg.WSPingsPerSec))),
+		wsPings: newBucket(c.cfg.WSPingsPerSec, max(1, int(2*c.cfg.WSPingsPerSec))),
 		// Spawns share the arena's inbox with everyone's inputs: a client
 		// may not flood it with spawns that are ignored while alive.
-		spawns: rate.NewLimiter(rate.Limit(c.cfg.SpawnsPerSec), 1),
+		spawns: newBucket(c.cfg.SpawnsPerSec, 1),
 		// Each watch costs a look-up in the latest frame.
-		watches: rate.NewLimiter(rate.Limit(c.cfg.WatchesPerSec), 1),
+		watches: newBucket(c.cfg.WatchesPerSec, 1),
 	}
 }
 
@@ -75,25 +82,29 @@ func (h *handler) handle(data []byte) bool {
 	if err != nil {
 		return h.badMessage(err.Error())
 	}
-	c.env.Metrics.MessagesIn.WithLabelValues(h.msg.Type.String()).Inc()
+	h.count(h.msg.Type)
 	seat := c.seat.Load()
+	// One reading of the clock serves the whole message: a reading of
+	// the wall clock costs tens of nanoseconds, a good part of what an
+	// input costs (BenchmarkHandleInput).
+	now := c.clock.Now()
 	switch h.msg.Type {
 	// Whatever shows that a player is there, even over its rate limit,
 	// keeps the session from the idle timeout; ping does not.
 	case wire.TypeSpawn, wire.TypeInput, wire.TypeWatch:
-		c.markActive()
+		c.markActive(now)
 	}
 	switch h.msg.Type {
 	case wire.TypeHello:
 		return h.badMessage("hello was already received")
 	case wire.TypeSpawn:
-		if !h.allow(h.spawns, DropRateLimitedSpawn, "spawn") {
+		if !h.allow(&h.spawns, now, DropRateLimitedSpawn, "spawn") {
 			return h.rateLimitOK()
 		}
 		h.post(seat, sim.Spawn(seat.ID))
 	case wire.TypeInput:
 		in := &h.msg.Input
-		if !h.allow(h.inputs, DropRateLimitedInput, "input") {
+		if !h.allow(&h.inputs, now, DropRateLimitedInput, "input") {
 			return h.rateLimitOK()
 		}
 		if in.Seq <= h.lastSeq {
@@ -102,12 +113,12 @@ func (h *handler) handle(data []byte) bool {
 		h.lastSeq = in.Seq
 		h.post(seat, sim.Input(seat.ID, in.Seq, in.Angle, in.Boost))
 	case wire.TypePing:
-		if !h.allow(h.pings, DropRateLimitedPing, "ping") {
+		if !h.allow(&h.pings, now, DropRateLimitedPing, "ping") {
 			return h.rateLimitOK()
 		}
 		c.enqueue(outMsg{kind: outPong, pong: wire.Pong{C: h.msg.Ping.C, Tick: seat.Arena.Tick()}})
 	case wire.TypeWatch:
-		if !h.allow(h.watches, DropRateLimitedWatch, "watch") {
+		if !h.allow(&h.watches, now, DropRateLimitedWatch, "watch") {
 			return h.rateLimitOK()
 		}
 		h.watch(seat, h.msg.Watch.ID)
@@ -117,6 +128,18 @@ func (h *handler) handle(data []byte) bool {
 		return h.badMessage("replay: this server plays a live arena, not a recording")
 	}
 	return true
+}
+
+// count counts a message of type t in MessagesIn. Panics if t is above
+// TypeReplay, the last type a client sends (DecodeClient returns no
+// other).
+func (h *handler) count(t wire.Type) {
+	c := h.counters[t]
+	if c == nil {
+		c = h.c.env.Metrics.MessagesIn.WithLabelValues(t.String())
+		h.counters[t] = c
+	}
+	c.Inc()
 }
 
 // watch makes the view follow marble id while the session is not alive
@@ -138,7 +161,7 @@ func (h *handler) watch(seat *lobby.Seat, id uint32) {
 // lobby (resumed when the token is good), then the welcome.
 func (h *handler) hello(m *wire.Hello) bool {
 	c := h.c
-	c.env.Metrics.MessagesIn.WithLabelValues("hello").Inc()
+	h.count(wire.TypeHello)
 	if m.Version != wire.Version {
 		c.refuse(ReasonVersion, ws.StatusProtocolError, wire.CodeVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", m.Version, wire.Version))
 		return false
@@ -216,12 +239,12 @@ func (h *handler) badMessage(why string) bool {
 	return true
 }
 
-// allow takes a token from a limiter. When none is left, the message is
-// dropped (recorded as drop) and the client is told, at most once a
-// second, that it sends too many what messages.
-func (h *handler) allow(l *rate.Limiter, drop DropReason, what string) bool {
-	now := h.c.clock.Now()
-	if l.AllowN(now, 1) {
+// allow takes a token from a limiter for a message that came at now.
+// When none is left, the message is dropped (recorded as drop) and the
+// client is told, at most once a second, that it sends too many what
+// messages.
+func (h *handler) allow(l *bucket, now time.Time, drop DropReason, what string) bool {
+	if l.allow(now) {
 		if !h.overSince.IsZero() && now.Sub(h.lastOver) > time.Second {
 			h.overSince = time.Time{} // a calm second ends the episode
 		}
@@ -234,7 +257,7 @@ func (h *handler) allow(l *rate.Limiter, drop DropReason, what string) bool {
 	h.lastOver = now
 	if now.Sub(h.lastNotice) >= time.Second {
 		h.lastNotice = now
-		h.c.sendError(wire.CodeRateLimited, fmt.Sprintf("too many %s messages: at most %g a second", what, l.Limit()))
+		h.c.sendError(wire.CodeRateLimited, fmt.Sprintf("too many %s messages: at most %g a second", what, l.limit))
 	}
 	return false
 }

@@ -724,7 +724,7 @@ func (h *handler) controlFrame(op ws.OpCode, payload []byte) error {
 	c := h.c
 	switch op {
 	case ws.OpPing:
-		if !h.allow(h.wsPings, DropRateLimitedWSPing, "WebSocket ping") {
+		if !h.allow(&h.wsPings, c.clock.Now(), DropRateLimitedWSPing, "WebSocket ping") {
 			if !h.rateLimitOK() {
 				return errStopReading
 			}

@@ -74,9 +74,9 @@ func (c *Conn) initLiveness() {
 	c.live.queue.init(c.conn)
 }
 
-// markActive records a sign of a player (a spawn, input or watch message): the
-// idle timeout starts again.
-func (c *Conn) markActive() { c.live.lastActive.Store(c.clock.Now().UnixNano()) }
+// markActive records a sign of a player (a spawn, input or watch message)
+// that came at now: the idle timeout starts again.
+func (c *Conn) markActive(now time.Time) { c.live.lastActive.Store(now.UnixNano()) }
 
 // pong handles a client's pong: one that answers the writer's latest ping
 // proves that the client read everything sent before that ping. Others

@@ -135,6 +135,16 @@ func (e *Encoder) AppendWatch(dst []byte, w *Watch) []byte {
 // error m.Type is unchanged, but the part of m that the frame's `t` names may
 // be partly overwritten.
 func (d *Decoder) DecodeClient(frame []byte, m *ClientMessage) error {
+	if in, ok := skimInput(frame); ok {
+		m.Type, m.Input = TypeInput, in
+		return nil
+	}
+	return d.decodeClient(frame, m)
+}
+
+// decodeClient is DecodeClient without the fast path for inputs: the
+// full decoder, which decides every frame skimInput passes over.
+func (d *Decoder) decodeClient(frame []byte, m *ClientMessage) error {
 	t, n, err := d.open(frame, Type.fromClient)
 	if err != nil {
 		return err

@@ -36,6 +36,9 @@
 //     both decoders share: finding `t` and walking a map's keys.
 //   - read.go: the Decoder's msgpack reading primitives, one value each,
 //     every length checked against the bytes left in the frame.
+//   - skim.go: DecodeClient's fast path for inputs, which reads the usual
+//     layout of an input straight from the bytes and leaves every other
+//     frame to the full decoder.
 //   - testdata/golden: one reference frame per message type, as hex, that
 //     the Encoder must reproduce byte for byte; clients in other languages
 //     can test against them.
