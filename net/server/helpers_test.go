@@ -30,7 +30,10 @@ func get(t *testing.T, url string) string {
 // counterValue reads one sample of a metric from /metrics.
 func counterValue(t *testing.T, s *server.Server, name, labels string) float64 {
 	t.Helper()
-	prefix := name + "{" + labels + "} "
+	prefix := name + " " // a series without labels has no braces
+	if labels != "" {
+		prefix = name + "{" + labels + "} "
+	}
 	for _, line := range strings.Split(get(t, "http://"+s.AdminAddr()+"/metrics"), "\n") {
 		if strings.HasPrefix(line, prefix) {
 			v, err := strconv.ParseFloat(strings.TrimPrefix(line, prefix), 64)
