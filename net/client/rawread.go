@@ -10,6 +10,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/shatter/shatter/net/detach"
 	"github.com/shatter/shatter/net/wsframe"
 )
 
@@ -95,15 +96,22 @@ func (c *Client) startRaw() {
 // readRawOn is readRaw after startRaw, or after a poll group handed the
 // connection back to the reading goroutine (poll_linux.go): it goes on
 // from whatever c.raw holds.
+//
+// A detached connection (PollOptions.Detach) reads on after each wake:
+// its wait registers the socket with the runtime's poller anew
+// (net/detach), and the readiness that registration reports may be one
+// from before the last read, so a wake there does not mean data came
+// after it, and waiting without trying could wait for good.
 func (c *Client) readRawOn(raw syscall.RawConn) error {
 	rr := &c.raw
+	_, detached := c.conn.(*detach.Conn)
 	var err error
 	rerr := raw.Read(func(fd uintptr) bool {
 		for {
 			if err = c.takeFrames(); err != nil {
 				return true
 			}
-			if rr.drained {
+			if rr.drained && !detached {
 				rr.drained = false
 				return false // Wait for more; see above.
 			}

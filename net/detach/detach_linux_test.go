@@ -168,8 +168,8 @@ func TestCloseEndsAWait(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitFor(t, done, "close"); err == nil {
-		t.Fatal("a write cut by Close reported no error")
+	if err := waitFor(t, done, "close"); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a write cut by Close: %v, want net.ErrClosed", err)
 	}
 	if err := d.Close(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("second Close: %v, want net.ErrClosed", err)
@@ -238,5 +238,43 @@ func TestRawConnCallsWithTheSocket(t *testing.T) {
 	})
 	if err != nil || string(got) != "late" {
 		t.Fatalf("raw read %q, %v; want late", got, err)
+	}
+}
+
+// TestWaitsWithoutADescriptorToSpare: where the attachment cannot be
+// opened (the process at its limit of open files), a wait still waits,
+// in poll(2), under its deadline, and ends at Close.
+func TestWaitsWithoutADescriptorToSpare(t *testing.T) {
+	d, client := pair(t)
+	d2, _ := pair(t)
+	d3, _ := pair(t)
+	stall(t, d)
+	stall(t, d2)
+	stall(t, d3)
+	was := dup
+	dup = func(int) (int, error) { return -1, unix.EMFILE }
+	t.Cleanup(func() { dup = was })
+
+	done := writeInBackground(d)
+	select {
+	case err := <-done:
+		t.Fatalf("a write to a peer that does not read returned: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	go io.Copy(io.Discard, client) // exits when the test closes client
+	if err := waitFor(t, done, "peer reading"); err != nil {
+		t.Fatalf("write once the peer reads: %v", err)
+	}
+
+	_ = d2.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	if err := waitFor(t, writeInBackground(d2), "deadline"); !isTimeout(err) {
+		t.Fatalf("write past its deadline: %v, want a timeout", err)
+	}
+
+	done = writeInBackground(d3)
+	time.Sleep(50 * time.Millisecond)
+	d3.Close()
+	if err := waitFor(t, done, "close"); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write cut by Close: %v, want net.ErrClosed", err)
 	}
 }

@@ -3,7 +3,6 @@
 package session
 
 import (
-	"bufio"
 	"io"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func countReads(c *Conn) *int {
 func TestKernelQueueReadWhenItMatters(t *testing.T) {
 	peer, server := tcpPair(t)
 	go func() { _, _ = io.Copy(io.Discard, peer) }() // the client reads everything
-	c := New(newEnv(t, Config{StallTimeout: 900 * time.Millisecond}), server, bufio.NewReader(server))
+	c := newOnTCP(t, newEnv(t, Config{StallTimeout: 900 * time.Millisecond}), server)
 	reads := countReads(c)
 	var acked kernelQueue // read apart from the session's count
 	acked.init(c.conn)    // New took server over (net/detach)
@@ -60,7 +59,7 @@ func TestKernelQueueReadWhenItMatters(t *testing.T) {
 	}
 
 	_, stuck := tcpPair(t) // its peer never reads
-	s := New(newEnv(t, Config{}), stuck, bufio.NewReader(stuck))
+	s := newOnTCP(t, newEnv(t, Config{}), stuck)
 	reads = countReads(s)
 	_ = s.conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 	_, _ = s.conn.Write(make([]byte, 32<<20))

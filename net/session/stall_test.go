@@ -395,6 +395,15 @@ func tcpPair(tb testing.TB) (peer, server net.Conn) {
 	return peer, server
 }
 
+// newOnTCP makes a session of server, one side of tcpPair, which the test
+// drives by hand (no Start): New takes the socket over (net/detach), so
+// the session's connection, not server, is what the test's end closes.
+func newOnTCP(tb testing.TB, env *Env, server net.Conn) *Conn {
+	c := New(env, server, bufio.NewReader(server))
+	tb.Cleanup(func() { c.conn.Close() })
+	return c
+}
+
 // TestLivenessAllocs: the writer's checks before each snapshot (liveness,
 // pings and their answers, the kernel queue over a real TCP socket, the
 // byte count) allocate nothing in steady state.
@@ -402,7 +411,7 @@ func TestLivenessAllocs(t *testing.T) {
 	peer, server := tcpPair(t)
 	go func() { _, _ = io.Copy(io.Discard, peer) }() // the client reads everything
 
-	c := New(newEnv(t, Config{StallTimeout: 300 * time.Millisecond}), server, bufio.NewReader(server))
+	c := newOnTCP(t, newEnv(t, Config{StallTimeout: 300 * time.Millisecond}), server)
 	if _, ok := c.live.queue.queued(); !ok && runtime.GOOS == "linux" {
 		t.Fatal("cannot read a TCP socket's send queue on Linux")
 	}
