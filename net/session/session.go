@@ -315,7 +315,12 @@ func New(env *Env, conn net.Conn, br *bufio.Reader) *Conn {
 		// snapshot workers make every call without waiting, and a
 		// registration with the runtime's epoll would only cost events.
 		if d, err := detach.New(tc); err == nil {
-			conn, br = d, SmallReader(br, d)
+			if br.Buffered() == 0 {
+				br.Reset(d) // its buffer kept: nothing read from tc is lost
+			} else {
+				br = SmallReader(br, d)
+			}
+			conn = d
 			tc.Close()
 		}
 	}
