@@ -390,6 +390,11 @@ func (c *Conn) writeBlocking(frame []byte) bool {
 		timeout = c.cfg.CloseTimeout // the session is ending: do not linger
 	}
 	_ = c.conn.SetWriteDeadline(c.clock.Now().Add(timeout))
+	if timeout != c.cfg.CloseTimeout && c.isClosing() {
+		// finish came between the check and the deadline, and its
+		// CloseTimeout may have been overwritten: set it again.
+		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
+	}
 	n, err := c.conn.Write(frame)
 	if err == nil {
 		return true
