@@ -215,42 +215,11 @@ func (s *skimmer) uintLong(limit uint64) (uint64, bool) {
 		s.b = b[3:]
 		return v, v <= limit
 	}
-	if len(s.b) == 0 {
+	v, neg, rest, ok := wire.SkimInt(s.b)
+	if !ok || neg {
 		return 0, false
 	}
-	c := s.b[0]
-	var size int
-	switch c {
-	case 0xcc, 0xd0:
-		size = 1
-	case 0xcd, 0xd1:
-		size = 2
-	case 0xce, 0xd2:
-		size = 4
-	case 0xcf, 0xd3:
-		size = 8
-	default:
-		return 0, false
-	}
-	if len(s.b) < 1+size {
-		return 0, false
-	}
-	p := s.b[1 : 1+size]
-	var v uint64
-	switch size {
-	case 1:
-		v = uint64(p[0])
-	case 2:
-		v = uint64(binary.BigEndian.Uint16(p))
-	case 4:
-		v = uint64(binary.BigEndian.Uint32(p))
-	default:
-		v = binary.BigEndian.Uint64(p)
-	}
-	if c >= 0xd0 && v>>(8*size-1) != 0 { // A signed code holding a negative number.
-		return 0, false
-	}
-	s.b = s.b[1+size:]
+	s.b = rest
 	return v, v <= limit
 }
 

@@ -72,7 +72,7 @@ func skimInput(frame []byte) (Input, bool) {
 // skimUint reads a msgpack integer of any width that is not negative,
 // as Decoder.uint64 does, and returns it with the bytes after it.
 func skimUint(b []byte) (uint64, []byte, bool) {
-	v, neg, b, ok := skimInt(b)
+	v, neg, b, ok := SkimInt(b)
 	return v, b, ok && !neg
 }
 
@@ -94,17 +94,19 @@ func skimNumber(b []byte) (float64, []byte, bool) {
 		}
 		return float64(math.Float32frombits(binary.BigEndian.Uint32(b[1:]))), b[5:], true
 	}
-	v, neg, b, ok := skimInt(b)
+	v, neg, b, ok := SkimInt(b)
 	if neg {
 		return float64(int64(v)), b, ok
 	}
 	return float64(v), b, ok
 }
 
-// skimInt reads a msgpack integer of any width and returns its bits (an
-// int64's when neg is set, a uint64's otherwise) with the bytes after
-// it.
-func skimInt(b []byte) (v uint64, neg bool, rest []byte, ok bool) {
+// SkimInt reads a msgpack integer of any width from the start of b and
+// returns its bits (an int64's when neg is set, a uint64's otherwise)
+// with the bytes after it; ok is false, and rest is b, when b does not
+// start with one. It serves the decoders that walk msgpack bytes
+// themselves: skimInput here, the client's snap skimmer (net/client).
+func SkimInt(b []byte) (v uint64, neg bool, rest []byte, ok bool) {
 	if len(b) == 0 {
 		return 0, false, b, false
 	}
