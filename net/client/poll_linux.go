@@ -303,8 +303,9 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 	}
 	c.startRaw()
 	if c.opts.Poll.opts.Detach && !c.opts.Poll.closing() {
-		// A detached connection the group cannot take would be read in
-		// blocking system calls, a thread each.
+		// Not once the group closes: a connection it cannot take is read
+		// on its own goroutine, where a detached socket's every wait
+		// would attach it to the runtime's poller anew (net/detach).
 		raw = c.detach(raw)
 	}
 	p.raw = raw
