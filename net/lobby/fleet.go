@@ -437,11 +437,17 @@ func (l *Lobby) Nodes(ctx context.Context) ([]fleet.Lease, error) {
 // back after the directory lost everything), its sessions' resume
 // records, its leaderboard; it reads the fleet's leaderboard and peers,
 // and reaps dead nodes. A directory that fails is noted and tried again
-// next round; nothing here ever stops a tick or a player.
-func (l *Lobby) RunFleet(ctx context.Context) {
+// next round; nothing here ever stops a tick or a player. firstDone,
+// if not nil, is closed once the first round is over: the node's lease
+// is in the directory from then on (unless the directory failed), so
+// that a reservation of a seat here (ReserveSeat) can find it.
+func (l *Lobby) RunFleet(ctx context.Context, firstDone chan<- struct{}) {
 	t := l.cfg.Clock.NewTicker(l.cfg.Fleet.Heartbeat)
 	defer t.Stop()
 	l.FleetRound(ctx)
+	if firstDone != nil {
+		close(firstDone)
+	}
 	for {
 		select {
 		case <-ctx.Done():

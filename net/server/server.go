@@ -283,12 +283,24 @@ func (s *Server) Serve() {
 		defer s.serving.Done()
 		s.runCommands(s.lobbyCtx)
 	}()
+	firstRound := make(chan struct{})
 	go func() {
 		defer s.serving.Done()
-		s.lobby.RunFleet(s.lobbyCtx)
+		s.lobby.RunFleet(s.lobbyCtx, firstRound)
 	}()
 	go func() {
 		defer s.serving.Done()
+		// Players wait in the listener's backlog until this node's lease
+		// is in the directory (its first fleet round), or a directory
+		// call's time has passed: a /join answered before then would
+		// find no node with room, this one included, and say "full".
+		t := time.NewTimer(s.callTimeout)
+		select {
+		case <-firstRound:
+		case <-t.C:
+		case <-s.lobbyCtx.Done():
+		}
+		t.Stop()
 		err := s.public.Serve(s.publicLn)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("public listener failed", "err", err)
