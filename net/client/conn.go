@@ -21,6 +21,31 @@ import (
 // reason when the client has been stopped, so that a connection made while
 // Close ran is not left open. Only the reading goroutine calls it.
 func (c *Client) install(conn net.Conn, br *bufio.Reader) error {
+	if err := c.sendOn(conn); err != nil {
+		return err
+	}
+	// The dialer returns a buffered reader only when the server's first
+	// bytes arrived with the upgrade response; it must be read first.
+	if br == nil {
+		br = bufio.NewReader(conn)
+	}
+	c.br = br
+	c.rd = wsutil.Reader{
+		Source:         br,
+		State:          ws.StateClientSide,
+		MaxFrameSize:   c.opts.MaxMessageSize,
+		MaxMessageSize: c.opts.MaxMessageSize,
+		OnIntermediate: c.handleControl,
+	}
+	return nil
+}
+
+// sendOn makes conn the connection the sends write to, with a writer of
+// its own, unless the client has been stopped: then it changes nothing
+// and returns the reason. stop reads c.conn under writeMu after setting
+// stopped, so a connection taken here is one stop closes. Only the
+// reading goroutine calls it.
+func (c *Client) sendOn(conn net.Conn) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	c.mu.Lock()
@@ -35,19 +60,6 @@ func (c *Client) install(conn net.Conn, br *bufio.Reader) error {
 	// write across Reset, so a send that failed on a dropped connection
 	// would fail every write on the next one, its hello first.
 	c.wr = wsutil.NewWriterSize(conn, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize)
-	// The dialer returns a buffered reader only when the server's first
-	// bytes arrived with the upgrade response; it must be read first.
-	if br == nil {
-		br = bufio.NewReader(conn)
-	}
-	c.br = br
-	c.rd = wsutil.Reader{
-		Source:         br,
-		State:          ws.StateClientSide,
-		MaxFrameSize:   c.opts.MaxMessageSize,
-		MaxMessageSize: c.opts.MaxMessageSize,
-		OnIntermediate: c.handleControl,
-	}
 	return nil
 }
 

@@ -5,13 +5,8 @@ package client
 import (
 	"net"
 	"syscall"
-	"time"
-
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/shatter/shatter/net/detach"
-	"github.com/shatter/shatter/net/wire"
 )
 
 // detach takes c's connection, a *net.TCPConn, out of the Go runtime's
@@ -35,21 +30,12 @@ func (c *Client) detach(raw syscall.RawConn) syscall.RawConn {
 	if err != nil {
 		return raw
 	}
-	draw, _ := d.SyscallConn()
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	c.mu.Lock()
-	stopped := c.stopped
-	c.mu.Unlock()
-	if stopped != nil {
-		// stop closes c.conn after setting stopped, under writeMu: the
-		// connection ends anyway, with what stop writes on it.
+	if c.sendOn(d) != nil {
+		// Stopped: stop closes the net.Conn, with what it writes on it.
 		d.Discard()
 		return raw
 	}
-	c.conn = d
-	c.writeDeadline = time.Time{}
-	c.wr = wsutil.NewWriterSize(d, ws.StateClientSide, ws.OpBinary, wire.MaxClientFrameSize)
+	draw, _ := d.SyscallConn()
 	// Closing the net.Conn takes the socket out of the runtime's epoll
 	// and closes its descriptor; the duplicate keeps the socket open.
 	tc.Close()
