@@ -53,6 +53,7 @@ type loadConfig struct {
 	PollPace    time.Duration // the group's PollOptions.Pace; 0 for its default
 	PollDetach  bool          // the group's PollOptions.Detach
 	FullEvery   int           // bot i decodes and applies every snap in full when i % FullEvery == 0; the others skim
+	Arrivals    bool          // snaps and acks are timed by the kernel's receive timestamps (client.Options.ArrivalTimes)
 	ProfileFile string        // if set, a server CPU profile taken during the window goes here
 	HeapFile    string        // if set, a server heap profile taken at the window's end goes here
 	SelfProfile string        // if set, the load generator's own CPU profile over the window goes here
@@ -412,10 +413,11 @@ func (r *loadRun) dial(ctx context.Context, i int) {
 		Client: client.Options{
 			HandshakeTimeout: r.cfg.DialTimeout,
 			SkimSnaps:        !r.fullBot(i),
+			ArrivalTimes:     r.cfg.Arrivals,
 			Poll:             r.poll,
 			MoveTimeout:      r.cfg.MoveTimeout,
 			Reconnect:        reconnect,
-			OnMessage:        func(_ *client.Client, m *wire.ServerMessage) { r.observe(b, m) },
+			OnMessage:        func(c *client.Client, m *wire.ServerMessage) { r.observe(b, c, m) },
 			OnAck: func(_ *client.Client, _ uint32, latency time.Duration) {
 				if r.measuring.Load() {
 					r.acks.add(latency)
@@ -461,8 +463,9 @@ func (r *loadRun) fail(reason string, n int) {
 	r.mu.Unlock()
 }
 
-// observe times snaps and counts deaths. It runs on b's read loop.
-func (r *loadRun) observe(b *loadBot, m *wire.ServerMessage) {
+// observe times snaps (by when they arrived: client.Client.Arrived) and
+// counts deaths. It runs on b's read loop, c's.
+func (r *loadRun) observe(b *loadBot, c *client.Client, m *wire.ServerMessage) {
 	if b.track != nil {
 		r.tally.observe(b.track, m, time.Since(r.start))
 	}
@@ -480,7 +483,7 @@ func (r *loadRun) observe(b *loadBot, m *wire.ServerMessage) {
 			}
 		}
 	case wire.TypeSnap:
-		now := time.Since(r.start)
+		now := c.Arrived().Sub(r.start)
 		tick := m.Snap.Tick
 		if r.measuring.Load() && b.lastSnap != 0 {
 			b.gaps.Add(1)

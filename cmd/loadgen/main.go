@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Poll, "poll", true, "read the bots' sockets on a few epoll loops (one a core, net/client PollGroup) instead of a goroutine a bot woken for every frame")
 	fs.DurationVar(&cfg.PollPace, "poll-pace", client.DefaultPollPace, "with -poll: how long a loop sleeps after reading what it found before it looks again (a snap waits half of it on average)")
 	fs.BoolVar(&cfg.PollDetach, "poll-detach", true, "with -poll: take the bots' sockets out of the Go runtime's poller (net/client PollOptions.Detach), so that a frame arriving while the loops pace wakes no thread")
+	fs.BoolVar(&cfg.Arrivals, "arrival-times", true, "time snaps and input acks by when they reached the bot's socket (the kernel's receive timestamp, Linux) rather than when a loop of the load generator read them, so that its own waits do not count as the server's")
 	fs.IntVar(&cfg.FullEvery, "full-every", 10, "one bot in this many (bot 0 among them) decodes and applies every snap in full, checking the deltas and steering by its whole view; the others read only the tick, ack and own marble of each snap and wander (1: every bot in full)")
 	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
 	fs.StringVar(&cfg.SelfProfile, "loadgen-cpuprofile", "", "write the load generator's own CPU profile over the window to this file (with -scenarios, -profile-dir gets one per scenario instead)")

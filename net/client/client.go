@@ -114,6 +114,16 @@ type Options struct {
 	// Send methods and Snapshot, but not Close; while it runs, no message is
 	// read.
 	OnMessage func(c *Client, m *wire.ServerMessage)
+	// ArrivalTimes times snaps by when they reached the socket, the
+	// kernel's receive timestamp (SO_TIMESTAMPNS, Linux over plain TCP),
+	// instead of when they were taken from it: OnAck's latencies and
+	// Arrived. A load generator sets it so that what it measures is the
+	// server's timing, not the wait in its own loops before a read (a
+	// read taking several frames at once stamps them all with the
+	// latest's arrival, which can only make them seem later). Elsewhere,
+	// and before the first read, it changes nothing. The timestamps are
+	// of the wall clock: a step of the clock during a run shows in them.
+	ArrivalTimes bool
 	// OnAck, if set, is called on the read loop when a snap acknowledges a
 	// sent input, with the time from sending the input to receiving that
 	// snap. A snap whose ack jumps over several inputs acknowledges all of
@@ -290,7 +300,8 @@ type Client struct {
 	payload []byte
 	dec     wire.Decoder
 	msg     wire.ServerMessage
-	skimmed bool // msg is a snap skimSnap decoded (Options.SkimSnaps)
+	skimmed bool      // msg is a snap skimSnap decoded (Options.SkimSnaps)
+	at      time.Time // when msg arrived, for a snap (Arrived)
 	// received counts what every frame counts, beside the fields the
 	// frame's reading touches (Stats reads it from any goroutine).
 	received receivedCounters
@@ -466,6 +477,7 @@ func (c *Client) read() error {
 		}
 		return c.readRaw(raw)
 	}
+	c.raw.stamps = false // Not read by readRaw: no stamps.
 	for {
 		if err := c.next(); err != nil {
 			return err
@@ -534,7 +546,8 @@ func (c *Client) apply() {
 // was skimmed, and measures the latency of the inputs it acknowledges into
 // c.acked. c.mu must be held.
 func (c *Client) applySnap(s *wire.Snap) {
-	now := time.Since(c.start)
+	c.at = c.arrival()
+	now := c.at.Sub(c.start)
 	if !c.skimmed {
 		c.applyDelta(s)
 	}
@@ -566,6 +579,19 @@ func (c *Client) applySnap(s *wire.Snap) {
 	}
 	c.measured = s.Ack
 }
+
+// arrival returns when the message being handled arrived: its read's
+// kernel timestamp with Options.ArrivalTimes, the time now without.
+func (c *Client) arrival() time.Time {
+	if c.raw.stamps && c.raw.arrived != 0 {
+		return time.Unix(0, c.raw.arrived)
+	}
+	return time.Now()
+}
+
+// Arrived returns when the snap being handled arrived (see
+// Options.ArrivalTimes): call it from OnMessage, on a snap.
+func (c *Client) Arrived() time.Time { return c.at }
 
 // applyDelta applies a snap's lists to the table in PROTOCOL.md's order:
 // add, upd, del, counting the entries that contradict it. c.mu must be

@@ -249,6 +249,10 @@ func (c *Client) attempt(ctx context.Context, url string, hello *wire.Hello) err
 	if err != nil {
 		return fmt.Errorf("client: dial %s: %w", url, err)
 	}
+	if c.opts.ArrivalTimes {
+		// Before the hello: what comes after it is stamped.
+		stampArrivals(conn)
+	}
 	if err := c.install(conn, br); err != nil {
 		conn.Close()
 		return err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shatter/shatter/net/detach"
 )
 
 // PollGroup reads the connections of many clients (Options.Poll) on a few
@@ -204,19 +206,21 @@ func (l *pollLoop) run() {
 	events := make([]unix.EpollEvent, pollBatch)
 	ready := make([]pollReady, 0, pollBatch)
 	var again []pollReady // passes that stopped at maxPassReads: read again next round
-	idle := max(1, int(l.g.opts.IdleWait/time.Millisecond))
+	idle := max(time.Millisecond, l.g.opts.IdleWait)
+	// Waits park in the runtime's poller, as net/session's poller's do
+	// (detach.EpollWaiter): a wait in epoll_wait(2) itself would keep the
+	// processor from the bots' senders while it lasts.
+	waiter := detach.NewEpollWaiter(l.epfd)
 	timeout := idle
 	for !l.stopped.Load() {
 		if len(again) > 0 {
 			timeout = 0
 		}
-		n, err := unix.EpollWait(l.epfd, events, timeout)
-		if err != nil || n < 0 {
-			if err != unix.EINTR {
-				// Not with a valid instance; should it come, it comes
-				// again at most every idle wait, not in a spin.
-				time.Sleep(l.g.opts.IdleWait)
-			}
+		n, err := waiter.Wait(events, timeout)
+		if err != nil {
+			// Not with a valid instance; should it come, it comes again
+			// at most every idle wait, not in a spin.
+			time.Sleep(l.g.opts.IdleWait)
 			n = 0
 		}
 		if n == 0 && len(again) == 0 {
@@ -301,7 +305,7 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 	if p.pass == nil {
 		p.init(c)
 	}
-	c.startRaw()
+	c.startRaw(raw)
 	if c.opts.Poll.opts.Detach && !c.opts.Poll.closing() {
 		// Not once the group closes: a connection it cannot take is read
 		// on its own goroutine, where a detached socket's every wait

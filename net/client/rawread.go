@@ -28,6 +28,12 @@ type rawReader struct {
 	fragmented bool // a message's first frame came without FIN; c.payload holds it so far
 	ctl        [ws.MaxControlFramePayloadSize]byte
 	ctlReader  rawControl
+	// stamps says the socket's reads are timestamped by the kernel
+	// (Options.ArrivalTimes); arrived is then the latest read's stamp, in
+	// nanoseconds since the epoch (0: none yet), and st its recvmsg state.
+	stamps  bool
+	arrived int64
+	st      stamper
 }
 
 // rawControl is an io.Reader over a control frame's payload, for
@@ -72,16 +78,29 @@ func (c *Client) rawConn() syscall.RawConn {
 // that arrived after that read, which a fresh RawConn.Read would have
 // forgotten. Deadlines and Close interrupt the wait as they do a Read.
 func (c *Client) readRaw(raw syscall.RawConn) error {
-	c.startRaw()
+	c.startRaw(raw)
 	return c.readRawOn(raw)
 }
 
-// startRaw readies c.raw for a new connection: empty, but for the bytes
-// that came with the handshake's last frame and wait in its buffered
-// reader, which come first.
-func (c *Client) startRaw() {
+// stampArrivals has the kernel timestamp what arrives on conn, if it is a
+// socket that can (Options.ArrivalTimes), and reports whether it will.
+func stampArrivals(conn net.Conn) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	return err == nil && enableStamps(raw)
+}
+
+// startRaw readies c.raw for a new connection, raw: empty, but for the
+// bytes that came with the handshake's last frame and wait in its
+// buffered reader, which come first; its reads timestamped if
+// Options.ArrivalTimes asks and the system can.
+func (c *Client) startRaw(raw syscall.RawConn) {
 	rr := &c.raw
 	rr.r, rr.w, rr.drained, rr.fragmented = 0, 0, false, false
+	rr.stamps, rr.arrived = c.opts.ArrivalTimes && enableStamps(raw), 0
 	if rr.buf == nil {
 		rr.buf = make([]byte, rawReadSize)
 	}
@@ -138,7 +157,13 @@ func (c *Client) readRawOn(raw syscall.RawConn) error {
 func (rr *rawReader) fill(fd uintptr) (empty bool, err error) {
 	rr.compact()
 	for {
-		n, errno := syscall.Read(int(fd), rr.buf[rr.w:])
+		var n int
+		var errno error
+		if rr.stamps {
+			n, errno = rr.readStamped(fd, rr.buf[rr.w:])
+		} else {
+			n, errno = syscall.Read(int(fd), rr.buf[rr.w:])
+		}
 		switch {
 		case errno == syscall.EINTR:
 			continue

@@ -199,9 +199,8 @@ const pollBatch = 128
 // paid by the writer's system call and by this side's scheduling), where
 // a paced look takes every input that came in pollPace at the cost of one
 // timer. It delays an input by pollPace/2 on average, against a tick of
-// 33 ms. A look that finds nothing waits in epoll_wait again (a blocking
-// system call: the goroutine holds a thread there, as an idle runtime
-// poller does), until an arrival or the wake eventfd.
+// 33 ms. A look that finds nothing waits for the instance again, parked
+// in the runtime's poller, until an arrival or the wake eventfd.
 //
 // Measured at 1,000 playing clients (docs/PERFORMANCE.md, "Fan-out"):
 // 6% less server CPU a snap, and input-to-ack latency unchanged.
@@ -213,9 +212,14 @@ func (p *poller) wait(inst *epollInstance) {
 	defer unix.Close(inst.wake)
 	defer unix.Close(inst.fd)
 	events := make([]unix.EpollEvent, pollBatch)
-	timeout := -1
+	// Waits park in the runtime's poller (detach.EpollWaiter): a wait in
+	// epoll_wait(2) itself would keep the processor, and with one of them
+	// the arenas' ticks and the snapshot workers would wait for the
+	// runtime to take it back.
+	waiter := detach.NewEpollWaiter(inst.fd)
+	timeout := time.Duration(-1)
 	for !inst.stopped.Load() {
-		n, err := unix.EpollWait(inst.fd, events, timeout)
+		n, err := waiter.Wait(events, timeout)
 		if err != nil {
 			n = 0 // EINTR; any other error repeats until stopped
 		}
