@@ -19,8 +19,9 @@ import (
 )
 
 // A short load against an in-process server, its bots read by a goroutine
-// each and by a poll group: every bot connects, gets snapshots and acks,
-// and the server's figures are read. This keeps the
+// each and by a poll group (timing their snaps by the kernel's receive
+// timestamps): every bot connects, gets snapshots and acks, and the
+// server's figures are read. This keeps the
 // tool from rotting; the real measurements are -scenarios runs.
 func TestShortLoad(t *testing.T) {
 	for _, mode := range []struct{ poll, detach bool }{{false, false}, {true, false}, {true, true}} {
@@ -32,7 +33,7 @@ func TestShortLoad(t *testing.T) {
 				URLs: []string{"ws://" + s.Addr() + "/ws"}, Admin: s.AdminAddr(),
 				Clients: 50, Ramp: 50, Duration: 4 * time.Second, InputRate: 20,
 				Timeout: 30 * time.Second, DialTimeout: 5 * time.Second, Seed: 1, Name: "t", Workers: 2,
-				FullEvery: 5, Progress: &progress{}, Poll: poll, PollDetach: mode.detach,
+				FullEvery: 5, Progress: &progress{}, Poll: poll, PollDetach: mode.detach, Arrivals: poll,
 			})
 			if err != nil {
 				t.Fatal(err)

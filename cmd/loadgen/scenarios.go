@@ -387,8 +387,12 @@ func readersText(l loadConfig) string {
 	if l.PollDetach {
 		detached = ", the sockets taken out of the Go runtime's poller (-poll-detach)"
 	}
+	stamps := ""
+	if l.Arrivals {
+		stamps = "; snaps are timed by the kernel's receive timestamps (-arrival-times)"
+	}
 	return fmt.Sprintf("the bots' sockets are read by one loop a core, each an epoll instance looked at every %v while frames arrive, "+
-		"instead of a goroutine a bot (net/client PollGroup; -poll, -poll-pace %v)%s", l.PollPace, l.PollPace, detached)
+		"instead of a goroutine a bot (net/client PollGroup; -poll, -poll-pace %v)%s%s", l.PollPace, l.PollPace, detached, stamps)
 }
 
 // goalsHeader heads the table that checks each scenario against the load
@@ -433,8 +437,8 @@ const definitions = `
 How the figures are measured:
 
 - **snaps/s per client**: snaps received in the window ÷ window ÷ connected bots, against the tick rate from the welcome.
-- **on time**: share of snap arrivals that came within 1.5 tick periods (50 ms at 30 Hz) of the same bot's previous snap. A late snap and the ticks a slow session skipped both count against it; **ticks skipped** counts the ticks the snaps' tick numbers jumped over.
-- **input→ack**: from writing an input to reading the first snap whose ack covers its seq (net/client's send-time ring), so it holds the wait for the next tick (0 to 1 tick), the tick, the session's snapshot encoding and delivery, and the bot's own scheduling delay. Quantiles are bucket upper bounds, within 1.6%.
+- **on time**: share of snap arrivals that came within 1.5 tick periods (50 ms at 30 Hz) of the same bot's previous snap. A snap arrives when its bytes reach the bot's socket: the kernel's receive timestamp (SO_TIMESTAMPNS, ` + "`-arrival-times`" + `, on by default on Linux), so that the load generator's own waits before it reads (its loops share one core in the knee) are not counted as the server's; a read the kernel left unstamped, and every read with ` + "`-arrival-times=false`" + `, is timed when the load generator reads it. A late snap and the ticks a slow session skipped both count against it; **ticks skipped** counts the ticks the snaps' tick numbers jumped over.
+- **input→ack**: from writing an input to the arrival (as above) of the first snap whose ack covers its seq (net/client's send-time ring), so it holds the wait for the next tick (0 to 1 tick), the tick, and the session's snapshot encoding and delivery; without ` + "`-arrival-times`" + ` also the bot's own delay before reading. Quantiles are bucket upper bounds, within 1.6%.
 - **bytes**: message payloads without WebSocket framing (2 to 4 bytes a frame). Bytes/snap is every server message received in the window (snaps, the 1 Hz board, deaths) ÷ snaps.
 - **server tick**: the worst arena's p50 and p99 from ` + "`/arenas`" + ` (each arena's last 1024 ticks, about the window). **ticks > 5 ms** is over every arena's ticks in the window, from the ` + "`shatter_tick_seconds`" + ` histogram, whose 5 ms bucket bound makes it exact.
 - **server RSS**: ` + "`process_resident_memory_bytes`" + ` at the window's end; per session is (RSS at the end − RSS before the ramp) ÷ open sessions. The sessions are playing, so this bounds an idle session's cost from above. Server heap is ` + "`go_memstats_heap_inuse_bytes`" + ` the same way.

@@ -18,6 +18,12 @@
 // never a thread: a thousand stalled clients cost a thousand small
 // stacks, not a thousand threads blocked in poll(2).
 //
+// An epoll loop of the caller's own that reads such sockets waits for its
+// instance the same way (EpollWaiter): parked in the runtime's poller for
+// the wait's length, where a goroutine blocked in epoll_wait(2) would keep
+// the runtime's processor from every other goroutine until the runtime
+// took it back.
+//
 // On systems other than Linux, New always fails and callers keep their
-// net.Conn.
+// net.Conn; EpollWaiter exists only on Linux.
 package detach

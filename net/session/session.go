@@ -224,7 +224,10 @@ type Conn struct {
 	// ready says the arena published a frame since the last snap pass
 	// (latest frame wins); reliable is the bounded queue; pongs carries
 	// the payloads of client pings to answer with WebSocket pongs.
-	ready    atomic.Bool
+	ready atomic.Bool
+	// closed says closing is closed: what every pass asks (isClosing),
+	// beside ready rather than behind the channel's pointer.
+	closed   atomic.Bool
 	reliable outQueue
 	pongs    chan []byte
 	// closing is closed once, by finish, when the session must end; the
@@ -428,12 +431,19 @@ func (c *Conn) finish(reason CloseReason, code ws.StatusCode, text string, errMs
 		if errMsg != nil {
 			c.env.Metrics.Errors.WithLabelValues(string(errMsg.Code)).Inc()
 		}
-		close(c.closing)
+		c.markClosing()
 		// A write in progress may be stuck on a client that does not read;
 		// from now on the session's writes get CloseTimeout, not more.
 		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 		c.schedule()
 	})
+}
+
+// markClosing closes closing, once, from finish, move or Kick, after the
+// close's fields are set: whoever sees closed or closing sees them.
+func (c *Conn) markClosing() {
+	c.closed.Store(true)
+	close(c.closing)
 }
 
 // move ends the session by sending its player to another node: the
@@ -449,7 +459,7 @@ func (c *Conn) move(m *lobby.Moved) {
 	c.closeOnce.Do(func() {
 		c.finalMoved = &wire.Moved{URL: m.URL, Seat: m.Seat, Why: wire.MoveReason(m.Why)}
 		c.closeReason, c.closeCode, c.closeText = ReasonMoved, wire.CloseMoved, wire.MovedReason
-		close(c.closing)
+		c.markClosing()
 		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 		c.schedule()
 	})
@@ -489,7 +499,7 @@ func (c *Conn) Kick(reason string) bool {
 		c.closeReason, c.closeCode, c.closeText = ReasonKicked, wire.CloseKicked, wire.KickedReason
 		c.finalErr = &wire.ErrorMessage{Code: wire.CodeKicked, Msg: reason}
 		c.env.Metrics.Errors.WithLabelValues(string(wire.CodeKicked)).Inc()
-		close(c.closing)
+		c.markClosing()
 		_ = c.conn.SetWriteDeadline(c.clock.Now().Add(c.cfg.CloseTimeout))
 		c.schedule()
 	})

@@ -218,14 +218,7 @@ func (c *Conn) acquire(seat *lobby.Seat) (f *sim.Frame, ok bool) {
 }
 
 // isClosing reports whether finish has been called.
-func (c *Conn) isClosing() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Conn) isClosing() bool { return c.closed.Load() }
 
 // writeReliable encodes and sends one queued message.
 func (c *Conn) writeReliable(m *outMsg) bool {
