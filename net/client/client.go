@@ -121,8 +121,10 @@ type Options struct {
 	// server's timing, not the wait in its own loops before a read (a
 	// read taking several frames at once stamps them all with the
 	// latest's arrival, which can only make them seem later). Elsewhere,
-	// and before the first read, it changes nothing. The timestamps are
-	// of the wall clock: a step of the clock during a run shows in them.
+	// and for what a read gets no stamp for, it changes nothing. A stamp
+	// is of the wall clock and is taken as an age (the wall clock now less
+	// it), so a step of the clock shows only in the snap read across it;
+	// an age below zero or over maxStampAge is not believed.
 	ArrivalTimes bool
 	// OnAck, if set, is called on the read loop when a snap acknowledges a
 	// sent input, with the time from sending the input to receiving that
@@ -580,13 +582,23 @@ func (c *Client) applySnap(s *wire.Snap) {
 	c.measured = s.Ack
 }
 
-// arrival returns when the message being handled arrived: its read's
-// kernel timestamp with Options.ArrivalTimes, the time now without.
+// maxStampAge is the oldest a receive timestamp is believed: a snap that
+// waited longer unread, or a stamp the wall clock stepped past, is timed
+// when it is read.
+const maxStampAge = 5 * time.Second
+
+// arrival returns when the message being handled arrived: with
+// Options.ArrivalTimes, now less the age its read's kernel timestamp
+// gives it (so that the time keeps now's monotonic reading, as the send
+// times it is compared with do), the time now without.
 func (c *Client) arrival() time.Time {
+	now := time.Now()
 	if c.raw.stamps && c.raw.arrived != 0 {
-		return time.Unix(0, c.raw.arrived)
+		if age := time.Duration(now.UnixNano() - c.raw.arrived); age >= 0 && age <= maxStampAge {
+			return now.Add(-age)
+		}
 	}
-	return time.Now()
+	return now
 }
 
 // Arrived returns when the snap being handled arrived (see

@@ -12,8 +12,8 @@ const (
 	// sockets to read, before it looks again: a snap waits half of it on
 	// average, against a tick of 33 ms.
 	DefaultPollPace = time.Millisecond
-	// DefaultPollIdleWait bounds a loop's wait in epoll_wait once a look
-	// found nothing to read.
+	// DefaultPollIdleWait bounds a loop's wait for its epoll instance once
+	// a look found nothing to read.
 	DefaultPollIdleWait = 200 * time.Millisecond
 )
 

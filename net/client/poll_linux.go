@@ -220,7 +220,7 @@ func (l *pollLoop) run() {
 		if err != nil {
 			// Not with a valid instance; should it come, it comes again
 			// at most every idle wait, not in a spin.
-			time.Sleep(l.g.opts.IdleWait)
+			time.Sleep(idle)
 			n = 0
 		}
 		if n == 0 && len(again) == 0 {

@@ -100,6 +100,8 @@ func stampArrivals(conn net.Conn) bool {
 func (c *Client) startRaw(raw syscall.RawConn) {
 	rr := &c.raw
 	rr.r, rr.w, rr.drained, rr.fragmented = 0, 0, false, false
+	// attempt asked for stamps before the hello; asking again tells the
+	// reader whether the socket gives them.
 	rr.stamps, rr.arrived = c.opts.ArrivalTimes && enableStamps(raw), 0
 	if rr.buf == nil {
 		rr.buf = make([]byte, rawReadSize)

@@ -43,11 +43,14 @@ func (rr *rawReader) readStamped(fd uintptr, p []byte) (int, error) {
 	rr.st.hdr.SetIovlen(1)
 	rr.st.hdr.SetControllen(len(rr.st.control))
 	n, _, errno := syscall.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&rr.st.hdr)), 0)
+	controlLen := rr.st.hdr.Controllen
+	// Nothing keeps p past the call: a buffer grown away is let go.
+	rr.st.iov, rr.st.hdr = unix.Iovec{}, unix.Msghdr{}
 	if errno != 0 {
 		return 0, errno
 	}
 	if n > 0 {
-		rr.arrived = stampOf(rr.st.control[:rr.st.hdr.Controllen])
+		rr.arrived = stampOf(rr.st.control[:controlLen])
 	}
 	return int(n), nil
 }

@@ -54,7 +54,7 @@ func TestArrivalTimes(t *testing.T) {
 // timeTwoSnaps has a fake server send two snaps together to a client
 // whose read loop is busy for busy after the first, and returns how far
 // apart the client timed them (Client.Arrived), how much later it read the
-// second, and whether the first one's read was stamped by the kernel.
+// second, and whether the kernel stamped the reads of both.
 func timeTwoSnaps(t *testing.T, poll *PollGroup, stamped bool, busy time.Duration) (gap, later time.Duration, wasStamped bool) {
 	t.Helper()
 	url, _ := serve(t, func(fc *fakeConn) {
@@ -83,6 +83,7 @@ func timeTwoSnaps(t *testing.T, poll *PollGroup, stamped bool, busy time.Duratio
 				time.Sleep(busy) // the read loop busy: 102 waits in the socket
 			case 102:
 				arrived[1], read = c.Arrived(), time.Now()
+				wasStamped = wasStamped && c.raw.arrived != 0
 				close(second)
 			}
 		}})

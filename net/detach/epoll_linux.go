@@ -12,11 +12,11 @@ import (
 // loop that reads detached sockets) the way a detached socket waits:
 // parked in the Go runtime's poller, holding neither a thread nor the
 // runtime's processor. A goroutine that blocks in epoll_wait(2) keeps its
-// processor until the runtime's monitor takes it back, 20 µs to 10 ms
-// later and longer while the monitor sleeps: where the process has one
-// processor (GOMAXPROCS 1, a server pinned to one core) nothing else runs
-// meanwhile, not even the timers, and an arena's tick started up to 18 ms
-// late (docs/PERFORMANCE.md, "Fan-out").
+// processor until the runtime's monitor takes it back, which it does
+// after 20 µs to 10 ms, and later while the monitor itself sleeps: where
+// the process has one processor (GOMAXPROCS 1, a server pinned to one
+// core) nothing else runs meanwhile, not even the timers, and an arena's
+// tick started up to 18 ms late (docs/PERFORMANCE.md, "Fan-out").
 //
 // As a detached socket's, the instance is in the runtime's poller only
 // while a wait lasts (a duplicate of it, opened as an *os.File): kept
@@ -69,10 +69,13 @@ func (w *EpollWaiter) Wait(events []unix.EpollEvent, timeout time.Duration) (int
 			ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
 		}
 		n, err := unix.EpollWait(w.epfd, events, ms)
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			return 0, nil
+		case err != nil:
+			return 0, os.NewSyscallError("epoll_wait", err)
 		}
-		return n, err
+		return n, nil
 	}
 	defer f.Close()
 	if timeout > 0 {
@@ -112,5 +115,13 @@ func (w *EpollWaiter) attach() (*os.File, error) {
 		unix.Close(nfd)
 		return nil, err
 	}
-	return os.NewFile(uintptr(nfd), "epoll"), nil
+	f := os.NewFile(uintptr(nfd), "epoll")
+	// NewFile keeps a file the runtime's poller refused (the user's
+	// limit of epoll watches reached, say) as a blocking one, which takes
+	// no deadline: then the wait is made in epoll_wait(2) instead.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

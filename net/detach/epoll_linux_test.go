@@ -79,12 +79,12 @@ func waiterState() string {
 func TestEpollWaiterParks(t *testing.T) {
 	epfd, efd := epollWithEvent(t)
 	done := waitInBackground(NewEpollWaiter(epfd), -1)
+	// On its way to parking the wait makes a few short system calls; a
+	// wait in epoll_wait(2) would stay in "syscall" for good.
 	deadline := time.Now().Add(5 * time.Second)
 	state := ""
 	for state != "IO wait" && time.Now().Before(deadline) {
-		if state = waiterState(); state == "syscall" {
-			t.Fatal("the wait is in a system call, not parked in the runtime's poller")
-		}
+		state = waiterState()
 		time.Sleep(time.Millisecond)
 	}
 	if state != "IO wait" {

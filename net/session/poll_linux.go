@@ -221,7 +221,10 @@ func (p *poller) wait(inst *epollInstance) {
 	for !inst.stopped.Load() {
 		n, err := waiter.Wait(events, timeout)
 		if err != nil {
-			n = 0 // EINTR; any other error repeats until stopped
+			// Not with a valid instance; should it come, it repeats
+			// until stopped, paced, not in a spin.
+			time.Sleep(pollPace)
+			n = 0
 		}
 		if n == 0 {
 			timeout = -1
