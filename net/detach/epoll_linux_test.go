@@ -39,6 +39,20 @@ func signal(t *testing.T, efd int) {
 	}
 }
 
+// signalEnds signals efd and checks that it ends the wait done reports.
+func signalEnds(t *testing.T, efd int, done <-chan waitResult) {
+	t.Helper()
+	signal(t, efd)
+	select {
+	case r := <-done:
+		if r.n != 1 || r.err != nil {
+			t.Fatalf("Wait = %d, %v; want the eventfd's event", r.n, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the event did not end the wait")
+	}
+}
+
 type waitResult struct {
 	n   int
 	err error
@@ -95,15 +109,7 @@ func TestEpollWaiterParks(t *testing.T) {
 		t.Fatalf("Wait returned %d, %v with nothing ready", r.n, r.err)
 	default:
 	}
-	signal(t, efd)
-	select {
-	case r := <-done:
-		if r.n != 1 || r.err != nil {
-			t.Fatalf("Wait = %d, %v; want the eventfd's event", r.n, r.err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the event did not end the wait")
-	}
+	signalEnds(t, efd, done)
 }
 
 // TestEpollWaiterTimesOut: a wait with a timeout returns no event once it
@@ -141,13 +147,5 @@ func TestEpollWaiterWithoutADescriptorToSpare(t *testing.T) {
 	}
 	done := waitInBackground(w, -1)
 	time.Sleep(20 * time.Millisecond)
-	signal(t, efd)
-	select {
-	case r := <-done:
-		if r.n != 1 || r.err != nil {
-			t.Fatalf("Wait = %d, %v; want the eventfd's event", r.n, r.err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the event did not end the wait")
-	}
+	signalEnds(t, efd, done)
 }
