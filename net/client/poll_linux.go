@@ -199,6 +199,10 @@ type pollReady struct {
 	hangup bool
 }
 
+// quietLooks is how many paced looks in a row may find nothing before a
+// loop waits for its instance instead (as net/session's poller does).
+const quietLooks = 8
+
 // run is a loop: it reads the ready connections until Close, then hands
 // the registered ones back (shutdown).
 func (l *pollLoop) run() {
@@ -212,6 +216,7 @@ func (l *pollLoop) run() {
 	// processor from the bots' senders while it lasts.
 	waiter := detach.NewEpollWaiter(l.epfd)
 	timeout := idle
+	quiet := 0 // paced looks in a row that found nothing
 	for !l.stopped.Load() {
 		if len(again) > 0 {
 			timeout = 0
@@ -224,9 +229,17 @@ func (l *pollLoop) run() {
 			n = 0
 		}
 		if n == 0 && len(again) == 0 {
+			// Frames come in bursts, a tick's, often more than a pace
+			// apart: the loop stays paced for a few looks before it
+			// pays for a parked wait (detach.EpollWaiter).
+			if quiet++; timeout == 0 && quiet < quietLooks {
+				time.Sleep(l.g.opts.Pace)
+				continue
+			}
 			timeout = idle
 			continue
 		}
+		quiet = 0
 		ready = append(ready, again...)
 		clear(again)
 		again = again[:0]
