@@ -64,18 +64,7 @@ func (w *EpollWaiter) Wait(events []unix.EpollEvent, timeout time.Duration) (int
 	}
 	f, err := w.attach()
 	if err != nil {
-		ms := -1
-		if timeout > 0 {
-			ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
-		}
-		n, err := unix.EpollWait(w.epfd, events, ms)
-		switch {
-		case err == unix.EINTR:
-			return 0, nil
-		case err != nil:
-			return 0, os.NewSyscallError("epoll_wait", err)
-		}
-		return n, nil
+		return w.block(events, timeout)
 	}
 	defer f.Close()
 	if timeout > 0 {
@@ -92,6 +81,30 @@ func (w *EpollWaiter) Wait(events []unix.EpollEvent, timeout time.Duration) (int
 		return 0, err
 	}
 	return w.result()
+}
+
+// block is Wait in epoll_wait(2) itself, for when no duplicate can be
+// attached: until an event or the timeout (negative: none), through the
+// interruptions of signals (the runtime's own among them).
+func (w *EpollWaiter) block(events []unix.EpollEvent, timeout time.Duration) (int, error) {
+	end := time.Now().Add(timeout)
+	for {
+		ms := -1
+		if timeout > 0 {
+			ms = int((time.Until(end) + time.Millisecond - 1) / time.Millisecond)
+			if ms <= 0 {
+				return 0, nil
+			}
+		}
+		n, err := unix.EpollWait(w.epfd, events, ms)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, os.NewSyscallError("epoll_wait", err)
+		}
+		return n, nil
+	}
 }
 
 // result is Wait's return after a look that ended it.
