@@ -55,6 +55,9 @@
 // group is closed after the bots. -poll-detach (on by default) also
 // takes the sockets out of the Go runtime's poller: 9% less of the load
 // generator's CPU a snap at 1,000 bots (docs/PERFORMANCE.md).
+// -arrival-times (on by default) times snaps and input acks by the
+// kernel's receive timestamps, so that the load generator's own waits
+// before it reads a socket are not counted as the server's lateness.
 //
 // A progress bar shows each phase when stdout is a terminal, unless
 // -quiet. Every flag has an environment twin: -clients is
