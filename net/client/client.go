@@ -479,7 +479,6 @@ func (c *Client) read() error {
 		}
 		return c.readRaw(raw)
 	}
-	c.raw.stamps = false // Not read by readRaw: no stamps.
 	for {
 		if err := c.next(); err != nil {
 			return err

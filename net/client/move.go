@@ -249,10 +249,9 @@ func (c *Client) attempt(ctx context.Context, url string, hello *wire.Hello) err
 	if err != nil {
 		return fmt.Errorf("client: dial %s: %w", url, err)
 	}
-	if c.opts.ArrivalTimes {
-		// Before the hello: what comes after it is stamped.
-		stampArrivals(conn)
-	}
+	// Before the hello: what comes after it is stamped. Only readRaw
+	// reads stamps, and only a socket can give them (not a TLS stream).
+	c.raw.stamps, c.raw.arrived = c.opts.ArrivalTimes && stampArrivals(conn), 0
 	if err := c.install(conn, br); err != nil {
 		conn.Close()
 		return err

@@ -318,7 +318,7 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 	if p.pass == nil {
 		p.init(c)
 	}
-	c.startRaw(raw)
+	c.startRaw()
 	if c.opts.Poll.opts.Detach && !c.opts.Poll.closing() {
 		// Not once the group closes: a connection it cannot take is read
 		// on its own goroutine, where a detached socket's every wait

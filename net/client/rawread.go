@@ -78,7 +78,7 @@ func (c *Client) rawConn() syscall.RawConn {
 // that arrived after that read, which a fresh RawConn.Read would have
 // forgotten. Deadlines and Close interrupt the wait as they do a Read.
 func (c *Client) readRaw(raw syscall.RawConn) error {
-	c.startRaw(raw)
+	c.startRaw()
 	return c.readRawOn(raw)
 }
 
@@ -93,16 +93,13 @@ func stampArrivals(conn net.Conn) bool {
 	return err == nil && enableStamps(raw)
 }
 
-// startRaw readies c.raw for a new connection, raw: empty, but for the
-// bytes that came with the handshake's last frame and wait in its
-// buffered reader, which come first; its reads timestamped if
-// Options.ArrivalTimes asks and the system can.
-func (c *Client) startRaw(raw syscall.RawConn) {
+// startRaw readies c.raw for a new connection: empty, but for the bytes
+// that came with the handshake's last frame and wait in its buffered
+// reader, which come first, and no stamp yet (attempt said whether its
+// reads are stamped).
+func (c *Client) startRaw() {
 	rr := &c.raw
-	rr.r, rr.w, rr.drained, rr.fragmented = 0, 0, false, false
-	// attempt asked for stamps before the hello; asking again tells the
-	// reader whether the socket gives them.
-	rr.stamps, rr.arrived = c.opts.ArrivalTimes && enableStamps(raw), 0
+	rr.r, rr.w, rr.drained, rr.fragmented, rr.arrived = 0, 0, false, false, 0
 	if rr.buf == nil {
 		rr.buf = make([]byte, rawReadSize)
 	}
