@@ -144,6 +144,8 @@ type Brain struct {
 	wanderUntil      uint64
 
 	threats []threat // reused by Decide
+	scan    scan
+	see     func(uint32, client.Entity) bool // b.consider, bound once
 }
 
 // threat is a marble big enough to bust this one, within flee range.
@@ -201,38 +203,12 @@ func (b *Brain) Decide(tick uint64, alive bool, you wire.UpdEntity, view iter.Se
 	canBoost := mass > r.BoostFloor
 
 	b.threats = b.threats[:0]
-	var food, prey uint32 // the nearest food; prey is set when it is a marble
-	foodDist2, foodX, foodY := math.Inf(1), 0.0, 0.0
-	for id, e := range view {
-		if id == you.ID {
-			continue
-		}
-		var isFood bool
-		switch e.Kind {
-		case wire.KindFragment:
-			isFood = true
-		case wire.KindPlayer, wire.KindZombie:
-			isFood = float64(e.Mass) < r.ChaseRatio*mass
-		default:
-			continue // Obstacles hurt only the heavy, and only on touch.
-		}
-		x, y := b.position(e.X, e.Y)
-		dx, dy := mx-x, my-y
-		// Squared distances: a bot compares hundreds of them a step, and
-		// needs the root only of the threats and the food it picks.
-		dist2 := dx*dx + dy*dy
-		if e.Kind != wire.KindFragment && float64(e.Mass) >= r.FleeRatio*mass && dist2 <= r.FleeRange*r.FleeRange {
-			b.threats = append(b.threats, threat{id: id, dx: dx, dy: dy, dist: math.Sqrt(dist2)})
-			continue
-		}
-		if isFood && (dist2 < foodDist2 || dist2 == foodDist2 && id < food) {
-			food, foodDist2, foodX, foodY = id, dist2, x, y
-			prey = 0
-			if e.Kind != wire.KindFragment {
-				prey = id
-			}
-		}
+	b.scan = scan{you: you.ID, mx: mx, my: my, mass: mass, foodDist2: math.Inf(1)}
+	if b.see == nil {
+		b.see = b.consider
 	}
+	view(b.see)
+	food, prey, foodDist2, foodX, foodY := b.scan.food, b.scan.prey, b.scan.foodDist2, b.scan.foodX, b.scan.foodY
 
 	if len(b.threats) > 0 {
 		return b.flee(mx, my, canBoost)
@@ -251,6 +227,52 @@ func (b *Brain) Decide(tick uint64, alive bool, you wire.UpdEntity, view iter.Se
 		b.wanderUntil = tick + uint64(wanderSeconds*r.TickRate)
 	}
 	return Action{Goal: GoalWander, Angle: math.Atan2(b.wanderY-my, b.wanderX-mx)}
+}
+
+// scan is what Decide's pass over a view has found so far: the nearest
+// food (prey is set when it is a marble) and, in Brain.threats, the
+// threats. It is a field of the Brain, and the pass's function (see) is
+// bound once, so that handing it to a view's iterator allocates nothing:
+// a closure over Decide's locals would be allocated at every decision.
+type scan struct {
+	you                     uint32
+	mx, my, mass            float64
+	food, prey              uint32
+	foodDist2, foodX, foodY float64
+}
+
+// consider takes one entity of the view into b.scan; it always goes on.
+func (b *Brain) consider(id uint32, e client.Entity) bool {
+	sc, r := &b.scan, &b.rules
+	if id == sc.you {
+		return true
+	}
+	var isFood bool
+	switch e.Kind {
+	case wire.KindFragment:
+		isFood = true
+	case wire.KindPlayer, wire.KindZombie:
+		isFood = float64(e.Mass) < r.ChaseRatio*sc.mass
+	default:
+		return true // Obstacles hurt only the heavy, and only on touch.
+	}
+	x, y := b.position(e.X, e.Y)
+	dx, dy := sc.mx-x, sc.my-y
+	// Squared distances: a bot compares hundreds of them a step, and
+	// needs the root only of the threats and the food it picks.
+	dist2 := dx*dx + dy*dy
+	if e.Kind != wire.KindFragment && float64(e.Mass) >= r.FleeRatio*sc.mass && dist2 <= r.FleeRange*r.FleeRange {
+		b.threats = append(b.threats, threat{id: id, dx: dx, dy: dy, dist: math.Sqrt(dist2)})
+		return true
+	}
+	if isFood && (dist2 < sc.foodDist2 || dist2 == sc.foodDist2 && id < sc.food) {
+		sc.food, sc.foodDist2, sc.foodX, sc.foodY = id, dist2, x, y
+		sc.prey = 0
+		if e.Kind != wire.KindFragment {
+			sc.prey = id
+		}
+	}
+	return true
 }
 
 // flee heads away from b.threats, the nearer ones weighing more, and away

@@ -260,3 +260,24 @@ func TestRulesFromWelcome(t *testing.T) {
 		t.Fatalf("RulesFromWelcome(empty) = %+v; want the defaults %+v", got, DefaultRules())
 	}
 }
+
+// TestDecideAllocatesNothing checks that a decision over a view, threats
+// and food in it, allocates nothing once the brain has made one: a load
+// generator's thousands of bots decide twenty times a second each.
+func TestDecideAllocatesNothing(t *testing.T) {
+	var g Glimpse
+	g.Apply(&wire.Snap{Tick: 5, HasYou: true, You: wire.UpdEntity{ID: 1, X: 30000, Y: 30000, Mass: 50},
+		Add: []wire.AddEntity{
+			{ID: 7, Kind: wire.KindZombie, X: 30500, Y: 30000, Mass: 200},
+			{ID: 8, Kind: wire.KindPlayer, X: 29000, Y: 31000, Mass: 20},
+			{ID: 9, Kind: wire.KindFragment, X: 30100, Y: 29900, Mass: 1},
+		}})
+	b := NewBrain(1, DefaultRules())
+	first := b.Decide(g.Tick, g.Alive, g.You, g.All())
+	if first.Goal != GoalFlee || first.Target != 7 {
+		t.Fatalf("decided %+v, want a flight from 7", first)
+	}
+	if n := testing.AllocsPerRun(100, func() { b.Decide(g.Tick, g.Alive, g.You, g.All()) }); n != 0 {
+		t.Fatalf("Decide allocates %.1f times a call", n)
+	}
+}
