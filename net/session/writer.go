@@ -2,6 +2,7 @@ package session
 
 import (
 	"sync"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -186,7 +187,7 @@ func (c *Conn) writeSnap() bool {
 	f.Release()
 	snaps.Put(snap)
 	c.mSnap.Inc()
-	return c.writeMessage(ws.OpBinary, b)
+	return c.writeMessageAt(ws.OpBinary, b, now)
 }
 
 // acquire takes the arena's latest frame with every reliable message
@@ -311,6 +312,13 @@ func (c *Conn) buffer() []byte {
 // writeMessage frames and writes a message encoded after headroom bytes
 // of a borrowed buffer, then returns the buffer to the pool.
 func (c *Conn) writeMessage(op ws.OpCode, b []byte) bool {
+	return c.writeMessageAt(op, b, c.clock.Now())
+}
+
+// writeMessageAt is writeMessage for a caller that has read the clock
+// already (a snap's pass, for its liveness check): a clock reading is a
+// tenth of a microsecond, and a pass makes thousands of snaps a tick.
+func (c *Conn) writeMessageAt(op ws.OpCode, b []byte, now time.Time) bool {
 	n := len(b) - headroom
 	var hdr [headroom]byte
 	h := appendFrameHeader(hdr[:0], op, n)
@@ -321,10 +329,10 @@ func (c *Conn) writeMessage(op ws.OpCode, b []byte) bool {
 		// A worker's pass: the frame joins the pass's one write; from
 		// now it counts as written, as tryWrite's frames do.
 		*c.batch = append(*c.batch, b[start:]...)
-		c.live.wrote(len(b)-start, c.clock.Now())
+		c.live.wrote(len(b)-start, now)
 		ok = true
 	} else {
-		ok = c.write(b[start:])
+		ok = c.write(b[start:], now)
 	}
 	if ok && op == ws.OpBinary {
 		c.env.Metrics.BytesOut.Add(float64(n))
@@ -350,8 +358,7 @@ func (c *Conn) writeFrame(op ws.OpCode, payload []byte) bool {
 // never waits (tryWrite); on the session's own goroutine, a blocking
 // write under the write deadline (writeBlocking). It returns false when
 // the session's writes are over.
-func (c *Conn) write(frame []byte) bool {
-	now := c.clock.Now()
+func (c *Conn) write(frame []byte, now time.Time) bool {
 	if !c.blocking {
 		c.tryWrite(frame)
 	} else if !c.writeBlocking(frame) {
