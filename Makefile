@@ -108,8 +108,8 @@ loadtest: build
 ## the load generator on CPU 1 (unpinned, and said so, with fewer than 2
 ## CPUs or no taskset), a fresh server per probe of playing bots, 500
 ## doubled until a probe misses 95% on time or input->ack p99 <= 2 ticks,
-## then bisected to 250 clients or 10% (at most 7 probes of 15 s, about
-## 5 minutes); reports the knee against the write-floor bound; rewrites the
+## then bisected to 100 clients or 4% (at most 9 probes of 15 s, about
+## 7 minutes); reports the knee against the write-floor bound; rewrites the
 ## knee section of docs/PERFORMANCE.md
 loadtest-knee: build
 	$(BIN)/shatter-loadgen -scenarios knee -ramp 250 -duration 15s \

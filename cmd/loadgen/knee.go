@@ -288,11 +288,11 @@ func kneeReport(sc scenarioConfig, version string, kr *kneeResult) string {
 		"(the single-server scenarios' flags, `-max-arenas %d`), opens its bots at %g a second and measures %v of play, "+
 		"%g inputs a second a bot; %s. The search probes %d clients, then doubles the count (at most %d) until a probe fails, "+
 		"then bisects between the largest count that passed and the smallest that failed (counts rounded to %d) until they are within "+
-		"250 clients or 10%% of the failing count, whichever is more; at most %d probes. "+
+		"%d clients or %d%% of the failing count, whichever is more; at most %d probes. "+
 		"The write-floor bound is one second ÷ tick rate ÷ the write floor to %d connections (CPU per write, net/floor, measured before each probe's server started): "+
 		"how many clients one core could send a snap every tick if each snap cost one such write and nothing else.\n\n",
 		100*kneeOnTime, kneeAckTicks, ms(ackBound(rate)), rate, kr.MaxArenas, l.Ramp, kr.Window, l.InputRate, fullBotsText(l.FullEvery)+"; "+readersText(l),
-		kr.Start, kr.Limit, kneeGrain, kr.MaxProbes, floorManyConns)
+		kr.Start, kr.Limit, kneeGrain, kneeMinGap, kneeGapPercent, kr.MaxProbes, floorManyConns)
 	b.WriteString(kneeHeader)
 	for i, p := range kr.Probes {
 		b.WriteString(kneeRow(i, p))

@@ -32,21 +32,21 @@ func searchWith(t *testing.T, start, limit, maxProbes, capacity int) (probed []i
 
 func TestKneeSearchGrowsThenBisects(t *testing.T) {
 	probed, knee, bracketed := searchWith(t, 500, 8000, 7, 1400)
-	// 2000 fails: bisect 1000..2000 to 1500 (fails), then 1250 (passes),
-	// leaving 1250..1500, within 250.
-	if want := []int{500, 1000, 2000, 1500, 1250}; !slices.Equal(probed, want) {
+	// 2000 fails: bisect 1000..2000 to 1500 (fails), 1250 (passes), then
+	// 1400 (passes), leaving 1400..1500, within 100.
+	if want := []int{500, 1000, 2000, 1500, 1250, 1400}; !slices.Equal(probed, want) {
 		t.Errorf("probed %v, want %v", probed, want)
 	}
-	if knee != 1250 || !bracketed {
-		t.Errorf("knee %d (bracketed %v), want 1250, bracketed", knee, bracketed)
+	if knee != 1400 || !bracketed {
+		t.Errorf("knee %d (bracketed %v), want 1400, bracketed", knee, bracketed)
 	}
 }
 
-func TestKneeSearchBisectsToTenPercent(t *testing.T) {
+func TestKneeSearchBisectsToFourPercent(t *testing.T) {
 	// 8000 fails after 4000 passed: 6000 passes, 7000 fails, 6500 passes,
-	// leaving 6500..7000, within 10% of 7000.
+	// 6750 fails, leaving 6500..6750, within 4% of 6750 (270).
 	probed, knee, bracketed := searchWith(t, 500, 8000, 10, 6600)
-	if want := []int{500, 1000, 2000, 4000, 8000, 6000, 7000, 6500}; !slices.Equal(probed, want) {
+	if want := []int{500, 1000, 2000, 4000, 8000, 6000, 7000, 6500, 6750}; !slices.Equal(probed, want) {
 		t.Errorf("probed %v, want %v", probed, want)
 	}
 	if knee != 6500 || !bracketed {
@@ -55,9 +55,9 @@ func TestKneeSearchBisectsToTenPercent(t *testing.T) {
 }
 
 func TestKneeSearchAllFail(t *testing.T) {
-	// The first probe fails: bisect between 0 and 500 down to 250 apart.
+	// The first probe fails: bisect between 0 and 500 down to 100 apart.
 	probed, knee, bracketed := searchWith(t, 500, 8000, 7, 0)
-	if want := []int{500, 250}; !slices.Equal(probed, want) {
+	if want := []int{500, 250, 150, 100}; !slices.Equal(probed, want) {
 		t.Errorf("probed %v, want %v", probed, want)
 	}
 	if knee != 0 || !bracketed {

@@ -8,11 +8,20 @@ package main
 const kneeGrain = 50
 
 // kneeResolution is the gap between the largest passing count and the
-// smallest failing one at which the bisection stops: 250 clients or 10%
-// of the failing count, whichever is larger.
+// smallest failing one at which the bisection stops: 100 clients or 4%
+// of the failing count, whichever is larger. Fine enough to tell a knee
+// from a goal a few percent away (10% could not: a knee 2% short of a
+// goal and one 8% past it read the same), at a probe or two more.
 func kneeResolution(fail int) int {
-	return max(250, fail/10)
+	return max(kneeMinGap, fail*kneeGapPercent/100)
 }
+
+// The bisection's resolution: kneeMinGap clients or kneeGapPercent of the
+// failing count.
+const (
+	kneeMinGap     = 100
+	kneeGapPercent = 4
+)
 
 // kneeSearch chooses the client counts of a knee search: start, then
 // doubling (never past limit) until a probe fails, then bisecting between

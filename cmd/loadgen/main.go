@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.PollPace, "poll-pace", client.DefaultPollPace, "with -poll: how long a loop sleeps after reading what it found before it looks again (a snap waits half of it on average)")
 	fs.BoolVar(&cfg.PollDetach, "poll-detach", true, "with -poll: take the bots' sockets out of the Go runtime's poller (net/client PollOptions.Detach), so that a frame arriving while the loops pace wakes no thread")
 	fs.BoolVar(&cfg.Arrivals, "arrival-times", true, "time snaps and input acks by when they reached the bot's socket (the kernel's receive timestamp, Linux) rather than when a loop of the load generator read them, so that its own waits do not count as the server's")
-	fs.IntVar(&cfg.FullEvery, "full-every", 10, "one bot in this many (bot 0 among them) decodes and applies every snap in full, checking the deltas and steering by its whole view; the others read only the tick, ack and own marble of each snap and wander (1: every bot in full)")
+	fs.IntVar(&cfg.FullEvery, "full-every", 10, "one bot in this many (bot 0 among them) decodes and applies every snap in full, checking the deltas and steering by its whole view; the others skim theirs (a decoder of their own that leaves names out, no table) and steer by the marbles that moved and a few fragments they saw added (1: every bot in full)")
 	fs.StringVar(&cfg.ProfileFile, "cpuprofile", "", "with -admin: write a 10 s server CPU profile taken during the play to this file")
 	fs.StringVar(&cfg.SelfProfile, "loadgen-cpuprofile", "", "write the load generator's own CPU profile over the window to this file (with -scenarios, -profile-dir gets one per scenario instead)")
 	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "a bot whose connection drops (no close frame, or 1001) resumes with its token at the next -addr, then the others (always on in fleet scenarios)")
@@ -123,10 +123,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "append the result row to this markdown table (with -scenarios: write the section, default "+defaultReport+")")
 	quiet := fs.Bool("quiet", false, "no progress bar or phase lines; the summary still prints")
 	scenarios := fs.String("scenarios", "", "comma-separated client counts, each run against a server of its own; \"idle\" before a count makes its bots idle, \"fleet\" runs them against a fleet of its own (redis-server and 3 nodes; a drain and a kill in the window), \"soak\" adds every attack of net/hostile, round after round, for the whole -duration, e.g. 100,500,1000,2000,idle2000, fleet1500 or soak24; "+
-		"\"knee\" (knee500-8000; kneeSTART-LIMIT to choose) searches for the largest count of playing bots with >= 95% of snaps on time and input→ack p99 <= 2 ticks, the server under taskset on one CPU and the load generator on another: a fresh server a probe, START doubled (up to LIMIT) until a probe fails, then bisected down to 250 clients or 10%, at most -knee-probes probes of -knee-window each")
+		"\"knee\" (knee500-8000; kneeSTART-LIMIT to choose) searches for the largest count of playing bots with >= 95% of snaps on time and input→ack p99 <= 2 ticks, the server under taskset on one CPU and the load generator on another: a fresh server a probe, START doubled (up to LIMIT) until a probe fails, then bisected down to 100 clients or 4%, at most -knee-probes probes of -knee-window each")
 	serverBin := fs.String("server-bin", "bin/shatter-server", "with -scenarios: the server binary")
 	build := fs.Bool("build", true, "with -scenarios: build -server-bin from ./cmd/server first")
-	kneeProbes := fs.Int("knee-probes", 7, "with -scenarios knee: the most probes of the search")
+	kneeProbes := fs.Int("knee-probes", 9, "with -scenarios knee: the most probes of the search")
 	kneeWindow := fs.Duration("knee-window", 15*time.Second, "with -scenarios knee: the most each probe measures (-duration, if shorter, bounds it too)")
 	profileDir := fs.String("profile-dir", "", "with -scenarios: write server CPU and heap profiles of each scenario here")
 	if err := flagenv.Parse(fs, args); err != nil {
