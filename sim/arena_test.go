@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -251,8 +253,10 @@ func TestStepAllocatesOnlyTheBoard(t *testing.T) {
 		movers, fragments, warm, run int
 	}{
 		{"default", 0, 0, 600, 600},
-		{"movers=5000", 5000, 10000, 200, 300},
-		{"movers=10000", 10000, 20000, 200, 300},
+		// Warmed for twice goneSeconds: the statics that left cells are
+		// kept that long, and their list reaches its size after it.
+		{"movers=5000", 5000, 10000, 300, 300},
+		{"movers=10000", 10000, 20000, 300, 300},
 	}
 	for _, sz := range sizes {
 		t.Run(sz.name, func(t *testing.T) {
@@ -329,4 +333,94 @@ func TestRecordFailureStopsRecordingNotTheArena(t *testing.T) {
 	if errs != 1 {
 		t.Fatalf("%d errors by tick %d, want exactly one and every tick played", errs, a.Tick())
 	}
+}
+
+// TestFrameTellsEarlierStatics checks what a frame says of the statics
+// of earlier frames (Frame.Knows, Entity.BornBy, Gone.There): in a small
+// crowded arena where fragments are eaten and scattered and spike balls
+// move, within a cell and across cells, every earlier frame it knows had
+// in each cell exactly its statics born by then and its gone that were
+// there then, and a cell unchanged since had its statics now. It also
+// checks that a frame knows the last goneSeconds of ticks and no more.
+func TestFrameTellsEarlierStatics(t *testing.T) {
+	cfg := ecs.DefaultConfig()
+	cfg.ArenaWidth, cfg.ArenaHeight = 1600, 1600
+	cfg.MinPopulation = 60
+	cfg.ObstacleCount, cfg.ObstacleMinMass = 60, 0 // every hit moves the spike ball
+	cfg.SpawnShield, cfg.ZombieSpare = 0, 0
+	a := newTestArena(t, Options{Config: cfg, Seed: 9})
+	type static struct {
+		id     uint32
+		qx, qy uint16
+	}
+	// cellsAt records each frame's statics by cell, sorted by id.
+	cellsAt := map[uint64][][]static{}
+	record := func(f *Frame) {
+		cells := make([][]static, len(f.Statics))
+		for i := range cells {
+			c, r := i%f.Cols, i/f.Cols
+			for _, e := range f.Cell(c, r)[:f.Statics[i].N] {
+				cells[i] = append(cells[i], static{e.ID, e.QX, e.QY})
+			}
+			slices.SortFunc(cells[i], func(p, q static) int { return cmp.Compare(p.id, q.id) })
+		}
+		cellsAt[f.Tick] = cells
+	}
+	keep := uint64(goneSeconds * cfg.TickRate)
+	moved, left, checked := 0, 0, 0
+	ticks := int(keep) + 90
+	for range ticks {
+		step(t, a, 1)
+		f := a.Acquire()
+		record(f)
+		if f.Tick > keep && (f.GoneSince != f.Tick-keep || f.Knows(f.GoneSince-1)) {
+			t.Fatalf("tick %d: knows from %d, want %d and nothing before", f.Tick, f.GoneSince, f.Tick-keep)
+		}
+		if !f.Knows(f.Tick) || f.Knows(f.Tick+1) {
+			t.Fatalf("tick %d: knows its own tick %v, the next %v", f.Tick, f.Knows(f.Tick), f.Knows(f.Tick+1))
+		}
+		for _, back := range []uint64{1, 2, 7, 40, keep} {
+			if back > f.Tick || !f.Knows(f.Tick-back) || cellsAt[f.Tick-back] == nil {
+				continue
+			}
+			then := f.Tick - back
+			for i, want := range cellsAt[then] {
+				c, r := i%f.Cols, i/f.Cols
+				var got []static
+				for _, e := range f.Cell(c, r)[:f.Statics[i].N] {
+					if e.BornBy(then) {
+						got = append(got, static{e.ID, e.QX, e.QY})
+					}
+				}
+				unchanged := len(got) == int(f.Statics[i].N)
+				for _, g := range f.CellGone(i) {
+					if g.There(then) {
+						got = append(got, static{g.ID, g.QX, g.QY})
+						unchanged = false
+					}
+				}
+				slices.SortFunc(got, func(p, q static) int { return cmp.Compare(p.id, q.id) })
+				if !slices.Equal(got, want) {
+					t.Fatalf("tick %d, cell %d at tick %d: told %v, was %v", f.Tick, i, then, got, want)
+				}
+				if f.Statics[i].Changed <= then && !unchanged {
+					t.Fatalf("tick %d, cell %d: unchanged since %d by Changed %d, but not by Born and Gone", f.Tick, i, then, f.Statics[i].Changed)
+				}
+				checked++
+			}
+		}
+		for _, g := range f.Gone {
+			if g.Left == f.Tick {
+				left++
+				if g.Kind == ecs.KindObstacle {
+					moved++
+				}
+			}
+		}
+		f.Release()
+	}
+	if moved == 0 || left == moved || checked == 0 {
+		t.Fatalf("%d statics left cells, %d of them spike balls, %d cells checked; the test wants fragments and spike balls leaving", left, moved, checked)
+	}
+	t.Logf("%d statics left cells (%d spike balls moving), %d cells checked", left, moved, checked)
 }

@@ -26,8 +26,10 @@ func BenchmarkTick(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			// Warm up: populate, let slices and pools reach their size.
-			for range 200 {
+			// Warm up: populate, let slices and pools reach their size
+			// (the statics that left cells are kept for goneSeconds: twice
+			// that, for their list to reach its size).
+			for range max(200, 2*goneSeconds*int(cfg.TickRate)) {
 				if err := a.Step(); err != nil {
 					b.Fatal(err)
 				}

@@ -14,18 +14,23 @@ import (
 // quantized position, rounded mass, name, and for marbles the heading and
 // flags that PROTOCOL.md puts in their records.
 type Entity struct {
-	ID     uint32
-	Kind   ecs.Kind
-	QX, QY uint16 // PROTOCOL.md quantization: round(X / arena.w * 65535)
-	Mass   uint32 // rounded to a whole unit
-	X, Y   float32
-	Name   string
+	ID   uint32
+	Kind ecs.Kind
 	// Heading is where a marble steers, in 1/256 of a turn (PROTOCOL.md's
 	// `heading`): 0 for a player's marble that its session never steered.
 	// Zero for fragments and spike balls.
 	Heading uint8
 	// Flags are a marble's FlagBoost and FlagSpike in this tick.
-	Flags uint8
+	Flags  uint8
+	QX, QY uint16 // PROTOCOL.md quantization: round(X / arena.w * 65535)
+	Mass   uint32 // rounded to a whole unit
+	X, Y   float32
+	Name   string
+	// Born is, for a fragment or spike ball, the tick whose frame first
+	// showed it where it is (a spike ball that moves is born again); 0 for
+	// a marble. With the cell's Gone it tells what a frame of an earlier
+	// tick showed of the cell (Frame.Knows).
+	Born uint64
 }
 
 // The bits of Entity.Flags, PROTOCOL.md's `flags`.
@@ -85,6 +90,14 @@ type Frame struct {
 	// last changed and where they lie, so that a session that sent all of
 	// them already can skip the cell's statics (see CellStatics).
 	Statics []CellStatics
+	// Gone lists, cell by cell (cell i's are Gone[GoneStart[i]:GoneStart[i+1]],
+	// in the order they left), the fragments and spike balls that left a
+	// cell at a tick after GoneSince. With Entity.Born this is what lets a
+	// reader know what a frame of any tick from GoneSince on showed of a
+	// cell's statics without keeping a copy of them (Knows).
+	Gone      []Gone
+	GoneStart []int32
+	GoneSince uint64
 
 	// Players is sorted by Session.
 	Players []Player
@@ -242,6 +255,32 @@ type CellStatics struct {
 // CellStatics returns what the frame says about the statics of the cell
 // at column c, row r.
 func (f *Frame) CellStatics(c, r int) *CellStatics { return &f.Statics[r*f.Cols+c] }
+
+// Gone is a fragment or spike ball as it was in a cell it left (eaten,
+// scattered, or moved, within the cell or out of it), and the tick whose
+// frame first did not show it there.
+type Gone struct {
+	Entity
+	Left uint64
+}
+
+// CellGone returns the statics that left the cell at index i (row-major)
+// after GoneSince.
+func (f *Frame) CellGone(i int) []Gone { return f.Gone[f.GoneStart[i]:f.GoneStart[i+1]] }
+
+// Knows reports whether the frame can tell what the frame of tick t
+// showed of its cells' statics: t is no later than the frame and no
+// earlier than GoneSince. A cell's statics at tick t were then its
+// statics now that were there by t (BornBy) and its Gone that were there
+// at t (There); a cell whose CellStatics.Changed is at most t had exactly
+// its statics now.
+func (f *Frame) Knows(t uint64) bool { return t >= f.GoneSince && t <= f.Tick }
+
+// BornBy reports whether a static of a frame was where it is at tick t.
+func (e *Entity) BornBy(t uint64) bool { return e.Born <= t }
+
+// There reports whether a static that left its cell was there at tick t.
+func (g *Gone) There(t uint64) bool { return g.Born <= t && t < g.Left }
 
 // Quantize maps an arena coordinate onto the 0..65535 wire range.
 func Quantize(v, size float64) uint16 {

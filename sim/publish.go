@@ -38,7 +38,23 @@ type frameBuilder struct {
 	scratch []Entity
 	cellOf  []int32
 	pool    chan *Frame
+
+	// gone[goneFirst:] holds the statics that left a cell in the last
+	// goneSeconds, in the order they left, goneCell the cell each left,
+	// and goneSince the tick after which every one that left is there
+	// (see Frame.Gone).
+	gone      []Gone
+	goneCell  []int32
+	goneFirst int
+	goneSince uint64
+	started   bool
 }
+
+// goneSeconds is how long the statics that left a cell are kept for the
+// frames' readers: a reader whose last frame is older than that cannot
+// tell what it showed. It is longer than net/session lets a session go
+// without a snap before it ends it as a slow consumer (StallTimeout, 3 s).
+const goneSeconds = 5
 
 func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.arena, b.cfg, b.world = arena, cfg, w
@@ -88,17 +104,23 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 		b.cellStatics[c].Changed = st.Tick
 		b.dirty = append(b.dirty, int32(c)) // a cell twice is measured twice, the same
 		if !ch.Removed {
+			e.Born = st.Tick
 			b.statics.Append(c, e)
 			continue
 		}
 		for j, old := range b.statics.Cell(c) {
 			if old.ID == ch.ID {
 				b.statics.RemoveAt(c, j)
+				if old.Born < st.Tick { // else no frame showed it
+					b.gone = append(b.gone, Gone{Entity: old, Left: st.Tick})
+					b.goneCell = append(b.goneCell, int32(c))
+				}
 				break
 			}
 		}
 	}
 	st.StaticLog = st.StaticLog[:0]
+	b.forgetGone(st.Tick)
 	b.statics.Settle()
 	for _, c := range b.dirty {
 		cs := &b.cellStatics[c]
@@ -113,6 +135,32 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 			cs.MaxX, cs.MaxY = max(cs.MaxX, e.X), max(cs.MaxY, e.Y)
 		}
 	}
+}
+
+// forgetGone drops the statics that left at least goneSeconds before
+// tick now, and moves goneSince on to match.
+func (b *frameBuilder) forgetGone(now uint64) {
+	if !b.started {
+		// Nothing left before the first frame that any reader saw.
+		b.goneSince, b.started = now, true
+	}
+	keep := uint64(goneSeconds * b.cfg.TickRate)
+	if now <= keep {
+		return
+	}
+	cutoff := now - keep
+	k := b.goneFirst
+	for k < len(b.gone) && b.gone[k].Left <= cutoff {
+		k++
+	}
+	b.goneFirst = k
+	if k > len(b.gone)/2 {
+		// Moved down once the dropped are half: a copy every few ticks.
+		b.gone = b.gone[:copy(b.gone, b.gone[k:])]
+		b.goneCell = b.goneCell[:copy(b.goneCell, b.goneCell[k:])]
+		b.goneFirst = 0
+	}
+	b.goneSince = max(b.goneSince, cutoff)
 }
 
 // build fills f with the world's state after tick st.Tick and its hash.
@@ -168,6 +216,18 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	f.CellStart = f.CellStart[:b.shape.NumCells()+1]
 	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics.All(), f.CellStart, f.Entities)
 	f.Statics = append(f.Statics[:0], b.cellStatics...)
+	if cells := b.shape.NumCells(); cap(f.GoneStart) < cells+1 {
+		f.GoneStart = make([]int32, cells+1)
+	}
+	f.GoneStart = f.GoneStart[:b.shape.NumCells()+1]
+	if cap(f.Gone) < cap(b.gone) {
+		// Room for as many as the builder has room for: a frame's list
+		// then grows only when the builder's doubles, not each time the
+		// count of the last seconds tops its earlier most.
+		f.Gone = make([]Gone, 0, cap(b.gone))
+	}
+	f.Gone = ecs.CountingSort(b.gone[b.goneFirst:], b.goneCell[b.goneFirst:], nil, f.GoneStart, f.Gone)
+	f.GoneSince = b.goneSince
 
 	f.Players = f.Players[:0]
 	for i := range st.Sessions {

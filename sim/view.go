@@ -21,6 +21,8 @@ type View struct {
 	// margin is how far outside the rectangle the centre of an entity
 	// that shows may lie: the largest marble's radius, or a spike ball's.
 	margin float64
+	// obstacle is a spike ball's radius (the config's, kept at hand).
+	obstacle float64
 }
 
 // View returns what session sees in the frame: around its marble while it
@@ -42,7 +44,7 @@ func (f *Frame) ViewWatching(session, watch uint32) View {
 	} else if f.Leader.ID != 0 {
 		e = &f.Leader
 	}
-	v := View{cfg: f.cfg, shape: f.GridShape}
+	v := View{cfg: f.cfg, shape: f.GridShape, obstacle: f.cfg.ObstacleRadius}
 	v.margin = max(f.cfg.ObstacleRadius, f.cfg.Radius(float64(f.Leader.Mass)))
 	if e == nil {
 		v.X, v.Y = f.Width/2, f.Height/2
@@ -65,15 +67,26 @@ func (v *View) Cells() (c0, r0, c1, r1 int) {
 // view: a marble within its radius of the rectangle, a spike ball within
 // its radius, a fragment (a point) inside it.
 func (v *View) Shows(e *Entity) bool {
-	var reach float64
-	switch e.Kind {
-	case ecs.KindObstacle:
-		reach = v.cfg.ObstacleRadius
-	case ecs.KindFragment:
-		reach = 0
-	default:
-		reach = v.cfg.Radius(float64(e.Mass))
+	if !e.Kind.IsMover() {
+		return v.ShowsStatic(e)
 	}
+	return v.within(e, v.cfg.Radius(float64(e.Mass)))
+}
+
+// ShowsStatic is Shows for a fragment or a spike ball, which a session's
+// delta asks of every static of the cells its view's edges cross: the
+// same test without a marble's radius to work out.
+func (v *View) ShowsStatic(e *Entity) bool {
+	reach := 0.0
+	if e.Kind == ecs.KindObstacle {
+		reach = v.obstacle
+	}
+	return v.within(e, reach)
+}
+
+// within reports whether an entity whose centre lies within reach of the
+// rectangle shows: Shows's one test.
+func (v *View) within(e *Entity, reach float64) bool {
 	dx, dy := float64(e.X)-v.X, float64(e.Y)-v.Y
 	return dx >= -v.HalfW-reach && dx <= v.HalfW+reach && dy >= -v.HalfH-reach && dy <= v.HalfH+reach
 }
@@ -98,7 +111,7 @@ func (v *View) ShowsNone(s *CellStatics) bool {
 	if s.N == 0 {
 		return true
 	}
-	r := v.cfg.ObstacleRadius
+	r := v.obstacle
 	return float64(s.MaxX)-v.X < -v.HalfW-r || float64(s.MinX)-v.X > v.HalfW+r ||
 		float64(s.MaxY)-v.Y < -v.HalfH-r || float64(s.MinY)-v.Y > v.HalfH+r
 }

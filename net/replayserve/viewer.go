@@ -512,7 +512,12 @@ func (v *viewer) sendFrame(always bool) bool {
 		}
 	}
 	f := v.pb.Acquire()
-	v.view.Delta(f, 0, &v.snap)
+	if !v.view.Delta(f, 0, &v.snap) {
+		// Played past what a delta can span (more than a few seconds in
+		// one send): start the viewer afresh at this tick.
+		f.Release()
+		return v.restarted()
+	}
 	// The snap holds names from the frame: encode before releasing it.
 	v.buf = v.enc.AppendSnap(v.buf[:0], &v.snap)
 	v.scratch = sim.Players(f, v.scratch[:0])

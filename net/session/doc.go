@@ -47,7 +47,8 @@
 //     marble.
 //   - drop.go: DropReason and recordDrop, where every dropped message is
 //     counted and logged.
-//   - view.go: snapshot deltas: marbles by id, statics by frame cell (a
-//     cell sent whole and unchanged is passed over), marble records
-//     shared by the frame.
+//   - view.go: snapshot deltas: marbles by id, statics by the last
+//     delta's rectangle and tick (told by the frame; a cell unchanged
+//     and wholly inside or outside both rectangles is passed over),
+//     marble records shared by the frame.
 package session

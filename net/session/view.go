@@ -19,48 +19,36 @@ type sentMarble struct {
 	mark uint32
 }
 
-// sentStatic is what a session was sent about one fragment or spike ball.
-// A static's mass never changes, and neither does anything else but
-// through a change of its cell (sim.CellStatics.Changed), so its id and
-// position are all a delta needs to compare.
-type sentStatic struct {
-	id     uint32
-	qx, qy uint16
-}
-
-// sentCell is what a session was sent of the statics of one frame cell:
-// statics[start:start+n] of its view, in the cell's order, as of the
-// frame whose CellStatics.Changed for the cell was changed. whole says
-// they were all of the cell's statics.
-type sentCell struct {
-	cell     int32
-	start, n int32
-	whole    bool
-	changed  uint64
-}
-
 // View computes a session's snapshots as deltas against what it was sent.
 //
 // Marbles, which move every tick, are kept in an idtable.Table: each one
 // in view costs a lookup a tick, and finding those that left is a walk
-// over its dense slice. Fragments and spike balls, most of a view, rarely
-// change: they are kept by frame cell, in the order the frame lists them,
-// so a cell whose statics were all sent, are all still in view and have
-// not changed since costs a copy of its block and no lookup at all, and
-// any other cell a walk over its few statics beside the block sent.
+// over its dense slice.
+//
+// Fragments and spike balls, most of a view, are not kept at all: what a
+// session was sent of them is exactly what the frame of its last delta
+// showed in that delta's rectangle, and a later frame can tell what that
+// was (sim's Frame.Knows: a cell unchanged since has the same statics; a
+// changed one, its statics born since and those gone since). So a delta
+// compares two rectangles over the frame's cells: a cell whose statics
+// did not change and lie all inside both, or all outside both, costs two
+// tests of its bounds and no look at its statics; a cell the edge of
+// either rectangle crosses, a look at each of its statics, which are the
+// frame's, shared by every session of the arena. Nothing of a session's
+// own is read for them, which is what made them cost most while they were
+// kept by session (a copy of every id in view, read and written every
+// tick), and an idle view holds no copy.
 //
 // Everything keeps its storage across ticks, so steady-state deltas
 // allocate nothing. Owned by the session's writer.
 type View struct {
 	marbles idtable.Table[sentMarble]
 	mark    uint32
-	// cells lists, by increasing cell index, the cells some of whose
-	// statics were sent, and statics holds their blocks. A delta builds
-	// their successors in next, borrowed for the call, and copies them
-	// back: an idle view holds one copy, sized to fit.
-	cells   []sentCell
-	statics []sentStatic
-	next    *viewScratch
+	// sent is the rectangle of the last delta and sentTick its frame's
+	// tick; hasSent is false before the first.
+	sent     sim.View
+	sentTick uint64
+	hasSent  bool
 	// watch is the marble to follow while the session is not alive, 0 for
 	// the leader (sim's Frame.ViewWatching); the writer sets it.
 	watch uint32
@@ -79,7 +67,16 @@ func (v *View) Watch(id uint32) { v.watch = id }
 // entities entering the view are added, those in view whose quantized
 // position, mass, or (marbles) heading or flags changed are updated, those
 // gone from the view or the arena are deleted.
-func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
+//
+// It reports false, and fills nothing, when f cannot tell what the last
+// delta's frame showed (sim's Frame.Knows): the session fell further
+// behind than the arena keeps the statics that left for (sim's
+// goneSeconds), or f is older than that frame. No delta can be made for
+// the session then; its writer ends it as a slow consumer.
+func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
+	if v.hasSent && !f.Knows(v.sentTick) {
+		return false
+	}
 	v.mark++
 	snap.Tick = f.Tick
 	snap.Add, snap.Upd, snap.Del = snap.Add[:0], snap.Upd[:0], snap.Del[:0]
@@ -95,27 +92,21 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 	view := f.ViewWatching(session, v.watch)
 	// While not alive, the snap says whom the view follows.
 	snap.HasEye, snap.Eye = !snap.HasYou, view.Follow
-	v.next = viewScratches.Get().(*viewScratch)
-	v.next.cells, v.next.statics, v.next.movedIDs = v.next.cells[:0], v.next.statics[:0], v.next.movedIDs[:0]
-	old := 0 // v.cells[old:] are the cells sent before not passed yet
+	d := deltas.Get().(*delta)
+	d.f, d.snap, d.moved = f, snap, d.moved[:0]
+	d.now, d.old = &view, nil
+	if v.hasSent {
+		d.old, d.since = &v.sent, v.sentTick
+	}
 	var records []byte
 	var recordAt []int32
 	c0, r0, c1, r1 := view.Cells()
 	for row := r0; row <= r1; row++ {
 		for col := c0; col <= c1; col++ {
-			index := int32(row*f.Cols + col)
-			for old < len(v.cells) && v.cells[old].cell < index {
-				v.dropCell(&v.cells[old], snap)
-				old++
-			}
-			var was *sentCell
-			if old < len(v.cells) && v.cells[old].cell == index {
-				was = &v.cells[old]
-				old++
-			}
+			index := row*f.Cols + col
 			cell := f.Cell(col, row)
 			st := f.CellStatics(col, row)
-			v.staticsOf(&view, index, cell[:st.N], st, was, snap)
+			d.statics(index, cell[:st.N], st, d.now)
 			for i := st.N; i < int32(len(cell)); i++ {
 				e := &cell[i]
 				if !view.Shows(e) || !v.see(e, snap) {
@@ -131,15 +122,26 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 			}
 		}
 	}
-	for ; old < len(v.cells); old++ {
-		v.dropCell(&v.cells[old], snap)
+	if d.old != nil {
+		// The cells of the last delta's window outside this one: what was
+		// sent there is deleted.
+		o0, q0, o1, q1 := d.old.Cells()
+		for row := q0; row <= q1; row++ {
+			for col := o0; col <= o1; col++ {
+				if col >= c0 && col <= c1 && row >= r0 && row <= r1 {
+					continue
+				}
+				st := f.CellStatics(col, row)
+				d.statics(row*f.Cols+col, f.Cell(col, row)[:st.N], st, nil)
+			}
+		}
 	}
-	v.cells, v.statics = fit(v.cells, v.next.cells), fit(v.statics, v.next.statics)
-	if len(v.next.movedIDs) > 0 && len(snap.Del) > 0 {
-		movedAcross(v.next.movedIDs, snap)
+	if len(d.moved) > 0 && len(snap.Del) > 0 {
+		movedAcross(d.moved, snap)
 	}
-	viewScratches.Put(v.next)
-	v.next = nil
+	d.f, d.snap, d.now, d.old = nil, nil, nil, nil
+	deltas.Put(d)
+	v.sent, v.sentTick, v.hasSent = view, f.Tick, true
 	// Marbles not seen this time left the view: delete them. DeleteAt
 	// moves the last entry into slot i, which is why i then stays.
 	for i := 0; i < v.marbles.Len(); {
@@ -151,116 +153,139 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) {
 		snap.Del = append(snap.Del, id)
 		v.marbles.DeleteAt(i)
 	}
+	return true
 }
 
-// staticsOf brings the statics of one cell (statics, with st) up to date
-// in snap against was, what was sent of them (nil: nothing), and records
-// the cell's new block.
-func (v *View) staticsOf(view *sim.View, index int32, statics []sim.Entity, st *sim.CellStatics, was *sentCell, snap *wire.Snap) {
-	all := view.ShowsAll(st)
-	if !all && view.ShowsNone(st) {
-		if was != nil {
-			v.dropCell(was, snap)
+// delta is one Delta's work on statics: the frame, the snap, the
+// rectangles of the last delta (old, with its frame's tick since; nil
+// before the first) and of this one (now).
+type delta struct {
+	f     *sim.Frame
+	snap  *wire.Snap
+	old   *sim.View
+	since uint64
+	now   *sim.View
+	// moved lists the spike balls added, which may be ones that moved
+	// from a cell to another and were deleted there.
+	moved []uint32
+}
+
+// deltas lend a delta's scratch: only the deltas running at a moment
+// hold one.
+var deltas = sync.Pool{New: func() any { return new(delta) }}
+
+// statics brings the fragments and spike balls of the cell at index
+// (statics, with st) up to date in the snap: from what the old rectangle
+// showed of them at tick since to what now shows of them (nil: the cell
+// is outside this delta's window).
+func (d *delta) statics(index int, statics []sim.Entity, st *sim.CellStatics, now *sim.View) {
+	old := d.old
+	if old != nil && st.Changed > d.since {
+		d.changed(index, statics, now)
+		return
+	}
+	// Unchanged since the last delta (or nothing sent): the statics it
+	// saw are these. The bounds decide most cells.
+	oldAll, oldNone := false, true
+	if old != nil {
+		oldAll, oldNone = old.ShowsAll(st), old.ShowsNone(st)
+	}
+	nowAll, nowNone := false, true
+	if now != nil {
+		nowAll, nowNone = now.ShowsAll(st), now.ShowsNone(st)
+	}
+	switch {
+	case oldNone && nowNone, oldAll && nowAll:
+		return
+	case oldNone && nowAll:
+		for i := range statics {
+			d.add(&statics[i])
+		}
+		return
+	case oldAll && nowNone:
+		for i := range statics {
+			d.snap.Del = append(d.snap.Del, statics[i].ID)
 		}
 		return
 	}
-	var sent []sentStatic
-	if was != nil {
-		sent = v.statics[was.start : was.start+was.n]
-	}
-	start := int32(len(v.next.statics))
-	switch {
-	case was != nil && was.whole && all && was.changed == st.Changed:
-		// Sent whole as they are, and all still in view.
-		v.next.statics = append(v.next.statics, sent...)
-	case was == nil || was.changed == st.Changed:
-		// The cell's statics are as they were (or none were sent): what
-		// was sent is a subsequence of them, in their order.
-		j := 0
-		for i := range statics {
-			e := &statics[i]
-			wasSent := j < len(sent) && sent[j].id == e.ID
-			if wasSent {
-				j++
-			}
-			switch shown := all || view.Shows(e); {
-			case shown && !wasSent:
-				v.addStatic(e, snap)
-			case shown:
-				v.next.statics = append(v.next.statics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
-			case wasSent:
-				snap.Del = append(snap.Del, e.ID)
-			}
+	for i := range statics {
+		e := &statics[i]
+		was := !oldNone && (oldAll || old.ShowsStatic(e))
+		is := !nowNone && (nowAll || now.ShowsStatic(e))
+		switch {
+		case is && !was:
+			d.add(e)
+		case was && !is:
+			d.snap.Del = append(d.snap.Del, e.ID)
 		}
-	default:
-		// The cell changed: match each static shown with what was sent
-		// by id (a cell holds a few), then delete what was sent and is
-		// not shown now.
-		for i := range statics {
-			e := &statics[i]
-			if !all && !view.Shows(e) {
+	}
+}
+
+// changed is statics for a cell whose statics changed since the last
+// delta: what that delta sent of it were its statics born by then and
+// those gone since, shown in the old rectangle.
+func (d *delta) changed(index int, statics []sim.Entity, now *sim.View) {
+	old, since, snap := d.old, d.since, d.snap
+	gone := d.f.CellGone(index)
+	for i := range statics {
+		e := &statics[i]
+		was := e.BornBy(since) && old.ShowsStatic(e)
+		is := now != nil && now.ShowsStatic(e)
+		switch {
+		case was == is:
+			// Both: there since, unchanged. Neither: nothing to say.
+		case was:
+			snap.Del = append(snap.Del, e.ID)
+		default:
+			// New to the view as it is: an add, or a spike ball sent
+			// where it was in this cell and moved within it since.
+			if g := sentGone(gone, e.ID, since, old); g != nil {
+				if g.QX != e.QX || g.QY != e.QY {
+					snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
+				}
 				continue
 			}
-			k := findStatic(sent, e.ID)
-			switch {
-			case k < 0:
-				v.addStatic(e, snap)
-				continue
-			case sent[k].qx != e.QX || sent[k].qy != e.QY:
-				// A spike ball moved within the cell.
-				snap.Upd = append(snap.Upd, wire.UpdEntity{ID: e.ID, X: e.QX, Y: e.QY, Mass: e.Mass})
-			}
-			v.next.statics = append(v.next.statics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
-		}
-		shown := v.next.statics[start:]
-		for _, s := range sent {
-			if findStatic(shown, s.id) < 0 {
-				snap.Del = append(snap.Del, s.id)
-			}
+			d.add(e)
 		}
 	}
-	if n := int32(len(v.next.statics)) - start; n > 0 {
-		v.next.cells = append(v.next.cells, sentCell{cell: index, start: start, n: n, whole: n == st.N, changed: st.Changed})
+	for k := range gone {
+		g := &gone[k]
+		if !g.There(since) || !old.ShowsStatic(&g.Entity) || now != nil && showsStatic(statics, g.ID, now) {
+			// Not sent, or still in the cell and shown (the loop above
+			// made it an upd or found it unchanged).
+			continue
+		}
+		snap.Del = append(snap.Del, g.ID)
 	}
 }
 
-// viewScratch is where a delta builds a view's new cells and statics.
-type viewScratch struct {
-	cells   []sentCell
-	statics []sentStatic
-	// movedIDs lists the spike balls the delta added, which may be one
-	// that moved from a cell to another and was deleted there.
-	movedIDs []uint32
-}
-
-// viewScratches lend scratch to deltas: only the deltas running at a
-// moment hold one.
-var viewScratches = sync.Pool{New: func() any { return new(viewScratch) }}
-
-// fit copies src into dst, reallocated when it is too small or holds more
-// than twice the room needed: the copy an idle view keeps stays near the
-// size of its view, without a new slice for every tick's small change.
-func fit[T any](dst, src []T) []T {
-	if cap(dst) < len(src) || cap(dst) > 2*len(src)+16 {
-		dst = make([]T, 0, len(src)+len(src)/8)
+// sentGone returns the entry of gone with id that was in the cell at
+// tick since and shown in old, or nil.
+func sentGone(gone []sim.Gone, id uint32, since uint64, old *sim.View) *sim.Gone {
+	for k := range gone {
+		if g := &gone[k]; g.ID == id && g.There(since) && old.ShowsStatic(&g.Entity) {
+			return g
+		}
 	}
-	return append(dst[:0], src...)
+	return nil
 }
 
-// addStatic adds a static entering the view to snap and to the block
-// being made.
-func (v *View) addStatic(e *sim.Entity, snap *wire.Snap) {
-	snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass})
+// showsStatic reports whether the static with id among statics shows in
+// view.
+func showsStatic(statics []sim.Entity, id uint32, view *sim.View) bool {
+	for i := range statics {
+		if statics[i].ID == id {
+			return view.ShowsStatic(&statics[i])
+		}
+	}
+	return false
+}
+
+// add adds a static entering the view to the snap.
+func (d *delta) add(e *sim.Entity) {
+	d.snap.Add = append(d.snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass})
 	if e.Kind.IsObstacle() {
-		v.next.movedIDs = append(v.next.movedIDs, e.ID)
-	}
-	v.next.statics = append(v.next.statics, sentStatic{id: e.ID, qx: e.QX, qy: e.QY})
-}
-
-// dropCell deletes every static sent of a cell that is out of view now.
-func (v *View) dropCell(c *sentCell, snap *wire.Snap) {
-	for _, s := range v.statics[c.start : c.start+c.n] {
-		snap.Del = append(snap.Del, s.id)
+		d.moved = append(d.moved, e.ID)
 	}
 }
 
@@ -289,16 +314,6 @@ func movedAcross(moved []uint32, snap *wire.Snap) {
 			}
 		}
 	}
-}
-
-// findStatic returns the index of id in sent, or -1.
-func findStatic(sent []sentStatic, id uint32) int {
-	for k := range sent {
-		if sent[k].id == id {
-			return k
-		}
-	}
-	return -1
 }
 
 // see records one marble that shows in the view, adding it to snap if

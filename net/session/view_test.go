@@ -192,7 +192,11 @@ func TestDeltasFollowStaticChanges(t *testing.T) {
 					v.watch = m.ID
 				}
 			}
-			v.Delta(f, 0, &snap)
+			_, w := skippedCells(v, f, 0)
+			whole += w
+			if !v.Delta(f, 0, &snap) {
+				t.Fatalf("tick %d: no delta from tick %d", f.Tick, v.sentTick)
+			}
 			tbs[i].apply(t, &snap)
 			sameTable(t, f.Tick, tbs[i], wantViewWatching(f, 0, v.watch))
 			for _, u := range snap.Upd {
@@ -200,15 +204,13 @@ func TestDeltasFollowStaticChanges(t *testing.T) {
 					staticUpds++ // a spike ball moved in view
 				}
 			}
-			_, w := skippedCells(v, f, 0)
-			whole += w
 		}
 		f.Release()
 	}
 	if staticUpds == 0 || whole == 0 {
-		t.Fatalf("%d updates of statics and %d cells sent whole over the run; the test wants spike balls moving in view and cells passed over", staticUpds, whole)
+		t.Fatalf("%d updates of statics and %d cells passed over in the run; the test wants spike balls moving in view and cells passed over", staticUpds, whole)
 	}
-	t.Logf("%d updates of spike balls in view, %d cells sent whole", staticUpds, whole)
+	t.Logf("%d updates of spike balls in view, %d cells passed over", staticUpds, whole)
 }
 
 // TestClearedViewSendsTheWholeViewAgain is what a resumed connection
@@ -231,7 +233,7 @@ func TestClearedViewSendsTheWholeViewAgain(t *testing.T) {
 	var snap wire.Snap
 	v.Delta(f, 9, &snap)
 	first := len(snap.Add)
-	if held := v.held(); held != first {
+	if held := v.held(f); held != first {
 		t.Fatalf("after the first delta: %d held, want its %d adds", held, first)
 	}
 	v.Delta(f, 9, &snap)
@@ -240,8 +242,8 @@ func TestClearedViewSendsTheWholeViewAgain(t *testing.T) {
 	}
 	v.forget()
 	v.Delta(f, 9, &snap)
-	if first == 0 || len(snap.Add) != first || v.held() != first {
-		t.Fatalf("after clearing: %d adds, %d held; want the %d of the first delta", len(snap.Add), v.held(), first)
+	if first == 0 || len(snap.Add) != first || v.held(f) != first {
+		t.Fatalf("after clearing: %d adds, %d held; want the %d of the first delta", len(snap.Add), v.held(f), first)
 	}
 	// A resumed session's new connection gets a new view.
 	NewView().Delta(f, 9, &snap)
@@ -254,8 +256,60 @@ func TestClearedViewSendsTheWholeViewAgain(t *testing.T) {
 // view afresh without a new one.
 func (v *View) forget() {
 	v.marbles.Clear()
-	v.cells, v.statics = v.cells[:0], v.statics[:0]
+	v.hasSent = false
 }
 
-// held returns how many entities the view holds as sent.
-func (v *View) held() int { return v.marbles.Len() + len(v.statics) }
+// held returns how many entities the view holds as sent, f being the
+// frame of its last delta: its marbles, and the statics of f its last
+// rectangle shows.
+func (v *View) held(f *sim.Frame) int {
+	n := v.marbles.Len()
+	if !v.hasSent {
+		return n
+	}
+	for i := range f.Entities {
+		if e := &f.Entities[i]; !e.Kind.IsMover() && v.sent.Shows(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDeltaRefusesWhatTheFrameCannotTell checks that a view whose last
+// delta is older than the statics that left are kept for (sim's
+// Frame.Knows) makes no delta, and that it goes on after a delta of the
+// same frame.
+func TestDeltaRefusesWhatTheFrameCannotTell(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	a, err := sim.New(sim.Options{Config: cfg, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := a.Acquire()
+	v := NewView()
+	var snap wire.Snap
+	if !v.Delta(f, 0, &snap) || len(snap.Add) == 0 {
+		t.Fatalf("first delta: %d adds", len(snap.Add))
+	}
+	first := f.Tick
+	f.Release()
+	for {
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+		f = a.Acquire()
+		if !f.Knows(first) {
+			break
+		}
+		f.Release()
+	}
+	defer f.Release()
+	snap.Tick = 0
+	if v.Delta(f, 0, &snap) || snap.Tick != 0 {
+		t.Fatalf("a delta from tick %d at tick %d (knows from %d): made, snap tick %d", first, f.Tick, f.GoneSince, snap.Tick)
+	}
+	v.forget()
+	if !v.Delta(f, 0, &snap) || !v.Delta(f, 0, &snap) || len(snap.Add)+len(snap.Upd)+len(snap.Del) != 0 {
+		t.Fatalf("afresh, then the same frame again: %d adds, %d upds, %d dels; want none the second time", len(snap.Add), len(snap.Upd), len(snap.Del))
+	}
+}

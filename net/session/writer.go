@@ -178,7 +178,13 @@ func (c *Conn) writeSnap() bool {
 	c.lastTick = f.Tick
 	c.view.watch = c.watch.Load()
 	snap := snaps.Get().(*wire.Snap)
-	c.view.Delta(f, seat.ID, snap)
+	if !c.view.Delta(f, seat.ID, snap) {
+		// The last snap is older than the arena can make a delta against:
+		// the session fell seconds behind (View.Delta).
+		snaps.Put(snap)
+		c.finish(ReasonSlowConsumer, wire.CloseSlowConsumer, wire.SlowConsumerReason, nil)
+		return true
+	}
 	// The snap holds names from the frame, so encode before releasing it;
 	// then release before the write, which may block (on the session's
 	// own goroutine).
