@@ -424,3 +424,83 @@ func TestFrameTellsEarlierStatics(t *testing.T) {
 	}
 	t.Logf("%d statics left cells (%d spike balls moving), %d cells checked", left, moved, checked)
 }
+
+// TestFrameTellsEarlierMarbles checks the marble slots (Frame.Slots,
+// SlotsOf, HolderAt) in a crowded arena where marbles die and spawn all
+// the time: a marble keeps its slot for its life, no two marbles hold one
+// at once, every earlier tick the frame knows had in each slot the holder
+// HolderAt says, and a marble's record changed since such a tick exactly
+// when its slot's Change is after it.
+func TestFrameTellsEarlierMarbles(t *testing.T) {
+	cfg := ecs.DefaultConfig()
+	cfg.ArenaWidth, cfg.ArenaHeight = 1500, 1500
+	cfg.MinPopulation = 40
+	cfg.SpawnShield, cfg.ZombieSpare = 0, 0 // no newcomer's grace: deaths come soon
+	a := newTestArena(t, Options{Config: cfg, Seed: 5})
+	type held struct {
+		id  uint32
+		rec slotRecord
+	}
+	slotsAt := map[uint64]map[int32]held{} // by tick, by slot
+	slotOf := map[uint32]int32{}
+	keep := uint64(goneSeconds * cfg.TickRate)
+	taken, vacated, checked := 0, 0, 0
+	for range int(keep) + 60 {
+		step(t, a, 1)
+		f := a.Acquire()
+		now := map[int32]held{}
+		for i := range f.Statics {
+			cell := f.Cell(i%f.Cols, i/f.Cols)[f.Statics[i].N:]
+			slots := f.SlotsOf(i)
+			if len(slots) != len(cell) {
+				t.Fatalf("tick %d, cell %d: %d marbles, %d slots", f.Tick, i, len(cell), len(slots))
+			}
+			for k, s := range slots {
+				e := &cell[k]
+				if _, dup := now[s]; dup {
+					t.Fatalf("tick %d: slot %d held twice", f.Tick, s)
+				}
+				if was, ok := slotOf[e.ID]; ok && was != s {
+					t.Fatalf("tick %d: marble %d moved from slot %d to %d", f.Tick, e.ID, was, s)
+				}
+				if f.Slots[s].ID != e.ID {
+					t.Fatalf("tick %d: slot %d says %d, holds %d", f.Tick, s, f.Slots[s].ID, e.ID)
+				}
+				if f.Slots[s].Taken == f.Tick {
+					taken++
+				}
+				slotOf[e.ID] = s
+				now[s] = held{e.ID, recordOf(e)}
+			}
+		}
+		slotsAt[f.Tick] = now
+		for _, v := range f.Vacated {
+			if v.Left == f.Tick {
+				vacated++
+			}
+		}
+		for _, back := range []uint64{1, 2, 5, 30, keep} {
+			then := f.Tick - back
+			if back > f.Tick || !f.Knows(then) || slotsAt[then] == nil {
+				continue
+			}
+			for s := range int32(len(f.Slots)) {
+				want := slotsAt[then][s]
+				if got := f.HolderAt(s, then); got != want.id {
+					t.Fatalf("tick %d: slot %d at tick %d held by %d, told %d", f.Tick, s, then, want.id, got)
+				}
+				if h, ok := now[s]; ok && f.Slots[s].Taken <= then {
+					if changed := h.rec != want.rec; changed != (f.Slots[s].Change > then) {
+						t.Fatalf("tick %d: marble %d changed since %d: %v, Change %d", f.Tick, h.id, then, changed, f.Slots[s].Change)
+					}
+				}
+				checked++
+			}
+		}
+		f.Release()
+	}
+	if taken == 0 || vacated == 0 || checked == 0 {
+		t.Fatalf("%d slots taken, %d vacated, %d checked; the test wants marbles coming and going", taken, vacated, checked)
+	}
+	t.Logf("%d slots taken, %d vacated, %d checked", taken, vacated, checked)
+}

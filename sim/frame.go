@@ -99,6 +99,20 @@ type Frame struct {
 	GoneStart []int32
 	GoneSince uint64
 
+	// Every marble holds a slot, a small number of its own for its life
+	// in the arena, given to another marble after it leaves. The slots of
+	// cell i's marbles are MoverSlot[MoverStart[i]:MoverStart[i+1]], in
+	// the cell's order; Slots says, by slot, who holds it now and since
+	// when, and when its record last changed; Vacated, who left a slot
+	// after GoneSince. A reader that kept which slots it was sent at an
+	// earlier tick the frame Knows can tell, without keeping the marbles,
+	// which it was sent, which changed since and which left (the marbles'
+	// counterpart of Gone).
+	MoverStart []int32
+	MoverSlot  []int32
+	Slots      []Slot
+	Vacated    []Vacated
+
 	// Players is sorted by Session.
 	Players []Player
 	// marbles indexes the players and zombies of Entities by id for
@@ -262,6 +276,41 @@ func (f *Frame) CellStatics(c, r int) *CellStatics { return &f.Statics[r*f.Cols+
 type Gone struct {
 	Entity
 	Left uint64
+}
+
+// Slot is what a frame says of a marble slot: the marble holding it (ID,
+// 0 when none does), the tick it took the slot, and the tick whose frame
+// first showed its record (quantized position, mass, heading, flags) as
+// it is.
+type Slot struct {
+	ID            uint32
+	Taken, Change uint64
+}
+
+// Vacated is a marble that held a slot from tick Taken until the frame of
+// tick Left no longer showed it.
+type Vacated struct {
+	ID          uint32
+	Slot        int32
+	Taken, Left uint64
+}
+
+// SlotsOf returns the slots of the marbles of the cell at index i, in the
+// cell's order (its marbles are Cell's entities after its statics).
+func (f *Frame) SlotsOf(i int) []int32 { return f.MoverSlot[f.MoverStart[i]:f.MoverStart[i+1]] }
+
+// HolderAt returns the marble that held slot s at tick t, a tick the
+// frame Knows, or 0 if none did.
+func (f *Frame) HolderAt(s int32, t uint64) uint32 {
+	if sl := &f.Slots[s]; sl.ID != 0 && sl.Taken <= t {
+		return sl.ID
+	}
+	for i := range f.Vacated {
+		if v := &f.Vacated[i]; v.Slot == s && v.Taken <= t && t < v.Left {
+			return v.ID
+		}
+	}
+	return 0
 }
 
 // CellGone returns the statics that left the cell at index i (row-major)

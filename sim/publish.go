@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"slices"
+
 	arche "github.com/mlange-42/arche/ecs"
 	"github.com/mlange-42/arche/generic"
 	"github.com/shatter/shatter/ecs"
@@ -48,6 +50,8 @@ type frameBuilder struct {
 	goneFirst int
 	goneSince uint64
 	started   bool
+	// slots gives the marbles their slots (Frame.Slots).
+	slots slotBook
 }
 
 // goneSeconds is how long the statics that left a cell are kept for the
@@ -66,6 +70,13 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.statics = ecs.NewCells[Entity](cells, 4+4*statics/cells)
 	b.statics.Reserve(ecs.SpillReserve(statics))
 	b.cellStatics = make([]CellStatics, cells)
+	// The lists of what left in the last goneSeconds start with room for
+	// a quarter of the statics and two arenas' worth of marbles, so that a
+	// long-running arena's ticks do not grow them by small steps (they
+	// still double if an arena needs more).
+	b.gone = make([]Gone, 0, statics/4+16)
+	b.goneCell = make([]int32, 0, cap(b.gone))
+	b.slots.reserve(cfg.MaxPlayers)
 	b.bodies = generic.NewMap[ecs.Body](w)
 	b.pos = generic.NewMap[ecs.Position](w)
 	b.masses = generic.NewMap[ecs.Mass](w)
@@ -149,6 +160,7 @@ func (b *frameBuilder) forgetGone(now uint64) {
 		return
 	}
 	cutoff := now - keep
+	b.slots.forget(cutoff)
 	k := b.goneFirst
 	for k < len(b.gone) && b.gone[k].Left <= cutoff {
 		k++
@@ -203,6 +215,8 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 		}
 	}
 
+	b.slots.assign(b.scratch, st.Tick)
+
 	// The frame is the builder's alone until published: its marble
 	// index is made afresh by the first reader that asks.
 	f.marbles.built = false
@@ -228,6 +242,19 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	}
 	f.Gone = ecs.CountingSort(b.gone[b.goneFirst:], b.goneCell[b.goneFirst:], nil, f.GoneStart, f.Gone)
 	f.GoneSince = b.goneSince
+	if cells := b.shape.NumCells(); cap(f.MoverStart) < cells+1 {
+		f.MoverStart = make([]int32, cells+1)
+	}
+	f.MoverStart = f.MoverStart[:b.shape.NumCells()+1]
+	// As with Gone: a frame's lists get the room the builder's have, so
+	// that they grow only when those double.
+	k := &b.slots
+	if cap(f.MoverSlot) < cap(k.of) {
+		f.MoverSlot = make([]int32, 0, cap(k.of))
+	}
+	f.MoverSlot = ecs.CountingSort(k.of, b.cellOf, nil, f.MoverStart, f.MoverSlot)
+	f.Slots = append(slices.Grow(f.Slots[:0], cap(k.slots)), k.slots...)
+	f.Vacated = append(slices.Grow(f.Vacated[:0], cap(k.vacated)), k.vacated[k.vacFirst:]...)
 
 	f.Players = f.Players[:0]
 	for i := range st.Sessions {

@@ -1,54 +1,47 @@
 package session
 
 import (
+	mathbits "math/bits"
 	"sync"
 
-	"github.com/shatter/shatter/net/idtable"
 	"github.com/shatter/shatter/net/wire"
 	"github.com/shatter/shatter/sim"
 )
 
-// sentMarble is what a session was last sent about one marble; its id is
-// the key it is held under.
-type sentMarble struct {
-	qx, qy         uint16
-	mass           uint32
-	heading, flags uint8
-	// mark is the generation of the last delta that saw the marble in
-	// view; an older mark means it left.
-	mark uint32
-}
-
 // View computes a session's snapshots as deltas against what it was sent.
 //
-// Marbles, which move every tick, are kept in an idtable.Table: each one
-// in view costs a lookup a tick, and finding those that left is a walk
-// over its dense slice.
-//
-// Fragments and spike balls, most of a view, are not kept at all: what a
-// session was sent of them is exactly what the frame of its last delta
-// showed in that delta's rectangle, and a later frame can tell what that
-// was (sim's Frame.Knows: a cell unchanged since has the same statics; a
-// changed one, its statics born since and those gone since). So a delta
-// compares two rectangles over the frame's cells: a cell whose statics
-// did not change and lie all inside both, or all outside both, costs two
-// tests of its bounds and no look at its statics; a cell the edge of
-// either rectangle crosses, a look at each of its statics, which are the
-// frame's, shared by every session of the arena. Nothing of a session's
-// own is read for them, which is what made them cost most while they were
-// kept by session (a copy of every id in view, read and written every
-// tick), and an idle view holds no copy.
+// It keeps almost nothing of what it sent: the frame of its last delta
+// showed it all, and a later frame can tell what that frame showed (sim's
+// Frame.Knows). Fragments and spike balls, most of a view, are not kept
+// at all: what was sent of them is what the last delta's rectangle showed,
+// so a delta compares two rectangles over the frame's cells. A cell whose
+// statics did not change and lie all inside both, or all outside both,
+// costs two tests of its bounds and no look at its statics; a cell the
+// edge of either rectangle crosses, a look at each of its statics, which
+// are the frame's, shared by every session of the arena. Marbles, which
+// move, are kept as one bit for each marble slot (sim's Frame.Slots): a
+// marble in view whose bit is set, and whose slot it held then, was sent,
+// and its slot says whether its record changed since; a set bit no marble
+// in view claims is one to delete, the frame telling who held the slot.
+// Nothing of a session's own but those bits is read, which is what made
+// deltas cost most while they kept every id sent (a table read and
+// written every tick, out of the caches by the session's turn), and an
+// idle view holds a few words.
 //
 // Everything keeps its storage across ticks, so steady-state deltas
 // allocate nothing. Owned by the session's writer.
 type View struct {
-	marbles idtable.Table[sentMarble]
-	mark    uint32
 	// sent is the rectangle of the last delta and sentTick its frame's
 	// tick; hasSent is false before the first.
 	sent     sim.View
 	sentTick uint64
 	hasSent  bool
+	// sentSlots has the bit of each marble slot whose holder the last
+	// delta sent; a delta sets nextSlots, and the two swap.
+	sentSlots, nextSlots []uint64
+	// d is the running delta's work, kept here rather than lent from a
+	// pool so that the rectangles it points at never leave the View.
+	d delta
 	// watch is the marble to follow while the session is not alive, 0 for
 	// the leader (sim's Frame.ViewWatching); the writer sets it.
 	watch uint32
@@ -77,7 +70,6 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 	if v.hasSent && !f.Knows(v.sentTick) {
 		return false
 	}
-	v.mark++
 	snap.Tick = f.Tick
 	snap.Add, snap.Upd, snap.Del = snap.Add[:0], snap.Upd[:0], snap.Del[:0]
 	snap.UpdRaw, snap.UpdRawN = snap.UpdRaw[:0], 0
@@ -89,12 +81,13 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 			snap.You = wire.UpdEntity{ID: p.Entity.ID, X: p.Entity.QX, Y: p.Entity.QY, Mass: p.Entity.Mass}
 		}
 	}
-	view := f.ViewWatching(session, v.watch)
+	d := &v.d
+	d.view = f.ViewWatching(session, v.watch)
+	view := &d.view
 	// While not alive, the snap says whom the view follows.
 	snap.HasEye, snap.Eye = !snap.HasYou, view.Follow
-	d := deltas.Get().(*delta)
 	d.f, d.snap, d.moved = f, snap, d.moved[:0]
-	d.now, d.old = &view, nil
+	d.now, d.old = view, nil
 	if v.hasSent {
 		d.old, d.since = &v.sent, v.sentTick
 	}
@@ -107,9 +100,19 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 			cell := f.Cell(col, row)
 			st := f.CellStatics(col, row)
 			d.statics(index, cell[:st.N], st, d.now)
+			slots := f.SlotsOf(index)
 			for i := st.N; i < int32(len(cell)); i++ {
 				e := &cell[i]
-				if !view.Shows(e) || !v.see(e, snap) {
+				if !view.Shows(e) {
+					continue
+				}
+				s := slots[i-st.N]
+				v.nextSlots = setBit(v.nextSlots, s)
+				if sl := &f.Slots[s]; !hasBit(v.sentSlots, s) || sl.Taken > v.sentTick {
+					// Not sent as it is: new to the view, or to its slot.
+					snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name, Heading: e.Heading, Flags: e.Flags})
+					continue
+				} else if sl.Change <= v.sentTick {
 					continue
 				}
 				// Changed: copy the frame's record, encoded once for all.
@@ -140,28 +143,49 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 		movedAcross(d.moved, snap)
 	}
 	d.f, d.snap, d.now, d.old = nil, nil, nil, nil
-	deltas.Put(d)
-	v.sent, v.sentTick, v.hasSent = view, f.Tick, true
-	// Marbles not seen this time left the view: delete them. DeleteAt
-	// moves the last entry into slot i, which is why i then stays.
-	for i := 0; i < v.marbles.Len(); {
-		id, s := v.marbles.At(i)
-		if s.mark == v.mark {
-			i++
-			continue
+	// Marbles sent and not in view now as the same holder of their slot
+	// left the view or the arena: delete them.
+	for w, bits := range v.sentSlots {
+		for bits != 0 {
+			s := int32(w*64 + mathbits.TrailingZeros64(bits))
+			bits &= bits - 1
+			if hasBit(v.nextSlots, s) && f.Slots[s].Taken <= v.sentTick {
+				continue
+			}
+			if id := f.HolderAt(s, v.sentTick); id != 0 {
+				snap.Del = append(snap.Del, id)
+			}
 		}
-		snap.Del = append(snap.Del, id)
-		v.marbles.DeleteAt(i)
 	}
+	v.sentSlots, v.nextSlots = v.nextSlots, v.sentSlots
+	clear(v.nextSlots)
+	v.sent, v.sentTick, v.hasSent = *view, f.Tick, true
 	return true
+}
+
+// setBit sets bit s of a bit set, growing it as needed.
+func setBit(set []uint64, s int32) []uint64 {
+	w := int(s / 64)
+	for len(set) <= w {
+		set = append(set, 0)
+	}
+	set[w] |= 1 << (s % 64)
+	return set
+}
+
+// hasBit reports whether bit s of a bit set is set.
+func hasBit(set []uint64, s int32) bool {
+	w := int(s / 64)
+	return w < len(set) && set[w]&(1<<(s%64)) != 0
 }
 
 // delta is one Delta's work on statics: the frame, the snap, the
 // rectangles of the last delta (old, with its frame's tick since; nil
-// before the first) and of this one (now).
+// before the first) and of this one (now, which is view).
 type delta struct {
 	f     *sim.Frame
 	snap  *wire.Snap
+	view  sim.View
 	old   *sim.View
 	since uint64
 	now   *sim.View
@@ -169,10 +193,6 @@ type delta struct {
 	// from a cell to another and were deleted there.
 	moved []uint32
 }
-
-// deltas lend a delta's scratch: only the deltas running at a moment
-// hold one.
-var deltas = sync.Pool{New: func() any { return new(delta) }}
 
 // statics brings the fragments and spike balls of the cell at index
 // (statics, with st) up to date in the snap: from what the old rectangle
@@ -314,24 +334,6 @@ func movedAcross(moved []uint32, snap *wire.Snap) {
 			}
 		}
 	}
-}
-
-// see records one marble that shows in the view, adding it to snap if
-// it is new; it reports whether it was sent before and changed since, for
-// the caller to add its upd record.
-func (v *View) see(e *sim.Entity, snap *wire.Snap) (changed bool) {
-	s, added := v.marbles.Add(e.ID)
-	if added {
-		snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name, Heading: e.Heading, Flags: e.Flags})
-		*s = sentMarble{qx: e.QX, qy: e.QY, mass: e.Mass, heading: e.Heading, flags: e.Flags, mark: v.mark}
-		return false
-	}
-	s.mark = v.mark
-	if s.qx == e.QX && s.qy == e.QY && s.mass == e.Mass && s.heading == e.Heading && s.flags == e.Flags {
-		return false
-	}
-	s.qx, s.qy, s.mass, s.heading, s.flags = e.QX, e.QY, e.Mass, e.Heading, e.Flags
-	return true
 }
 
 // recordEncoders lend encoders to encodeMarbleRecords, which runs once

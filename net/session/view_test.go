@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 
@@ -13,7 +14,7 @@ type table map[uint32]wire.AddEntity
 
 // apply applies a snap as a client reads it (encoded, then decoded) and
 // as PROTOCOL.md says, failing on any delta against something the client
-// was not sent.
+// was not sent, and on an upd that changes nothing.
 func (tb table) apply(t *testing.T, sent *wire.Snap) {
 	t.Helper()
 	var enc wire.Encoder
@@ -52,6 +53,9 @@ func (tb table) apply(t *testing.T, sent *wire.Snap) {
 		}
 		if u.Marble != (e.Kind == wire.KindPlayer || e.Kind == wire.KindZombie) {
 			t.Fatalf("tick %d: upd of %d (kind %d) with heading and flags: %v", s.Tick, u.ID, e.Kind, u.Marble)
+		}
+		if e.X == u.X && e.Y == u.Y && e.Mass == u.Mass && e.Heading == u.Heading && e.Flags == u.Flags {
+			t.Fatalf("tick %d: upd of %d, which did not change", s.Tick, u.ID)
 		}
 		e.X, e.Y, e.Mass, e.Heading, e.Flags = u.X, u.Y, u.Mass, u.Heading, u.Flags
 		tb[u.ID] = e
@@ -255,15 +259,18 @@ func TestClearedViewSendsTheWholeViewAgain(t *testing.T) {
 // forget makes v hold nothing, as if new: what a test needs to start a
 // view afresh without a new one.
 func (v *View) forget() {
-	v.marbles.Clear()
+	clear(v.sentSlots)
 	v.hasSent = false
 }
 
 // held returns how many entities the view holds as sent, f being the
-// frame of its last delta: its marbles, and the statics of f its last
-// rectangle shows.
+// frame of its last delta: the marbles of its slot bits, and the statics
+// of f its last rectangle shows.
 func (v *View) held(f *sim.Frame) int {
-	n := v.marbles.Len()
+	n := 0
+	for _, w := range v.sentSlots {
+		n += bits.OnesCount64(w)
+	}
 	if !v.hasSent {
 		return n
 	}
@@ -311,5 +318,52 @@ func TestDeltaRefusesWhatTheFrameCannotTell(t *testing.T) {
 	v.forget()
 	if !v.Delta(f, 0, &snap) || !v.Delta(f, 0, &snap) || len(snap.Add)+len(snap.Upd)+len(snap.Del) != 0 {
 		t.Fatalf("afresh, then the same frame again: %d adds, %d upds, %d dels; want none the second time", len(snap.Add), len(snap.Upd), len(snap.Del))
+	}
+}
+
+// TestDeltaAllocatesNothing checks that steady-state deltas, a playing
+// session's over frames of a full arena, allocate nothing: a server makes
+// tens of thousands a second.
+func TestDeltaAllocatesNothing(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	a, err := sim.New(sim.Options{Config: cfg, Seed: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const me = 1
+	if err := a.StepWith(sim.Join(me, "me", nil), sim.Spawn(me)); err != nil {
+		t.Fatal(err)
+	}
+	var frames []*sim.Frame
+	for range 80 {
+		if err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, a.Acquire())
+	}
+	defer func() {
+		for _, f := range frames {
+			f.Release()
+		}
+	}()
+	v := NewView()
+	var snap wire.Snap
+	// Warm up: the frames' shared records are encoded (a live arena's
+	// pooled frames reuse their buffers; these 80 are each new), the first
+	// delta adds the view, and the next ones grow the snap's lists.
+	for _, f := range frames {
+		f.Records(encodeMarbleRecords)
+	}
+	for _, f := range frames[:20] {
+		v.Delta(f, me, &snap)
+	}
+	next := 20
+	if n := testing.AllocsPerRun(50, func() {
+		if !v.Delta(frames[next], me, &snap) {
+			t.Fatalf("no delta at tick %d", frames[next].Tick)
+		}
+		next++
+	}); n != 0 {
+		t.Fatalf("a delta allocates %.1f times", n)
 	}
 }
