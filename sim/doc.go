@@ -21,7 +21,10 @@
 //   - clock.go: Clock, the injectable time source (RealClock, ManualClock).
 //   - frame.go: Frame, the per-tick snapshot bucketed by a spatial grid.
 //   - view.go: View, the rule of what one session sees of a frame.
-//   - publish.go: the frame builder (with the state hash).
+//   - publish.go: the frame builder (with the state hash), and what it
+//     keeps of the statics that left cells (Frame.Gone).
+//   - slots.go: the marbles' slots (Frame.Slots), by which a reader
+//     keeps what it sent as a bit a marble.
 //   - stats.go: per-system tick durations and percentiles.
 //   - replay.go: the replay log writer (Recorder) and its playback.
 //   - replaycodec.go: the log's format: recognising, reading, Save.

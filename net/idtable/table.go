@@ -17,8 +17,8 @@ type Table[V any] struct {
 	// positions in slots, plus one; 0 marks an empty place. Its length
 	// is a power of two at least twice the values', so a probe is short,
 	// and it is a few bytes a value where a Go map takes tens: a lookup
-	// touches one or two cache lines, which is what a delta of thousands
-	// of sessions' tables, out of cache in turn, pays for.
+	// touches one or two cache lines, which is what applying deltas to
+	// thousands of bots' tables, out of cache in turn, pays for.
 	index []int32
 	shift uint8 // 32 - log2(len(index)): a hash's top bits pick the place
 }

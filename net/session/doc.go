@@ -47,8 +47,8 @@
 //     marble.
 //   - drop.go: DropReason and recordDrop, where every dropped message is
 //     counted and logged.
-//   - view.go: snapshot deltas: marbles by id, statics by the last
-//     delta's rectangle and tick (told by the frame; a cell unchanged
-//     and wholly inside or outside both rectangles is passed over),
-//     marble records shared by the frame.
+//   - view.go: snapshot deltas against the last delta's rectangle and
+//     tick, which the frame can tell the contents of (statics: a cell
+//     unchanged and wholly inside or outside both rectangles is passed
+//     over; marbles: one bit a slot), marble records shared by the frame.
 package session
