@@ -64,6 +64,10 @@ type shard struct {
 	// sessions counts the sessions that live on this shard, to place new
 	// ones on the least loaded.
 	sessions atomic.Int32
+	// readPass and writePass are a session's read and write passes
+	// ((*Conn).readPass and serviceOnPool); a test of the order in which
+	// work services them sets its own.
+	readPass, writePass func(*Conn)
 }
 
 // workers returns the Env's pool, made at its first use with
@@ -75,6 +79,9 @@ func (e *Env) workers() *pool {
 			n = runtime.GOMAXPROCS(0)
 		}
 		e.pool = &pool{shards: make([]shard, n)}
+		for i := range e.pool.shards {
+			e.pool.shards[i].readPass, e.pool.shards[i].writePass = (*Conn).readPass, (*Conn).serviceOnPool
+		}
 	})
 	return e.pool
 }
@@ -132,7 +139,9 @@ const yieldEvery = 16
 
 // work services the shard's queues in batches until both are empty:
 // read passes first, since inputs are what the next tick needs, then
-// write passes.
+// write passes, between which, at each yield, the read passes queued
+// meanwhile: a tick's fan-out to thousands of sessions takes
+// milliseconds, and an input read only after it may miss the next tick.
 func (s *shard) work() {
 	for {
 		s.mu.Lock()
@@ -145,25 +154,43 @@ func (s *shard) work() {
 			return
 		}
 		s.mu.Unlock()
+		reads = s.readAll(reads)
 		n := 0
-		for i, c := range reads {
-			reads[i] = nil
-			c.readPass()
-			if n++; n%yieldEvery == 0 {
-				runtime.Gosched()
-			}
-		}
 		for i, c := range batch {
 			batch[i] = nil
-			c.serviceOnPool()
+			s.writePass(c)
 			if n++; n%yieldEvery == 0 {
 				runtime.Gosched()
+				reads = s.readAll(s.takeReads(reads))
 			}
 		}
 		s.mu.Lock()
 		s.spare, s.spareReads = batch[:0], reads[:0]
 		s.mu.Unlock()
 	}
+}
+
+// takeReads swaps the read passes queued since for reads, an emptied
+// list of the worker's.
+func (s *shard) takeReads(reads []*Conn) []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	queued := s.reads
+	s.reads = reads[:0]
+	return queued
+}
+
+// readAll runs the read passes of reads, yielding as work does, and
+// returns the list emptied.
+func (s *shard) readAll(reads []*Conn) []*Conn {
+	for i, c := range reads {
+		reads[i] = nil
+		s.readPass(c)
+		if (i+1)%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+	}
+	return reads[:0]
 }
 
 // schedule tells the writer side that it has work. Safe from any

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -409,6 +410,46 @@ func TestSnapFrameTakenAfterTheQueue(t *testing.T) {
 		written += got.Len()
 		if written == 0 {
 			t.Fatalf("blocking %v: nothing written before the snap", blocking)
+		}
+	}
+}
+
+// TestWorkReadsBetweenWrites checks the order in which a worker services
+// its queues: read passes queued while it works through a batch of write
+// passes (a tick's fan-out) are serviced at its next yield, before the
+// rest of the batch, so that an input read then can still make the next
+// tick.
+func TestWorkReadsBetweenWrites(t *testing.T) {
+	const writes = 3 * yieldEvery
+	var s shard
+	conns := make([]*Conn, writes+2)
+	for i := range conns {
+		conns[i] = new(Conn) // identities only: the passes below are the test's
+	}
+	early, late := conns[writes], conns[writes+1]
+	var order []*Conn
+	s.readPass = func(c *Conn) { order = append(order, c) }
+	s.writePass = func(c *Conn) {
+		order = append(order, c)
+		if c == conns[2] {
+			s.pushRead(late) // an input arrives during the fan-out
+		}
+	}
+	s.mu.Lock()
+	s.queue = append(s.queue, conns[:writes]...)
+	s.reads = append(s.reads, early)
+	s.working = true // run work here, not on a goroutine of its own
+	s.mu.Unlock()
+	s.work()
+	want := append([]*Conn{early}, conns[:yieldEvery]...)
+	want = append(want, late)
+	want = append(want, conns[yieldEvery:writes]...)
+	if len(order) != len(want) {
+		t.Fatalf("%d passes, want %d", len(order), len(want))
+	}
+	for i := range want {
+		if order[i] != want[i] {
+			t.Fatalf("pass %d is not the one wanted: the read queued during the batch ran at %d, want %d", i, slices.Index(order, late), yieldEvery+1)
 		}
 	}
 }
