@@ -131,7 +131,6 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 		}
 	}
 	st.StaticLog = st.StaticLog[:0]
-	b.forgetGone(st.Tick)
 	b.statics.Settle()
 	for _, c := range b.dirty {
 		cs := &b.cellStatics[c]
@@ -148,9 +147,10 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 	}
 }
 
-// forgetGone drops the statics that left at least goneSeconds before
-// tick now, and moves goneSince on to match.
-func (b *frameBuilder) forgetGone(now uint64) {
+// forget drops the statics that left a cell and the marbles that left a
+// slot at least goneSeconds before tick now, and moves goneSince on to
+// match.
+func (b *frameBuilder) forget(now uint64) {
 	if !b.started {
 		// Nothing left before the first frame that any reader saw.
 		b.goneSince, b.started = now, true
@@ -175,6 +175,17 @@ func (b *frameBuilder) forgetGone(now uint64) {
 	b.goneSince = max(b.goneSince, cutoff)
 }
 
+// cellStarts returns s as a list of where each frame cell's entries start
+// (CountingSort's start: one longer than the cells), reallocated only if
+// it is too short.
+func (b *frameBuilder) cellStarts(s []int32) []int32 {
+	n := b.shape.NumCells() + 1
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
 // build fills f with the world's state after tick st.Tick and its hash.
 func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	f.Tick, f.Arena = st.Tick, b.arena
@@ -183,6 +194,7 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	f.Leader, f.Movers = Entity{}, 0
 	b.scratch, b.cellOf = b.scratch[:0], b.cellOf[:0]
 	b.applyStaticLog(st)
+	b.forget(st.Tick)
 
 	f.Hash = st.Hash()
 	leaderMass := -1.0
@@ -224,35 +236,18 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 
 	// Each cell holds its static records, copied as a block, then its
 	// movers.
-	if cells := b.shape.NumCells(); cap(f.CellStart) < cells+1 {
-		f.CellStart = make([]int32, cells+1)
-	}
-	f.CellStart = f.CellStart[:b.shape.NumCells()+1]
+	f.CellStart = b.cellStarts(f.CellStart)
 	f.Entities = ecs.CountingSort(b.scratch, b.cellOf, b.statics.All(), f.CellStart, f.Entities)
 	f.Statics = append(f.Statics[:0], b.cellStatics...)
-	if cells := b.shape.NumCells(); cap(f.GoneStart) < cells+1 {
-		f.GoneStart = make([]int32, cells+1)
-	}
-	f.GoneStart = f.GoneStart[:b.shape.NumCells()+1]
-	if cap(f.Gone) < cap(b.gone) {
-		// Room for as many as the builder has room for: a frame's list
-		// then grows only when the builder's doubles, not each time the
-		// count of the last seconds tops its earlier most.
-		f.Gone = make([]Gone, 0, cap(b.gone))
-	}
-	f.Gone = ecs.CountingSort(b.gone[b.goneFirst:], b.goneCell[b.goneFirst:], nil, f.GoneStart, f.Gone)
+	// A frame's lists of what left and of the slots get the room the
+	// builder's have, so that they grow only when those double, not each
+	// time a count of the last seconds tops its earlier most.
+	f.GoneStart = b.cellStarts(f.GoneStart)
+	f.Gone = ecs.CountingSort(b.gone[b.goneFirst:], b.goneCell[b.goneFirst:], nil, f.GoneStart, slices.Grow(f.Gone[:0], cap(b.gone)))
 	f.GoneSince = b.goneSince
-	if cells := b.shape.NumCells(); cap(f.MoverStart) < cells+1 {
-		f.MoverStart = make([]int32, cells+1)
-	}
-	f.MoverStart = f.MoverStart[:b.shape.NumCells()+1]
-	// As with Gone: a frame's lists get the room the builder's have, so
-	// that they grow only when those double.
 	k := &b.slots
-	if cap(f.MoverSlot) < cap(k.of) {
-		f.MoverSlot = make([]int32, 0, cap(k.of))
-	}
-	f.MoverSlot = ecs.CountingSort(k.of, b.cellOf, nil, f.MoverStart, f.MoverSlot)
+	f.MoverStart = b.cellStarts(f.MoverStart)
+	f.MoverSlot = ecs.CountingSort(k.of, b.cellOf, nil, f.MoverStart, slices.Grow(f.MoverSlot[:0], cap(k.of)))
 	f.Slots = append(slices.Grow(f.Slots[:0], cap(k.slots)), k.slots...)
 	f.Vacated = append(slices.Grow(f.Vacated[:0], cap(k.vacated)), k.vacated[k.vacFirst:]...)
 

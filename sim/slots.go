@@ -70,7 +70,7 @@ func (k *slotBook) assign(marbles []Entity, tick uint64) {
 	// First those that stay and those that left, then the new ones, so
 	// that a slot vacated in this tick is free for them: the slots never
 	// outnumber the most marbles the arena held at once.
-	j, fresh := 0, false
+	j := 0
 	for _, m := range k.byID {
 		for j < len(k.held) && k.held[j].id < m.id {
 			k.vacate(k.held[j], tick)
@@ -84,14 +84,14 @@ func (k *slotBook) assign(marbles []Entity, tick uint64) {
 			}
 			k.of[m.at] = s
 		} else {
-			k.of[m.at], fresh = -1, true
+			k.of[m.at] = -1 // new: given a slot below
 		}
 	}
 	for ; j < len(k.held); j++ {
 		k.vacate(k.held[j], tick)
 	}
 	for _, m := range k.byID {
-		if fresh && k.of[m.at] < 0 {
+		if k.of[m.at] < 0 {
 			k.of[m.at] = k.take(m.id, recordOf(&marbles[m.at]), tick)
 		}
 		k.next = append(k.next, heldSlot{id: m.id, slot: k.of[m.at]})
@@ -120,7 +120,7 @@ func (k *slotBook) vacate(h heldSlot, tick uint64) {
 }
 
 // forget drops who left a slot at or before cutoff (see
-// frameBuilder.forgetGone).
+// frameBuilder.forget).
 func (k *slotBook) forget(cutoff uint64) {
 	i := k.vacFirst
 	for i < len(k.vacated) && k.vacated[i].Left <= cutoff {

@@ -86,8 +86,7 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 	view := &d.view
 	// While not alive, the snap says whom the view follows.
 	snap.HasEye, snap.Eye = !snap.HasYou, view.Follow
-	d.f, d.snap, d.moved = f, snap, d.moved[:0]
-	d.now, d.old = view, nil
+	d.f, d.snap, d.moved, d.old = f, snap, d.moved[:0], nil
 	if v.hasSent {
 		d.old, d.since = &v.sent, v.sentTick
 	}
@@ -99,7 +98,7 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 			index := row*f.Cols + col
 			cell := f.Cell(col, row)
 			st := f.CellStatics(col, row)
-			d.statics(index, cell[:st.N], st, d.now)
+			d.statics(index, cell[:st.N], st, view)
 			slots := f.SlotsOf(index)
 			for i := st.N; i < int32(len(cell)); i++ {
 				e := &cell[i]
@@ -108,11 +107,13 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 				}
 				s := slots[i-st.N]
 				v.nextSlots = setBit(v.nextSlots, s)
-				if sl := &f.Slots[s]; !hasBit(v.sentSlots, s) || sl.Taken > v.sentTick {
+				sl := &f.Slots[s]
+				if !hasBit(v.sentSlots, s) || sl.Taken > v.sentTick {
 					// Not sent as it is: new to the view, or to its slot.
 					snap.Add = append(snap.Add, wire.AddEntity{ID: e.ID, Kind: uint8(e.Kind), X: e.QX, Y: e.QY, Mass: e.Mass, Name: e.Name, Heading: e.Heading, Flags: e.Flags})
 					continue
-				} else if sl.Change <= v.sentTick {
+				}
+				if sl.Change <= v.sentTick {
 					continue
 				}
 				// Changed: copy the frame's record, encoded once for all.
@@ -142,7 +143,7 @@ func (v *View) Delta(f *sim.Frame, session uint32, snap *wire.Snap) bool {
 	if len(d.moved) > 0 && len(snap.Del) > 0 {
 		movedAcross(d.moved, snap)
 	}
-	d.f, d.snap, d.now, d.old = nil, nil, nil, nil
+	d.f, d.snap, d.old = nil, nil, nil
 	// Marbles sent and not in view now as the same holder of their slot
 	// left the view or the arena: delete them.
 	for w, bits := range v.sentSlots {
@@ -180,15 +181,14 @@ func hasBit(set []uint64, s int32) bool {
 }
 
 // delta is one Delta's work on statics: the frame, the snap, the
-// rectangles of the last delta (old, with its frame's tick since; nil
-// before the first) and of this one (now, which is view).
+// rectangles of this delta (view) and of the last (old, with its frame's
+// tick since; nil before the first).
 type delta struct {
 	f     *sim.Frame
 	snap  *wire.Snap
 	view  sim.View
 	old   *sim.View
 	since uint64
-	now   *sim.View
 	// moved lists the spike balls added, which may be ones that moved
 	// from a cell to another and were deleted there.
 	moved []uint32
