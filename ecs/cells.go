@@ -97,6 +97,15 @@ func (x *Cells[T]) RemoveAt(c, i int) {
 	x.cells[c] = s[:last]
 }
 
+// DropFirst deletes the first n items of cell c; the others keep their
+// order.
+func (x *Cells[T]) DropFirst(c, n int) {
+	s := x.cells[c]
+	k := copy(s, s[n:])
+	clear(s[k:])
+	x.cells[c] = s[:k]
+}
+
 // Settle moves every spilled cell that fits its home again back there and
 // frees its spill block. Call it once a tick where no cell's slice is held.
 func (x *Cells[T]) Settle() {

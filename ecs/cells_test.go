@@ -9,7 +9,8 @@ import (
 )
 
 // TestCellsMatchesPlainSlices drives Cells and a plain slice per cell with
-// the same random appends, swap-removes and settles: whether a cell lives
+// the same random appends, swap-removes, drops from the front and
+// settles: whether a cell lives
 // home or in a spill block of any class, it must hold the same items in
 // the same order, and its neighbours must be untouched.
 func TestCellsMatchesPlainSlices(t *testing.T) {
@@ -24,6 +25,10 @@ func TestCellsMatchesPlainSlices(t *testing.T) {
 		// (up to 32 << 2) and come back home.
 		grow := step/2000%2 == 0
 		switch {
+		case len(model[c]) > 0 && r.Intn(6) == 0:
+			n := 1 + r.Intn(len(model[c]))
+			x.DropFirst(c, n)
+			model[c] = slices.Delete(model[c], 0, n)
 		case len(model[c]) > 0 && (!grow && r.Intn(4) != 0 || grow && r.Intn(4) == 0):
 			i := r.Intn(len(model[c]))
 			x.RemoveAt(c, i)

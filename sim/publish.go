@@ -41,13 +41,16 @@ type frameBuilder struct {
 	cellOf  []int32
 	pool    chan *Frame
 
-	// gone[goneFirst:] holds the statics that left a cell in the last
-	// goneSeconds, in the order they left, goneCell the cell each left,
-	// and goneSince the tick after which every one that left is there
-	// (see Frame.Gone).
-	gone      []Gone
-	goneCell  []int32
-	goneFirst int
+	// gone holds, cell by cell in the order they left, the statics that
+	// left a cell in the last goneSeconds: a frame copies its cells as
+	// blocks, as it does the statics, where sorting them all by cell
+	// each tick cost a tenth of a busy arena's tick. left[leftFirst:]
+	// says when each left and which cell, in that order, so that forget
+	// finds the cells to trim; goneSince is the tick after which every
+	// one that left is there (see Frame.Gone).
+	gone      *ecs.Cells[Gone]
+	left      []leftMark
+	leftFirst int
 	goneSince uint64
 	started   bool
 	// slots gives the marbles their slots (Frame.Slots).
@@ -60,6 +63,12 @@ type frameBuilder struct {
 // without a snap before it ends it as a slow consumer (StallTimeout, 3 s).
 const goneSeconds = 5
 
+// leftMark is when a static left a cell, and which.
+type leftMark struct {
+	tick uint64
+	cell int32
+}
+
 func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.arena, b.cfg, b.world = arena, cfg, w
 	b.shape = ecs.NewGridShape(cfg.GridCell*frameCells, cfg.ArenaWidth, cfg.ArenaHeight)
@@ -70,12 +79,15 @@ func (b *frameBuilder) init(w *arche.World, arena int, cfg *ecs.Config) {
 	b.statics = ecs.NewCells[Entity](cells, 4+4*statics/cells)
 	b.statics.Reserve(ecs.SpillReserve(statics))
 	b.cellStatics = make([]CellStatics, cells)
-	// The lists of what left in the last goneSeconds start with room for
-	// a quarter of the statics and two arenas' worth of marbles, so that a
-	// long-running arena's ticks do not grow them by small steps (they
-	// still double if an arena needs more).
-	b.gone = make([]Gone, 0, statics/4+16)
-	b.goneCell = make([]int32, 0, cap(b.gone))
+	// What left in the last goneSeconds gets room for a quarter of the
+	// statics, and each cell a home four times its share of that, so
+	// that a long-running arena's ticks neither grow the lists by small
+	// steps nor spill most cells (the lists still double, and a crowded
+	// cell spills, if an arena needs more).
+	gone := statics/4 + 16
+	b.gone = ecs.NewCells[Gone](cells, 4+4*gone/cells)
+	b.gone.Reserve(ecs.SpillReserve(gone))
+	b.left = make([]leftMark, 0, gone)
 	b.slots.reserve(cfg.MaxPlayers)
 	b.bodies = generic.NewMap[ecs.Body](w)
 	b.pos = generic.NewMap[ecs.Position](w)
@@ -123,8 +135,8 @@ func (b *frameBuilder) applyStaticLog(st *ecs.State) {
 			if old.ID == ch.ID {
 				b.statics.RemoveAt(c, j)
 				if old.Born < st.Tick { // else no frame showed it
-					b.gone = append(b.gone, Gone{Entity: old, Left: st.Tick})
-					b.goneCell = append(b.goneCell, int32(c))
+					b.gone.Append(c, Gone{Entity: old, Left: st.Tick})
+					b.left = append(b.left, leftMark{st.Tick, int32(c)})
 				}
 				break
 			}
@@ -161,17 +173,18 @@ func (b *frameBuilder) forget(now uint64) {
 	}
 	cutoff := now - keep
 	b.slots.forget(cutoff)
-	k := b.goneFirst
-	for k < len(b.gone) && b.gone[k].Left <= cutoff {
-		k++
+	// Each cell's first is its oldest: one left[] entry, one drop.
+	k := b.leftFirst
+	for ; k < len(b.left) && b.left[k].tick <= cutoff; k++ {
+		b.gone.DropFirst(int(b.left[k].cell), 1)
 	}
-	b.goneFirst = k
-	if k > len(b.gone)/2 {
+	b.leftFirst = k
+	if k > len(b.left)/2 {
 		// Moved down once the dropped are half: a copy every few ticks.
-		b.gone = b.gone[:copy(b.gone, b.gone[k:])]
-		b.goneCell = b.goneCell[:copy(b.goneCell, b.goneCell[k:])]
-		b.goneFirst = 0
+		b.left = b.left[:copy(b.left, b.left[k:])]
+		b.leftFirst = 0
 	}
+	b.gone.Settle()
 	b.goneSince = max(b.goneSince, cutoff)
 }
 
@@ -243,7 +256,7 @@ func (b *frameBuilder) build(st *ecs.State, f *Frame) *Frame {
 	// builder's have, so that they grow only when those double, not each
 	// time a count of the last seconds tops its earlier most.
 	f.GoneStart = b.cellStarts(f.GoneStart)
-	f.Gone = ecs.CountingSort(b.gone[b.goneFirst:], b.goneCell[b.goneFirst:], nil, f.GoneStart, slices.Grow(f.Gone[:0], cap(b.gone)))
+	f.Gone = ecs.CountingSort(nil, nil, b.gone.All(), f.GoneStart, slices.Grow(f.Gone[:0], cap(b.left)))
 	f.GoneSince = b.goneSince
 	k := &b.slots
 	f.MoverStart = b.cellStarts(f.MoverStart)

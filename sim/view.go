@@ -23,6 +23,24 @@ type View struct {
 	margin float64
 	// obstacle is a spike ball's radius (the config's, kept at hand).
 	obstacle float64
+	// rect bounds the centres of the fragments that show (the rectangle)
+	// and spike holds those of the spike balls that show (the rectangle
+	// grown by their radius): worked out once, as every static of the
+	// cells a delta's edges cross is tested against them.
+	rect, spike bounds
+}
+
+// bounds is a rectangle of centres, its edges included.
+type bounds struct{ x0, y0, x1, y1 float64 }
+
+// holds reports whether the point x, y lies in b.
+func (b *bounds) holds(x, y float64) bool { return x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1 }
+
+// setBounds works out rect and spike from the centre and half extents.
+func (v *View) setBounds() {
+	v.rect = bounds{v.X - v.HalfW, v.Y - v.HalfH, v.X + v.HalfW, v.Y + v.HalfH}
+	r := v.obstacle
+	v.spike = bounds{v.rect.x0 - r, v.rect.y0 - r, v.rect.x1 + r, v.rect.y1 + r}
 }
 
 // View returns what session sees in the frame: around its marble while it
@@ -49,10 +67,12 @@ func (f *Frame) ViewWatching(session, watch uint32) View {
 	if e == nil {
 		v.X, v.Y = f.Width/2, f.Height/2
 		v.HalfW, v.HalfH = f.cfg.ViewHalfSize(0)
+		v.setBounds()
 		return v
 	}
 	v.X, v.Y, v.Follow = float64(e.X), float64(e.Y), e.ID
 	v.HalfW, v.HalfH = f.cfg.ViewHalfSize(float64(e.Mass))
+	v.setBounds()
 	return v
 }
 
@@ -70,50 +90,46 @@ func (v *View) Shows(e *Entity) bool {
 	if !e.Kind.IsMover() {
 		return v.ShowsStatic(e)
 	}
-	return v.within(e, v.cfg.Radius(float64(e.Mass)))
+	r := v.cfg.Radius(float64(e.Mass))
+	b := bounds{v.rect.x0 - r, v.rect.y0 - r, v.rect.x1 + r, v.rect.y1 + r}
+	return b.holds(float64(e.X), float64(e.Y))
 }
 
 // ShowsStatic is Shows for a fragment or a spike ball, which a session's
-// delta asks of every static of the cells its view's edges cross: the
-// same test without a marble's radius to work out.
+// delta asks of every static of the cells its view's edges cross: two
+// tests of its centre against bounds worked out with the view.
 func (v *View) ShowsStatic(e *Entity) bool {
-	reach := 0.0
+	b := &v.rect
 	if e.Kind == ecs.KindObstacle {
-		reach = v.obstacle
+		b = &v.spike
 	}
-	return v.within(e, reach)
-}
-
-// within reports whether an entity whose centre lies within reach of the
-// rectangle shows: Shows's one test.
-func (v *View) within(e *Entity, reach float64) bool {
-	dx, dy := float64(e.X)-v.X, float64(e.Y)-v.Y
-	return dx >= -v.HalfW-reach && dx <= v.HalfW+reach && dy >= -v.HalfH-reach && dy <= v.HalfH+reach
+	return b.holds(float64(e.X), float64(e.Y))
 }
 
 // ShowsAll reports whether every static of a cell (CellStatics) shows in
 // the view: all their centres lie inside the rectangle, which Shows takes
 // for any reach. It may say false when all show (a cell without statics,
 // a spike ball shown by its reach alone); a reader then looks at each.
+// Shows compares centres with the same bounds, so bounds of the centres
+// that pass here pass for every centre between them.
 func (v *View) ShowsAll(s *CellStatics) bool {
-	// The same subtractions as Shows: float rounding is monotone, so a
-	// bound that passes here passes for every centre between the bounds.
+	b := &v.rect
 	return s.N > 0 &&
-		float64(s.MinX)-v.X >= -v.HalfW && float64(s.MaxX)-v.X <= v.HalfW &&
-		float64(s.MinY)-v.Y >= -v.HalfH && float64(s.MaxY)-v.Y <= v.HalfH
+		float64(s.MinX) >= b.x0 && float64(s.MaxX) <= b.x1 &&
+		float64(s.MinY) >= b.y0 && float64(s.MaxY) <= b.y1
 }
 
 // ShowsNone reports whether no static of a cell shows in the view: the
-// bounds of their centres, grown by the largest reach of a static (a spike
-// ball's radius), miss the rectangle. Like ShowsAll it may say false
+// bounds of their centres miss the rectangle grown by the largest reach
+// of a static (a spike ball's radius). Like ShowsAll it may say false
 // when it is true.
 func (v *View) ShowsNone(s *CellStatics) bool {
 	if s.N == 0 {
 		return true
 	}
-	r := v.obstacle
-	return float64(s.MaxX)-v.X < -v.HalfW-r || float64(s.MinX)-v.X > v.HalfW+r ||
-		float64(s.MaxY)-v.Y < -v.HalfH-r || float64(s.MinY)-v.Y > v.HalfH+r
+	b := &v.spike
+	return float64(s.MaxX) < b.x0 || float64(s.MinX) > b.x1 ||
+		float64(s.MaxY) < b.y0 || float64(s.MinY) > b.y1
 }
 
 // watched returns the marble a session watches, or nil for none.
