@@ -90,9 +90,15 @@ func (v *View) Shows(e *Entity) bool {
 	if !e.Kind.IsMover() {
 		return v.ShowsStatic(e)
 	}
+	x, y := float64(e.X), float64(e.Y)
+	if v.rect.holds(x, y) {
+		// The rectangle grown by a radius holds it too: most marbles a
+		// delta looks at need no square root.
+		return true
+	}
 	r := v.cfg.Radius(float64(e.Mass))
 	b := bounds{v.rect.x0 - r, v.rect.y0 - r, v.rect.x1 + r, v.rect.y1 + r}
-	return b.holds(float64(e.X), float64(e.Y))
+	return b.holds(x, y)
 }
 
 // ShowsStatic is Shows for a fragment or a spike ball, which a session's
