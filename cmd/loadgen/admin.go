@@ -30,17 +30,22 @@ func newAdmin(addr string) *admin {
 // serverSample is one scrape of /metrics: the figures a load run compares
 // before and after.
 type serverSample struct {
-	At             time.Time
-	RSS            float64 // process_resident_memory_bytes
-	HeapInuse      float64 // go_memstats_heap_inuse_bytes
-	CPUSeconds     float64 // process_cpu_seconds_total
-	Sessions       float64 // shatter_sessions
-	Goroutines     float64 // go_goroutines
-	BytesOut       float64 // shatter_bytes_out_total
-	SnapsSkipped   float64 // shatter_snapshots_skipped_total
-	Ticks          float64 // ticks of every arena (shatter_tick_seconds{system="total"} count)
-	TicksUnder5ms  float64 // of which took at most 5 ms (the le="0.005" bucket)
-	TickSecondsSum float64
+	At         time.Time
+	RSS        float64 // process_resident_memory_bytes
+	HeapInuse  float64 // go_memstats_heap_inuse_bytes
+	CPUSeconds float64 // process_cpu_seconds_total
+	// SystemCPUSeconds is the kernel's share of CPUSeconds
+	// (shatter_process_cpu_seconds_total{mode="system"}); HasSystemCPU
+	// says whether the server exports it.
+	SystemCPUSeconds float64
+	HasSystemCPU     bool
+	Sessions         float64 // shatter_sessions
+	Goroutines       float64 // go_goroutines
+	BytesOut         float64 // shatter_bytes_out_total
+	SnapsSkipped     float64 // shatter_snapshots_skipped_total
+	Ticks            float64 // ticks of every arena (shatter_tick_seconds{system="total"} count)
+	TicksUnder5ms    float64 // of which took at most 5 ms (the le="0.005" bucket)
+	TickSecondsSum   float64
 }
 
 // tickGoal is the tick time DESIGN.md's load goal holds every tick under;
@@ -101,6 +106,13 @@ func (a *admin) sample(ctx context.Context) (serverSample, error) {
 	s.RSS = value("process_resident_memory_bytes")
 	s.HeapInuse = value("go_memstats_heap_inuse_bytes")
 	s.CPUSeconds = value("process_cpu_seconds_total")
+	if f := families["shatter_process_cpu_seconds_total"]; f != nil {
+		for _, m := range f.Metric {
+			if label(m, "mode") == "system" && m.Counter != nil {
+				s.SystemCPUSeconds, s.HasSystemCPU = m.Counter.GetValue(), true
+			}
+		}
+	}
 	s.Sessions = value("shatter_sessions")
 	s.Goroutines = value("go_goroutines")
 	s.BytesOut = value("shatter_bytes_out_total")

@@ -207,7 +207,7 @@ func (kr *kneeResult) boundOf(fl time.Duration) float64 {
 }
 
 // kneeHeader heads the table of probes.
-const kneeHeader = `| probe | clients | connected / failed | on time | input→ack p50 / p99 ms | server CPU (per snap) | loadgen CPU (per snap) | write floor µs, 1 / 1000 conns / 1000 paced | server ÷ floor (paced) | result |
+const kneeHeader = `| probe | clients | connected / failed | on time | input→ack p50 / p99 ms | server CPU (per snap; kernel) | loadgen CPU (per snap; kernel) | write floor µs, 1 / 1000 conns / 1000 paced | server ÷ floor (paced) | result |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
 `
 
@@ -217,7 +217,7 @@ func kneeRow(i int, p kneeProbe) string {
 		fmt.Sprint(i + 1), fmt.Sprint(p.Clients),
 		fmt.Sprintf("%d / %d", r.Connected, r.Failed),
 		percent(r.OnTime, r.Gaps), "—", "—",
-		cpuPerSnap(r.LoadgenCPU, r), "—", "—",
+		cpuPerSnap(r.LoadgenCPU, r.LoadgenKernelCPU, r), "—", "—",
 		passText(p.Pass, p.Why),
 	}
 	if r.Acks > 0 {
@@ -227,7 +227,7 @@ func kneeRow(i int, p kneeProbe) string {
 		cells[7] = f.cell()
 	}
 	if s := r.Server; s != nil {
-		cells[5] = cpuPerSnap(s.cpuCores(), r)
+		cells[5] = cpuPerSnap(s.cpuCores(), s.kernelCores(), r)
 		cells[8] = r.Floor.ratioCell(perSnapMicros(s.cpuCores(), r))
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"

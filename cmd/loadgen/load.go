@@ -120,6 +120,8 @@ type result struct {
 	Closes      map[string]int // how connections ended, by endReason
 
 	LoadgenCPU  float64 // cores the load generator used in the window
+	// LoadgenKernelCPU is the kernel's share of LoadgenCPU (system time).
+	LoadgenKernelCPU float64
 	LoadgenRSS  uint64
 	LoadgenHeap uint64
 
@@ -231,7 +233,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 	show.endRamp(time.Since(rampStart))
 
 	var wStart, wEnd time.Time
-	var cpu0, cpu1 time.Duration
+	var cpu0, cpu1, sys0, sys1 time.Duration
 	var stats0, stats1 client.Stats
 	if ctx.Err() == nil {
 		if adm != nil {
@@ -244,7 +246,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 		if err != nil {
 			show.note("warning: load generator profile: %v", err)
 		}
-		cpu0 = processCPU()
+		cpu0, sys0 = processCPU()
 		wStart = time.Now()
 		r.measuring.Store(true)
 
@@ -276,7 +278,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 		close(windowEnd)
 		r.measuring.Store(false)
 		wEnd = time.Now()
-		cpu1 = processCPU()
+		cpu1, sys1 = processCPU()
 		if err := stopSelfProfile(); err != nil {
 			show.note("warning: load generator profile: %v", err)
 		}
@@ -353,6 +355,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*result, error) {
 		}
 		res.DeltaErrors = stats1.DeltaErrors
 		res.LoadgenCPU = (cpu1 - cpu0).Seconds() / secs
+		res.LoadgenKernelCPU = (sys1 - sys0).Seconds() / secs
 	}
 	if res.Server != nil {
 		res.Server.ExpectedArenas = cfg.Spread
@@ -572,13 +575,14 @@ func startSelfProfile(path string) (stop func() error, err error) {
 	}, nil
 }
 
-// processCPU returns the CPU time this process has used, user and system.
-func processCPU() time.Duration {
+// processCPU returns the CPU time this process has used, user and system
+// together, and the system time alone.
+func processCPU() (all, system time.Duration) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
 // processMemory returns this process's resident set and Go heap in use.

@@ -58,6 +58,10 @@ func TestShortLoad(t *testing.T) {
 			if srv == nil || len(srv.Arenas) != 1 || srv.ExpectedArenas != 1 || srv.End.Sessions != 50 || srv.End.Ticks <= srv.Start.Ticks || srv.End.RSS == 0 {
 				t.Fatalf("server figures %+v; want one arena of 50 sessions, ticks and RSS", srv)
 			}
+			if !srv.Start.HasSystemCPU || !srv.End.HasSystemCPU || srv.kernelCores() < 0 || srv.kernelCores() > srv.cpuCores()+0.05 {
+				t.Errorf("server system CPU %v of %v cores (exported at start %v, end %v); want the kernel's share of the server's CPU",
+					srv.kernelCores(), srv.cpuCores(), srv.Start.HasSystemCPU, srv.End.HasSystemCPU)
+			}
 			row := resultsRow(res)
 			if !strings.HasPrefix(row, "| 50 | 50 / 0 | 1 (1) | ") {
 				t.Errorf("row %q", row)
@@ -250,6 +254,11 @@ func TestFloorCells(t *testing.T) {
 	cells := strings.Split(strings.Trim(resultsRow(r), "| \n"), " | ")
 	if got := cells[len(cells)-4:]; !slices.Equal(got, []string{"0.06 cores (20.0 µs)", "0.00 cores", "1.0 / 4.0 / 5.0 (wall 2.0 / 8.0 / 6.0)", "5.0× (4.0× paced)"}) {
 		t.Errorf("CPU and floor cells %q; want the server's 20 µs a snap, the floor's 1, 4 and 5 µs a write, and 5× and 4×", got)
+	}
+	// With the kernel's share: 0.024 cores of the 0.06, 8 µs a snap.
+	r.Server.Start.HasSystemCPU, r.Server.End.HasSystemCPU, r.Server.End.SystemCPUSeconds = true, true, 0.24
+	if cells := strings.Split(strings.Trim(resultsRow(r), "| \n"), " | "); cells[len(cells)-4] != "0.06 cores (20.0 µs; kernel 8.0)" {
+		t.Errorf("server CPU cell %q; want the kernel's 8 µs of its 20 a snap", cells[len(cells)-4])
 	}
 	r.Floor.Err = errors.New("no sockets")
 	if cells := strings.Split(strings.Trim(resultsRow(r), "| \n"), " | "); cells[len(cells)-1] != "—" || cells[len(cells)-2] != "—" {

@@ -25,7 +25,7 @@ const (
 
 // resultsHeader is the head of the main results table; resultsRow fills a
 // row of it.
-const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU (per snap) | loadgen CPU (per snap) | write floor µs, 1 / 1000 conns / 1000 paced | server ÷ floor (paced) |
+const resultsHeader = `| clients | connected / failed | arenas (expected) | snaps/s per client (tick rate) | on time | input→ack p50 / p95 / p99 ms | bytes/snap | bytes/s per client | server tick p50 / p99 ms | ticks > 5 ms | server RSS (per session) | server CPU (per snap; kernel) | loadgen CPU (per snap; kernel) | write floor µs, 1 / 1000 conns / 1000 paced | server ÷ floor (paced) |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 `
 
@@ -40,7 +40,7 @@ func resultsRow(r *result) string {
 		fmt.Sprintf("%.0f", r.BytesPerSnap),
 		fmt.Sprintf("%.1f KB", r.BytesPerClient/1000),
 		"—", "—", "—", "—",
-		cpuPerSnap(r.LoadgenCPU, r),
+		cpuPerSnap(r.LoadgenCPU, r.LoadgenKernelCPU, r),
 		"—", "—",
 	}
 	if f := r.Floor; f != nil && f.Err == nil {
@@ -56,7 +56,7 @@ func resultsRow(r *result) string {
 		ticks := s.End.Ticks - s.Start.Ticks
 		cells[9] = percent(uint64(ticks-(s.End.TicksUnder5ms-s.Start.TicksUnder5ms)), uint64(ticks))
 		cells[10] = fmt.Sprintf("%s (%s)", mib(s.End.RSS), kib(s.perSession(s.End.RSS-s.Before.RSS)))
-		cells[11] = cpuPerSnap(s.cpuCores(), r)
+		cells[11] = cpuPerSnap(s.cpuCores(), s.kernelCores(), r)
 		cells[14] = r.Floor.ratioCell(perSnapMicros(s.cpuCores(), r))
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
@@ -118,13 +118,19 @@ func (s *serverResult) perSession(bytes float64) float64 {
 
 // cpuPerSnap renders a process's CPU use in cores and per snapshot the
 // bots received: the fan-out's cost, to compare with a small loopback
-// write's (BenchmarkLoopbackWriteFloor in net/session).
-func cpuPerSnap(cores float64, r *result) string {
+// write's (BenchmarkLoopbackWriteFloor in net/session). kernel is the
+// kernel's share of cores (system time), negative when unknown: per
+// snapshot, what the process's system calls cost, which none of its own
+// code can make cheaper.
+func cpuPerSnap(cores, kernel float64, r *result) string {
 	us := perSnapMicros(cores, r)
-	if us <= 0 {
+	switch {
+	case us <= 0:
 		return fmt.Sprintf("%.2f cores", cores)
+	case kernel < 0:
+		return fmt.Sprintf("%.2f cores (%.1f µs)", cores, us)
 	}
-	return fmt.Sprintf("%.2f cores (%.1f µs)", cores, us)
+	return fmt.Sprintf("%.2f cores (%.1f µs; kernel %.1f)", cores, us, perSnapMicros(kernel, r))
 }
 
 // perSnapMicros turns a process's CPU use in cores into µs per snapshot
@@ -146,6 +152,16 @@ func (s *serverResult) cpuCores() float64 {
 		return 0
 	}
 	return (s.End.CPUSeconds - s.Start.CPUSeconds) / w
+}
+
+// kernelCores is the kernel's share of cpuCores (the server's system
+// time), or -1 when the server does not export it.
+func (s *serverResult) kernelCores() float64 {
+	w := s.End.At.Sub(s.Start.At).Seconds()
+	if w <= 0 || !s.Start.HasSystemCPU || !s.End.HasSystemCPU {
+		return -1
+	}
+	return (s.End.SystemCPUSeconds - s.Start.SystemCPUSeconds) / w
 }
 
 // printSummary writes a run's tables and definitions for a person.

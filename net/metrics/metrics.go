@@ -120,6 +120,7 @@ func New() *Metrics {
 		m.FleetHeartbeatSeconds, m.FleetErrors, m.FleetSeats, m.FleetMoves, m.FleetNodes, m.FleetPlayers,
 		m.FleetCapacity, m.NodeInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cpuModeCollectors()...)
 	m.startAtZero()
 	return m
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -106,4 +107,52 @@ func TestSetNodeNamesOneNode(t *testing.T) {
 		return
 	}
 	t.Fatal("no shatter_node_info")
+}
+
+// TestCPUByMode: the process's CPU time is scraped split into user and
+// system, each not going back, and the user time grows with work done in
+// the process's own code.
+func TestCPUByMode(t *testing.T) {
+	m := New()
+	modes := func() map[string]float64 {
+		t.Helper()
+		families, err := m.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, f := range families {
+			if f.GetName() != "shatter_process_cpu_seconds_total" {
+				continue
+			}
+			for _, s := range f.GetMetric() {
+				for _, l := range s.GetLabel() {
+					if l.GetName() == "mode" {
+						got[l.GetValue()] = s.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		return got
+	}
+	before := modes()
+	if len(before) != 2 {
+		t.Fatalf("modes scraped: %v, want user and system", before)
+	}
+	// Work in the process's own code until the user time has moved on:
+	// getrusage counts it in clock ticks or finer.
+	x := uint64(1)
+	deadline := time.Now().Add(5 * time.Second)
+	for modes()["user"] <= before["user"] {
+		if time.Now().After(deadline) {
+			t.Fatalf("user CPU time stayed at %v through 5 s of work", before["user"])
+		}
+		for i := range 1 << 20 {
+			x = x*6364136223846793005 + uint64(i)
+		}
+	}
+	after := modes()
+	if after["system"] < before["system"] || after["user"] <= before["user"] {
+		t.Fatalf("CPU time went from %v to %v (%d)", before, after, x)
+	}
 }
