@@ -119,11 +119,11 @@ type result struct {
 	OpenAtEnd   int            // connections still open when the window closed
 	Closes      map[string]int // how connections ended, by endReason
 
-	LoadgenCPU  float64 // cores the load generator used in the window
+	LoadgenCPU float64 // cores the load generator used in the window
 	// LoadgenKernelCPU is the kernel's share of LoadgenCPU (system time).
 	LoadgenKernelCPU float64
-	LoadgenRSS  uint64
-	LoadgenHeap uint64
+	LoadgenRSS       uint64
+	LoadgenHeap      uint64
 
 	Server *serverResult // nil without -admin
 	Floor  *floorResult  // measured before a scenario's server started; nil otherwise
