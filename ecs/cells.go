@@ -71,7 +71,7 @@ func (x *Cells[T]) Reserve(blocks int) {
 func (x *Cells[T]) Len() int { return len(x.cells) }
 
 // Cell returns the items of cell c. The slice is only valid until the next
-// Append, RemoveAt or Settle.
+// Append, RemoveAt, DropFirst or Settle.
 func (x *Cells[T]) Cell(c int) []T { return x.cells[c] }
 
 // All returns every cell's items, indexed by cell, valid as Cell's are.

@@ -173,10 +173,16 @@ func (b *frameBuilder) forget(now uint64) {
 	}
 	cutoff := now - keep
 	b.slots.forget(cutoff)
-	// Each cell's first is its oldest: one left[] entry, one drop.
+	// Each cell's first is its oldest: one left[] entry, one drop, and a
+	// run of entries of one cell (a cluster eaten at once) one call.
 	k := b.leftFirst
-	for ; k < len(b.left) && b.left[k].tick <= cutoff; k++ {
-		b.gone.DropFirst(int(b.left[k].cell), 1)
+	for k < len(b.left) && b.left[k].tick <= cutoff {
+		c, run := b.left[k].cell, 1
+		for k+run < len(b.left) && b.left[k+run].cell == c && b.left[k+run].tick <= cutoff {
+			run++
+		}
+		b.gone.DropFirst(int(c), run)
+		k += run
 	}
 	b.leftFirst = k
 	if k > len(b.left)/2 {
