@@ -163,7 +163,18 @@ func TestPollClientClose(t *testing.T) {
 			}
 			all = append(all, c)
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Closed while their loops read them: once each talking client
+		// has had a snap (a fixed sleep was too short under a loaded
+		// CI's -race).
+		deadline := time.Now().Add(wait)
+		for _, c := range all[1:] {
+			for c.Stats().SnapsReceived == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("a client received no snap within %v", wait)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
 		var closing sync.WaitGroup
 		for _, c := range all {
 			closing.Go(func() {
@@ -178,11 +189,6 @@ func TestPollClientClose(t *testing.T) {
 			})
 		}
 		closing.Wait()
-		for _, c := range all[1:] {
-			if c.Stats().SnapsReceived == 0 {
-				t.Errorf("a client received no snap before Close")
-			}
-		}
 	})
 }
 
