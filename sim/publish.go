@@ -184,14 +184,19 @@ func (b *frameBuilder) forget(now uint64) {
 		b.gone.DropFirst(int(c), run)
 		k += run
 	}
-	b.leftFirst = k
-	if k > len(b.left)/2 {
-		// Moved down once the dropped are half: a copy every few ticks.
-		b.left = b.left[:copy(b.left, b.left[k:])]
-		b.leftFirst = 0
-	}
+	b.left, b.leftFirst = trimFront(b.left, k)
 	b.gone.Settle()
 	b.goneSince = max(b.goneSince, cutoff)
+}
+
+// trimFront drops s[:first], the entries a list kept in time order is
+// done with, once they are half of it: a copy every few ticks instead of
+// one each tick. It returns the list and where its live entries start.
+func trimFront[T any](s []T, first int) ([]T, int) {
+	if first > len(s)/2 {
+		return s[:copy(s, s[first:])], 0
+	}
+	return s, first
 }
 
 // cellStarts returns s as a list of where each frame cell's entries start

@@ -126,9 +126,5 @@ func (k *slotBook) forget(cutoff uint64) {
 	for i < len(k.vacated) && k.vacated[i].Left <= cutoff {
 		i++
 	}
-	k.vacFirst = i
-	if i > len(k.vacated)/2 {
-		k.vacated = k.vacated[:copy(k.vacated, k.vacated[i:])]
-		k.vacFirst = 0
-	}
+	k.vacated, k.vacFirst = trimFront(k.vacated, i)
 }

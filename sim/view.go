@@ -21,8 +21,6 @@ type View struct {
 	// margin is how far outside the rectangle the centre of an entity
 	// that shows may lie: the largest marble's radius, or a spike ball's.
 	margin float64
-	// obstacle is a spike ball's radius (the config's, kept at hand).
-	obstacle float64
 	// rect bounds the centres of the fragments that show (the rectangle)
 	// and spike holds those of the spike balls that show (the rectangle
 	// grown by their radius): worked out once, as every static of the
@@ -36,11 +34,13 @@ type bounds struct{ x0, y0, x1, y1 float64 }
 // holds reports whether the point x, y lies in b.
 func (b *bounds) holds(x, y float64) bool { return x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1 }
 
+// grown returns b grown by r on every side.
+func (b *bounds) grown(r float64) bounds { return bounds{b.x0 - r, b.y0 - r, b.x1 + r, b.y1 + r} }
+
 // setBounds works out rect and spike from the centre and half extents.
 func (v *View) setBounds() {
 	v.rect = bounds{v.X - v.HalfW, v.Y - v.HalfH, v.X + v.HalfW, v.Y + v.HalfH}
-	r := v.obstacle
-	v.spike = bounds{v.rect.x0 - r, v.rect.y0 - r, v.rect.x1 + r, v.rect.y1 + r}
+	v.spike = v.rect.grown(v.cfg.ObstacleRadius)
 }
 
 // View returns what session sees in the frame: around its marble while it
@@ -62,7 +62,7 @@ func (f *Frame) ViewWatching(session, watch uint32) View {
 	} else if f.Leader.ID != 0 {
 		e = &f.Leader
 	}
-	v := View{cfg: f.cfg, shape: f.GridShape, obstacle: f.cfg.ObstacleRadius}
+	v := View{cfg: f.cfg, shape: f.GridShape}
 	v.margin = max(f.cfg.ObstacleRadius, f.cfg.Radius(float64(f.Leader.Mass)))
 	if e == nil {
 		v.X, v.Y = f.Width/2, f.Height/2
@@ -96,8 +96,7 @@ func (v *View) Shows(e *Entity) bool {
 		// delta looks at need no square root.
 		return true
 	}
-	r := v.cfg.Radius(float64(e.Mass))
-	b := bounds{v.rect.x0 - r, v.rect.y0 - r, v.rect.x1 + r, v.rect.y1 + r}
+	b := v.rect.grown(v.cfg.Radius(float64(e.Mass)))
 	return b.holds(x, y)
 }
 
