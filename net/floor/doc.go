@@ -17,7 +17,7 @@
 // Outline:
 //   - rig.go: Rig, Open, and Measure with its Result.
 //   - cpu_linux.go, cpu_other.go: ThreadCPU, the calling thread's CPU time.
-//   - ring_linux_test.go: BenchmarkPacedSend, the paced floor's writes
-//     against the same sends submitted to io_uring in batches, with the
-//     least of a ring it needs.
+//   - ring_linux_test.go: BenchmarkPacedSend, the paced floor's bursts
+//     written through net.Conn, by write(2), and as io_uring batches,
+//     with the least of a ring that needs.
 package floor
