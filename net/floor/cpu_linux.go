@@ -12,10 +12,16 @@ import (
 // used, or 0 if it cannot be read. The caller must hold its thread
 // (runtime.LockOSThread) from one reading to the next for their
 // difference to mean anything.
+//
+// It reads CLOCK_THREAD_CPUTIME_ID, which counts the thread's running
+// slice up to now. getrusage(RUSAGE_THREAD) does not: it counts up to the
+// scheduler's last update of the thread (its last tick or switch), so a
+// reading taken after a burst of writes that began after a sleep missed
+// up to a tick of the burst, a microsecond or more a write.
 func ThreadCPU() time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ts.Nano())
 }

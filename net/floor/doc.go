@@ -19,5 +19,5 @@
 //   - cpu_linux.go, cpu_other.go: ThreadCPU, the calling thread's CPU time.
 //   - ring_linux_test.go: BenchmarkPacedSend, the paced floor's bursts
 //     written through net.Conn, by write(2), and as io_uring batches,
-//     with the least of a ring that needs.
+//     with the minimal io_uring ring the last way needs.
 package floor

@@ -335,6 +335,7 @@ func BenchmarkPacedSend(b *testing.B) {
 
 // rigFDs returns the descriptors of the rig's writing ends.
 func rigFDs(b *testing.B, rig *Rig) []int32 {
+	b.Helper()
 	fds := make([]int32, len(rig.writers))
 	for i, w := range rig.writers {
 		var err error
