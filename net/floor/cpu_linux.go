@@ -15,9 +15,10 @@ import (
 //
 // It reads CLOCK_THREAD_CPUTIME_ID, which counts the thread's running
 // slice up to now. getrusage(RUSAGE_THREAD) does not: it counts up to the
-// scheduler's last update of the thread (its last tick or switch), so a
-// reading taken after a burst of writes that began after a sleep missed
-// up to a tick of the burst, a microsecond or more a write.
+// scheduler's last update of the thread (its last tick, switch, or a
+// wake-up on its CPU), so a reading taken after a burst of writes that
+// began after a sleep missed up to a tick of the burst, a microsecond or
+// more a write.
 func ThreadCPU() time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
