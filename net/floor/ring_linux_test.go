@@ -65,12 +65,12 @@ type ringCQE struct {
 // sendRing submits sends to many sockets with one io_uring_enter(2) a
 // batch and waits for their completions, as a fan-out's pass could.
 type sendRing struct {
-	fd                             int
-	maps                           [3][]byte // the SQ ring, the CQ ring, the SQEs
-	sqTail, sqMask, cqHead, cqTail *uint32
-	cqMask                         uint32
-	sqes, cqes                     unsafe.Pointer
-	entries                        int
+	fd                     int
+	maps                   [3][]byte // the SQ ring, the CQ ring, the SQEs
+	sqTail, cqHead, cqTail *uint32
+	sqMask, cqMask         uint32 // fixed by the kernel at setup
+	sqes, cqes             unsafe.Pointer
+	entries                int
 }
 
 // newSendRing sets up a ring of entries submissions, or says why not
@@ -97,7 +97,7 @@ func newSendRing(entries uint32) (*sendRing, error) {
 	}
 	sq, cq := unsafe.Pointer(&r.maps[0][0]), unsafe.Pointer(&r.maps[1][0])
 	at := func(base unsafe.Pointer, off uint32) *uint32 { return (*uint32)(unsafe.Add(base, off)) }
-	r.sqTail, r.sqMask = at(sq, p.sqOff[1]), at(sq, p.sqOff[2])
+	r.sqTail, r.sqMask = at(sq, p.sqOff[1]), *at(sq, p.sqOff[2])
 	r.cqHead, r.cqTail, r.cqMask = at(cq, p.cqOff[0]), at(cq, p.cqOff[1]), *at(cq, p.cqOff[2])
 	r.sqes, r.cqes = unsafe.Pointer(&r.maps[2][0]), unsafe.Add(cq, p.cqOff[ringCQEsOff])
 	// The SQ array maps ring slots to SQEs one to one, once for all.
@@ -122,12 +122,11 @@ func (r *sendRing) sendAll(fds []int32, frame []byte) error {
 	var pin runtime.Pinner
 	pin.Pin(&frame[0])
 	defer pin.Unpin()
-	mask := *r.sqMask
 	for done := 0; done < len(fds); {
 		n := min(len(fds)-done, r.entries)
 		tail := atomic.LoadUint32(r.sqTail)
 		for k := range n {
-			sqe := (*ringSQE)(unsafe.Add(r.sqes, uintptr((tail+uint32(k))&mask)*ringSQESize))
+			sqe := (*ringSQE)(unsafe.Add(r.sqes, uintptr((tail+uint32(k))&r.sqMask)*ringSQESize))
 			*sqe = ringSQE{opcode: ringOpSend, fd: fds[done+k], addr: uint64(uintptr(unsafe.Pointer(&frame[0]))),
 				len: uint32(len(frame)), msgFlags: unix.MSG_DONTWAIT, userData: uint64(done + k)}
 		}
