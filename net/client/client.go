@@ -479,9 +479,15 @@ func (c *Client) read() error {
 		}
 		return c.readRaw(raw)
 	}
+	stopping := c.life.Done()
 	for {
 		if err := c.next(); err != nil {
 			return err
+		}
+		select {
+		case <-stopping:
+			continue // Read on until Close closes the connection; handle nothing.
+		default:
 		}
 		if err := c.handle(); err != nil {
 			return err
@@ -747,9 +753,10 @@ func (c *Client) Err() error {
 }
 
 // Close sends a normal close frame, closes the connection and waits for the
-// read loop to exit. It is safe to call more than once and from any
-// goroutine except inside a callback, where waiting for the read loop would
-// wait for itself.
+// read loop to exit: for a callback under way to return, not for the
+// messages that had arrived, which are no longer handled. It is safe to
+// call more than once and from any goroutine except inside a callback,
+// where waiting for the read loop would wait for itself.
 func (c *Client) Close() error {
 	c.stop(ErrClosed)
 	<-c.done

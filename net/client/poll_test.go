@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -282,4 +283,71 @@ func TestCancelSendsACloseFrame(t *testing.T) {
 			t.Errorf("%d of %d cancels sent no close frame", n, runs)
 		}
 	})
+}
+
+// TestCloseUnderFlood closes a client whose server writes faster than
+// it reads (each message's callback sleeps), so that its socket never
+// runs dry: Close still returns promptly in every reading mode (and over
+// a connection with no descriptor, as TLS's), and the client ends with
+// ErrClosed, having handled no more than the messages in hand. A read
+// that went on for as long as reads came back full once held Close
+// (which waits for the read to return) for seconds.
+func TestCloseUnderFlood(t *testing.T) {
+	t.Run("no-descriptor", func(t *testing.T) { closeUnderFlood(t, nil, true) })
+	pollModes(t, func(t *testing.T, poll *PollGroup) { closeUnderFlood(t, poll, false) })
+}
+
+// closeUnderFlood is TestCloseUnderFlood in one mode; hide dials a
+// connection that hides its descriptor, which the client then reads
+// through a bufio.Reader.
+func closeUnderFlood(t *testing.T, poll *PollGroup, hide bool) {
+	script := func(fc *fakeConn) {
+		fc.expect(wire.TypeHello)
+		fc.welcome(testWelcome)
+		frame := fc.enc.AppendSnap(nil, &wire.Snap{Tick: 1})
+		for {
+			if err := wsutil.WriteServerMessage(fc.conn, ws.OpBinary, frame); err != nil {
+				return // The client hung up.
+			}
+		}
+	}
+	url := fakeNode(t, script)
+	var snaps, late atomic.Int64
+	opts := Options{Name: "flooded", Poll: poll, OnMessage: func(c *Client, _ *wire.ServerMessage) {
+		snaps.Add(1)
+		if c.life.Err() != nil {
+			late.Add(1) // Begun after the client stopped.
+		}
+		time.Sleep(50 * time.Microsecond) // Slower than the server writes.
+	}}
+	if hide {
+		opts.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return struct{ net.Conn }{conn}, err
+		}
+	}
+	c, err := Dial(context.Background(), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for snaps.Load() < 200 { // The server is far ahead by now.
+		if time.Now().After(deadline) {
+			t.Fatalf("%d snaps within %v", snaps.Load(), wait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	c.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	// One whose message was taken just before the stop, at most; not the
+	// hundreds the buffers hold.
+	if n := late.Load(); n > 1 {
+		t.Errorf("%d messages handled after the client stopped, want 1 at most", n)
+	}
+	if !errors.Is(c.Err(), ErrClosed) {
+		t.Errorf("Err() = %v, want ErrClosed", c.Err())
+	}
 }

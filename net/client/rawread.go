@@ -120,9 +120,18 @@ func (c *Client) startRaw() {
 // (net/detach), and the readiness that registration reports may be one
 // from before the last read, so a wake there does not mean data came
 // after it, and waiting without trying could wait for good.
+//
+// Once the client stops (Close, its context), each read of the callback
+// is its last before it returns to the runtime's wait, which the
+// connection's Close ends: that Close waits for the callback to return
+// before it closes the socket, and a server writing faster than the
+// client reads never lets a read come back short. A detached
+// connection's Close does not wait (it shuts the socket down, which ends
+// the reads), and its wait does not report data that came before it.
 func (c *Client) readRawOn(raw syscall.RawConn) error {
 	rr := &c.raw
 	_, detached := c.conn.(*detach.Conn)
+	stopping := c.life.Done()
 	var err error
 	rerr := raw.Read(func(fd uintptr) bool {
 		for {
@@ -139,6 +148,13 @@ func (c *Client) readRawOn(raw syscall.RawConn) error {
 			}
 			if empty {
 				return false // Woken with nothing to read after all.
+			}
+			if !detached {
+				select {
+				case <-stopping:
+					return false // To the wait, which Close ends; see above.
+				default:
+				}
 			}
 		}
 	})
@@ -213,6 +229,7 @@ func (rr *rawReader) grow(n int) {
 // connection, if any.
 func (c *Client) takeFrames() error {
 	rr := &c.raw
+	stopping := c.life.Done()
 	for {
 		hdr, head, ok := rr.header()
 		if ok && hdr.Length > c.opts.MaxMessageSize {
@@ -254,6 +271,16 @@ func (c *Client) takeFrames() error {
 				continue
 			}
 			message = c.payload
+		}
+		select {
+		case <-stopping:
+			// Close or the context: what is left is still taken off the
+			// socket (closing one with unread data would reset the
+			// connection, the close frame lost) but no longer handled, so
+			// that Close waits for the message in hand at most, not for a
+			// buffer of them.
+			continue
+		default:
 		}
 		if err := c.decode(message); err != nil {
 			return err
