@@ -148,11 +148,7 @@ func TestPollClientClose(t *testing.T) {
 					fc.drain() // Silent: the client waits in its group.
 					return
 				}
-				for tick := uint64(1); ; tick++ {
-					if err := wsWrite(fc, &wire.Snap{Tick: tick}); err != nil {
-						return // The client hung up.
-					}
-				}
+				flood(fc)
 			}
 		}
 		url := fakeNode(t, scripts...)
@@ -193,10 +189,32 @@ func TestPollClientClose(t *testing.T) {
 	})
 }
 
-// wsWrite sends a snap, reporting a failed write instead of failing the
-// script.
-func wsWrite(fc *fakeConn, s *wire.Snap) error {
-	return wsutil.WriteServerMessage(fc.conn, ws.OpBinary, fc.enc.AppendSnap(nil, s))
+// flood writes snaps of ticks 1, 2, ... to fc as fast as the connection
+// takes them, until the client hangs up. A reader of its own ends the
+// flood when the client's side closes, as a real server's session does:
+// the writes alone could wait out the connection's deadline, for a client
+// that shuts its socket down (a detached one's Close) no longer opens
+// the window as it reads (Linux sends no window update once a socket
+// will receive nothing more), and then closes it with nothing unread,
+// which sends no reset.
+func flood(fc *fakeConn) {
+	hungUp := make(chan struct{})
+	go func() { // Ends at the client's close, or when the flood's end closes the connection.
+		defer close(hungUp)
+		fc.drain()
+		fc.conn.Close()
+	}()
+	defer func() {
+		fc.conn.Close()
+		<-hungUp
+	}()
+	var frame []byte
+	for tick := uint64(1); ; tick++ {
+		frame = fc.enc.AppendSnap(frame[:0], &wire.Snap{Tick: tick})
+		if err := wsutil.WriteServerMessage(fc.conn, ws.OpBinary, frame); err != nil {
+			return // The client hung up.
+		}
+	}
 }
 
 // TestPollGroupCloseHandsBack closes a group under a client that is
@@ -304,12 +322,7 @@ func closeUnderFlood(t *testing.T, poll *PollGroup, hide bool) {
 	script := func(fc *fakeConn) {
 		fc.expect(wire.TypeHello)
 		fc.welcome(testWelcome)
-		frame := fc.enc.AppendSnap(nil, &wire.Snap{Tick: 1})
-		for {
-			if err := wsutil.WriteServerMessage(fc.conn, ws.OpBinary, frame); err != nil {
-				return // The client hung up.
-			}
-		}
+		flood(fc)
 	}
 	url := fakeNode(t, script)
 	var snaps, late atomic.Int64
