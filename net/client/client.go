@@ -76,9 +76,9 @@ type Options struct {
 	// general msgpack library and applying every delta to a table of
 	// named entities is most of what a client spends per snap. Every frame
 	// is still read and counted, acks are still measured, OnMessage sees
-	// every snap (with Add's names ""), and other messages are decoded in
-	// full; but Snapshot's Entities stays empty and DeltaErrors is not
-	// counted. A snap that does not start the way the server's encoder
+	// every snap (with Add's names ""; as without SkimSnaps, none read
+	// after the client stops), and other messages are decoded in full;
+	// but Snapshot's Entities stays empty and DeltaErrors is not counted. A snap that does not start the way the server's encoder
 	// writes it is decoded in full.
 	SkimSnaps bool
 
@@ -106,7 +106,8 @@ type Options struct {
 
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
-	// c's state. It runs on the goroutine that reads: Dial's caller until
+	// c's state; not for those read once the client stops (Close, Dial's
+	// context), which are no longer applied. It runs on the goroutine that reads: Dial's caller until
 	// Dial returns, then the read loop (with Poll, a loop of the group
 	// while a connection lasts); c is passed in because the first
 	// calls come before Dial has returned it. m is reused for the next
@@ -239,7 +240,8 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // connection at a time.
 //
 // Dial starts one goroutine, the read loop, which decodes every server
-// message, applies it to the client's state and calls the Options callbacks.
+// message, applies it to the client's state and calls the Options callbacks
+// (until the client stops: what it reads after is left unhandled).
 // It exits when the client ends: the server closes the connection (other
 // than to move the client), a read or decode fails (other than by a drop
 // it reconnects after), a move or a reconnection fails, Close is called,

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/shatter/shatter/net/wire"
 )
@@ -190,7 +190,10 @@ func TestPollClientClose(t *testing.T) {
 }
 
 // flood writes snaps of ticks 1, 2, ... to fc as fast as the connection
-// takes them, until the client hangs up. A reader of its own ends the
+// takes them, until the client hangs up: 256 frames a write, so that
+// even a client that handles nothing (one that stops) reads slower than
+// the server writes, as its reads take a few KiB each. A reader of its
+// own ends the
 // flood when the client's side closes, as a real server's session does:
 // the writes alone could wait out the connection's deadline, for a client
 // that shuts its socket down (a detached one's Close) no longer opens
@@ -208,10 +211,18 @@ func flood(fc *fakeConn) {
 		fc.conn.Close()
 		<-hungUp
 	}()
-	var frame []byte
-	for tick := uint64(1); ; tick++ {
-		frame = fc.enc.AppendSnap(frame[:0], &wire.Snap{Tick: tick})
-		if err := wsutil.WriteServerMessage(fc.conn, ws.OpBinary, frame); err != nil {
+	var payload []byte
+	var batch bytes.Buffer
+	for tick := uint64(1); ; {
+		batch.Reset()
+		for range 256 {
+			payload = fc.enc.AppendSnap(payload[:0], &wire.Snap{Tick: tick})
+			if err := ws.WriteFrame(&batch, ws.NewBinaryFrame(payload)); err != nil {
+				panic(err) // A bytes.Buffer takes every write.
+			}
+			tick++
+		}
+		if _, err := fc.conn.Write(batch.Bytes()); err != nil {
 			return // The client hung up.
 		}
 	}

@@ -126,8 +126,8 @@ func (c *Client) startRaw() {
 // connection's Close ends: that Close waits for the callback to return
 // before it closes the socket, and a server writing faster than the
 // client reads never lets a read come back short. A detached
-// connection's Close does not wait (it shuts the socket down, which ends
-// the reads), and its wait does not report data that came before it.
+// connection reads on as before: its Close does not wait for the
+// callback, and shuts the socket down, which ends the reads.
 func (c *Client) readRawOn(raw syscall.RawConn) error {
 	rr := &c.raw
 	_, detached := c.conn.(*detach.Conn)
@@ -152,7 +152,8 @@ func (c *Client) readRawOn(raw syscall.RawConn) error {
 			if !detached {
 				select {
 				case <-stopping:
-					return false // To the wait, which Close ends; see above.
+					rr.drained = false // The wait is the last one anyway.
+					return false       // To the wait, which Close ends; see above.
 				default:
 				}
 			}
@@ -274,11 +275,11 @@ func (c *Client) takeFrames() error {
 		}
 		select {
 		case <-stopping:
-			// Close or the context: what is left is still taken off the
-			// socket (closing one with unread data would reset the
-			// connection, the close frame lost) but no longer handled, so
-			// that Close waits for the message in hand at most, not for a
-			// buffer of them.
+			// Close or the context: the frames are still taken, for the
+			// reading goes on until stop has sent the close frame and
+			// closed the connection (see readPolled), but no longer
+			// decoded or handled, so that Close waits for the message in
+			// hand at most, not for a buffer of them.
 			continue
 		default:
 		}
