@@ -1,7 +1,6 @@
 package ecs_test
 
 import (
-	"runtime"
 	"slices"
 	"testing"
 
@@ -81,34 +80,46 @@ func TestCellsSettledSpillIsReused(t *testing.T) {
 
 // TestCellsReserve: spill blocks reserved ahead cover as many cells
 // crowded at once, in every class Reserve promises, without allocating.
+// Each run crowds a table of its own, reserved beforehand; AllocsPerRun
+// averages over the runs (and runs them on one processor), so that an
+// allocation of another goroutine meanwhile (a test that ran before,
+// the runtime) is not taken for one of Append's, which would come every
+// run.
 func TestCellsReserve(t *testing.T) {
-	const cells, room, blocks = 256, 4, 64
-	x := ecs.NewCells[int](cells, room)
-	x.Reserve(blocks)
+	const cells, room, blocks, runs = 256, 4, 64, 10
+	tables := make([]*ecs.Cells[int], runs+1) // AllocsPerRun's warm-up run too
+	for i := range tables {
+		tables[i] = ecs.NewCells[int](cells, room)
+		tables[i].Reserve(blocks)
+	}
+	next := 0
 	// blocks cells past their home, blocks/8+1 of them past 32 items and
 	// blocks/64+1 past 64.
-	fill := func(c, n int) {
-		for i := range n {
-			x.Append(c, i)
+	allocs := testing.AllocsPerRun(runs, func() {
+		x := tables[next]
+		next++
+		for c := range blocks {
+			n := 20
+			switch {
+			case c < blocks/64+1:
+				n = 100
+			case c < blocks/64+1+blocks/8+1:
+				n = 50
+			}
+			for i := range n {
+				x.Append(c, i)
+			}
 		}
+	})
+	if allocs != 0 {
+		t.Errorf("crowding %d cells within the reserve: %v allocations a run, want 0", blocks, allocs)
 	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for c := range blocks {
-		switch {
-		case c < blocks/64+1:
-			fill(c, 100)
-		case c < blocks/64+1+blocks/8+1:
-			fill(c, 50)
-		default:
-			fill(c, 20)
+	if next != runs+1 {
+		t.Fatalf("AllocsPerRun ran %d times, want %d", next, runs+1)
+	}
+	for i, x := range tables {
+		if got := len(x.Cell(0)); got != 100 {
+			t.Errorf("table %d: cell 0 holds %d items, want 100", i, got)
 		}
-	}
-	runtime.ReadMemStats(&after)
-	if n := after.Mallocs - before.Mallocs; n != 0 {
-		t.Errorf("crowding %d cells within the reserve: %d allocations, want 0", blocks, n)
-	}
-	if got := len(x.Cell(0)); got != 100 {
-		t.Errorf("cell 0 holds %d items, want 100", got)
 	}
 }
