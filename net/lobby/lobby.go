@@ -255,8 +255,11 @@ func (l *Lobby) Arenas() []*sim.Arena {
 // are refused and new players are seated here while local arenas have
 // room. conn is Seated first, then the arena is told through a Join
 // command carrying conn as its event sink (and an Arrive, for a carried
-// marble). Join blocks on the directory for at most the context's time;
-// it never holds the lobby's lock while it does.
+// marble), both under the lobby's lock: a call of the Lobby's made once
+// Seated has run (a client holds its welcome) returns only after the Join
+// command was posted, and the arena's next tick has the player. Join
+// blocks on the directory for at most the context's time; it never holds
+// the lobby's lock while it does.
 func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, error) {
 	if l.isClosed() {
 		return nil, ErrClosed

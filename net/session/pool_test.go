@@ -83,7 +83,13 @@ type stepClient struct {
 	last uint64 // the tick of the latest snap read (the welcome's at first)
 }
 
-func joinStepped(t *testing.T, addr, name string, rcvbuf int) *stepClient {
+// joinStepped connects a client to env's sessions at addr, with a
+// receive buffer of rcvbuf bytes, and returns once it has its welcome and
+// the arena's next tick will have its player: the lobby queues the
+// welcome before it posts the join, and a test that ticked between the
+// two (a loaded machine) would wait for the snap of a tick its session
+// was not in yet. A call of the lobby's waits for the post (Lobby.Join).
+func joinStepped(t *testing.T, env *Env, addr, name string, rcvbuf int) *stepClient {
 	t.Helper()
 	c := &stepClient{tcpClient: tcpClient{t: t}}
 	c.conn, c.br = dialBuffer(t, addr, rcvbuf)
@@ -100,6 +106,7 @@ func joinStepped(t *testing.T, addr, name string, rcvbuf int) *stepClient {
 			t.Fatalf("%s closed with %d before its welcome", name, code)
 		case op == ws.OpBinary && c.msg.Type == wire.TypeWelcome:
 			c.last = c.msg.Welcome.Tick
+			_ = env.Lobby.Arenas() // Once the join is posted.
 			return c
 		}
 	}
@@ -145,9 +152,9 @@ func TestBlockedClientLeavesPool(t *testing.T) {
 	env, clk := newSteppedEnv(t, Config{WriteTimeout: 4 * time.Second, StallTimeout: time.Minute,
 		SendBuffer: 4 << 10, CloseTimeout: 10 * time.Second}, 1, 80)
 	addr, events := serveSessions(t, env)
-	staller := joinStepped(t, addr, "staller", 1)
+	staller := joinStepped(t, env, addr, "staller", 1)
 	stallerConn := <-events
-	reader := joinStepped(t, addr, "reader", 4<<20)
+	reader := joinStepped(t, env, addr, "reader", 4<<20)
 	readerConn := <-events
 	// The reader's welcome (16 KiB of terrain, over the queue's bound
 	// with this small send buffer) must have left the server's kernel
@@ -293,7 +300,7 @@ func TestPoolLosesNoWakeUp(t *testing.T) {
 	addr, _ := serveSessions(t, env)
 	clients := make([]*stepClient, sessions)
 	for i := range clients {
-		clients[i] = joinStepped(t, addr, fmt.Sprintf("c%d", i), 1<<20)
+		clients[i] = joinStepped(t, env, addr, fmt.Sprintf("c%d", i), 1<<20)
 	}
 	run := func(round uint64, tick bool) {
 		t.Helper()
@@ -323,9 +330,9 @@ func TestPoolLosesNoWakeUp(t *testing.T) {
 func TestPanicInPassEndsOnlyItsSession(t *testing.T) {
 	env, clk := newSteppedEnv(t, Config{}, 1, 0)
 	addr, events := serveSessions(t, env)
-	victim := joinStepped(t, addr, "victim", 1<<20)
+	victim := joinStepped(t, env, addr, "victim", 1<<20)
 	victimConn := <-events
-	other := joinStepped(t, addr, "other", 1<<20)
+	other := joinStepped(t, env, addr, "other", 1<<20)
 	<-events
 	if victimConn.shard == nil {
 		t.Fatal("the session is not on the pool")
