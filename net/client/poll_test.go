@@ -190,16 +190,14 @@ func TestPollClientClose(t *testing.T) {
 }
 
 // flood writes snaps of ticks 1, 2, ... to fc as fast as the connection
-// takes them, until the client hangs up: 256 frames a write, so that
-// even a client that handles nothing (one that stops) reads slower than
-// the server writes, as its reads take a few KiB each. A reader of its
-// own ends the
-// flood when the client's side closes, as a real server's session does:
-// the writes alone could wait out the connection's deadline, for a client
-// that shuts its socket down (a detached one's Close) no longer opens
-// the window as it reads (Linux sends no window update once a socket
-// will receive nothing more), and then closes it with nothing unread,
-// which sends no reset.
+// takes them, until the client hangs up, 256 frames a write (a client
+// that handles each message stays behind). A reader of its own ends the
+// flood when the client's side ends the stream, as a real server's
+// session does: the writes alone could wait out the connection's
+// deadline, for a client that shuts its socket down (a detached one's
+// Close) no longer opens the window as it reads (Linux sends no window
+// update once a socket will receive nothing more), and then closes it
+// with nothing unread, which sends no reset.
 func flood(fc *fakeConn) {
 	hungUp := make(chan struct{})
 	go func() { // Ends at the client's close, or when the flood's end closes the connection.

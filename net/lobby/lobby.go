@@ -255,11 +255,12 @@ func (l *Lobby) Arenas() []*sim.Arena {
 // are refused and new players are seated here while local arenas have
 // room. conn is Seated first, then the arena is told through a Join
 // command carrying conn as its event sink (and an Arrive, for a carried
-// marble), both under the lobby's lock: a call of the Lobby's made once
-// Seated has run (a client holds its welcome) returns only after the Join
-// command was posted, and the arena's next tick has the player. Join
-// blocks on the directory for at most the context's time; it never holds
-// the lobby's lock while it does.
+// marble), both under the lobby's lock: a call that takes the lock (such
+// as Arenas) made once Seated has run (a client holds its welcome)
+// returns only after the Join command was posted (or refused), so that
+// every step the arena begins after it has the player. Join blocks on the
+// directory for at most the context's time; it never holds the lobby's
+// lock while it does.
 func (l *Lobby) Join(ctx context.Context, req JoinRequest, conn Conn) (*Seat, error) {
 	if l.isClosed() {
 		return nil, ErrClosed

@@ -88,7 +88,8 @@ type stepClient struct {
 // the arena's next tick will have its player: the lobby queues the
 // welcome before it posts the join, and a test that ticked between the
 // two (a loaded machine) would wait for the snap of a tick its session
-// was not in yet. A call of the lobby's waits for the post (Lobby.Join).
+// was not in yet. Arenas takes the lobby's lock, which Join holds until
+// the post.
 func joinStepped(t *testing.T, env *Env, addr, name string, rcvbuf int) *stepClient {
 	t.Helper()
 	c := &stepClient{tcpClient: tcpClient{t: t}}
