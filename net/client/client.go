@@ -78,8 +78,9 @@ type Options struct {
 	// is still read and counted, acks are still measured, OnMessage sees
 	// every snap (with Add's names ""; as without SkimSnaps, none read
 	// after the client stops), and other messages are decoded in full;
-	// but Snapshot's Entities stays empty and DeltaErrors is not counted. A snap that does not start the way the server's encoder
-	// writes it is decoded in full.
+	// but Snapshot's Entities stays empty and DeltaErrors is not counted.
+	// A snap that does not start the way the server's encoder writes it
+	// is decoded in full.
 	SkimSnaps bool
 
 	// Poll, if set, has the client's connections read by the loops of a
@@ -107,8 +108,9 @@ type Options struct {
 	// OnMessage, if set, is called for every server message, the welcome and
 	// any error before it included, after the message has been applied to
 	// c's state; not for those read once the client stops (Close, Dial's
-	// context), which are no longer applied. It runs on the goroutine that reads: Dial's caller until
-	// Dial returns, then the read loop (with Poll, a loop of the group
+	// context), which are no longer applied. It runs on the goroutine that
+	// reads: Dial's caller until Dial returns, then the read loop (with
+	// Poll, a loop of the group
 	// while a connection lasts); c is passed in because the first
 	// calls come before Dial has returned it. m is reused for the next
 	// message, so copy what must outlive the call. OnMessage may call c's
@@ -481,15 +483,12 @@ func (c *Client) read() error {
 		}
 		return c.readRaw(raw)
 	}
-	stopping := c.life.Done()
 	for {
 		if err := c.next(); err != nil {
 			return err
 		}
-		select {
-		case <-stopping:
+		if c.stopping() {
 			continue // Read on until Close closes the connection; handle nothing.
-		default:
 		}
 		if err := c.handle(); err != nil {
 			return err
@@ -763,6 +762,18 @@ func (c *Client) Close() error {
 	c.stop(ErrClosed)
 	<-c.done
 	return nil
+}
+
+// stopping reports whether the client has stopped (Close, Dial's
+// context): what is read from then on is not handled, and the reading
+// goes on only until stop has closed the connection.
+func (c *Client) stopping() bool {
+	select {
+	case <-c.life.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // stop ends the connection for reason, once; the read loop then reports

@@ -131,7 +131,6 @@ func (c *Client) startRaw() {
 func (c *Client) readRawOn(raw syscall.RawConn) error {
 	rr := &c.raw
 	_, detached := c.conn.(*detach.Conn)
-	stopping := c.life.Done()
 	var err error
 	rerr := raw.Read(func(fd uintptr) bool {
 		for {
@@ -149,13 +148,9 @@ func (c *Client) readRawOn(raw syscall.RawConn) error {
 			if empty {
 				return false // Woken with nothing to read after all.
 			}
-			if !detached {
-				select {
-				case <-stopping:
-					rr.drained = false // The wait is the last one anyway.
-					return false       // To the wait, which Close ends; see above.
-				default:
-				}
+			if !detached && c.stopping() {
+				rr.drained = false // The wait is the last one anyway.
+				return false       // To the wait, which Close ends; see above.
 			}
 		}
 	})
@@ -230,7 +225,6 @@ func (rr *rawReader) grow(n int) {
 // connection, if any.
 func (c *Client) takeFrames() error {
 	rr := &c.raw
-	stopping := c.life.Done()
 	for {
 		hdr, head, ok := rr.header()
 		if ok && hdr.Length > c.opts.MaxMessageSize {
@@ -273,15 +267,13 @@ func (c *Client) takeFrames() error {
 			}
 			message = c.payload
 		}
-		select {
-		case <-stopping:
-			// Close or the context: the frames are still taken, for the
-			// reading goes on until stop has sent the close frame and
-			// closed the connection (see readPolled), but no longer
-			// decoded or handled, so that Close waits for the message in
-			// hand at most, not for a buffer of them.
+		if c.stopping() {
+			// The frames are still taken, for the reading goes on until
+			// stop has sent the close frame and closed the connection
+			// (see readPolled), but no longer decoded or handled, so that
+			// Close waits for the message in hand at most, not for a
+			// buffer of them.
 			continue
-		default:
 		}
 		if err := c.decode(message); err != nil {
 			return err
