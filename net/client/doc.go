@@ -25,8 +25,8 @@
 //     (CloseError, RefusedError, ErrClosed).
 //   - conn.go: the current connection: installing it, the handshake, and
 //     reading and writing its frames.
-//   - rawread.go: reading play on a TCP connection, one read system call
-//     a message, parsing the frames from its own buffer.
+//   - rawread.go: reading play on a TCP connection in raw system calls,
+//     parsing the frames from its own buffer.
 //   - poll.go, poll_linux.go, poll_other.go: PollGroup (Options.Poll), a
 //     few paced epoll loops that read many clients' connections instead
 //     of a goroutine each woken for every frame; elsewhere than on Linux

@@ -359,10 +359,6 @@ func (c *Client) readPolled(raw syscall.RawConn) error {
 	if err != errHandBack {
 		return err
 	}
-	// The last pass may have stopped after a short read; the first read
-	// of readRawOn must look, for the runtime's poller forgets any
-	// readiness when its Read starts.
-	c.raw.drained = false
 	return c.readRawOn(raw)
 }
 

@@ -24,7 +24,7 @@ const rawReadSize = 4096
 type rawReader struct {
 	buf        []byte // buf[r:w] is read and not taken
 	r, w       int
-	drained    bool // the last read stopped short of filling buf: the socket was empty then
+	drained    bool // the last read stopped short of filling buf: the socket was empty then (for a poll group's pass)
 	fragmented bool // a message's first frame came without FIN; c.payload holds it so far
 	ctl        [ws.MaxControlFramePayloadSize]byte
 	ctlReader  rawControl
@@ -65,18 +65,17 @@ func (c *Client) rawConn() syscall.RawConn {
 
 // readRaw is read for a connection with a raw file descriptor. It reads
 // the socket itself within one syscall.RawConn.Read, and parses the
-// WebSocket frames from its own buffer, so that a message costs one read
-// system call and no copy through bufio and wsutil: a blocking Read on a
-// net.Conn makes two for each message that arrives alone, the second
-// finding the socket empty before the goroutine parks, which a load
-// generator's thousands of bots pay thirty times a second each.
+// WebSocket frames from its own buffer, so that a message costs no copy
+// through bufio and wsutil.
 //
-// Reading in one RawConn.Read is what makes that second read needless:
-// after a read that stopped short of filling the buffer the socket was
-// empty, so the callback returns false to wait for the next readiness
-// without trying; the runtime's poller, edge-triggered, reports any data
-// that arrived after that read, which a fresh RawConn.Read would have
-// forgotten. Deadlines and Close interrupt the wait as they do a Read.
+// Each wake reads until a read finds the socket empty, as a net.Conn's
+// Read does, even after a read that came back short: the end of the
+// stream raises no readiness of its own when it came with the last data
+// (the runtime's poller is edge-triggered and reports both in one wake),
+// nor when it came before the RawConn.Read began (which forgets readiness
+// seen before), and a client that waited after a short read would never
+// see a crashed server's end, nor reconnect. Deadlines and Close
+// interrupt the wait as they do a Read.
 func (c *Client) readRaw(raw syscall.RawConn) error {
 	c.startRaw()
 	return c.readRawOn(raw)
@@ -115,12 +114,6 @@ func (c *Client) startRaw() {
 // connection back to the reading goroutine (poll_linux.go): it goes on
 // from whatever c.raw holds.
 //
-// A detached connection (PollOptions.Detach) reads on after each wake:
-// its wait registers the socket with the runtime's poller anew
-// (net/detach), and the readiness that registration reports may be one
-// from before the last read, so a wake there does not mean data came
-// after it, and waiting without trying could wait for good.
-//
 // Once the client stops (Close, its context), each read of the callback
 // is its last before it returns to the runtime's wait, which the
 // connection's Close ends: that Close waits for the callback to return
@@ -137,20 +130,15 @@ func (c *Client) readRawOn(raw syscall.RawConn) error {
 			if err = c.takeFrames(); err != nil {
 				return true
 			}
-			if rr.drained && !detached {
-				rr.drained = false
-				return false // Wait for more; see above.
-			}
 			var empty bool
 			if empty, err = rr.fill(fd); err != nil {
 				return true
 			}
 			if empty {
-				return false // Woken with nothing to read after all.
+				return false // Wait for more; see readRaw.
 			}
 			if !detached && c.stopping() {
-				rr.drained = false // The wait is the last one anyway.
-				return false       // To the wait, which Close ends; see above.
+				return false // To the wait, which Close ends; see above.
 			}
 		}
 	})
