@@ -74,8 +74,9 @@ func (c *Client) rawConn() syscall.RawConn {
 // (the runtime's poller is edge-triggered and reports both in one wake),
 // nor when it came before the RawConn.Read began (which forgets readiness
 // seen before), and a client that waited after a short read would never
-// see a crashed server's end, nor reconnect. Deadlines and Close
-// interrupt the wait as they do a Read.
+// see a crashed server's end, nor reconnect (once the client stops, a
+// wake reads once: readRawOn). Deadlines and Close interrupt the wait as
+// they do a Read.
 func (c *Client) readRaw(raw syscall.RawConn) error {
 	c.startRaw()
 	return c.readRawOn(raw)
@@ -119,7 +120,7 @@ func (c *Client) startRaw() {
 // connection's Close ends: that Close waits for the callback to return
 // before it closes the socket, and a server writing faster than the
 // client reads never lets a read come back short. A detached
-// connection reads on as before: its Close does not wait for the
+// connection reads on after the stop: its Close does not wait for the
 // callback, and shuts the socket down, which ends the reads.
 func (c *Client) readRawOn(raw syscall.RawConn) error {
 	rr := &c.raw
